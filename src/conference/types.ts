@@ -1,0 +1,144 @@
+/**
+ * Shared vocabulary of the conference domain: commands, typed events, participant payloads.
+ * Other layers (bus, api, cli) import these types; they never build ESL strings themselves.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+/** A member id, or one of mod_conference's target keywords. */
+export type MemberTarget = number | 'all' | 'last' | 'non_moderator';
+
+export type MemberAction = 'mute' | 'unmute' | 'tmute' | 'deaf' | 'undeaf' | 'kick' | 'hup' | 'hold' | 'unhold';
+export type LevelAction = 'energy' | 'volume_in' | 'volume_out';
+
+export type ConferenceCommand =
+  | { kind: 'lock' | 'unlock'; conference: string }
+  | { kind: MemberAction; conference: string; target: MemberTarget; quiet?: boolean }
+  /** `value` absent reads the current level. */
+  | { kind: LevelAction; conference: string; target: MemberTarget; value?: number }
+  | { kind: 'relate'; conference: string; member: number; other: number; relation: 'nospeak' | 'nohear' | 'clear' }
+  | { kind: 'dtmf'; conference: string; target: MemberTarget; digits: string }
+  | { kind: 'floor'; conference: string; member: number }
+  /** File path/URL or tone_stream://...; to one member when `member` is set; `async` mixes instead of queueing. */
+  | { kind: 'play'; conference: string; file: string; member?: number; async?: boolean }
+  | { kind: 'stop'; conference: string; which: 'current' | 'all'; member?: number }
+  | { kind: 'record'; conference: string; path: string }
+  | { kind: 'norecord'; conference: string; path: string | 'all' }
+  | { kind: 'get'; conference: string; param: string }
+  | { kind: 'count' | 'list' | 'json_list'; conference: string };
+
+export type ConferenceCommandKind = ConferenceCommand['kind'];
+
+export interface CommandResult {
+  /** The exact api string that went to FreeSWITCH (without the `api ` prefix). */
+  command: string;
+  /** The node that ran it. */
+  node: string;
+  /** FreeSWITCH's reply body, trimmed. */
+  reply: string;
+  /** Parsed data where the command returns some (get, count, energy read, json_list...). */
+  data?: unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/** A conference member as FreeSWITCH's member events describe it. */
+export interface MemberState {
+  memberId: number;
+  /** Unique-ID of the member's channel (the conference leg; for loopback calls the -b leg). */
+  callId: string;
+  callerIdName: string;
+  callerIdNumber: string;
+  isModerator: boolean;
+  hear: boolean;
+  see: boolean;
+  speak: boolean;
+  talking: boolean;
+  floor: boolean;
+  hold: boolean;
+  muteDetect: boolean;
+  video: boolean;
+  ghost: boolean;
+  energyLevel: number;
+  currentEnergy: number;
+  /** Channel variables from `variable_*` headers (present when the profile has verbose events). */
+  channelVars: Record<string, string>;
+  channelName?: string;
+  presenceId?: string;
+}
+
+export interface ConferenceEvent {
+  /** FreeSWITCH's `Action` header, e.g. `add-member`; unknown actions pass through unchanged. */
+  action: string;
+  /** Whether `action` is one this version knows; unknown ones are still delivered. */
+  known: boolean;
+  /** The confmgr name of the node that sent it (config `freeswitch.nodes[].name`). */
+  node: string;
+  /** FreeSWITCH-Switchname (Kazoo's `focus`). */
+  switchname: string;
+  coreUuid: string;
+  conferenceName: string;
+  conferenceUuid: string;
+  conferenceDomain?: string;
+  profile?: string;
+  conferenceSize?: number;
+  /** Event-Date-Timestamp in microseconds since the epoch. */
+  timestampUs: number;
+  sequence: number;
+  /** Present on member events (the event has a Member-ID). */
+  member?: MemberState;
+  /** Action-specific values, typed: e.g. floor-change Old-ID/New-ID, play-file File, dtmf-member Digits. */
+  details: Record<string, string | number | boolean | null>;
+  /** True when confmgr made the event up during a resync instead of receiving it. */
+  synthesized: boolean;
+  /** Every header as received (decoded), for consumers that need more. */
+  headers: Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payloads published to consumers (AMQP, WebSocket)
+
+/** The seed's participant event (Kazoo `participant_event`), plus `is_moderator` and confmgr extras. */
+export interface ParticipantEventPayload {
+  custom_channel_vars: Record<string, unknown>;
+  channel_presence_id?: string;
+  caller_id_number: string;
+  caller_id_name: string;
+  mute_detect: boolean;
+  video: boolean;
+  energy_level: number;
+  current_energy: number;
+  talking: boolean;
+  speak: boolean;
+  hear: boolean;
+  floor: boolean;
+  participant_id: number;
+  instance_id: string;
+  conference_id: string;
+  focus: string;
+  call_id: string;
+  event: string;
+  node: string;
+  msg_id: string;
+  event_name: 'participant_event';
+  event_category: 'conference';
+  app_name: string;
+  app_version: string;
+  routing_key: string;
+  is_moderator: boolean;
+  [extra: string]: unknown;
+}
+
+/** What the conference layer hands to a publisher: where it goes and what it says. */
+export interface OutboundEvent {
+  /** Event name used by the `publish_participant_event` filter (the Action, e.g. `mute-member`). */
+  event: string;
+  conferenceId: string;
+  /** The participant's call id; undefined for conference-level events. */
+  callId?: string;
+  /** Microseconds since the epoch, from FreeSWITCH's Event-Date-Timestamp (for latency figures). */
+  timestampUs: number;
+  payload: Record<string, unknown>;
+}

@@ -1,0 +1,55 @@
+/**
+ * The contract the ESL layer offers to the layers above it. `connection.ts` implements one socket,
+ * `pool.ts` one node (event connection + N command connections), `cluster.ts` a set of nodes.
+ */
+import type { EslEvent } from './codec.js';
+
+export interface ApiOptions {
+  /** Reply deadline; on expiry the request fails with EslTimeoutError and its connection is replaced. */
+  timeoutMs?: number;
+}
+
+/** Result of a `bgapi`: the BACKGROUND_JOB event's body, correlated by the Job-UUID we generated. */
+export interface BackgroundJobResult {
+  jobUuid: string;
+  body: string;
+}
+
+export type NodeState = 'connecting' | 'up' | 'down' | 'closed';
+
+/** One FreeSWITCH node as the conference layer sees it. */
+export interface EslNode {
+  readonly name: string;
+  readonly state: NodeState;
+  /** Runs `api <command>` on a command connection; resolves with the api/response body, whatever it says. */
+  api(command: string, options?: ApiOptions): Promise<string>;
+  bgapi(command: string, options?: ApiOptions): Promise<BackgroundJobResult>;
+}
+
+export interface NodeConfig {
+  name: string;
+  host: string;
+  port: number;
+  password: string;
+  /** Command connections besides the event connection (default 2). */
+  commandConnections?: number;
+  /** Events to subscribe to on the event connection (json format), CUSTOM subclasses included. */
+  events?: string[];
+  connectTimeoutMs?: number;
+  /** Default api timeout (default 5000). */
+  apiTimeoutMs?: number;
+  reconnect?: { baseMs?: number; capMs?: number };
+  /** Bounded wait queue per node; beyond it commands fail with EslOverloadError. */
+  maxQueuedCommands?: number;
+  /** Liveness: a periodic `api status` with this interval (0 disables). */
+  livenessIntervalMs?: number;
+}
+
+/** Events a node (pool) emits, with the node's name. */
+export interface NodeEvents {
+  /** A parsed event from the event connection, in wire order. */
+  event: [node: string, event: EslEvent];
+  /** The event connection is (re)subscribed: the layer above must resync this node's state now. */
+  up: [node: string];
+  down: [node: string, reason: string];
+}
