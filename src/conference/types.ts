@@ -142,3 +142,17 @@ export interface OutboundEvent {
   timestampUs: number;
   payload: Record<string, unknown>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Seams between the conference domain and its neighbours
+
+/** Knows which FreeSWITCH node hosts a conference (the registry implements it). */
+export interface ConferenceLocator {
+  /** The configured node name hosting `conference`; rejects with ConferenceNotFoundError / NodeDownError. */
+  nodeFor(conference: string): Promise<string>;
+}
+
+/** Runs conference commands; the bus command intake, HTTP API and CLI all call this one seam. */
+export interface ConferenceCommandExecutor {
+  execute(command: ConferenceCommand): Promise<CommandResult>;
+}
