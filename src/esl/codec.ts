@@ -66,24 +66,43 @@ export class EslParser {
     return this.pendingLength;
   }
 
-  /** Parse a chunk. Throws EslProtocolError on malformed input (and on every call after that). */
-  push(chunk: Buffer): EslFrame[] {
+  /**
+   * Parse a chunk, handing each completed frame to `onFrame` as soon as its last byte is here.
+   * Throws EslProtocolError on malformed input (and on every call after that); frames completed
+   * before the bad bytes have already been delivered, so nothing valid is lost.
+   */
+  feed(chunk: Buffer, onFrame: (frame: EslFrame) => void): void {
     if (this.failure) throw this.failure;
-    const frames: EslFrame[] = [];
-    if (chunk.length === 0) return frames;
+    if (chunk.length === 0) return;
     this.pending.push(chunk);
     this.pendingLength += chunk.length;
     try {
       for (;;) {
         const frame = this.headers === undefined ? this.readHeaders() : this.readBody();
         if (frame === null) break;
-        if (frame !== undefined) frames.push(frame);
+        if (frame !== undefined) onFrame(frame);
       }
     } catch (err) {
       if (err instanceof EslProtocolError) {
         this.failure = err;
         this.pending = [];
         this.pendingLength = 0;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Parse a chunk and return the frames it completes. On malformed input throws EslProtocolError
+   * whose `details.framesBeforeError` holds the frames completed before the bad bytes (prefer feed()).
+   */
+  push(chunk: Buffer): EslFrame[] {
+    const frames: EslFrame[] = [];
+    try {
+      this.feed(chunk, (f) => frames.push(f));
+    } catch (err) {
+      if (err instanceof EslProtocolError && frames.length > 0) {
+        throw new EslProtocolError(err.message, { ...err.details, framesBeforeError: frames });
       }
       throw err;
     }
