@@ -48,3 +48,17 @@ export class UnrecognizedReplyError extends ConfmgrError {
     super('UNRECOGNIZED_REPLY', `Unrecognized reply to "${command}": ${reply.slice(0, 200)}`, { command, reply });
   }
 }
+
+/**
+ * The same conference name is live on several nodes at once: a command would have to guess which one
+ * is meant, so it is refused. `details.nodes` lists the hosting nodes (most recent conference-create first).
+ */
+export class ConferenceAmbiguousError extends ConfmgrError {
+  constructor(conference: string, nodes: string[], details?: Record<string, unknown>) {
+    super('CONFERENCE_AMBIGUOUS', `Conference ${conference} is live on several nodes (${nodes.join(', ')})`, {
+      conference,
+      nodes,
+      ...details,
+    });
+  }
+}

@@ -21,7 +21,7 @@ export type ConferenceCommand =
   | { kind: 'dtmf'; conference: string; target: MemberTarget; digits: string }
   | { kind: 'floor'; conference: string; member: number }
   /** File path/URL or tone_stream://...; to one member when `member` is set; `async` mixes instead of queueing. */
-  | { kind: 'play'; conference: string; file: string; member?: number; async?: boolean }
+  | { kind: 'play'; conference: string; file: string; member?: number; async?: boolean; /** Member play only: do not mix into the conference. */ nomux?: boolean }
   | { kind: 'stop'; conference: string; which: 'current' | 'all'; member?: number }
   | { kind: 'record'; conference: string; path: string }
   | { kind: 'norecord'; conference: string; path: string | 'all' }
@@ -93,7 +93,7 @@ export interface ConferenceEvent {
   details: Record<string, string | number | boolean | null>;
   /** True when confmgr made the event up during a resync instead of receiving it. */
   synthesized: boolean;
-  /** Every header as received (decoded), for consumers that need more. */
+  /** Every header as received (decoded), for consumers that need more. Shared with the EslEvent: do not mutate. */
   headers: Record<string, string>;
 }
 
@@ -131,6 +131,32 @@ export interface ParticipantEventPayload {
   [extra: string]: unknown;
 }
 
+/**
+ * Payload of conference-level events (conference-create/-destroy, lock/unlock, play-file, recording,
+ * floor-change to nobody…): the participant event's family without the member fields.
+ * Built by src/conference/payload.ts; documented in src/conference/README.md.
+ */
+export interface ConferenceEventPayload {
+  instance_id: string;
+  conference_id: string;
+  focus: string;
+  event: string;
+  node: string;
+  msg_id: string;
+  event_name: 'conference_event';
+  event_category: 'conference';
+  app_name: string;
+  app_version: string;
+  routing_key: string;
+  /** Conference-Size: members in the conference after the event. */
+  participants?: number;
+  /** lock → true, unlock → false; absent on other events. */
+  is_locked?: boolean;
+  /** Action-specific values (ConferenceEvent.details), e.g. File, Path, Old-ID/New-ID. */
+  details?: Record<string, string | number | boolean | null>;
+  [extra: string]: unknown;
+}
+
 /** What the conference layer hands to a publisher: where it goes and what it says. */
 export interface OutboundEvent {
   /** Event name used by the `publish_participant_event` filter (the Action, e.g. `mute-member`). */
@@ -141,6 +167,8 @@ export interface OutboundEvent {
   /** Microseconds since the epoch, from FreeSWITCH's Event-Date-Timestamp (for latency figures). */
   timestampUs: number;
   payload: Record<string, unknown>;
+  /** True when confmgr made the event up during a resync (ConferenceEvent.synthesized); absent = received. */
+  synthesized?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

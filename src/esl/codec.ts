@@ -46,8 +46,9 @@ const EMPTY = Buffer.alloc(0);
 export class EslParser {
   private readonly maxHeaderBytes: number;
   private readonly maxBodyBytes: number;
-  private pending: Buffer[] = [];
-  private pendingLength = 0;
+  /** Unparsed bytes are buf[pos..]; one buffer and a cursor, so a frame costs no slicing of its own. */
+  private buf: Buffer = EMPTY;
+  private pos = 0;
   /** Where to resume searching for the end of the header block (bytes already known not to hold it). */
   private scanFrom = 0;
   /** Headers of the frame whose body we are waiting for, or undefined while reading headers. */
@@ -63,19 +64,34 @@ export class EslParser {
 
   /** Bytes received but not yet part of a complete frame. */
   get bufferedBytes(): number {
-    return this.pendingLength;
+    return this.buf.length - this.pos;
+  }
+
+  /** Parse a chunk. Throws EslProtocolError on malformed input (and on every call after that). */
+  push(chunk: Buffer): EslFrame[] {
+    const frames: EslFrame[] = [];
+    this.feed(chunk, (frame) => frames.push(frame));
+    return frames;
   }
 
   /**
-   * Parse a chunk, handing each completed frame to `onFrame` as soon as its last byte is here.
-   * Throws EslProtocolError on malformed input (and on every call after that); frames completed
-   * before the bad bytes have already been delivered, so nothing valid is lost.
+   * Parse a chunk, handing each complete frame to `onFrame` as soon as it is complete (no array per
+   * chunk; frames before a malformed one are delivered before the throw). Throws EslProtocolError on
+   * malformed input, and the same error on every call after that.
    */
   feed(chunk: Buffer, onFrame: (frame: EslFrame) => void): void {
     if (this.failure) throw this.failure;
     if (chunk.length === 0) return;
-    this.pending.push(chunk);
-    this.pendingLength += chunk.length;
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk;
+      this.pos = 0;
+    } else {
+      // Only a partial frame is carried over: the copy is bounded by one frame, not by the stream.
+      const rest = this.buf.length - this.pos;
+      this.scanFrom -= this.pos;
+      this.buf = Buffer.concat([this.pos === 0 ? this.buf : this.buf.subarray(this.pos), chunk], rest + chunk.length);
+      this.pos = 0;
+    }
     try {
       for (;;) {
         const frame = this.headers === undefined ? this.readHeaders() : this.readBody();
@@ -85,66 +101,43 @@ export class EslParser {
     } catch (err) {
       if (err instanceof EslProtocolError) {
         this.failure = err;
-        this.pending = [];
-        this.pendingLength = 0;
+        this.buf = EMPTY;
+        this.pos = 0;
       }
       throw err;
     }
-  }
-
-  /**
-   * Parse a chunk and return the frames it completes. On malformed input throws EslProtocolError
-   * whose `details.framesBeforeError` holds the frames completed before the bad bytes (prefer feed()).
-   */
-  push(chunk: Buffer): EslFrame[] {
-    const frames: EslFrame[] = [];
-    try {
-      this.feed(chunk, (f) => frames.push(f));
-    } catch (err) {
-      if (err instanceof EslProtocolError && frames.length > 0) {
-        throw new EslProtocolError(err.message, { ...err.details, framesBeforeError: frames });
-      }
-      throw err;
+    if (this.pos >= this.buf.length) {
+      // Everything consumed: drop the reference so the chunk can be collected.
+      this.buf = EMPTY;
+      this.pos = 0;
+      this.scanFrom = 0;
     }
-    return frames;
-  }
-
-  private flatten(): Buffer {
-    if (this.pending.length === 0) return EMPTY;
-    if (this.pending.length > 1) this.pending = [Buffer.concat(this.pending, this.pendingLength)];
-    return this.pending[0]!;
-  }
-
-  private consume(buf: Buffer, n: number): void {
-    const rest = buf.subarray(n);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingLength = rest.length;
-    this.scanFrom = 0;
   }
 
   /** null: need more bytes; undefined: progress without a frame; else a complete frame. */
   private readHeaders(): EslFrame | null | undefined {
-    if (this.pendingLength === 0) return null;
-    const buf = this.flatten();
+    const buf = this.buf;
+    let start = this.pos;
+    if (start >= buf.length) return null;
     // Tolerate stray blank lines between frames; FreeSWITCH sends none, but they carry no frame.
-    let start = 0;
-    while (start < buf.length && buf[start] === LF) start++;
-    if (start > 0) {
-      this.consume(buf, start);
+    if (buf[start] === LF) {
+      while (start < buf.length && buf[start] === LF) start++;
+      this.pos = start;
+      this.scanFrom = start;
       return undefined;
     }
-    const end = findBlankLine(buf, this.scanFrom);
+    const end = findBlankLine(buf, Math.max(start, this.scanFrom));
     if (end < 0) {
-      if (buf.length > this.maxHeaderBytes) {
-        throw new EslProtocolError(`header block exceeds ${this.maxHeaderBytes} bytes`, { bytes: buf.length });
+      if (buf.length - start > this.maxHeaderBytes) {
+        throw new EslProtocolError(`header block exceeds ${this.maxHeaderBytes} bytes`, { bytes: buf.length - start });
       }
-      this.scanFrom = Math.max(0, buf.length - 1);
+      this.scanFrom = Math.max(start, buf.length - 1);
       return null;
     }
-    if (end > this.maxHeaderBytes) {
-      throw new EslProtocolError(`header block exceeds ${this.maxHeaderBytes} bytes`, { bytes: end });
+    if (end - start > this.maxHeaderBytes) {
+      throw new EslProtocolError(`header block exceeds ${this.maxHeaderBytes} bytes`, { bytes: end - start });
     }
-    const headers = parseHeaderBlock(buf.toString('utf8', 0, end), 'frame');
+    const headers = parseHeaderBlock(buf.toString('utf8', start, end), 'frame');
     const contentType = headers['Content-Type'];
     if (contentType === undefined) throw new EslProtocolError('frame has no Content-Type header');
     if (!KNOWN_TYPES.has(contentType)) {
@@ -153,15 +146,16 @@ export class EslParser {
     const lengthText = headers['Content-Length'];
     let length = 0;
     if (lengthText !== undefined) {
-      if (!/^\d{1,12}$/.test(lengthText)) {
+      length = parseLength(lengthText);
+      if (length < 0) {
         throw new EslProtocolError(`invalid Content-Length ${JSON.stringify(lengthText.slice(0, 40))}`);
       }
-      length = Number(lengthText);
       if (length > this.maxBodyBytes) {
         throw new EslProtocolError(`Content-Length ${length} exceeds ${this.maxBodyBytes} bytes`);
       }
     }
-    this.consume(buf, end + 2);
+    this.pos = end + 2;
+    this.scanFrom = this.pos;
     const type = contentType as FrameType;
     if (length === 0) return { type, headers, body: '' };
     this.headers = headers;
@@ -171,14 +165,28 @@ export class EslParser {
   }
 
   private readBody(): EslFrame | null {
-    if (this.pendingLength < this.bodyLength) return null;
-    const buf = this.flatten();
-    const body = buf.toString('utf8', 0, this.bodyLength);
-    const frame: EslFrame = { type: this.type, headers: this.headers!, body };
-    this.consume(buf, this.bodyLength);
+    const start = this.pos;
+    if (this.buf.length - start < this.bodyLength) return null;
+    const end = start + this.bodyLength;
+    const frame: EslFrame = { type: this.type, headers: this.headers!, body: this.buf.toString('utf8', start, end) };
+    this.pos = end;
+    this.scanFrom = end;
     this.headers = undefined;
     return frame;
   }
+}
+
+/** 1 to 12 ASCII digits → their value; anything else → -1 (same rule as /^\d{1,12}$/). */
+function parseLength(text: string): number {
+  const n = text.length;
+  if (n === 0 || n > 12) return -1;
+  let value = 0;
+  for (let i = 0; i < n; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
 }
 
 /** Index of the first "\n\n" at or after `from`, or -1. */
@@ -257,18 +265,25 @@ function lenientDecode(value: string): string {
   return out.toString('utf8', 0, n);
 }
 
-const URL_SAFE = /^[A-Za-z0-9\-_.!~*'(),]*$/;
+// switch_url_encode: printable ASCII passes through except SWITCH_URL_UNSAFE (space " # % & + : ; < = > ? @ [ \\ ] ^ ` { | });
+// every other byte (controls, DEL, each UTF-8 byte) becomes %XX, upper-case hex. '%' itself is always encoded.
+const URL_SAFE = /^[!$'()*,\-./0-9A-Z_a-z~]*$/;
+const URL_SAFE_BYTE: boolean[] = (() => {
+  const table = new Array<boolean>(256).fill(false);
+  for (let b = 0x20; b <= 0x7e; b++) table[b] = !' "#%&+:;<=>?@[\\]^`{|}'.includes(String.fromCharCode(b));
+  return table;
+})();
+const HEX = '0123456789ABCDEF';
 
 /**
- * URL-encodes a value the way FreeSWITCH's plain events do (switch_url_encode): unreserved characters
- * and `,` pass through; everything else becomes %XX per UTF-8 byte, upper-case hex.
+ * URL-encodes a value the way FreeSWITCH's plain events do (switch_url_encode, as the fixtures show:
+ * `tone_stream%3A//%25(200,0,500)`, `Sun,%2022%20Nov`).
  */
 export function urlEncode(value: string): string {
   if (URL_SAFE.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
-    const ch = String.fromCharCode(byte);
-    out += byte < 0x80 && URL_SAFE.test(ch) ? ch : '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+    out += URL_SAFE_BYTE[byte] ? String.fromCharCode(byte) : '%' + HEX[byte >> 4]! + HEX[byte & 0x0f]!;
   }
   return out;
 }
@@ -335,17 +350,23 @@ export function decodeJsonEvent(text: string): EslEvent {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new EslProtocolError('event-json body is not a JSON object');
   }
-  const headers: Record<string, string> = {};
+  // The parsed object becomes the headers in place (this is the hot path: no second object, no entry
+  // arrays). FreeSWITCH sends strings; a header given twice arrives as an array; `_body` is the body.
+  const headers = parsed as Record<string, unknown>;
   let body = '';
-  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (key === '_body') {
-      body = typeof value === 'string' ? value : JSON.stringify(value);
-      continue;
-    }
-    // FreeSWITCH sends strings; a header given twice arrives as an array.
-    headers[key] = typeof value === 'string' ? value : Array.isArray(value) ? value.map(String).join('|') : String(value);
+  for (const key in headers) {
+    const value = headers[key];
+    if (typeof value === 'string') continue;
+    if (key === '_body') continue;
+    headers[key] = Array.isArray(value) ? value.map(String).join('|') : String(value);
   }
-  return makeEvent(headers, body);
+  if (Object.prototype.hasOwnProperty.call(headers, '_body')) {
+    const value = headers['_body'];
+    body = typeof value === 'string' ? value : JSON.stringify(value);
+    // `_body` is the last key FreeSWITCH writes; deleting the last-added property is cheap in V8.
+    delete headers['_body'];
+  }
+  return makeEvent(headers as Record<string, string>, body);
 }
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };

@@ -48,3 +48,10 @@ export class EslNodeDownError extends ConfmgrError {
     super('ESL_NODE_DOWN', message, details);
   }
 }
+
+/** FreeSWITCH answered a command (event, filter, bgapi…) with `-ERR …` in its command/reply. */
+export class EslCommandError extends ConfmgrError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ESL_COMMAND', message, details);
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * ESL client throughput: real conference::maintenance event frames (demo-json.raw, demo-plain.raw),
+ * repeated into a long stream by a small ESL server in a SEPARATE PROCESS (so the server's writes do not
+ * share the client's event loop), sent over loopback TCP to, one after the other in this one run:
+ *   - confmgr's EslConnection (src/esl/connection.ts)
+ *   - `esl` (npm, 11.x: FreeSwitchClient → FreeSwitchResponse, `call.on('CUSTOM', …)`)
+ *   - `modesl` (npm: esl.Connection, `conn.on('esl::event::CUSTOM::**', …)`)
+ * Whole client path: socket bytes → parsed event delivered to a handler. Every handler reads the same
+ * fields a consumer needs (Event-Name, Event-Subclass, Action, Member-ID), so lazy decoding cannot
+ * skip work. The clock runs from sending the subscription to the N-th event delivered.
+ *
+ * Usage: npm run bench -- esl [--events N] [--rounds R]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { EslParser } from '../src/esl/codec.js';
+import { EslConnection } from '../src/esl/connection.js';
+
+type Format = 'json' | 'plain';
+const here = dirname(fileURLToPath(import.meta.url));
+
+function fixtureDir(): string {
+  const candidates = [process.env.CONFMGR_FIXTURES, resolve(here, '../../shared/fixtures/freeswitch'), resolve(here, '../shared/fixtures/freeswitch')];
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      readFileSync(join(c, 'README.md'));
+      return c;
+    } catch {
+      // next
+    }
+  }
+  throw new Error('fixtures not found (set CONFMGR_FIXTURES)');
+}
+
+/** The exact bytes of every event frame in a capture. */
+function eventFrames(file: string): Buffer[] {
+  const raw = readFileSync(join(fixtureDir(), file));
+  const out: Buffer[] = [];
+  let start = 0;
+  for (const frame of new EslParser().push(raw)) {
+    const headerEnd = raw.indexOf('\n\n', start) + 2;
+    const end = headerEnd + Number(frame.headers['Content-Length'] ?? 0);
+    if (frame.type.startsWith('text/event-')) out.push(raw.subarray(start, end));
+    start = end;
+  }
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Server (child process)
+
+function frame(headers: string, body = ''): Buffer {
+  return Buffer.from(`${headers}\n\n${body}`);
+}
+
+async function runServer(): Promise<void> {
+  const blocks: Record<Format, { buf: Buffer; count: number; frames: Buffer[] }> = {
+    json: makeBlock(eventFrames('demo-json.raw')),
+    plain: makeBlock(eventFrames('demo-plain.raw')),
+  };
+  const ports: Record<string, number> = {};
+  for (const format of ['json', 'plain'] as const) {
+    const server = createServer((socket) => serveClient(socket, blocks[format]));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    ports[format] = (server.address() as { port: number }).port;
+  }
+  process.send!({ ports });
+  process.on('message', (m) => {
+    if (m === 'stop') process.exit(0);
+  });
+}
+
+function makeBlock(frames: Buffer[]): { buf: Buffer; count: number; frames: Buffer[] } {
+  // ~1 MiB of back-to-back frames: big writes, like a busy FreeSWITCH flushing its queue.
+  const reps = Math.max(1, Math.round((1 << 20) / frames.reduce((n, f) => n + f.length, 0)));
+  const all: Buffer[] = [];
+  for (let i = 0; i < reps; i++) all.push(...frames);
+  return { buf: Buffer.concat(all), count: all.length, frames };
+}
+
+function serveClient(socket: Socket, block: { buf: Buffer; count: number; frames: Buffer[] }): void {
+  socket.setNoDelay(true);
+  socket.on('error', () => undefined);
+  socket.write(frame('Content-Type: auth/request'));
+  let pending = '';
+  socket.on('data', (chunk) => {
+    pending += chunk.toString('latin1');
+    for (let i = pending.indexOf('\n\n'); i >= 0; i = pending.indexOf('\n\n')) {
+      const cmd = pending.slice(0, i);
+      pending = pending.slice(i + 2);
+      const [line = ''] = cmd.split('\n');
+      if (line.startsWith('auth ')) socket.write(frame('Content-Type: command/reply\nReply-Text: +OK accepted'));
+      else if (line.startsWith('event ')) {
+        socket.write(frame(`Content-Type: command/reply\nReply-Text: +OK event listener enabled ${line.split(' ')[1]}`));
+      } else if (line.startsWith('api stream ')) {
+        socket.write(frame('Content-Type: api/response\nContent-Length: 4', '+OK\n'));
+        void stream(socket, block, Number(line.slice('api stream '.length)));
+      } else socket.write(frame('Content-Type: command/reply\nReply-Text: +OK'));
+    }
+  });
+}
+
+async function stream(socket: Socket, block: { buf: Buffer; count: number; frames: Buffer[] }, total: number): Promise<void> {
+  let sent = 0;
+  while (sent < total && !socket.destroyed) {
+    let buf: Buffer;
+    let n: number;
+    if (total - sent >= block.count) {
+      buf = block.buf;
+      n = block.count;
+    } else {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < total - sent; i++) parts.push(block.frames[i % block.frames.length]!);
+      buf = Buffer.concat(parts);
+      n = total - sent;
+    }
+    sent += n;
+    if (!socket.write(buf)) {
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          socket.off('drain', done).off('close', done);
+          r();
+        };
+        socket.on('drain', done).on('close', done);
+      });
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Clients
+
+interface Result {
+  eventsPerSec: number;
+  ms: number;
+  rssMb: number;
+  checksum: number;
+}
+
+/** What every handler does with an event: read the fields a consumer routes on. */
+function touch(name: unknown, subclass: unknown, action: unknown, member: unknown): number {
+  return (typeof name === 'string' ? name.length : 0) + (typeof subclass === 'string' ? 1 : 0) + (typeof action === 'string' ? action.length : 0) + (member ? 1 : 0);
+}
+
+/**
+ * Every client: connect, subscribe, then `api stream N` asks the server for N events. A control
+ * command keeps the start of the clock identical for all three (measured when the request is sent).
+ */
+async function benchOurs(port: number, format: Format, total: number): Promise<Result> {
+  const conn = await EslConnection.connect({ host: '127.0.0.1', port, password: 'ClueCon' });
+  await conn.subscribe(['CUSTOM', 'conference::maintenance'], format);
+  let count = 0;
+  let checksum = 0;
+  const done = new Promise<void>((resolve) => {
+    conn.on('event', (e) => {
+      checksum += touch(e.name, e.subclass, e.headers['Action'], e.headers['Member-ID']);
+      if (++count === total) resolve();
+    });
+  });
+  const t0 = process.hrtime.bigint();
+  await conn.api(`stream ${total}`);
+  await done;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const rss = process.memoryUsage().rss;
+  conn.close();
+  return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum };
+}
+
+async function benchEsl(port: number, _format: Format, total: number): Promise<Result> {
+  const { FreeSwitchClient } = (await import('esl')) as typeof import('esl');
+  const quiet = { debug: () => undefined, info: () => undefined, error: () => undefined };
+  const client = new FreeSwitchClient({ host: '127.0.0.1', port, password: 'ClueCon', logger: quiet });
+  const call = await new Promise<import('esl').FreeSwitchResponse>((resolve) => {
+    client.on('connect', (c) => resolve(c));
+    client.connect();
+  });
+  await call.event_json('CUSTOM', 'conference::maintenance' as 'CUSTOM'); // esl's types know only event names
+  let count = 0;
+  let checksum = 0;
+  const done = new Promise<void>((resolve) => {
+    call.on('CUSTOM', (msg: { body: Record<string, unknown> }) => {
+      const b = msg.body;
+      checksum += touch(b['Event-Name'], b['Event-Subclass'], b['Action'], b['Member-ID']);
+      if (++count === total) resolve();
+    });
+  });
+  const t0 = process.hrtime.bigint();
+  await call.api(`stream ${total}`);
+  await done;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const rss = process.memoryUsage().rss;
+  client.end();
+  return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum };
+}
+
+interface ModeslEvent {
+  getHeader(name: string): string | undefined;
+}
+interface ModeslConnection {
+  events(type: string, events: string, cb: () => void): void;
+  api(cmd: string, cb: () => void): void;
+  on(event: string, handler: (e: ModeslEvent) => void): void;
+  disconnect(): void;
+}
+
+async function benchModesl(port: number, format: Format, total: number): Promise<Result> {
+  const require = createRequire(import.meta.url);
+  const modesl = require('modesl') as { Connection: new (host: string, port: number, password: string, ready: () => void) => ModeslConnection };
+  let conn!: ModeslConnection;
+  await new Promise<void>((resolve) => {
+    conn = new modesl.Connection('127.0.0.1', port, 'ClueCon', resolve);
+  });
+  await new Promise<void>((resolve) => conn.events(format, 'CUSTOM conference::maintenance', resolve));
+  let count = 0;
+  let checksum = 0;
+  const done = new Promise<void>((resolve) => {
+    conn.on('esl::event::CUSTOM::**', (e) => {
+      checksum += touch(e.getHeader('Event-Name'), e.getHeader('Event-Subclass'), e.getHeader('Action'), e.getHeader('Member-ID'));
+      if (++count === total) resolve();
+    });
+  });
+  const t0 = process.hrtime.bigint();
+  await new Promise<void>((resolve) => conn.api(`stream ${total}`, resolve));
+  await done;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const rss = process.memoryUsage().rss;
+  conn.disconnect();
+  return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum };
+}
+
+// -------------------------------------------------------------------------------------------------
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  const total = arg('events', 100_000);
+  const rounds = arg('rounds', 1);
+  const server: ChildProcess = fork(fileURLToPath(import.meta.url), ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { ports } = await new Promise<{ ports: Record<Format, number> }>((resolve) => server.once('message', (m) => resolve(m as { ports: Record<Format, number> })));
+  const only = process.argv.includes('--clients') ? process.argv[process.argv.indexOf('--clients') + 1]!.split(',') : ['ours', 'esl', 'modesl'];
+  const formats = (process.argv.includes('--formats') ? process.argv[process.argv.indexOf('--formats') + 1]!.split(',') : ['json', 'plain']) as Format[];
+  const clients = (
+    [
+      ['confmgr EslConnection', 'ours', benchOurs],
+      ['esl 11.x', 'esl', benchEsl],
+      ['modesl', 'modesl', benchModesl],
+    ] as const
+  ).filter(([, key]) => only.includes(key));
+  console.log(`ESL event throughput: ${total} events per run, server in a separate process (pid ${server.pid}), node ${process.version}`);
+  try {
+    for (const format of formats) {
+      const frameBytes = eventFrames(format === 'json' ? 'demo-json.raw' : 'demo-plain.raw');
+      const avg = frameBytes.reduce((n, f) => n + f.length, 0) / frameBytes.length;
+      console.log(`\n== text/event-${format} (${frameBytes.length} distinct real frames, avg ${avg.toFixed(0)} bytes) ==`);
+      const best = new Map<string, Result>();
+      for (let r = 0; r < rounds; r++) {
+        for (const [name, , run] of clients) {
+          await run(ports[format], format, Math.min(5000, total)); // warm-up: JIT, sockets
+          const res = await run(ports[format], format, total);
+          const prev = best.get(name);
+          if (!prev || res.eventsPerSec > prev.eventsPerSec) best.set(name, res);
+        }
+      }
+      const checksums = new Set([...best.values()].map((r) => r.checksum));
+      for (const [name, res] of best) {
+        console.log(`${name.padEnd(24)} ${res.eventsPerSec.toFixed(0).padStart(9)} events/s  ${res.ms.toFixed(0).padStart(6)} ms  rss ${res.rssMb.toFixed(0)} MiB`);
+      }
+      const ours = best.get('confmgr EslConnection')?.eventsPerSec ?? NaN;
+      const esl = best.get('esl 11.x')?.eventsPerSec ?? NaN;
+      const modesl = best.get('modesl')?.eventsPerSec ?? NaN;
+      if (clients.length === 3) console.log(`ratio vs esl ${(ours / esl).toFixed(2)}x, vs modesl ${(ours / modesl).toFixed(2)}x, vs the faster ${(ours / Math.max(esl, modesl)).toFixed(2)}x`);
+      if (checksums.size !== 1) console.log(`note: handlers saw different field values (checksums ${[...checksums].join(', ')})`);
+    }
+  } finally {
+    server.send('stop');
+  }
+}
+
+if (process.argv.includes('--server')) void runServer();
+else
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

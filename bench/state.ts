@@ -1,0 +1,198 @@
+/**
+ * `npm run bench -- state [--conferences 1000] [--participants 10] [--churn 0.05] [--rounds 5]`
+ *
+ * Resync cost at scale: N conferences × M participants on the simulator (src/simulator, run in a child
+ * process), a real EslNodePool over TCP, and ConferenceStateSync resyncing on every `up`. Between rounds
+ * the simulator changes `churn` of the participants (leave / join / mute) and then drops every socket,
+ * so each warm resync has real differences to find. Printed: cold and warm resync times (api round
+ * trip, parse, diff), synthesized events, and the client process's RSS (the simulator's own memory is
+ * in the child, so the figure is what confmgr itself would use).
+ * Runs as an esbuild bundle under plain node by default (see runBundled); `--tsx` runs the sources.
+ */
+import { fork, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EslNodePool } from '../src/esl/pool.js';
+import { byteLength } from '../src/esl/codec.js';
+import { ConferenceRegistry } from '../src/conference/registry.js';
+import { ConferenceStateSync, attachStateSync, type ResyncResult } from '../src/conference/resync.js';
+import { startSimulator } from '../src/simulator/index.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isFinite(v) ? v : fallback;
+}
+
+const CONFERENCES = arg('conferences', 1000);
+const PARTICIPANTS = arg('participants', 10);
+const CHURN = arg('churn', 0.05);
+const ROUNDS = arg('rounds', 5);
+
+// ---------------------------------------------------------------------------------------------
+// The server side (a child process): the simulator, filled with CONFERENCES × PARTICIPANTS calls
+
+let seed = 42;
+const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+
+async function runServer(): Promise<void> {
+  const sim = await startSimulator({ port: 0, heartbeatMs: 0 });
+  const engine = sim.engine;
+  /** Per conference, the live calls: call id and member id. */
+  const calls: { callId: string; memberId: number; muted: boolean }[][] = [];
+  let callerSeq = 0;
+  const join = (c: number, moderator: boolean): void => {
+    const n = callerSeq++;
+    const { member } = engine.originate({ conference: `conf-${c}`, callerIdNumber: String(100000 + n), callerIdName: `Caller ${n}`, moderator });
+    calls[c]!.push({ callId: member.callId, memberId: member.id, muted: false });
+  };
+  for (let c = 0; c < CONFERENCES; c++) {
+    calls.push([]);
+    for (let i = 0; i < PARTICIPANTS; i++) join(c, i === 0);
+  }
+
+  /** Changes CHURN of the participants while the client is away: a third leave, a third join, a third (un)mute. */
+  const churn = (): number => {
+    const n = Math.round(CONFERENCES * PARTICIPANTS * CHURN);
+    for (let k = 0; k < n; k++) {
+      const c = Math.floor(rnd() * CONFERENCES);
+      const list = calls[c]!;
+      if (list.length <= 1) {
+        join(c, false);
+        continue;
+      }
+      const i = 1 + Math.floor(rnd() * (list.length - 1)); // keep the moderator: the conference stays up
+      const kind = k % 3;
+      if (kind === 0) engine.hangup(list.splice(i, 1)[0]!.callId);
+      else if (kind === 1) join(c, false);
+      else {
+        const m = list[i]!;
+        engine.executeApi(`conference conf-${c} ${m.muted ? 'unmute' : 'mute'} ${m.memberId} quiet`);
+        m.muted = !m.muted;
+      }
+    }
+    return n;
+  };
+
+  process.on('message', (msg: { cmd: string }) => {
+    if (msg.cmd === 'drop-and-churn') {
+      // In one tick: nobody is connected while the changes happen, so their events are lost, as they
+      // would be with a real FreeSWITCH; the pool reconnects, `up`, and only the resync can tell.
+      sim.dropConnections();
+      process.send!({ changed: churn() });
+    } else if (msg.cmd === 'exit') void sim.close().then(() => process.exit(0));
+  });
+  process.send!({ port: sim.port, replyBytes: byteLength(engine.executeApi('conference json_list')) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client side (this process): real pool, codec, event parser, sync and registry
+
+type ServerMsg = { port?: number; replyBytes?: number; changed?: number };
+
+async function runClient(): Promise<void> {
+  const child = fork(fileURLToPath(import.meta.url), ['--server', ...process.argv.slice(2)], { execArgv: process.execArgv });
+  const ask = (cmd: string): Promise<ServerMsg> =>
+    new Promise((resolve) => {
+      child.once('message', (m) => resolve(m as ServerMsg));
+      child.send({ cmd });
+    });
+  const hello = await new Promise<ServerMsg>((resolve) => child.once('message', (m) => resolve(m as ServerMsg)));
+
+  const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
+  const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
+  console.log(`state bench: ${CONFERENCES} conferences × ${PARTICIPANTS} participants, churn ${CHURN * 100}% per reconnect, ${ROUNDS} reconnects`);
+  console.log(
+    `json_list reply size: ${mb(hello.replyBytes!)}; client RSS before connecting: ${mb(process.memoryUsage().rss)} ` +
+      `(${process.env.CONFMGR_BENCH_BUNDLED ? 'bundled, plain node' : 'under tsx'}${process.execArgv.length > 0 ? `, node flags: ${process.execArgv.join(' ')}` : ''})`,
+  );
+
+  const registry = new ConferenceRegistry();
+  const pool = new EslNodePool({
+    name: 'fs1',
+    host: '127.0.0.1',
+    port: hello.port!,
+    password: 'ClueCon',
+    events: ['CUSTOM', 'conference::maintenance'],
+    commandConnections: 1,
+    apiTimeoutMs: 30_000,
+    livenessIntervalMs: 0,
+    reconnect: { baseMs: 5, capMs: 20 },
+  });
+  const sync = new ConferenceStateSync({ registry, api: (_node, cmd) => pool.api(cmd), nodes: ['fs1'], downGraceMs: 60_000 });
+  let delivered = 0;
+  sync.on('event', () => delivered++);
+  attachStateSync(pool, sync);
+
+  const nextResync = (): Promise<{ result: ResyncResult; wallMs: number }> => {
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      sync.once('resynced', (result) => resolve({ result, wallMs: performance.now() - started }));
+      sync.once('resync-failed', (_node, err) => reject(err));
+    });
+  };
+
+  const cold = nextResync();
+  pool.start();
+  const first = await cold;
+  console.log(
+    `cold resync: total ${fmt(first.result.totalMs)} (api ${fmt(first.result.apiMs)}, parse ${fmt(first.result.parseMs)}, diff ${fmt(first.result.diffMs)}), ` +
+      `${first.result.synthesized} synthesized events, registry ${JSON.stringify(registry.stats())}`,
+  );
+
+  const warm: ResyncResult[] = [];
+  let peakRss = process.memoryUsage().rss;
+  for (let r = 0; r < ROUNDS; r++) {
+    delivered = 0;
+    const next = nextResync();
+    const { changed } = await ask('drop-and-churn');
+    const { result, wallMs } = await next;
+    warm.push(result);
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    if (process.env.BENCH_MEM) console.log(`  mem: rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`);
+    console.log(
+      `reconnect ${r + 1}: resync total ${fmt(result.totalMs)} (api ${fmt(result.apiMs)}, parse ${fmt(result.parseMs)}, diff ${fmt(result.diffMs)}); ` +
+        `drop→resynced ${fmt(wallMs)}; ${changed} changes → ${result.synthesized} synthesized events (${delivered} delivered)`,
+    );
+  }
+
+  const totals = warm.map((w) => w.totalMs).sort((a, b) => a - b);
+  const beforeGc = process.memoryUsage();
+  (globalThis as { gc?: () => void }).gc?.();
+  const mem = process.memoryUsage();
+  console.log(
+    `warm resync: median ${fmt(totals[Math.floor(totals.length / 2)]!)}, max ${fmt(totals.at(-1)!)} (goal < 1000 ms: ${totals.at(-1)! < 1000 ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `client process RSS: peak seen ${mb(peakRss)} (goal < 100 MB: ${peakRss < 100 * 1024 * 1024 ? 'met' : 'NOT met'}); ` +
+      `heap used ${mb(beforeGc.heapUsed)} before a full GC, ${mb(mem.heapUsed)} after it (RSS ${mb(mem.rss)}); registry ${JSON.stringify(registry.stats())}`,
+  );
+
+  sync.close();
+  await pool.close();
+  child.send({ cmd: 'exit' });
+}
+
+/**
+ * RSS is the point of this bench, and tsx's loader alone costs ~50 MB; so by default the bench bundles
+ * itself with esbuild (tsx's own dependency) and runs the bundle under plain node. `--tsx` skips that.
+ */
+async function runBundled(): Promise<number> {
+  const { build } = await import('esbuild');
+  const here = fileURLToPath(import.meta.url);
+  // Inside the repo so the bundle's external packages (pino, p-queue…) resolve from node_modules.
+  const outfile = join(dirname(here), '..', 'node_modules', '.cache', 'confmgr-bench', 'state.mjs');
+  await build({ entryPoints: [here], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'error' });
+  // CONFMGR_BENCH_NODE_FLAGS: V8 flags for the client, e.g. "--max-old-space-size=48 --max-semi-space-size=1".
+  const flags = (process.env.CONFMGR_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f.startsWith('--'));
+  const child = spawn(process.execPath, ['--expose-gc', ...flags, outfile, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, CONFMGR_BENCH_BUNDLED: '1' },
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+}
+
+if (process.argv.includes('--server')) await runServer();
+else if (process.env.CONFMGR_BENCH_BUNDLED || process.argv.includes('--tsx')) await runClient();
+else process.exitCode = await runBundled();

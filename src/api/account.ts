@@ -1,0 +1,37 @@
+/**
+ * Which account a FreeSWITCH conference belongs to (documented in ./README.md):
+ *  1. the conference document with that id (its account), else
+ *  2. the channel variables of its participants, first participant (lowest member id) that has one:
+ *     Kazoo's `ecallmgr_Account-ID` channel variable, then a plain `account_id` channel variable,
+ *     then `custom_channel_vars.account_id` of the participant event payload.
+ * A conference matching neither belongs to no account: only visible to nobody through the API.
+ */
+import type { LiveConference, LiveParticipant } from './deps.js';
+import { customChannelVars } from '../conference/payload.js';
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+export function accountOfParticipant(p: Pick<LiveParticipant, 'channel_vars' | 'custom_channel_vars'>): string | undefined {
+  // The CCV mapping (ecallmgr_Account-ID → account_id, else plain account_id) is the payload's.
+  const fromVars = p.channel_vars ? nonEmpty(customChannelVars(p.channel_vars).account_id) : undefined;
+  return fromVars ?? nonEmpty(p.custom_channel_vars?.account_id);
+}
+
+export function accountOfLive(conference: LiveConference | undefined): string | undefined {
+  if (!conference) return undefined;
+  const ordered = [...conference.participants].sort((a, b) => a.participant_id - b.participant_id);
+  for (const p of ordered) {
+    const account = accountOfParticipant(p);
+    if (account) return account;
+  }
+  return undefined;
+}
+
+/** From an event payload (participant event): custom_channel_vars.account_id. */
+export function accountOfPayload(payload: Record<string, unknown>): string | undefined {
+  const ccv = payload.custom_channel_vars;
+  if (typeof ccv === 'object' && ccv !== null) return nonEmpty((ccv as Record<string, unknown>).account_id);
+  return undefined;
+}

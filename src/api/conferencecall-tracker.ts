@@ -1,0 +1,171 @@
+/**
+ * Conferencecall lifecycle and history, persisted. Which FreeSWITCH signal drives each step:
+ *  - joined  ← `add-member` (the member is in the conference; audio flows). `joining` is not
+ *    observable from conference::maintenance events, so records start at `joined`.
+ *  - leaving ← DELETE /conferencecalls/{id} (written before the kick is sent), or FreeSWITCH's
+ *    `kick-member` / `hup-member` (src/conference/conferencecall.ts statusForEvent decides).
+ *  - leaved  ← `del-member` (FreeSWITCH confirms; also synthesized by the registry's resync when a
+ *    member left while confmgr was away), or a kick answered "member/conference not found".
+ * States only move forward; records are never deleted (history), `tm_delete` keeps the sentinel.
+ * All state changes run one at a time in arrival order (a promise chain), so a del-member that races
+ * a DELETE can never move a record backwards.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { ConfmgrError } from '../errors.js';
+import { NodeDownError } from '../conference/errors.js';
+import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/types.js';
+import type { Storage, StoredConferencecall, ConferencecallStatus } from '../storage/types.js';
+import type { RealtimeRegistry } from './deps.js';
+import type { ConferenceDocuments } from './conference-documents.js';
+import { accountOfLive, accountOfPayload } from './account.js';
+import { InvalidStateError } from './errors.js';
+import { TM_NOT_YET, canAdvance, formatTimestamp, monotonicMicros } from './conferencecall-record.js';
+import { statusForEvent } from '../conference/conferencecall.js';
+
+export interface ConferencecallTrackerOptions {
+  storage: Storage;
+  documents: ConferenceDocuments;
+  registry: RealtimeRegistry;
+  executor: ConferenceCommandExecutor;
+  nodeUp(node: string): boolean;
+  logger?: Logger;
+  now?: () => number;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+export class ConferencecallTracker {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly micros: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly o: ConferencecallTrackerOptions) {
+    this.micros = monotonicMicros(o.now ?? Date.now);
+    this.log = o.logger ?? silentLogger;
+  }
+
+  /** Event listener: never throws; failures are logged. */
+  readonly handle = (event: OutboundEvent): void => {
+    // The conference layer decides which Action drives which status (one place).
+    const status = statusForEvent({ action: event.event } as ConferenceEvent);
+    if (status === undefined || status === 'joining') return;
+    void this.serial(() => (status === 'joined' ? this.onAdd(event) : this.onLeave(event, status))).catch((err: unknown) =>
+      this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed'),
+    );
+  };
+
+  /** Resolves when every queued state change is written (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const c = this.chain;
+      await c.catch(() => undefined);
+      if (c === this.chain) return;
+    }
+  }
+
+  /**
+   * DELETE /conferencecalls/{id}: leaving, then a kick; leaved follows on del-member. Returns the
+   * record as it stands when the kick was accepted. Ownership is checked by the caller.
+   */
+  async requestLeave(record: StoredConferencecall): Promise<StoredConferencecall> {
+    if (record.status === 'leaved') throw new InvalidStateError(`conferencecall ${record.id} has already left`, { id: record.id, status: record.status });
+    const live = this.o.registry.conference(record.conference_id);
+    const participant = live?.participants.find((p) => p.call_id === record.reference_id);
+    if (!live || !participant) {
+      // Gone without us seeing del-member (e.g. while confmgr was down): it has left.
+      return this.serial(() => this.move(record.id, 'leaved'));
+    }
+    if (!this.o.nodeUp(live.node)) throw new NodeDownError(live.node, { conference: record.conference_id });
+    const leaving = await this.serial(() => this.move(record.id, 'leaving', { member_id: participant.participant_id, node: live.node }));
+    try {
+      await this.o.executor.execute({ kind: 'kick', conference: record.conference_id, target: participant.participant_id });
+    } catch (err) {
+      if (err instanceof ConfmgrError && (err.code === 'MEMBER_NOT_FOUND' || err.code === 'CONFERENCE_NOT_FOUND')) {
+        return this.serial(() => this.move(record.id, 'leaved'));
+      }
+      throw err;
+    }
+    return leaving;
+  }
+
+  /**
+   * After the first resync of every node: records still open whose call is no longer in its
+   * (connected) conference are closed as leaved. Returns how many were closed.
+   */
+  async reconcile(): Promise<number> {
+    return this.serial(async () => {
+      let closed = 0;
+      for (const r of await this.o.storage.conferencecalls.listActive()) {
+        const live = this.o.registry.conference(r.conference_id);
+        if (live && !this.o.nodeUp(live.node)) continue;
+        if (r.node && !live && !this.o.nodeUp(r.node)) continue;
+        if (live?.participants.some((p) => p.call_id === r.reference_id)) continue;
+        await this.move(r.id, 'leaved');
+        closed += 1;
+      }
+      return closed;
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.catch(() => undefined).then(fn);
+    this.chain = next;
+    return next;
+  }
+
+  private async onAdd(event: OutboundEvent): Promise<void> {
+    const callId = event.callId ?? str(event.payload.call_id);
+    if (!callId) return;
+    const memberId = typeof event.payload.participant_id === 'number' ? event.payload.participant_id : null;
+    const live = this.o.registry.conference(event.conferenceId);
+    const node = live?.node ?? null;
+    const store = this.o.storage.conferencecalls;
+    const existing = await store.findActive(event.conferenceId, callId);
+    const tm = formatTimestamp(this.micros());
+    if (existing) {
+      // Seen again (resync after a reconnect or restart): refresh where it is, never go back.
+      const status: ConferencecallStatus = canAdvance(existing.status, 'joined') ? 'joined' : existing.status;
+      await store.update({ ...existing, status, member_id: memberId ?? existing.member_id, node: node ?? existing.node, tm_update: tm });
+      return;
+    }
+    const doc = await this.o.documents.get(event.conferenceId);
+    const account = doc?.accountId ?? accountOfPayload(event.payload) ?? accountOfLive(live) ?? '';
+    await store.insert({
+      id: randomUUID(),
+      customer_id: account,
+      conference_id: event.conferenceId,
+      reference_type: 'call',
+      reference_id: callId,
+      status: 'joined',
+      tm_create: tm,
+      tm_update: tm,
+      tm_delete: TM_NOT_YET,
+      member_id: memberId,
+      node,
+    });
+  }
+
+  /** kick-member / hup-member → leaving; del-member → leaved. */
+  private async onLeave(event: OutboundEvent, status: 'leaving' | 'leaved'): Promise<void> {
+    const callId = event.callId ?? str(event.payload.call_id);
+    if (!callId) return;
+    const existing = await this.o.storage.conferencecalls.findActive(event.conferenceId, callId);
+    if (existing) await this.move(existing.id, status);
+  }
+
+  /** Moves a record forward (no-op when it is already there or beyond); returns the stored row. */
+  private async move(id: string, to: ConferencecallStatus, extra: Partial<StoredConferencecall> = {}): Promise<StoredConferencecall> {
+    const store = this.o.storage.conferencecalls;
+    const current = await store.get(id);
+    if (!current) throw new InvalidStateError(`conferencecall ${id} vanished`, { id });
+    if (!canAdvance(current.status, to)) return current;
+    const next: StoredConferencecall = { ...current, ...extra, status: to, tm_update: formatTimestamp(this.micros()) };
+    if (to === 'leaved') next.member_id = null;
+    await store.update(next);
+    return next;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * What the API needs from the rest of confmgr, injected by the service wiring (src/main.ts).
+ *
+ * `RealtimeRegistry` is the minimal read-only view of live conference state the API needs. The
+ * conference registry (src/conference/registry.ts) did not exist when this was written, so the
+ * wiring adapts it to this interface (see `fromConferenceRegistry` in ./registry-adapter.ts when present).
+ */
+import type { Logger } from '../log.js';
+import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/types.js';
+import type { Storage } from '../storage/types.js';
+
+/** One live participant, in the seed's `_read_only.participants[]` shape plus the channel variables. */
+export interface LiveParticipant {
+  call_id: string;
+  conference_name: string;
+  conference_uuid: string;
+  switch_hostname: string;
+  floor: boolean;
+  hear: boolean;
+  speak: boolean;
+  talking: boolean;
+  mute_detect: boolean;
+  participant_id: number;
+  energy_level: number;
+  current_energy: number;
+  video: boolean;
+  is_moderator: boolean;
+  /** Gregorian seconds (Kazoo's epoch, as in the seed: 63635217275). */
+  join_time: number;
+  /** Seconds in the conference so far. */
+  duration: number;
+  /** Channel variables as FreeSWITCH sent them (`variable_` prefix stripped); used to find the account. */
+  channel_vars?: Record<string, string>;
+  /** The participant event's custom_channel_vars when known (Kazoo CCVs: account_id, ...). */
+  custom_channel_vars?: Record<string, unknown>;
+}
+
+/** One live conference instance. */
+export interface LiveConference {
+  /** The FreeSWITCH conference name (= the conference document id). */
+  name: string;
+  uuid: string;
+  /** confmgr node name hosting it (config `freeswitch.nodes[].name`). */
+  node: string;
+  /** FreeSWITCH-Switchname of that node (Kazoo's `focus`). */
+  focus: string;
+  is_locked: boolean;
+  /** Seconds since the conference started. */
+  duration: number;
+  participants: LiveParticipant[];
+}
+
+export interface RealtimeRegistry {
+  conferences(): LiveConference[];
+  conference(name: string): LiveConference | undefined;
+}
+
+export interface EventSource {
+  /** Every outbound event (participant and conference level), in order; returns an unsubscribe. */
+  subscribe(listener: (event: OutboundEvent) => void): () => void;
+}
+
+export interface ApiToken {
+  token: string;
+  account_id: string;
+}
+
+export interface ApiDeps {
+  registry: RealtimeRegistry;
+  executor: ConferenceCommandExecutor;
+  storage: Storage;
+  tokens: ApiToken[];
+  events: EventSource;
+  /** The publish_participant_event rule (true = publish); absent = everything passes. */
+  filter?: (eventName: string) => boolean;
+  /** Whether the named FreeSWITCH node is connected (503 when a conference's node is not). */
+  nodeUp(node: string): boolean;
+  logger?: Logger;
+  /** Clock for records and durations (tests); default Date.now. */
+  now?: () => number;
+}

@@ -1,0 +1,96 @@
+/**
+ * API errors and THE table from error codes (ConfmgrError.code, from any layer) to HTTP statuses.
+ * Every route throws typed errors; one fastify error handler (./envelope.ts) maps them here.
+ */
+import { ConfmgrError } from '../errors.js';
+
+export class UnauthorizedError extends ConfmgrError {
+  constructor(message = 'invalid credentials') {
+    super('UNAUTHORIZED', message);
+  }
+}
+
+export class ForbiddenError extends ConfmgrError {
+  constructor(message = 'forbidden', details?: Record<string, unknown>) {
+    super('FORBIDDEN', message, details);
+  }
+}
+
+/** Unknown resource (conference document, conferencecall, route). */
+export class NotFoundError extends ConfmgrError {
+  constructor(what: string, id: string) {
+    super('NOT_FOUND', `${what} ${id} not found`, { [what]: id });
+  }
+}
+
+/**
+ * A body or parameter that does not validate. `fields` follows Kazoo's validation error shape:
+ * `{ "<field.path>": { "<rule>": { "message": "...", "target"?: ... } } }`.
+ */
+export class ValidationError extends ConfmgrError {
+  readonly fields: Record<string, Record<string, { message: string; target?: unknown; value?: unknown }>>;
+  constructor(fields: Record<string, Record<string, { message: string; target?: unknown; value?: unknown }>>) {
+    const first = Object.entries(fields)[0];
+    const summary = first ? `${first[0]}: ${Object.values(first[1])[0]?.message ?? 'invalid'}` : 'invalid data';
+    super('VALIDATION_FAILED', `invalid data: ${summary}`, { fields });
+    this.fields = fields;
+  }
+
+  static field(field: string, rule: string, message: string, target?: unknown): ValidationError {
+    const entry: { message: string; target?: unknown } = { message };
+    if (target !== undefined) entry.target = target;
+    return new ValidationError({ [field]: { [rule]: entry } });
+  }
+}
+
+/** The resource is in a state that forbids the request (e.g. DELETE of a conferencecall that already left). */
+export class InvalidStateError extends ConfmgrError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('INVALID_STATE', message, details);
+  }
+}
+
+/** code → HTTP status. Anything not listed is a 500. */
+export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  VALIDATION_FAILED: 400,
+  INVALID_ARGUMENT: 400,
+  ESL_INVALID_ARGUMENT: 400,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFERENCE_NOT_FOUND: 404,
+  MEMBER_NOT_FOUND: 404,
+  CONFLICT: 409,
+  INVALID_STATE: 409,
+  COMMAND_REJECTED: 409,
+  UNRECOGNIZED_REPLY: 502,
+  ESL_COMMAND: 502,
+  ESL_PROTOCOL: 502,
+  NODE_DOWN: 503,
+  ESL_NODE_DOWN: 503,
+  ESL_CONNECTION_CLOSED: 503,
+  ESL_AUTH: 503,
+  ESL_OVERLOAD: 503,
+  TIMEOUT: 504,
+  ESL_TIMEOUT: 504,
+  STORAGE_ERROR: 500,
+};
+
+/** Kazoo's `message` for an error status (its envelopes carry a short text per class). */
+export const KAZOO_MESSAGE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'invalid data',
+  401: 'invalid credentials',
+  403: 'forbidden',
+  404: 'bad identifier',
+  409: 'conflicting state',
+  500: 'internal error',
+  502: 'bad gateway',
+  503: 'service unavailable',
+  504: 'timeout',
+};
+
+export function httpStatusOf(err: unknown): number {
+  if (err instanceof ConfmgrError) return HTTP_STATUS_BY_CODE[err.code] ?? 500;
+  return 500;
+}

@@ -1,0 +1,123 @@
+/**
+ * The HTTP API of the seeds (Kazoo conferences, VoIPbin conferencecalls) and WebSocket events,
+ * as one encapsulated fastify plugin. The service wiring calls:
+ *
+ *   const api = await registerApi(app, deps);   // before app.listen()
+ *
+ * It subscribes the document enforcer, the conferencecall tracker and the WebSocket hub to
+ * `deps.events`, and unsubscribes them when the app closes.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import websocketPlugin from '@fastify/websocket';
+import { silentLogger } from '../log.js';
+import type { ApiDeps } from './deps.js';
+import { TokenAuthenticator } from './auth.js';
+import { ConferenceDocuments } from './conference-documents.js';
+import { ConferencecallTracker } from './conferencecall-tracker.js';
+import { DocumentEnforcer } from './document-enforcer.js';
+import { WebSocketHub } from './websocket.js';
+import { requestIdOf, sendError } from './envelope.js';
+import { NotFoundError, ValidationError } from './errors.js';
+import { setRequestAccount, type ApiContext } from './context.js';
+import { conferenceRoutes } from './routes/conferences.js';
+import { participantRoutes } from './routes/participants.js';
+import { conferencecallRoutes } from './routes/conferencecalls.js';
+
+export const WEBSOCKET_PATH = '/v2/websocket';
+
+export interface ApiHandle {
+  documents: ConferenceDocuments;
+  tracker: ConferencecallTracker;
+  enforcer: DocumentEnforcer;
+  websocket: WebSocketHub;
+  /** Waits until every event received so far has been fully handled (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
+  const log = deps.logger ?? silentLogger;
+  const documents = new ConferenceDocuments(deps.storage, deps.now);
+  const auth = new TokenAuthenticator(deps.tokens);
+  const tracker = new ConferencecallTracker({
+    storage: deps.storage,
+    documents,
+    registry: deps.registry,
+    executor: deps.executor,
+    nodeUp: (n) => deps.nodeUp(n),
+    logger: log,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const enforcer = new DocumentEnforcer({ documents, executor: deps.executor, logger: log });
+  const websocket = new WebSocketHub({
+    auth,
+    documents,
+    registry: deps.registry,
+    logger: log,
+    ...(deps.filter ? { filter: deps.filter } : {}),
+  });
+  const ctx: ApiContext = { deps, documents, tracker, auth, log };
+
+  const unsubscribe = [tracker.handle, enforcer.handle, websocket.handle].map((listener) => deps.events.subscribe(listener));
+
+  await app.register(async (scope) => {
+    if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: 64 * 1024 } });
+
+    // The seed's curl examples send JSON without a Content-Type (curl then says form-urlencoded);
+    // Kazoo reads such bodies as JSON, so do we.
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      if (scope.hasContentTypeParser(type)) continue;
+      scope.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+        const text = String(body);
+        if (text.trim() === '') return done(null, undefined);
+        try {
+          done(null, JSON.parse(text));
+        } catch {
+          done(ValidationError.field('data', 'type', 'The body is not valid JSON'), undefined);
+        }
+      });
+    }
+
+    scope.setErrorHandler((err, request, reply) => {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === undefined || status >= 500) log.error({ err, url: request.url }, 'api request failed');
+      return sendError(request, reply, err);
+    });
+    scope.setNotFoundHandler((request, reply) => sendError(request, reply, new NotFoundError('route', `${request.method} ${request.url.split('?')[0]}`)));
+
+    scope.addHook('onRequest', async (request: FastifyRequest, reply) => {
+      reply.header('x-request-id', requestIdOf(request));
+      const token = request.headers['x-auth-token'];
+      // The WebSocket may authenticate in its first message instead (browsers cannot set headers).
+      if (request.routeOptions.url === WEBSOCKET_PATH && token === undefined) return;
+      setRequestAccount(request, auth.authenticate(Array.isArray(token) ? token[0] : token));
+    });
+
+    scope.get(WEBSOCKET_PATH, { websocket: true }, (socket, request) => {
+      const token = request.headers['x-auth-token'];
+      websocket.attach(socket, token === undefined ? undefined : auth.authenticate(Array.isArray(token) ? token[0] : token));
+    });
+
+    conferenceRoutes(scope, ctx);
+    participantRoutes(scope, ctx);
+    conferencecallRoutes(scope, ctx);
+  });
+
+  app.addHook('onClose', async () => {
+    for (const u of unsubscribe) u();
+    websocket.closeAll();
+    await Promise.allSettled([tracker.idle(), enforcer.idle(), websocket.idle()]);
+  });
+
+  return {
+    documents,
+    tracker,
+    enforcer,
+    websocket,
+    async idle() {
+      await Promise.all([tracker.idle(), enforcer.idle(), websocket.idle()]);
+    },
+  };
+}
+
+export type { ApiDeps, RealtimeRegistry, LiveConference, LiveParticipant, EventSource, ApiToken } from './deps.js';
+export { HTTP_STATUS_BY_CODE } from './errors.js';

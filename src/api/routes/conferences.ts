@@ -1,0 +1,141 @@
+/**
+ * /v2/accounts/{ACCOUNT_ID}/conferences[/{CONFERENCE_ID}] — Kazoo's conferences API (seed 004).
+ * The document id is the FreeSWITCH conference name.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { StoredConferenceDocument } from '../../storage/types.js';
+import type { LiveConference } from '../deps.js';
+import { requireAccount } from '../auth.js';
+import { success } from '../envelope.js';
+import { ValidationError, NotFoundError } from '../errors.js';
+import { accountOfLive } from '../account.js';
+import { readOnly, summary } from '../realtime-view.js';
+import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../conference-document.js';
+import { newDocumentId } from '../conference-documents.js';
+import { requestAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+
+type AccountParams = { accountId: string };
+type ConferenceParams = { accountId: string; conferenceId: string };
+
+/** The seed's list entry: id, name, owner_id, member, moderator + realtime counters. */
+function listEntry(id: string, doc: Record<string, unknown> | undefined, live: LiveConference | undefined): Record<string, unknown> {
+  const entry: Record<string, unknown> = { id };
+  if (doc) for (const k of ['name', 'owner_id', 'member', 'moderator'] as const) if (doc[k] !== undefined) entry[k] = doc[k];
+  return { ...entry, ...summary(live) };
+}
+
+/** A single document as GET returns it: body, id, focus when running, `_read_only`. */
+export function documentView(id: string, doc: Record<string, unknown> | undefined, live: LiveConference | undefined): Record<string, unknown> {
+  const view: Record<string, unknown> = { ...(doc ?? {}), id };
+  if (live) view.focus = live.focus;
+  view._read_only = readOnly(live);
+  return view;
+}
+
+/** `If-Match: <revision>` makes a write conditional (409 on a stale revision). */
+function ifMatch(request: FastifyRequest): string | undefined {
+  const v = request.headers['if-match'];
+  return typeof v === 'string' && v.length > 0 ? v.replace(/^W\//, '').replace(/^"|"$/g, '') : undefined;
+}
+
+function requireDocument(conf: { id: string; doc?: StoredConferenceDocument }): StoredConferenceDocument {
+  if (!conf.doc) throw new NotFoundError('conference document', conf.id);
+  return conf.doc;
+}
+
+const CONFERENCE_ACTIONS = ['lock', 'unlock'] as const;
+
+export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const base = '/v2/accounts/:accountId/conferences';
+
+  app.get<{ Params: AccountParams }>(base, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const docs = await ctx.documents.listByAccount(account);
+    const seen = new Set(docs.map((d) => d.id));
+    const out = docs.map((d) => listEntry(d.id, d.doc, ctx.deps.registry.conference(d.id)));
+    // Running conferences without a document, attributed to this account by channel variables.
+    // (A name live on several nodes is listed once, as conference(name) resolves it.)
+    for (const listed of ctx.deps.registry.conferences()) {
+      if (seen.has(listed.name)) continue;
+      seen.add(listed.name);
+      const live = ctx.deps.registry.conference(listed.name) ?? listed;
+      if (accountOfLive(live) !== account) continue;
+      if (await ctx.documents.get(live.name)) continue; // documented by another account
+      out.push(listEntry(live.name, undefined, live));
+    }
+    return success(request, out);
+  });
+
+  app.put<{ Params: AccountParams }>(base, async (request, reply) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const data = requestData(request.body);
+    const id = data.id === undefined ? newDocumentId() : typeof data.id === 'string' ? checkConferenceId(data.id, 'id') : badId();
+    const body = prepareDocument(data);
+    const live = ctx.deps.registry.conference(id);
+    const liveOwner = accountOfLive(live);
+    if (liveOwner !== undefined && liveOwner !== account) {
+      throw ValidationError.field('id', 'unique', 'A running conference of another account uses this name');
+    }
+    const stored = await ctx.documents.create(id, account, body);
+    reply.code(201);
+    return success(request, documentView(id, stored.doc, live), stored.revision);
+  });
+
+  app.get<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    return success(request, documentView(conf.id, conf.doc?.doc, conf.live), conf.doc?.revision);
+  });
+
+  app.post<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    const current = requireDocument(conf);
+    const body = prepareDocument(requestData(request.body));
+    const stored = await ctx.documents.replace(current, body, ifMatch(request));
+    return success(request, documentView(conf.id, stored.doc, conf.live), stored.revision);
+  });
+
+  app.patch<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    const current = requireDocument(conf);
+    const merged = stripReadOnly(mergePatch(current.doc, stripReadOnly(requestData(request.body))));
+    validateConferenceDocument(merged);
+    const stored = await ctx.documents.replace(current, withDefaults(merged), ifMatch(request));
+    return success(request, documentView(conf.id, stored.doc, conf.live), stored.revision);
+  });
+
+  app.delete<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    const current = requireDocument(conf);
+    await ctx.documents.remove(current.id);
+    return success(request, { ...current.doc, id: current.id, _read_only: { deleted: true } });
+  });
+
+  // PUT on one conference = an action (seed: "Perform an action on conference").
+  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const data = requestData(request.body);
+    const action = data.action;
+    if (typeof action !== 'string' || !(CONFERENCE_ACTIONS as readonly string[]).includes(action)) {
+      throw ValidationError.field('action', 'enum', `Value is not one of: ${CONFERENCE_ACTIONS.join(', ')}`, CONFERENCE_ACTIONS);
+    }
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    const live = requireRunning(ctx, conf);
+    const result = await ctx.deps.executor.execute({ kind: action as 'lock' | 'unlock', conference: conf.id });
+    return success(request, { action, conference_id: conf.id, node: result.node || live.node });
+  });
+}
+
+function badId(): never {
+  throw ValidationError.field('id', 'type', 'Value is not of type string', 'string');
+}

@@ -1,0 +1,83 @@
+/**
+ * /v2/accounts/{ACCOUNT_ID}/conferences/{CONFERENCE_ID}/participants[/{PARTICIPANT_ID}] (seed 004).
+ * Bulk actions map to mod_conference targets: mute/unmute/deaf/undeaf → `non_moderator` (every
+ * participant without the moderator flag — Kazoo skipped those whose flag was absent), kick → `all`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { MemberTarget } from '../../conference/types.js';
+import { MemberNotFoundError } from '../../conference/errors.js';
+import { requireAccount } from '../auth.js';
+import { success } from '../envelope.js';
+import { ValidationError } from '../errors.js';
+import { requestData } from '../conference-document.js';
+import { participantView, participantsView } from '../realtime-view.js';
+import { requestAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+
+type ConferenceParams = { accountId: string; conferenceId: string };
+type ParticipantParams = ConferenceParams & { participantId: string };
+
+export const PARTICIPANT_ACTIONS = ['mute', 'unmute', 'deaf', 'undeaf', 'kick'] as const;
+export type ParticipantAction = (typeof PARTICIPANT_ACTIONS)[number];
+
+export function bulkTarget(action: ParticipantAction): MemberTarget {
+  return action === 'kick' ? 'all' : 'non_moderator';
+}
+
+function parseAction(body: unknown): ParticipantAction {
+  const action = requestData(body).action;
+  if (typeof action !== 'string' || !(PARTICIPANT_ACTIONS as readonly string[]).includes(action)) {
+    throw ValidationError.field('action', 'enum', `Value is not one of: ${PARTICIPANT_ACTIONS.join(', ')}`, PARTICIPANT_ACTIONS);
+  }
+  return action as ParticipantAction;
+}
+
+function parseParticipantId(raw: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(raw) || Number(raw) > 2_147_483_647) {
+    throw ValidationError.field('participant_id', 'type', 'Must be a positive integer (the FreeSWITCH member id)');
+  }
+  return Number(raw);
+}
+
+export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const base = '/v2/accounts/:accountId/conferences/:conferenceId/participants';
+
+  app.get<{ Params: ConferenceParams }>(base, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    return success(request, participantsView(conf.live));
+  });
+
+  app.put<{ Params: ConferenceParams }>(base, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const action = parseAction(request.body);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    requireRunning(ctx, conf);
+    const target = bulkTarget(action);
+    await ctx.deps.executor.execute({ kind: action, conference: conf.id, target });
+    return success(request, { action, conference_id: conf.id, target });
+  });
+
+  app.get<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const id = parseParticipantId(request.params.participantId);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    const p = conf.live?.participants.find((x) => x.participant_id === id);
+    if (!p) throw new MemberNotFoundError(conf.id, id);
+    return success(request, participantView(p));
+  });
+
+  app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request) => {
+    const account = requestAccount(request);
+    requireAccount(account, request.params.accountId);
+    const action = parseAction(request.body);
+    const id = parseParticipantId(request.params.participantId);
+    const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    const live = requireRunning(ctx, conf);
+    if (!live.participants.some((x) => x.participant_id === id)) throw new MemberNotFoundError(conf.id, id);
+    await ctx.deps.executor.execute({ kind: action, conference: conf.id, target: id });
+    return success(request, { action, conference_id: conf.id, participant_id: id });
+  });
+}

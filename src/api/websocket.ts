@@ -1,0 +1,227 @@
+/**
+ * WebSocket participant events: `GET /v2/websocket` (protocol in ./README.md).
+ *
+ * A client subscribes to one account's or one conference's events. Each event is sent as the very
+ * JSON payload published on AMQP (`conference.event.<conference_id>.<call_id>`), once per socket
+ * however many subscriptions match. Events pass the same `publish_participant_event` rule as AMQP;
+ * a subscription's `events` list narrows that further (a subset, never more).
+ * Ownership is checked per event: an event reaches a socket only when its conference belongs to the
+ * socket's account (document, else channel variables — see ./account.ts).
+ * A client that does not read (more than `maxBufferedBytes` unsent) is disconnected with 1013.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { ConfmgrError } from '../errors.js';
+import type { OutboundEvent } from '../conference/types.js';
+import type { RealtimeRegistry } from './deps.js';
+import type { ConferenceDocuments } from './conference-documents.js';
+import type { TokenAuthenticator } from './auth.js';
+import { accountOfLive, accountOfPayload } from './account.js';
+import { CONFERENCE_ID_RE } from './conference-document.js';
+import { HTTP_STATUS_BY_CODE, ValidationError } from './errors.js';
+
+interface Subscription {
+  id: string;
+  conferenceId?: string;
+  events?: Set<string>;
+}
+
+interface Client {
+  socket: WebSocket;
+  account?: string;
+  subscriptions: Map<string, Subscription>;
+  /** Requests of one socket are answered in order. */
+  chain: Promise<void>;
+}
+
+export interface WebSocketHubOptions {
+  auth: TokenAuthenticator;
+  documents: ConferenceDocuments;
+  registry: RealtimeRegistry;
+  filter?: (eventName: string) => boolean;
+  logger?: Logger;
+  maxBufferedBytes?: number;
+  /** At most this many subscriptions per socket. */
+  maxSubscriptions?: number;
+}
+
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
+class WsRequestError extends ConfmgrError {}
+
+export class WebSocketHub {
+  private readonly clients = new Set<Client>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(private readonly o: WebSocketHubOptions) {
+    this.log = o.logger ?? silentLogger;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** A new socket; `account` when the upgrade request carried a valid X-Auth-Token. */
+  attach(socket: WebSocket, account?: string): void {
+    const client: Client = { socket, subscriptions: new Map(), chain: Promise.resolve() };
+    if (account !== undefined) client.account = account;
+    this.clients.add(client);
+    socket.on('message', (data, isBinary) => {
+      client.chain = client.chain.then(() => this.onMessage(client, data, isBinary));
+    });
+    socket.on('close', () => this.clients.delete(client));
+    socket.on('error', (err) => {
+      this.log.debug({ err }, 'websocket error');
+      this.clients.delete(client);
+    });
+  }
+
+  /** Event listener: events are matched in arrival order (a chain keeps document lookups ordered). */
+  readonly handle = (event: OutboundEvent): void => {
+    if (this.clients.size === 0) return;
+    if (this.o.filter && !this.o.filter(event.event)) return;
+    this.chain = this.chain.then(() => this.deliver(event)).catch((err: unknown) => this.log.error({ err }, 'websocket delivery failed'));
+  };
+
+  async idle(): Promise<void> {
+    for (;;) {
+      const c = this.chain;
+      await c;
+      if (c === this.chain) return;
+    }
+  }
+
+  closeAll(code = 1001, reason = 'server shutting down'): void {
+    for (const c of this.clients) c.socket.close(code, reason);
+    this.clients.clear();
+  }
+
+  private async accountOfConference(conferenceId: string, payload: Record<string, unknown>): Promise<string | undefined> {
+    const doc = await this.o.documents.get(conferenceId);
+    return doc?.accountId ?? accountOfPayload(payload) ?? accountOfLive(this.o.registry.conference(conferenceId));
+  }
+
+  private async deliver(event: OutboundEvent): Promise<void> {
+    const account = await this.accountOfConference(event.conferenceId, event.payload);
+    if (account === undefined) return;
+    let json: string | undefined;
+    for (const client of this.clients) {
+      if (client.account !== account) continue;
+      let match = false;
+      for (const s of client.subscriptions.values()) {
+        if (s.conferenceId !== undefined && s.conferenceId !== event.conferenceId) continue;
+        if (s.events && !s.events.has(event.event)) continue;
+        match = true;
+        break;
+      }
+      if (!match) continue;
+      if (client.socket.bufferedAmount > (this.o.maxBufferedBytes ?? 4 * 1024 * 1024)) {
+        this.log.warn({ account }, 'websocket client too slow; disconnecting');
+        client.socket.close(1013, 'too slow');
+        this.clients.delete(client);
+        continue;
+      }
+      json ??= JSON.stringify(event.payload);
+      client.socket.send(json);
+    }
+  }
+
+  private reply(client: Client, requestId: unknown, status: 'success' | 'error', body: Record<string, unknown>): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    const msg: Record<string, unknown> = { action: 'reply', status, ...body };
+    if (typeof requestId === 'string' || typeof requestId === 'number') msg.request_id = requestId;
+    client.socket.send(JSON.stringify(msg));
+  }
+
+  private async onMessage(client: Client, data: unknown, isBinary: boolean): Promise<void> {
+    let msg: Record<string, unknown> | undefined;
+    try {
+      const size = Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b: Buffer) => n + b.length, 0) : (data as ArrayBuffer).byteLength;
+      if (isBinary || size > MAX_MESSAGE_BYTES) throw ValidationError.field('message', 'type', 'Expected a JSON text message of at most 64 KiB');
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data as Buffer[]).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw ValidationError.field('message', 'type', 'Not valid JSON');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw ValidationError.field('message', 'type', 'Expected a JSON object');
+      msg = parsed as Record<string, unknown>;
+      await this.handleRequest(client, msg);
+    } catch (err) {
+      const e = err instanceof ConfmgrError ? err : new WsRequestError('INTERNAL', 'internal error');
+      const status = HTTP_STATUS_BY_CODE[e.code] ?? 500;
+      const body: Record<string, unknown> = { error: String(status), message: e.message };
+      if (err instanceof ValidationError) body.data = err.fields;
+      this.reply(client, msg?.request_id, 'error', body);
+    }
+  }
+
+  private async handleRequest(client: Client, msg: Record<string, unknown>): Promise<void> {
+    if (msg.auth_token !== undefined) client.account = this.o.auth.authenticate(msg.auth_token);
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    switch (msg.action) {
+      case 'ping':
+        return this.reply(client, msg.request_id, 'success', { data: { pong: true } });
+      case 'auth':
+        if (client.account === undefined) this.o.auth.authenticate(undefined);
+        return this.reply(client, msg.request_id, 'success', { data: { account_id: client.account } });
+      case 'subscribe':
+        return this.subscribe(client, msg);
+      case 'unsubscribe':
+        return this.unsubscribe(client, msg);
+      default:
+        throw ValidationError.field('action', 'enum', 'Value is not one of: auth, subscribe, unsubscribe, ping', ['auth', 'subscribe', 'unsubscribe', 'ping']);
+    }
+  }
+
+  private async subscribe(client: Client, msg: Record<string, unknown>): Promise<void> {
+    const account = client.account ?? this.o.auth.authenticate(undefined);
+    if (msg.account_id !== undefined && msg.account_id !== account) {
+      throw new WsRequestError('FORBIDDEN', 'the token does not give access to this account');
+    }
+    const sub: Subscription = { id: randomUUID() };
+    if (msg.conference_id !== undefined) {
+      if (typeof msg.conference_id !== 'string' || !CONFERENCE_ID_RE.test(msg.conference_id)) {
+        throw ValidationError.field('conference_id', 'pattern', 'Must be a conference name');
+      }
+      const doc = await this.o.documents.get(msg.conference_id);
+      const owner = doc?.accountId ?? accountOfLive(this.o.registry.conference(msg.conference_id));
+      if (owner !== undefined && owner !== account) throw new WsRequestError('FORBIDDEN', 'the conference belongs to another account');
+      sub.conferenceId = msg.conference_id;
+    }
+    if (msg.events !== undefined) {
+      if (!Array.isArray(msg.events) || msg.events.some((e) => typeof e !== 'string')) {
+        throw ValidationError.field('events', 'type', 'Value is not of type array(string)', 'array');
+      }
+      sub.events = new Set(msg.events as string[]);
+    }
+    if (client.subscriptions.size >= (this.o.maxSubscriptions ?? 100)) {
+      throw ValidationError.field('subscription', 'maxItems', 'Too many subscriptions on this socket', this.o.maxSubscriptions ?? 100);
+    }
+    client.subscriptions.set(sub.id, sub);
+    this.reply(client, msg.request_id, 'success', {
+      data: {
+        subscription: sub.id,
+        account_id: account,
+        conference_id: sub.conferenceId ?? null,
+        events: sub.events ? [...sub.events] : null,
+      },
+    });
+  }
+
+  private unsubscribe(client: Client, msg: Record<string, unknown>): void {
+    if (msg.subscription === undefined) {
+      const n = client.subscriptions.size;
+      client.subscriptions.clear();
+      return this.reply(client, msg.request_id, 'success', { data: { removed: n } });
+    }
+    if (typeof msg.subscription !== 'string' || !client.subscriptions.delete(msg.subscription)) {
+      throw ValidationError.field('subscription', 'enum', 'Unknown subscription id');
+    }
+    this.reply(client, msg.request_id, 'success', { data: { removed: 1 } });
+  }
+}

@@ -1,0 +1,549 @@
+/**
+ * AmqpPublisher: participant events → a durable topic exchange, with publisher confirms, without
+ * ever making the caller wait for the broker.
+ *
+ *  publish()  synchronous: filter → routing key → JSON → bounded FIFO (`pending`). Never awaits.
+ *  sender     drains `pending` onto a ConfirmChannel, keeping ≤ maxInFlight unconfirmed messages;
+ *             a message is done only when the broker confirms it.
+ *  on loss    (connection/channel closed) every unconfirmed message goes back to the FRONT of
+ *             `pending`, in order, and is re-sent after reconnect (at-least-once: duplicates are
+ *             possible, `message_id` lets consumers drop them).
+ *  overflow   `pending` over bufferSize drops the OLDEST, counted (`dropped.overflow`) and logged.
+ *  nack       re-queued at the front up to maxNackRetries times, then counted `dropped.nacked`.
+ *  returns    only with `mandatory: true`: counted `unroutable` (the broker still confirms them).
+ *
+ * Order: one FIFO and one channel, so the broker receives messages in publish() order, which keeps
+ * per-conference order. The only exception is a nack retry (the retried message may land after
+ * later ones that were already in flight); RabbitMQ nacks only on internal errors or queues with
+ * `x-overflow: reject-publish`.
+ */
+import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
+import type { OutboundEvent } from '../conference/types.js';
+import { silentLogger, redactUrl, type Logger } from '../log.js';
+import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { EventFilter } from './filter.js';
+import { Fifo } from './fifo.js';
+import { eventRoutingKey } from './routing.js';
+
+export type PublisherCounter =
+  | 'accepted' // taken into the buffer
+  | 'filtered' // refused by publish_participant_event
+  | 'sent' // written to the channel (re-sends included)
+  | 'confirmed' // acked by the broker: done
+  | 'nacked' // nacked by the broker (each nack)
+  | 'resent' // put back after a connection loss, to be sent again
+  | 'unroutable' // returned by the broker (mandatory only)
+  | 'dropped'; // lost: reason overflow | nacked | shutdown
+
+export type DropReason = 'overflow' | 'nacked' | 'shutdown';
+
+/** Called for every counter change; wire prom-client counters here (labels: event, reason). */
+export type PublisherMetricsHook = (counter: PublisherCounter, event: string, n: number, reason?: DropReason) => void;
+
+export interface AmqpPublisherOptions {
+  url: string;
+  /** Topic exchange name, declared durable. Default `conference`. */
+  exchange?: string;
+  /** Max messages waiting to be sent (not counting the in-flight window). Default 100 000. */
+  bufferSize?: number;
+  /** Max unconfirmed messages on the channel. Default 1000. */
+  maxInFlight?: number;
+  /** A nacked message is retried this many times, then dropped (counted). Default 3. */
+  maxNackRetries?: number;
+  /** Publish with the mandatory flag and count broker returns as `unroutable`. Default false. */
+  mandatory?: boolean;
+  /** AMQP app_id property. Default `confmgr`. */
+  appId?: string;
+  /** Client-provided connection name (shown by rabbitmqctl / management). Default `confmgr-publisher`. */
+  connectionName?: string;
+  reconnect?: BackoffOptions;
+  /** The publish_participant_event filter; default lets everything through. */
+  filter?: EventFilter;
+  logger?: Logger;
+  metrics?: PublisherMetricsHook;
+  /** Messages handed to the channel per event-loop turn (keeps the loop responsive). Default 2000. */
+  batchSize?: number;
+}
+
+export interface EventStats {
+  accepted: number;
+  filtered: number;
+  confirmed: number;
+  dropped: number;
+  unroutable: number;
+}
+
+export interface PublisherStats {
+  connected: boolean;
+  /** Waiting to be sent. */
+  buffered: number;
+  /** Sent, not yet confirmed. */
+  inFlight: number;
+  accepted: number;
+  filtered: number;
+  sent: number;
+  confirmed: number;
+  nacked: number;
+  resent: number;
+  unroutable: number;
+  dropped: Record<DropReason, number>;
+  connects: number;
+  byEvent: Record<string, EventStats>;
+}
+
+export type PublishOutcome = 'queued' | 'filtered' | 'closed';
+
+const PENDING = 0;
+const IN_FLIGHT = 1;
+const DONE = 2;
+
+interface Entry {
+  event: string;
+  routingKey: string;
+  body: Buffer;
+  messageId: string;
+  /** Seconds since the epoch (AMQP timestamp). */
+  timestamp: number;
+  nacks: number;
+  state: number;
+  session: number;
+}
+
+interface Session {
+  id: number;
+  connection: ChannelModel;
+  channel: ConfirmChannel;
+  /** Entries sent on this channel, in send order (confirmed ones are compacted from the head). */
+  sent: Entry[];
+  sentHead: number;
+  closed: boolean;
+  blocked: boolean;
+  waitingDrain: boolean;
+  onClosed: () => void;
+}
+
+export class AmqpPublisher {
+  readonly exchange: string;
+  private readonly url: string;
+  private readonly bufferSize: number;
+  private readonly maxInFlight: number;
+  private readonly maxNackRetries: number;
+  private readonly mandatory: boolean;
+  private readonly appId: string;
+  private readonly connectionName: string;
+  private readonly reconnect: BackoffOptions;
+  private readonly batchSize: number;
+  private readonly log: Logger;
+  private readonly metrics: PublisherMetricsHook | undefined;
+  readonly filter: EventFilter;
+
+  private readonly pending = new Fifo<Entry>();
+  private inFlight = 0;
+  private session: Session | undefined;
+  private sessionSeq = 0;
+  private drainScheduled = false;
+  private accepting = true;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private startedResolve: (() => void) | undefined;
+  private readonly started: Promise<void>;
+  private idleWaiters: Array<() => void> = [];
+
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private idSeq = 0;
+
+  private readonly counts = {
+    accepted: 0,
+    filtered: 0,
+    sent: 0,
+    confirmed: 0,
+    nacked: 0,
+    resent: 0,
+    unroutable: 0,
+    connects: 0,
+    dropped: { overflow: 0, nacked: 0, shutdown: 0 } as Record<DropReason, number>,
+  };
+  private readonly perEvent = new Map<string, EventStats>();
+  private overflowLog = { last: 0, since: 0 };
+
+  private readonly drainNow = (): void => this.drain();
+
+  constructor(options: AmqpPublisherOptions) {
+    this.url = options.url;
+    this.exchange = options.exchange ?? 'conference';
+    this.bufferSize = Math.max(1, options.bufferSize ?? 100_000);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000);
+    this.maxNackRetries = options.maxNackRetries ?? 3;
+    this.mandatory = options.mandatory ?? false;
+    this.appId = options.appId ?? 'confmgr';
+    this.connectionName = options.connectionName ?? 'confmgr-publisher';
+    this.reconnect = options.reconnect ?? {};
+    this.batchSize = Math.max(1, options.batchSize ?? 2000);
+    this.filter = options.filter ?? new EventFilter();
+    this.log = (options.logger ?? silentLogger).child({ component: 'amqp-publisher' });
+    this.metrics = options.metrics;
+    this.started = new Promise((resolve) => (this.startedResolve = resolve));
+  }
+
+  /**
+   * Starts the connect loop. Resolves once the first connection is up (or when closed first);
+   * never rejects — while the broker is unreachable events are buffered and it keeps retrying.
+   * Callers that must not wait can ignore the promise.
+   */
+  start(): Promise<void> {
+    if (!this.loop) this.loop = this.connectLoop();
+    return this.started;
+  }
+
+  get connected(): boolean {
+    return this.session !== undefined && !this.session.closed;
+  }
+
+  /**
+   * Queues one event. Synchronous and non-blocking whatever the broker's state: the event is
+   * filtered (counted), or buffered (oldest dropped and counted on overflow), or refused after close().
+   */
+  publish(event: OutboundEvent): PublishOutcome {
+    if (!this.accepting) return 'closed';
+    const name = event.event;
+    if (!this.filter.check(name)) {
+      this.counts.filtered++;
+      this.eventStats(name).filtered++;
+      this.metrics?.('filtered', name, 1);
+      return 'filtered';
+    }
+    const msgId = event.payload['msg_id'];
+    const entry: Entry = {
+      event: name,
+      routingKey: eventRoutingKey(event.conferenceId, event.callId),
+      body: Buffer.from(JSON.stringify(event.payload)),
+      messageId: typeof msgId === 'string' && msgId !== '' ? msgId : `${this.idPrefix}-${(this.idSeq++).toString(36)}`,
+      timestamp: Math.floor(Date.now() / 1000),
+      nacks: 0,
+      state: PENDING,
+      session: 0,
+    };
+    if (this.pending.length >= this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize + 1);
+    this.pending.push(entry);
+    this.counts.accepted++;
+    this.eventStats(name).accepted++;
+    this.metrics?.('accepted', name, 1);
+    this.scheduleDrain();
+    return 'queued';
+  }
+
+  stats(): PublisherStats {
+    const byEvent: Record<string, EventStats> = {};
+    for (const [k, v] of this.perEvent) byEvent[k] = { ...v };
+    return {
+      connected: this.connected,
+      buffered: this.pending.length,
+      inFlight: this.inFlight,
+      accepted: this.counts.accepted,
+      filtered: this.counts.filtered,
+      sent: this.counts.sent,
+      confirmed: this.counts.confirmed,
+      nacked: this.counts.nacked,
+      resent: this.counts.resent,
+      unroutable: this.counts.unroutable,
+      dropped: { ...this.counts.dropped },
+      connects: this.counts.connects,
+      byEvent,
+    };
+  }
+
+  /** Resolves true once nothing is buffered or in flight, false if `deadlineMs` passes first. */
+  flush(deadlineMs: number): Promise<boolean> {
+    if (this.isIdle()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, deadlineMs);
+      this.idleWaiters.push(waiter);
+    });
+  }
+
+  /**
+   * Stops accepting, flushes within `deadlineMs`, then closes the connection. Whatever is still
+   * unconfirmed is counted as dropped (reason `shutdown`) and logged.
+   */
+  async close(deadlineMs = 5000): Promise<{ flushed: boolean; dropped: number }> {
+    if (this.stopping) return { flushed: this.isIdle(), dropped: 0 };
+    this.accepting = false;
+    const flushed = this.loop ? await this.flush(deadlineMs) : this.isIdle();
+    this.stopping = true;
+    this.abort.abort();
+    const left = this.pending.drainAll();
+    const session = this.session;
+    if (session) for (let i = session.sentHead; i < session.sent.length; i++) {
+      const e = session.sent[i]!;
+      if (e.state === IN_FLIGHT) left.push(e);
+    }
+    for (const e of left) {
+      e.state = DONE;
+      this.countDrop(e.event, 'shutdown', 1);
+    }
+    this.inFlight = 0;
+    if (left.length > 0) this.log.error({ dropped: left.length }, 'publisher closed with unconfirmed events');
+    if (session) {
+      this.teardown(session); // nothing left to re-queue: every entry is DONE
+      await session.connection.close().catch(() => undefined);
+    }
+    this.startedResolve?.();
+    await this.loop;
+    return { flushed, dropped: left.length };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private isIdle(): boolean {
+    return this.pending.length === 0 && this.inFlight === 0;
+  }
+
+  private eventStats(name: string): EventStats {
+    let s = this.perEvent.get(name);
+    if (!s) {
+      s = { accepted: 0, filtered: 0, confirmed: 0, dropped: 0, unroutable: 0 };
+      this.perEvent.set(name, s);
+    }
+    return s;
+  }
+
+  private countDrop(name: string, reason: DropReason, n: number): void {
+    this.counts.dropped[reason] += n;
+    this.eventStats(name).dropped += n;
+    this.metrics?.('dropped', name, n, reason);
+  }
+
+  private dropOldest(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const e = this.pending.shift();
+      if (!e) break;
+      e.state = DONE;
+      this.countDrop(e.event, 'overflow', 1);
+    }
+    // Rate-limited: at most one line per 5 s, carrying the count since the previous line.
+    this.overflowLog.since += n;
+    const now = Date.now();
+    if (now - this.overflowLog.last >= 5000) {
+      this.log.warn(
+        { dropped: this.overflowLog.since, totalDropped: this.counts.dropped.overflow, bufferSize: this.bufferSize },
+        'event buffer full: dropped oldest events',
+      );
+      this.overflowLog = { last: now, since: 0 };
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length > 0 && this.isIdle()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    const s = this.session;
+    if (!s || s.closed || s.blocked || s.waitingDrain) return;
+    if (this.pending.length === 0 || this.inFlight >= this.maxInFlight) return;
+    this.drainScheduled = true;
+    setImmediate(this.drainNow);
+  }
+
+  /** Moves up to a batch of pending entries onto the channel. */
+  private drain(): void {
+    this.drainScheduled = false;
+    const s = this.session;
+    if (!s || s.closed || s.blocked || s.waitingDrain) return;
+    let budget = Math.min(this.maxInFlight - this.inFlight, this.batchSize);
+    const options = {
+      persistent: true,
+      contentType: 'application/json',
+      appId: this.appId,
+      mandatory: this.mandatory,
+      messageId: '',
+      timestamp: 0,
+      type: '',
+    };
+    while (budget-- > 0) {
+      const e = this.pending.shift();
+      if (!e) break;
+      e.state = IN_FLIGHT;
+      e.session = s.id;
+      s.sent.push(e);
+      this.inFlight++;
+      options.messageId = e.messageId;
+      options.timestamp = e.timestamp;
+      options.type = e.event;
+      let writable: boolean;
+      try {
+        writable = s.channel.publish(this.exchange, e.routingKey, e.body, options, (err: unknown) =>
+          this.onConfirm(s, e, err),
+        );
+      } catch (err) {
+        // The channel went away under us (IllegalOperationError): give the entry back, tear down.
+        s.sent.pop();
+        e.state = PENDING;
+        this.inFlight--;
+        this.pending.unshiftAll([e]);
+        this.log.warn({ err }, 'publish failed; reconnecting');
+        this.teardown(s);
+        return;
+      }
+      this.counts.sent++;
+      this.metrics?.('sent', e.event, 1);
+      if (!writable) {
+        // Socket buffer is full: wait for it to drain rather than piling into amqplib's memory.
+        s.waitingDrain = true;
+        s.channel.once('drain', () => {
+          s.waitingDrain = false;
+          this.scheduleDrain();
+        });
+        return;
+      }
+    }
+    this.scheduleDrain();
+  }
+
+  private onConfirm(s: Session, e: Entry, err: unknown): void {
+    if (e.session !== s.id || e.state !== IN_FLIGHT) return;
+    if (err == null) {
+      e.state = DONE;
+      this.inFlight--;
+      this.counts.confirmed++;
+      this.eventStats(e.event).confirmed++;
+      this.metrics?.('confirmed', e.event, 1);
+      this.compact(s);
+      this.notifyIdle();
+      this.scheduleDrain();
+      return;
+    }
+    // On channel close amqplib fails every callback with "channel closed"; teardown() re-queues them.
+    if (s.closed || (err instanceof Error && err.message === 'channel closed')) return;
+    this.inFlight--;
+    this.counts.nacked++;
+    this.metrics?.('nacked', e.event, 1);
+    e.nacks++;
+    if (e.nacks > this.maxNackRetries) {
+      e.state = DONE;
+      this.countDrop(e.event, 'nacked', 1);
+      this.log.error({ event: e.event, routingKey: e.routingKey, messageId: e.messageId }, 'event nacked by broker; giving up');
+      this.compact(s);
+      this.notifyIdle();
+    } else {
+      e.state = PENDING;
+      this.pending.unshiftAll([e]);
+      this.log.warn({ event: e.event, messageId: e.messageId, attempt: e.nacks }, 'event nacked by broker; retrying');
+    }
+    this.scheduleDrain();
+  }
+
+  private onReturn(msg: Message): void {
+    const name = typeof msg.properties.type === 'string' ? msg.properties.type : 'unknown';
+    this.counts.unroutable++;
+    this.eventStats(name).unroutable++;
+    this.metrics?.('unroutable', name, 1);
+  }
+
+  private compact(s: Session): void {
+    while (s.sentHead < s.sent.length && s.sent[s.sentHead]!.state !== IN_FLIGHT) s.sentHead++;
+    if (s.sentHead > 4096 && s.sentHead * 2 > s.sent.length) {
+      s.sent = s.sent.slice(s.sentHead);
+      s.sentHead = 0;
+    }
+  }
+
+  /** Ends a session: its unconfirmed entries go back to the front of the buffer, in order. */
+  private teardown(s: Session): void {
+    if (s.closed) return;
+    s.closed = true;
+    if (this.session === s) this.session = undefined;
+    const back: Entry[] = [];
+    for (let i = s.sentHead; i < s.sent.length; i++) {
+      const e = s.sent[i]!;
+      if (e.state === IN_FLIGHT && e.session === s.id) {
+        e.state = PENDING;
+        back.push(e);
+      }
+    }
+    s.sent = [];
+    this.inFlight -= back.length;
+    if (back.length > 0) {
+      this.pending.unshiftAll(back);
+      this.counts.resent += back.length;
+      for (const e of back) this.metrics?.('resent', e.event, 1);
+      this.log.warn({ requeued: back.length }, 'AMQP channel lost; unconfirmed events will be re-sent');
+    }
+    if (this.pending.length > this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize);
+    s.connection.close().catch(() => undefined);
+    s.onClosed();
+  }
+
+  private async connectLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      let connection: ChannelModel | undefined;
+      try {
+        connection = await amqp.connect(this.url, { clientProperties: { connection_name: this.connectionName } });
+        connection.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP connection error'));
+        const channel = await connection.createConfirmChannel();
+        await channel.assertExchange(this.exchange, 'topic', { durable: true });
+        if (this.stopping) {
+          await connection.close().catch(() => undefined);
+          break;
+        }
+        const closed = new Promise<void>((resolve) => {
+          const s: Session = {
+            id: ++this.sessionSeq,
+            connection: connection!,
+            channel,
+            sent: [],
+            sentHead: 0,
+            closed: false,
+            blocked: false,
+            waitingDrain: false,
+            onClosed: resolve,
+          };
+          const lost = (err?: unknown): void => {
+            if (!s.closed && !this.stopping) this.log.warn({ err }, 'AMQP connection lost');
+            this.teardown(s);
+          };
+          connection!.on('close', lost);
+          connection!.on('blocked', (reason: string) => {
+            s.blocked = true;
+            this.log.warn({ reason }, 'broker blocked the connection; buffering');
+          });
+          connection!.on('unblocked', () => {
+            s.blocked = false;
+            this.log.info('broker unblocked the connection');
+            this.scheduleDrain();
+          });
+          channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
+          channel.on('close', lost);
+          channel.on('return', (msg: Message) => this.onReturn(msg));
+          this.session = s;
+        });
+        attempt = 0;
+        this.counts.connects++;
+        this.log.info({ url: redactUrl(this.url), exchange: this.exchange }, 'AMQP publisher connected');
+        this.startedResolve?.();
+        this.scheduleDrain();
+        await closed;
+      } catch (err) {
+        if (!this.stopping) this.log.warn({ err, url: redactUrl(this.url) }, 'AMQP publisher connect failed');
+        await connection?.close().catch(() => undefined);
+      }
+      if (this.stopping) break;
+      await sleep(backoffDelay(attempt++, this.reconnect), this.abort.signal);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { ConfmgrError } from '../errors.js';
+
+/** Wrong arguments on the command line. Exit code 2, with the usage text. */
+export class UsageError extends ConfmgrError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** The running service's HTTP API did not answer (connection refused, timeout). Exit code 3. */
+export class ServiceUnreachableError extends ConfmgrError {
+  constructor(url: string, reason: string) {
+    super('SERVICE_UNREACHABLE', `cannot reach confmgr at ${url}: ${reason}. Is it running (confmgr start --config FILE)?`, { url });
+  }
+}
+
+/** The service answered with an error envelope. `code` is the service's error code (e.g. CONFERENCE_NOT_FOUND). */
+export class ServiceError extends ConfmgrError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(code, message, { status });
+    this.status = status;
+  }
+}

@@ -1,0 +1,23 @@
+/** The CLI's exit codes: the one table mapping outcomes (and error codes) to a process status. */
+export const EXIT = {
+  OK: 0,
+  /** The command ran and failed: the service refused it, a conference/member was not found, a runtime error. */
+  FAILED: 1,
+  /** Bad usage or an invalid config file: nothing was started. */
+  USAGE: 2,
+  /** The service (or the broker, for the demo) could not be reached. */
+  UNREACHABLE: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
+  CONFIG_INVALID: EXIT.USAGE,
+  USAGE: EXIT.USAGE,
+  SERVICE_UNREACHABLE: EXIT.UNREACHABLE,
+  BROKER_UNREACHABLE: EXIT.UNREACHABLE,
+};
+
+export function exitCodeFor(code: string | undefined): ExitCode {
+  return (code !== undefined && BY_ERROR_CODE[code]) || EXIT.FAILED;
+}

@@ -1,0 +1,225 @@
+/**
+ * VoIPbin's conferencecall record (shared/seeds/000_*.txt): one per call per stay in a conference.
+ * status moves only forward: joining → joined → leaving → leaved. A pure state machine
+ * (advance, statusForEvent) plus a small in-memory tracker that applies ConferenceEvents.
+ *
+ * Which FreeSWITCH signal drives each step:
+ * - joining: the call was sent to the conference but is not in it yet. mod_conference fires nothing
+ *   for this (conference::maintenance starts at add-member); it is observable only to whoever sends
+ *   the call there (confmgr's own API, or a CHANNEL_EXECUTE of the `conference` app when that event
+ *   is subscribed) — they call ConferencecallTracker.joining(). A call first seen at add-member is
+ *   created directly as `joined`.
+ * - joined:  `add-member` (conference_member_add: the member is in the mix, audio flows).
+ * - leaving: a kick/hup was requested (ConferencecallTracker.leaving(), called by whoever sends
+ *   `conference <name> kick|hup`), or FreeSWITCH announces the removal: `kick-member`, `hup-member`.
+ * - leaved:  `del-member` (conference_member_del: the member is out; final).
+ */
+import { randomUUID } from 'node:crypto';
+import { customChannelVars } from './payload.js';
+import type { ConferenceEvent } from './types.js';
+
+export const CONFERENCECALL_STATUSES = ['joining', 'joined', 'leaving', 'leaved'] as const;
+export type ConferencecallStatus = (typeof CONFERENCECALL_STATUSES)[number];
+
+/** VoIPbin's "has not happened yet" timestamp. */
+export const TM_UNSET = '9999-01-01 00:00:00.000000';
+
+export interface Conferencecall {
+  id: string;
+  customer_id: string;
+  conference_id: string;
+  reference_type: 'call';
+  /** The call id (for FreeSWITCH members: the member channel's Unique-ID). */
+  reference_id: string;
+  status: ConferencecallStatus;
+  tm_create: string;
+  tm_update: string;
+  tm_delete: string;
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, the seed's format, from microseconds since the epoch
+ * (FreeSWITCH's Event-Date-Timestamp unit).
+ */
+export function formatTimestampUs(us: number): string {
+  if (!Number.isFinite(us) || us < 0) throw new RangeError(`invalid timestamp ${us}`);
+  const whole = Math.floor(us);
+  const ms = Math.floor(whole / 1000);
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) throw new RangeError(`invalid timestamp ${us}`);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const micro = whole % 1_000_000;
+  return (
+    `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(micro, 6)}`
+  );
+}
+
+/** Microseconds since the epoch for a Date (ms precision) — for callers without an event time. */
+export function dateToUs(date: Date): number {
+  return date.getTime() * 1000;
+}
+
+export function statusRank(status: ConferencecallStatus): number {
+  return CONFERENCECALL_STATUSES.indexOf(status);
+}
+
+/** True when moving from `from` to `to` is a forward step (skipping steps is allowed). */
+export function canAdvance(from: ConferencecallStatus, to: ConferencecallStatus): boolean {
+  return statusRank(to) > statusRank(from);
+}
+
+export interface NewConferencecall {
+  id: string;
+  customerId: string;
+  conferenceId: string;
+  callId: string;
+  status: ConferencecallStatus;
+  atUs: number;
+}
+
+export function createConferencecall(init: NewConferencecall): Conferencecall {
+  const at = formatTimestampUs(init.atUs);
+  return {
+    id: init.id,
+    customer_id: init.customerId,
+    conference_id: init.conferenceId,
+    reference_type: 'call',
+    reference_id: init.callId,
+    status: init.status,
+    tm_create: at,
+    tm_update: at,
+    tm_delete: TM_UNSET,
+  };
+}
+
+/** The record moved to `status` at `atUs`; the same object when that is not a forward step. */
+export function advance(record: Conferencecall, status: ConferencecallStatus, atUs: number): Conferencecall {
+  if (!canAdvance(record.status, status)) return record;
+  return { ...record, status, tm_update: formatTimestampUs(atUs) };
+}
+
+/** The record deleted (DELETE /conferencecalls/{id}); tm_delete stays the sentinel until then. */
+export function markDeleted(record: Conferencecall, atUs: number): Conferencecall {
+  if (record.tm_delete !== TM_UNSET) return record;
+  const at = formatTimestampUs(atUs);
+  return { ...record, tm_update: at, tm_delete: at };
+}
+
+/** The status a conference event drives a member's conferencecall to, if any (see module comment). */
+export function statusForEvent(event: ConferenceEvent): ConferencecallStatus | undefined {
+  switch (event.action) {
+    case 'add-member':
+      return 'joined';
+    case 'kick-member':
+    case 'hup-member':
+      return 'leaving';
+    case 'del-member':
+      return 'leaved';
+    default:
+      return undefined;
+  }
+}
+
+export interface ConferencecallTrackerOptions {
+  /** New record ids (default randomUUID). */
+  newId?: () => string;
+  /** customer_id for a member event (default: Kazoo CCV / variable `account_id`, else ''). */
+  customerIdFor?: (event: ConferenceEvent) => string;
+  /** conference_id for an event (default: Conference-Name, which is VoIPbin's conference id). */
+  conferenceIdFor?: (event: ConferenceEvent) => string;
+}
+
+function defaultCustomerId(event: ConferenceEvent): string {
+  const vars = event.member?.channelVars ?? {};
+  const ccv = customChannelVars(vars);
+  const fromCcv = ccv['account_id'];
+  return vars['customer_id'] ?? (typeof fromCcv === 'string' ? fromCcv : '');
+}
+
+/**
+ * Live conferencecall records keyed by conference + call. Records leave the tracker when they
+ * reach `leaved` (the final record is returned to the caller, who persists or publishes it).
+ */
+export class ConferencecallTracker {
+  private readonly active = new Map<string, Conferencecall>();
+  private readonly newId: () => string;
+  private readonly customerIdFor: (event: ConferenceEvent) => string;
+  private readonly conferenceIdFor: (event: ConferenceEvent) => string;
+
+  constructor(options: ConferencecallTrackerOptions = {}) {
+    this.newId = options.newId ?? randomUUID;
+    this.customerIdFor = options.customerIdFor ?? defaultCustomerId;
+    this.conferenceIdFor = options.conferenceIdFor ?? ((e) => e.conferenceName);
+  }
+
+  private static key(conferenceId: string, callId: string): string {
+    return `${conferenceId}\u0000${callId}`;
+  }
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  get(conferenceId: string, callId: string): Conferencecall | undefined {
+    return this.active.get(ConferencecallTracker.key(conferenceId, callId));
+  }
+
+  list(conferenceId?: string): Conferencecall[] {
+    const all = [...this.active.values()];
+    return conferenceId === undefined ? all : all.filter((r) => r.conference_id === conferenceId);
+  }
+
+  /** The call is being sent to the conference (not observable in conference::maintenance). */
+  joining(init: { conferenceId: string; callId: string; customerId: string; atUs: number }): Conferencecall {
+    const key = ConferencecallTracker.key(init.conferenceId, init.callId);
+    const existing = this.active.get(key);
+    if (existing) return existing;
+    const record = createConferencecall({ id: this.newId(), status: 'joining', ...init });
+    this.active.set(key, record);
+    return record;
+  }
+
+  /** A kick/hup of this call was requested; undefined when the call is not tracked. */
+  leaving(conferenceId: string, callId: string, atUs: number): Conferencecall | undefined {
+    return this.move(ConferencecallTracker.key(conferenceId, callId), 'leaving', atUs);
+  }
+
+  /**
+   * Applies a conference event. Returns the record when it changed (created or advanced),
+   * undefined when the event does not concern a conferencecall or would move it backwards.
+   */
+  onEvent(event: ConferenceEvent): Conferencecall | undefined {
+    const status = statusForEvent(event);
+    const member = event.member;
+    if (status === undefined || member === undefined || member.callId === '') return undefined;
+    const conferenceId = this.conferenceIdFor(event);
+    const key = ConferencecallTracker.key(conferenceId, member.callId);
+    const atUs = event.timestampUs > 0 ? event.timestampUs : dateToUs(new Date());
+    if (!this.active.has(key)) {
+      // First sighting. Only add-member starts a stay; a leaving/leaved event for an untracked call
+      // (confmgr started mid-call) still yields a record, so consumers see the departure.
+      const record = createConferencecall({
+        id: this.newId(),
+        customerId: this.customerIdFor(event),
+        conferenceId,
+        callId: member.callId,
+        status,
+        atUs,
+      });
+      if (status !== 'leaved') this.active.set(key, record);
+      return record;
+    }
+    return this.move(key, status, atUs);
+  }
+
+  private move(key: string, status: ConferencecallStatus, atUs: number): Conferencecall | undefined {
+    const current = this.active.get(key);
+    if (current === undefined) return undefined;
+    const next = advance(current, status, atUs);
+    if (next === current) return undefined;
+    if (next.status === 'leaved') this.active.delete(key);
+    else this.active.set(key, next);
+    return next;
+  }
+}

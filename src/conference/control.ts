@@ -1,0 +1,186 @@
+/**
+ * ConferenceControl: the one executor of conference commands. It validates and builds the api
+ * string (commands.ts), finds the node hosting the conference (ConferenceLocator), runs it on that
+ * node's EslNode, and turns the reply into a result or a typed error (replies.ts).
+ *
+ * ESL failures become domain errors here, in one place:
+ *   EslTimeoutError                              → CommandTimeoutError
+ *   EslNodeDownError, EslConnectionClosedError   → NodeDownError
+ *   EslInvalidArgumentError                      → InvalidArgumentError (cannot happen after validation)
+ *   no EslNode for the located node name         → NodeDownError
+ *   anything else (EslOverloadError, …)          → passed through unchanged (already a typed ConfmgrError)
+ */
+import { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslTimeoutError } from '../esl/errors.js';
+import type { EslNode } from '../esl/types.js';
+import { silentLogger, type Logger } from '../log.js';
+import { buildCommand } from './commands.js';
+import { CommandTimeoutError, InvalidArgumentError, NodeDownError } from './errors.js';
+import { parseReply } from './replies.js';
+import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceLocator, MemberTarget } from './types.js';
+
+export type NodeDirectory = (node: string) => EslNode | undefined;
+
+export interface ConferenceControlOptions {
+  locator: ConferenceLocator;
+  nodes: NodeDirectory;
+  logger?: Logger;
+  /** Per-command reply deadline passed to EslNode.api (the node's default when absent). */
+  timeoutMs?: number;
+}
+
+/** Kazoo's participant actions (seed 004) as FreeSWITCH sees them. */
+export type ParticipantAction = 'mute' | 'unmute' | 'deaf' | 'undeaf' | 'kick';
+
+export class ConferenceControl implements ConferenceCommandExecutor {
+  private readonly locator: ConferenceLocator;
+  private readonly nodes: NodeDirectory;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number | undefined;
+
+  constructor(options: ConferenceControlOptions) {
+    this.locator = options.locator;
+    this.nodes = options.nodes;
+    this.logger = options.logger ?? silentLogger;
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  /** Runs `command` on the node hosting its conference. */
+  async execute(command: ConferenceCommand): Promise<CommandResult> {
+    // Validate before locating: a bad argument never costs a lookup, let alone a wire write.
+    const apiCommand = buildCommand(command);
+    const node = await this.locator.nodeFor(command.conference);
+    return this.run(node, command, apiCommand);
+  }
+
+  /** Runs `command` on a given node, bypassing the locator (resync, diagnostics). */
+  async executeOn(node: string, command: ConferenceCommand): Promise<CommandResult> {
+    return this.run(node, command, buildCommand(command));
+  }
+
+  // --- the seed's conference actions -------------------------------------------------------
+
+  lock(conference: string): Promise<CommandResult> {
+    return this.execute({ kind: 'lock', conference });
+  }
+
+  unlock(conference: string): Promise<CommandResult> {
+    return this.execute({ kind: 'unlock', conference });
+  }
+
+  // --- the seed's participants (bulk) actions ----------------------------------------------
+  // "all participants except moderators" is FreeSWITCH's own `non_moderator` target: it acts on
+  // every member without the moderator flag, rather than Kazoo's list walk that skipped members
+  // whose moderator flag was merely absent from its cache.
+
+  muteParticipants(conference: string, options: { quiet?: boolean } = {}): Promise<CommandResult> {
+    return this.execute({ kind: 'mute', conference, target: 'non_moderator', quiet: options.quiet });
+  }
+
+  unmuteParticipants(conference: string, options: { quiet?: boolean } = {}): Promise<CommandResult> {
+    return this.execute({ kind: 'unmute', conference, target: 'non_moderator', quiet: options.quiet });
+  }
+
+  deafParticipants(conference: string): Promise<CommandResult> {
+    return this.execute({ kind: 'deaf', conference, target: 'non_moderator' });
+  }
+
+  undeafParticipants(conference: string): Promise<CommandResult> {
+    return this.execute({ kind: 'undeaf', conference, target: 'non_moderator' });
+  }
+
+  /** "kick every participant out": `kick all`, moderators included. */
+  kickAll(conference: string): Promise<CommandResult> {
+    return this.execute({ kind: 'kick', conference, target: 'all' });
+  }
+
+  /** Hang up every member's channel (`hup all`), moderators included. */
+  hupAll(conference: string): Promise<CommandResult> {
+    return this.execute({ kind: 'hup', conference, target: 'all' });
+  }
+
+  /** The seed's participants action by name (PUT …/participants {"action": …}). */
+  participantsAction(conference: string, action: ParticipantAction): Promise<CommandResult> {
+    switch (action) {
+      case 'mute':
+        return this.muteParticipants(conference);
+      case 'unmute':
+        return this.unmuteParticipants(conference);
+      case 'deaf':
+        return this.deafParticipants(conference);
+      case 'undeaf':
+        return this.undeafParticipants(conference);
+      case 'kick':
+        return this.kickAll(conference);
+      default:
+        return Promise.reject(new InvalidArgumentError(`action: unknown participants action ${JSON.stringify(action)}`, { field: 'action' }));
+    }
+  }
+
+  // --- the seed's single-participant actions -----------------------------------------------
+
+  /** The seed's participant action by name (PUT …/participants/{id} {"action": …}). */
+  participantAction(conference: string, member: number, action: ParticipantAction): Promise<CommandResult> {
+    if (!['mute', 'unmute', 'deaf', 'undeaf', 'kick'].includes(action)) {
+      return Promise.reject(new InvalidArgumentError(`action: unknown participant action ${JSON.stringify(action)}`, { field: 'action' }));
+    }
+    return this.execute({ kind: action, conference, target: member });
+  }
+
+  muteParticipant(conference: string, member: MemberTarget, options: { quiet?: boolean } = {}): Promise<CommandResult> {
+    return this.execute({ kind: 'mute', conference, target: member, quiet: options.quiet });
+  }
+
+  unmuteParticipant(conference: string, member: MemberTarget, options: { quiet?: boolean } = {}): Promise<CommandResult> {
+    return this.execute({ kind: 'unmute', conference, target: member, quiet: options.quiet });
+  }
+
+  deafParticipant(conference: string, member: MemberTarget): Promise<CommandResult> {
+    return this.execute({ kind: 'deaf', conference, target: member });
+  }
+
+  undeafParticipant(conference: string, member: MemberTarget): Promise<CommandResult> {
+    return this.execute({ kind: 'undeaf', conference, target: member });
+  }
+
+  kickParticipant(conference: string, member: MemberTarget): Promise<CommandResult> {
+    return this.execute({ kind: 'kick', conference, target: member });
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  private async run(nodeName: string, command: ConferenceCommand, apiCommand: string): Promise<CommandResult> {
+    const node = this.nodes(nodeName);
+    if (node === undefined) throw new NodeDownError(nodeName, { reason: 'unknown node' });
+    let body: string;
+    const started = Date.now();
+    try {
+      body = await node.api(apiCommand, this.timeoutMs === undefined ? undefined : { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      const mapped = mapEslError(err, nodeName, apiCommand);
+      this.logger.warn({ node: nodeName, command: apiCommand, code: (mapped as { code?: string }).code }, 'conference command failed');
+      throw mapped;
+    }
+    try {
+      const result = parseReply(command, apiCommand, nodeName, body);
+      this.logger.debug({ node: nodeName, command: apiCommand, ms: Date.now() - started }, 'conference command ok');
+      return result;
+    } catch (err) {
+      this.logger.info({ node: nodeName, command: apiCommand, code: (err as { code?: string }).code }, 'conference command refused');
+      throw err;
+    }
+  }
+}
+
+/** ESL-layer errors → conference-domain errors (see the module comment). */
+export function mapEslError(err: unknown, node: string, apiCommand: string): unknown {
+  if (err instanceof EslTimeoutError) {
+    return new CommandTimeoutError(`no reply from ${node} to "${apiCommand}"`, { node, command: apiCommand, cause: err.message });
+  }
+  if (err instanceof EslNodeDownError || err instanceof EslConnectionClosedError) {
+    return new NodeDownError(node, { command: apiCommand, cause: err.message });
+  }
+  if (err instanceof EslInvalidArgumentError) {
+    return new InvalidArgumentError(err.message, { command: apiCommand });
+  }
+  return err;
+}

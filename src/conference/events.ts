@@ -1,0 +1,322 @@
+/**
+ * `CUSTOM conference::maintenance` EslEvent → typed ConferenceEvent. Pure.
+ *
+ * Every such event becomes a ConferenceEvent: actions we know get `known: true`, any other Action
+ * passes through with `known: false` (never dropped). Header facts, from the fixtures:
+ * - conference fields: Conference-Name / -Unique-ID / -Domain / -Profile-Name / -Size / -Ghosts;
+ * - member events carry Member-ID, Member-Type (`moderator` | `member`), Unique-ID (the member's
+ *   channel), Caller-Caller-ID-Name/-Number and the flags Floor, Video, Hear, See, Speak, Talking,
+ *   Mute-Detect, Hold, Member-Ghost with Energy-Level and Current-Energy;
+ * - floor-change carries Old-ID / New-ID (`none` or an id); its member fields describe the new
+ *   holder and are absent when New-ID is `none`;
+ * - with verbose events, channel variables arrive as `variable_<name>` headers.
+ */
+import type { EslEvent } from '../esl/codec.js';
+import type { ConferenceEvent, MemberState } from './types.js';
+
+export const CONFERENCE_EVENT_NAME = 'CUSTOM';
+export const CONFERENCE_SUBCLASS = 'conference::maintenance';
+
+/**
+ * Every Action mod_conference (FreeSWITCH 1.10) fires on conference::maintenance that we know of:
+ * the 27 of the fixtures plus those in mod_conference's source.
+ */
+export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
+  // conference lifecycle and state
+  'conference-create',
+  'conference-destroy',
+  'lock',
+  'unlock',
+  'exit-sounds-on',
+  'exit-sounds-off',
+  'exit-sound-file-changed',
+  'enter-sounds-on',
+  'enter-sounds-off',
+  'enter-sound-file-changed',
+  // membership
+  'add-member',
+  'del-member',
+  'kick-member',
+  'hup-member',
+  'transfer',
+  'bgdial-result',
+  // member state
+  'start-talking',
+  'stop-talking',
+  'mute-member',
+  'unmute-member',
+  'vmute-member',
+  'unvmute-member',
+  'deaf-member',
+  'undeaf-member',
+  'hold-member',
+  'unhold-member',
+  'mute-detect',
+  'floor-change',
+  'video-floor-change',
+  'energy-level',
+  'energy-level-member',
+  'volume-level',
+  'volume-in-member',
+  'volume-out-member',
+  'gain-level',
+  'set-position-member',
+  'dtmf',
+  'dtmf-member',
+  'execute_app',
+  // media
+  'play-file',
+  'play-file-done',
+  'play-file-member',
+  'play-file-member-done',
+  'speak-text',
+  'speak-text-member',
+  'start-recording',
+  'stop-recording',
+  'pause-recording',
+  'resume-recording',
+]);
+
+/** Actions that describe one member (the event has member fields, except floor-change to none). */
+export const MEMBER_ACTIONS: ReadonlySet<string> = new Set([
+  'add-member',
+  'del-member',
+  'kick-member',
+  'hup-member',
+  'transfer',
+  'start-talking',
+  'stop-talking',
+  'mute-member',
+  'unmute-member',
+  'vmute-member',
+  'unvmute-member',
+  'deaf-member',
+  'undeaf-member',
+  'hold-member',
+  'unhold-member',
+  'mute-detect',
+  'energy-level-member',
+  'volume-in-member',
+  'volume-out-member',
+  'set-position-member',
+  'dtmf-member',
+  'play-file-member',
+  'play-file-member-done',
+  'speak-text-member',
+]);
+
+type DetailType = 'int' | 'float' | 'bool' | 'string' | 'id';
+
+/**
+ * Action-specific headers and how to type them. `id` is a member id or `none` (→ null).
+ * Headers not listed here and not part of the common/member/channel sets are kept as strings.
+ */
+export const DETAIL_TYPES: Readonly<Record<string, DetailType>> = {
+  'Old-ID': 'id',
+  'New-ID': 'id',
+  File: 'string',
+  Async: 'bool',
+  seconds: 'int',
+  milliseconds: 'int',
+  samples: 'int',
+  Path: 'string',
+  'Other-Recordings': 'bool',
+  'Samples-Out': 'int',
+  Samplerate: 'int',
+  'Milliseconds-Elapsed': 'int',
+  'Record-File-Size': 'int',
+  Digits: 'string',
+  'Volume-Level': 'int',
+  'Gain-Level': 'int',
+  'Hangup-Cause': 'string',
+  'Old-Conference-Name': 'string',
+  'New-Conference-Name': 'string',
+  Text: 'string',
+  Result: 'string',
+  'Job-UUID': 'string',
+  Position: 'string',
+  'talking-gate-hits': 'int',
+  'talking-total-packets': 'int',
+  'talking-duration-ms': 'int',
+  'talking-average-energy': 'float',
+  'talking-delta-average': 'float',
+  'talking-hit-on-percent': 'float',
+  'talking-non-hit-ratio': 'float',
+  'talking-hit-off-percent': 'float',
+  'talking-hit-off-differential': 'float',
+};
+
+/** Headers every FreeSWITCH event has, or that ConferenceEvent / MemberState already carry. */
+const COMMON_HEADERS: ReadonlySet<string> = new Set([
+  'Action',
+  'Core-UUID',
+  'Event-Name',
+  'Event-Subclass',
+  'Event-Date-Local',
+  'Event-Date-GMT',
+  'Event-Date-Timestamp',
+  'Event-Calling-File',
+  'Event-Calling-Function',
+  'Event-Calling-Line-Number',
+  'Event-Sequence',
+  'FreeSWITCH-Hostname',
+  'FreeSWITCH-Switchname',
+  'FreeSWITCH-IPv4',
+  'FreeSWITCH-IPv6',
+  'Conference-Name',
+  'Conference-Domain',
+  'Conference-Size',
+  'Conference-Ghosts',
+  'Conference-Profile-Name',
+  'Conference-Unique-ID',
+  'Unique-ID',
+  'Call-Direction',
+  'Presence-Call-Direction',
+  'Answer-State',
+  'Floor',
+  'Video',
+  'Hear',
+  'See',
+  'Speak',
+  'Talking',
+  'Mute-Detect',
+  'Hold',
+  'Member-ID',
+  'Member-Type',
+  'Member-Ghost',
+  'Current-Energy',
+  'Content-Length',
+]);
+/** Channel/caller-profile header families (conference_member_add_event_data adds them). */
+const COMMON_PREFIX_RE = /^(?:Channel-|Caller-|variable_|Other-Leg-|Presence-)/;
+
+function isCommon(name: string): boolean {
+  return COMMON_HEADERS.has(name) || COMMON_PREFIX_RE.test(name);
+}
+
+export function parseBool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const v = value.toLowerCase();
+  if (v === 'true' || v === 'yes' || v === '1') return true;
+  if (v === 'false' || v === 'no' || v === '0') return false;
+  return fallback;
+}
+
+export function parseIntHeader(value: string | undefined, fallback: number): number {
+  if (value === undefined || !/^-?\d+$/.test(value.trim())) return fallback;
+  return Number(value.trim());
+}
+
+function typed(type: DetailType, value: string): string | number | boolean | null {
+  switch (type) {
+    case 'int':
+      return /^-?\d+$/.test(value) ? Number(value) : value;
+    case 'float': {
+      const n = Number(value);
+      return value.trim() !== '' && Number.isFinite(n) ? n : value;
+    }
+    case 'bool':
+      return value === 'true' ? true : value === 'false' ? false : value;
+    case 'id':
+      return value === 'none' || value === '' ? null : /^\d+$/.test(value) ? Number(value) : value;
+    case 'string':
+      return value;
+  }
+}
+
+/** True for `CUSTOM conference::maintenance` events. */
+export function isConferenceEvent(event: EslEvent): boolean {
+  return event.name === CONFERENCE_EVENT_NAME && event.subclass === CONFERENCE_SUBCLASS;
+}
+
+/** `variable_<name>` headers → { name: value } (the member's channel variables). */
+export function channelVariables(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const k in headers) if (k.startsWith('variable_')) vars[k.slice(9)] = headers[k]!;
+  return vars;
+}
+
+/**
+ * The member an event describes, or undefined when it has no Member-ID. Flags missing from the
+ * event take FreeSWITCH's defaults for a fresh member (hear/speak/see on, everything else off).
+ */
+export function memberFromHeaders(
+  h: Readonly<Record<string, string>>,
+  channelVars: Record<string, string> = channelVariables(h),
+): MemberState | undefined {
+  const id = parseIntHeader(h['Member-ID'], NaN);
+  if (!Number.isInteger(id)) return undefined;
+  const member: MemberState = {
+    memberId: id,
+    callId: h['Unique-ID'] ?? h['Caller-Unique-ID'] ?? '',
+    callerIdName: h['Caller-Caller-ID-Name'] ?? '',
+    callerIdNumber: h['Caller-Caller-ID-Number'] ?? '',
+    isModerator: (h['Member-Type'] ?? '').toLowerCase() === 'moderator',
+    hear: parseBool(h['Hear'], true),
+    see: parseBool(h['See'], true),
+    speak: parseBool(h['Speak'], true),
+    talking: parseBool(h['Talking'], false),
+    floor: parseBool(h['Floor'], false),
+    hold: parseBool(h['Hold'], false),
+    muteDetect: parseBool(h['Mute-Detect'], false),
+    video: parseBool(h['Video'], false),
+    ghost: parseBool(h['Member-Ghost'], false),
+    energyLevel: parseIntHeader(h['Energy-Level'], 0),
+    currentEnergy: parseIntHeader(h['Current-Energy'], 0),
+    channelVars,
+  };
+  const channelName = h['Channel-Name'] ?? h['Caller-Channel-Name'];
+  if (channelName !== undefined) member.channelName = channelName;
+  const presenceId = h['Channel-Presence-ID'] ?? channelVars['presence_id'];
+  if (presenceId !== undefined) member.presenceId = presenceId;
+  return member;
+}
+
+/**
+ * Parses a `CUSTOM conference::maintenance` event from node `node`. Returns undefined for any
+ * other event (not ours to interpret); every conference event yields a ConferenceEvent.
+ */
+export function parseConferenceEvent(event: EslEvent, node: string): ConferenceEvent | undefined {
+  if (!isConferenceEvent(event)) return undefined;
+  const h = event.headers;
+  const action = h['Action'] ?? '';
+  // One pass over the headers (FreeSWITCH sends ~90 per member event): channel variables and details.
+  const vars: Record<string, string> = {};
+  const details: Record<string, string | number | boolean | null> = {};
+  const hasMember = h['Member-ID'] !== undefined;
+  for (const name in h) {
+    const value = h[name]!;
+    if (name.startsWith('variable_')) {
+      vars[name.slice(9)] = value;
+      continue;
+    }
+    const type = DETAIL_TYPES[name];
+    if (type !== undefined) details[name] = typed(type, value);
+    else if (name === 'Energy-Level') {
+      // A conference-level Energy-Level (energy-level action) is a detail; a member's is in MemberState.
+      if (!hasMember) details[name] = typed('int', value);
+    } else if (!isCommon(name)) details[name] = value;
+  }
+  const member = memberFromHeaders(h, vars);
+  const out: ConferenceEvent = {
+    action,
+    known: KNOWN_ACTIONS.has(action),
+    node,
+    switchname: h['FreeSWITCH-Switchname'] ?? h['FreeSWITCH-Hostname'] ?? '',
+    coreUuid: h['Core-UUID'] ?? '',
+    conferenceName: h['Conference-Name'] ?? '',
+    conferenceUuid: h['Conference-Unique-ID'] ?? '',
+    timestampUs: parseIntHeader(h['Event-Date-Timestamp'], 0),
+    sequence: parseIntHeader(h['Event-Sequence'], 0),
+    details,
+    synthesized: false,
+    // Shared with the EslEvent, not copied (copying ~90 headers cost more than the whole parse).
+    headers: h as Record<string, string>,
+  };
+  if (h['Conference-Domain'] !== undefined) out.conferenceDomain = h['Conference-Domain'];
+  if (h['Conference-Profile-Name'] !== undefined) out.profile = h['Conference-Profile-Name'];
+  const size = parseIntHeader(h['Conference-Size'], NaN);
+  if (Number.isInteger(size)) out.conferenceSize = size;
+  if (member !== undefined) out.member = member;
+  return out;
+}

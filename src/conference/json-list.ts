@@ -1,0 +1,268 @@
+/**
+ * Parses mod_conference's `conference json_list` reply (cJSON_Print output: tab-indented JSON) and the
+ * `xml_list` reply into one neutral shape, pure. Used by the resync to rebuild a node's state.
+ *
+ * What FreeSWITCH 1.10 answers (see shared/fixtures/freeswitch/api-replies.txt):
+ * - `conference json_list` / `conference <name> json_list`: a JSON array of conferences, no `+OK`.
+ *   With no conference at all the array is empty (`[]`). Older builds answered `conference list`-style
+ *   `+OK No active conferences.`; both mean "nothing".
+ * - `conference <name> json_list` for an unknown name: `-ERR Conference <name> not found` (or, from the
+ *   top-level dispatcher, `Conference <name> not found`).
+ * Times in these replies are relative: `run_time` and a member's `join_time` are seconds elapsed, so a
+ * snapshot is turned into absolute times against the clock reading taken when the reply arrived.
+ */
+import { ConferenceNotFoundError } from './errors.js';
+import { UnrecognizedReplyError } from './errors.js';
+
+export interface ListedMember {
+  memberId: number;
+  /** Unique-ID of the member's channel. */
+  callId: string;
+  callerIdName: string;
+  callerIdNumber: string;
+  /** `caller` for call legs; other types (recording/file nodes) are not participants. */
+  type: string;
+  hear: boolean;
+  see: boolean;
+  speak: boolean;
+  hold: boolean;
+  muteDetect: boolean;
+  talking: boolean;
+  video: boolean;
+  floor: boolean;
+  isModerator: boolean;
+  ghost: boolean;
+  endConference: boolean;
+  /** Seconds since the member joined. */
+  joinedSecondsAgo: number;
+  /** Seconds since the member last talked; undefined when never (xml `N/A`). */
+  lastTalking: number | undefined;
+  energyLevel: number;
+  volumeIn: number;
+  volumeOut: number;
+}
+
+export interface ListedConference {
+  name: string;
+  uuid: string;
+  memberCount: number;
+  ghostCount: number;
+  rate: number;
+  /** Seconds since the conference started. */
+  runTimeSeconds: number;
+  locked: boolean;
+  recording: boolean;
+  running: boolean;
+  answered: boolean;
+  dynamic: boolean;
+  variables: Record<string, string>;
+  members: ListedMember[];
+}
+
+const NOT_FOUND = /^(?:-ERR )?Conference (\S+) not found/;
+
+/** True when the reply says there is no conference at all. */
+function isEmptyReply(text: string): boolean {
+  return text === '' || text === '[]' || /^\+OK No active conferences\.?$/.test(text);
+}
+
+function failNotFoundOrUnrecognized(command: string, text: string): never {
+  const m = NOT_FOUND.exec(text);
+  if (m) throw new ConferenceNotFoundError(m[1]!, { reply: text });
+  throw new UnrecognizedReplyError(command, text);
+}
+
+// -----------------------------------------------------------------------------------------------
+// json_list
+
+type Json = Record<string, unknown>;
+
+function bool(o: Json, key: string, fallback = false): boolean {
+  const v = o[key];
+  return typeof v === 'boolean' ? v : typeof v === 'string' ? v === 'true' : fallback;
+}
+
+function num(o: Json, key: string, fallback = 0): number {
+  const v = o[key];
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : fallback;
+}
+
+function str(o: Json, key: string): string {
+  const v = o[key];
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+function isObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function memberFromJson(m: Json): ListedMember {
+  const flags = isObject(m.flags) ? m.flags : {};
+  const lastTalking = m.last_talking;
+  return {
+    memberId: num(m, 'id'),
+    callId: str(m, 'uuid'),
+    callerIdName: str(m, 'caller_id_name'),
+    callerIdNumber: str(m, 'caller_id_number'),
+    type: str(m, 'type') || 'caller',
+    hear: bool(flags, 'can_hear', true),
+    see: bool(flags, 'can_see', true),
+    speak: bool(flags, 'can_speak', true),
+    hold: bool(flags, 'hold'),
+    muteDetect: bool(flags, 'mute_detect'),
+    talking: bool(flags, 'talking'),
+    video: bool(flags, 'has_video'),
+    floor: bool(flags, 'has_floor'),
+    isModerator: bool(flags, 'is_moderator'),
+    ghost: bool(flags, 'is_ghost'),
+    endConference: bool(flags, 'end_conference'),
+    joinedSecondsAgo: num(m, 'join_time'),
+    lastTalking: typeof lastTalking === 'number' ? lastTalking : undefined,
+    energyLevel: num(m, 'energy'),
+    volumeIn: num(m, 'volume_in'),
+    volumeOut: num(m, 'volume_out'),
+  };
+}
+
+function variablesFrom(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObject(v)) for (const [k, val] of Object.entries(v)) out[k] = typeof val === 'string' ? val : String(val);
+  return out;
+}
+
+function conferenceFromJson(c: Json): ListedConference {
+  const members = Array.isArray(c.members) ? c.members.filter(isObject).map(memberFromJson) : [];
+  return {
+    name: str(c, 'conference_name'),
+    uuid: str(c, 'conference_uuid'),
+    memberCount: num(c, 'member_count', members.length),
+    ghostCount: num(c, 'ghost_count'),
+    rate: num(c, 'rate'),
+    runTimeSeconds: num(c, 'run_time'),
+    locked: bool(c, 'locked'),
+    recording: bool(c, 'recording'),
+    running: bool(c, 'running'),
+    answered: bool(c, 'answered'),
+    dynamic: bool(c, 'dynamic'),
+    variables: variablesFrom(c.variables),
+    members,
+  };
+}
+
+/**
+ * Parses the body of `conference json_list` (all conferences) or `conference <name> json_list`.
+ * Throws ConferenceNotFoundError for an unknown name, UnrecognizedReplyError for anything else
+ * that is not the expected array.
+ */
+export function parseJsonList(reply: string, command = 'conference json_list'): ListedConference[] {
+  const text = reply.trim();
+  if (isEmptyReply(text)) return [];
+  if (!text.startsWith('[')) failNotFoundOrUnrecognized(command, text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UnrecognizedReplyError(command, text);
+  }
+  if (!Array.isArray(parsed)) throw new UnrecognizedReplyError(command, text);
+  return parsed.filter(isObject).map(conferenceFromJson);
+}
+
+// -----------------------------------------------------------------------------------------------
+// xml_list (mod_conference writes a fixed, flat shape; a tiny tag reader is enough)
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function xmlText(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (m, e: string) => {
+    if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
+    return XML_ENTITIES[e] ?? m;
+  });
+}
+
+function xmlAttrs(tag: string): Json {
+  const out: Json = {};
+  const re = /([A-Za-z0-9_:-]+)="([^"]*)"/g;
+  for (let m = re.exec(tag); m; m = re.exec(tag)) out[m[1]!] = xmlText(m[2]!);
+  return out;
+}
+
+/** Child elements `<k>v</k>` that hold text only, as a flat record. */
+function xmlLeaves(body: string): Json {
+  const out: Json = {};
+  const re = /<([A-Za-z0-9_:-]+)>([^<]*)<\/\1>/g;
+  for (let m = re.exec(body); m; m = re.exec(body)) out[m[1]!] = xmlText(m[2]!);
+  return out;
+}
+
+function xmlNum(o: Json, key: string): number {
+  const n = Number(o[key]);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Parses the body of `conference xml_list` into the same shape as parseJsonList. */
+export function parseXmlList(reply: string, command = 'conference xml_list'): ListedConference[] {
+  const text = reply.trim();
+  if (isEmptyReply(text)) return [];
+  if (!text.startsWith('<')) failNotFoundOrUnrecognized(command, text);
+  if (!/<conferences\b/.test(text)) throw new UnrecognizedReplyError(command, text);
+  const out: ListedConference[] = [];
+  const confRe = /<conference\s([^>]*)>([\s\S]*?)<\/conference>/g;
+  for (let c = confRe.exec(text); c; c = confRe.exec(text)) {
+    const attrs = xmlAttrs(c[1]!);
+    const inner = c[2]!;
+    const members: ListedMember[] = [];
+    const memRe = /<member\s([^>]*)>([\s\S]*?)<\/member>/g;
+    for (let m = memRe.exec(inner); m; m = memRe.exec(inner)) {
+      const mAttrs = xmlAttrs(m[1]!);
+      const flagsMatch = /<flags>([\s\S]*?)<\/flags>/.exec(m[2]!);
+      const flags = flagsMatch ? xmlLeaves(flagsMatch[1]!) : {};
+      const leaves = xmlLeaves(m[2]!.replace(/<flags>[\s\S]*?<\/flags>/, ''));
+      const lastTalking = Number(leaves.last_talking);
+      members.push({
+        memberId: xmlNum(leaves, 'id'),
+        callId: str(leaves, 'uuid'),
+        callerIdName: str(leaves, 'caller_id_name'),
+        callerIdNumber: str(leaves, 'caller_id_number'),
+        type: str(mAttrs, 'type') || 'caller',
+        hear: bool(flags, 'can_hear', true),
+        see: bool(flags, 'can_see', true),
+        speak: bool(flags, 'can_speak', true),
+        hold: bool(flags, 'hold'),
+        muteDetect: bool(flags, 'mute_detect'),
+        talking: bool(flags, 'talking'),
+        video: bool(flags, 'has_video'),
+        floor: bool(flags, 'has_floor'),
+        isModerator: bool(flags, 'is_moderator'),
+        ghost: bool(flags, 'is_ghost'),
+        endConference: bool(flags, 'end_conference'),
+        joinedSecondsAgo: xmlNum(leaves, 'join_time'),
+        lastTalking: Number.isFinite(lastTalking) ? lastTalking : undefined,
+        energyLevel: xmlNum(leaves, 'energy'),
+        volumeIn: xmlNum(leaves, 'volume_in'),
+        volumeOut: xmlNum(leaves, 'volume_out'),
+      });
+    }
+    const varsMatch = /<variables>([\s\S]*?)<\/variables>/.exec(inner);
+    const variables: Record<string, string> = {};
+    if (varsMatch) for (const [k, v] of Object.entries(xmlLeaves(varsMatch[1]!))) variables[k] = String(v);
+    out.push({
+      name: str(attrs, 'name'),
+      uuid: str(attrs, 'uuid'),
+      memberCount: xmlNum(attrs, 'member-count'),
+      ghostCount: xmlNum(attrs, 'ghost-count'),
+      rate: xmlNum(attrs, 'rate'),
+      runTimeSeconds: xmlNum(attrs, 'run_time'),
+      locked: bool(attrs, 'locked'),
+      recording: bool(attrs, 'recording'),
+      running: bool(attrs, 'running'),
+      answered: bool(attrs, 'answered'),
+      dynamic: bool(attrs, 'dynamic'),
+      variables,
+      members,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+/**
+ * ConferenceEvent → what consumers receive (seed 004's participant event). Pure: the same event
+ * and context always give the same payload, msg_id included (derived from the event, so a
+ * republished event keeps its id). The AMQP routing key is the bus layer's job; the payload's
+ * `routing_key` is `participant_event` like Kazoo's unless the context supplies a function.
+ * Field-by-field mapping: src/conference/README.md.
+ */
+import { createHash } from 'node:crypto';
+import type { ConferenceEvent, ConferenceEventPayload, MemberState, OutboundEvent, ParticipantEventPayload } from './types.js';
+
+export interface PayloadContext {
+  /** `app_name` (Kazoo: ecallmgr). */
+  appName: string;
+  /** `app_version`. */
+  appVersion: string;
+  /** `node`: the name of this confmgr instance (Kazoo: the ecallmgr Erlang node). */
+  nodeName: string;
+  /** The payload's `routing_key`; default `participant_event` / `conference_event`. */
+  routingKey?: (event: ConferenceEvent) => string;
+  /** `msg_id`; default: 16 hex chars derived from the event's identity. */
+  msgId?: (event: ConferenceEvent) => string;
+}
+
+/** Kazoo CCV values that are integers on the wire (the seed shows `"precedence": 5`). */
+const INTEGER_CCVS: ReadonlySet<string> = new Set(['precedence']);
+
+/** Kazoo's CCV prefix on FreeSWITCH channel variables (`variable_ecallmgr_Account-ID`). */
+export const CCV_PREFIX = 'ecallmgr_';
+
+/** `Account-ID` → `account_id`: Kazoo's CCV names as its JSON APIs show them. */
+export function ccvKey(name: string): string {
+  return name.toLowerCase().replace(/-/g, '_');
+}
+
+/**
+ * The seed's `custom_channel_vars` from a member's channel variables (the `variable_*` headers,
+ * already stripped of `variable_` in MemberState.channelVars):
+ * - `ecallmgr_<Name>` (Kazoo's CCVs) → `<name>` lowercased, `-` → `_` (`ecallmgr_Account-ID` → `account_id`);
+ * - plain `account_id` → `account_id` when no Kazoo CCV set it (non-Kazoo dialplans).
+ * `precedence` is an integer, every other value stays a string.
+ */
+export function customChannelVars(vars: Readonly<Record<string, string>>): Record<string, unknown> {
+  const ccv: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(vars)) {
+    if (!name.startsWith(CCV_PREFIX) || name.length === CCV_PREFIX.length) continue;
+    const key = ccvKey(name.slice(CCV_PREFIX.length));
+    ccv[key] = INTEGER_CCVS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  if (ccv['account_id'] === undefined && vars['account_id'] !== undefined) ccv['account_id'] = vars['account_id'];
+  return ccv;
+}
+
+/** `channel_presence_id`: Channel-Presence-ID, else the `presence_id` variable, else the CCV. */
+export function channelPresenceId(member: MemberState): string | undefined {
+  const ccvPresence = member.channelVars[`${CCV_PREFIX}Presence-ID`];
+  return member.presenceId ?? member.channelVars['presence_id'] ?? ccvPresence;
+}
+
+/** Default msg_id: stable for one event (node, core, sequence, action, member), 16 hex chars. */
+export function defaultMsgId(event: ConferenceEvent): string {
+  const identity = [
+    event.node,
+    event.coreUuid,
+    event.sequence,
+    event.timestampUs,
+    event.action,
+    event.conferenceUuid,
+    event.member?.memberId ?? '',
+    event.synthesized ? 's' : 'r',
+  ].join('|');
+  return createHash('sha1').update(identity).digest('hex').slice(0, 16);
+}
+
+function focusOf(event: ConferenceEvent): string {
+  return event.switchname !== '' ? event.switchname : event.node;
+}
+
+/** The seed's participant event for a member event. */
+export function buildParticipantPayload(
+  ctx: PayloadContext,
+  event: ConferenceEvent & { member: MemberState },
+): ParticipantEventPayload {
+  const m = event.member;
+  const payload: ParticipantEventPayload = {
+    custom_channel_vars: customChannelVars(m.channelVars),
+    caller_id_number: m.callerIdNumber,
+    caller_id_name: m.callerIdName,
+    mute_detect: m.muteDetect,
+    video: m.video,
+    energy_level: m.energyLevel,
+    current_energy: m.currentEnergy,
+    talking: m.talking,
+    speak: m.speak,
+    hear: m.hear,
+    floor: m.floor,
+    participant_id: m.memberId,
+    instance_id: event.conferenceUuid,
+    conference_id: event.conferenceName,
+    focus: focusOf(event),
+    call_id: m.callId,
+    event: event.action,
+    node: ctx.nodeName,
+    msg_id: (ctx.msgId ?? defaultMsgId)(event),
+    event_name: 'participant_event',
+    event_category: 'conference',
+    app_name: ctx.appName,
+    app_version: ctx.appVersion,
+    routing_key: ctx.routingKey ? ctx.routingKey(event) : 'participant_event',
+    is_moderator: m.isModerator,
+  };
+  const presence = channelPresenceId(m);
+  if (presence !== undefined) {
+    // Keep the seed's key order: channel_presence_id follows custom_channel_vars.
+    const { custom_channel_vars, ...rest } = payload;
+    return { custom_channel_vars, channel_presence_id: presence, ...rest };
+  }
+  return payload;
+}
+
+/** The payload of a conference-level event (no member): same family, `conference_event`. */
+export function buildConferencePayload(ctx: PayloadContext, event: ConferenceEvent): ConferenceEventPayload {
+  const payload: ConferenceEventPayload = {
+    instance_id: event.conferenceUuid,
+    conference_id: event.conferenceName,
+    focus: focusOf(event),
+    event: event.action,
+    node: ctx.nodeName,
+    msg_id: (ctx.msgId ?? defaultMsgId)(event),
+    event_name: 'conference_event',
+    event_category: 'conference',
+    app_name: ctx.appName,
+    app_version: ctx.appVersion,
+    routing_key: ctx.routingKey ? ctx.routingKey(event) : 'conference_event',
+  };
+  if (event.conferenceSize !== undefined) payload.participants = event.conferenceSize;
+  if (event.action === 'lock') payload.is_locked = true;
+  if (event.action === 'unlock') payload.is_locked = false;
+  if (Object.keys(event.details).length > 0) payload.details = { ...event.details };
+  return payload;
+}
+
+/** What the publisher gets: a participant event when the event has a member, else a conference event. */
+export function toOutboundEvent(ctx: PayloadContext, event: ConferenceEvent): OutboundEvent {
+  const base = { event: event.action, conferenceId: event.conferenceName, timestampUs: event.timestampUs };
+  if (event.member !== undefined) {
+    const payload = buildParticipantPayload(ctx, event as ConferenceEvent & { member: MemberState });
+    return { ...base, callId: event.member.callId, payload };
+  }
+  return { ...base, payload: buildConferencePayload(ctx, event) };
+}

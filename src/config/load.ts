@@ -1,0 +1,203 @@
+/**
+ * Loads the operator file: YAML → CONFMGR_* overrides → zod validation → secrets from the environment →
+ * the resolved `Config` the rest of the process uses (camelCase, nothing optional left to guess).
+ * Every problem is collected into one ConfigError naming each key; nothing is started before this passes.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { applyEnvOverrides, formatPath, type AppliedOverride } from './overrides.js';
+import { fileSchema, type ConfigFile } from './schema.js';
+import { knownEventNames } from './known-events-source.js';
+import { crossChecks } from './cross-checks.js';
+
+export interface FreeswitchNodeConfig {
+  name: string;
+  host: string;
+  port: number;
+  /** Resolved (from `password` or the `password_env` variable). Never log it. */
+  password: string;
+  commandConnections: number;
+}
+
+export interface ApiToken {
+  /** Resolved secret. Never log it. */
+  token: string;
+  accountId: string;
+}
+
+export interface Config {
+  appName: string;
+  freeswitch: {
+    nodes: FreeswitchNodeConfig[];
+    reconnect: { baseMs: number; capMs: number };
+    connectTimeoutMs: number;
+    apiTimeoutMs: number;
+    downGraceMs: number;
+    maxQueuedCommands: number;
+    livenessIntervalMs: number;
+  };
+  amqp: {
+    /** Resolved (from `url` or `url_env`, default amqp://guest:guest@127.0.0.1:5672). Log only via redactUrl. */
+    url: string;
+    exchange: string;
+    bufferSize: number;
+    commandQueue: string;
+    reconnect: { baseMs: number; capMs: number };
+    flushTimeoutMs: number;
+  };
+  /** undefined → publish every event; [] → none. */
+  publishParticipantEvent: string[] | undefined;
+  http: { host: string; port: number; tokens: ApiToken[] };
+  storage: { path: string };
+  log: { level: string; pretty: boolean | undefined };
+  shutdown: { timeoutMs: number };
+}
+
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+/** Keys whose values are never echoed back in an error message. */
+const SECRET_KEY = /(password|token|url|secret)$/i;
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Event names accepted in publish_participant_event (default: the conference layer's list). */
+  knownEvents?: readonly string[];
+}
+
+export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ConfigError(file, [{ key: '', message: `cannot read the config file: ${reason}` }]);
+  }
+  return parseConfig(text, file, options);
+}
+
+export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ key: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` })),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(source, [{ key: '', message: 'expected a YAML mapping (key: value) at the top level' }]);
+  }
+  const overrides = applyEnvOverrides(raw as Record<string, unknown>, env);
+  const result = fileSchema(options.knownEvents ?? knownEventNames()).safeParse(raw);
+  const issues = [
+    ...(result.success ? [] : result.error.issues.map((i) => describeIssue(i, raw, overrides))),
+    ...crossChecks(raw as Record<string, unknown>),
+  ];
+  if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
+  return resolve(result.data, env, source);
+}
+
+function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Config {
+  const issues: ConfigIssue[] = [];
+  const fromEnv = (key: string, name: string): string => {
+    const value = env[name];
+    if (value === undefined || value === '') {
+      issues.push({ key, message: `environment variable ${name} is not set` });
+      return '';
+    }
+    return value;
+  };
+
+  const nodes = file.freeswitch.nodes.map((n, i) => ({
+    name: n.name,
+    host: n.host.replace(/^\[(.*)\]$/, '$1'),
+    port: n.port,
+    password: n.password ?? fromEnv(`freeswitch.nodes[${i}].password_env`, n.password_env!),
+    commandConnections: n.command_connections,
+  }));
+
+  let url = file.amqp.url ?? (file.amqp.url_env ? fromEnv('amqp.url_env', file.amqp.url_env) : DEFAULT_AMQP_URL);
+  if (file.amqp.url_env && url !== '' && !/^amqps?:\/\/\S+$/.test(url)) {
+    issues.push({ key: 'amqp.url_env', message: `environment variable ${file.amqp.url_env} is not an amqp:// or amqps:// URL` });
+    url = '';
+  }
+
+  const tokens = file.http.tokens.map((t, i) => {
+    const token = t.token ?? fromEnv(`http.tokens[${i}].token_env`, t.token_env!);
+    if (t.token_env && token !== '' && token.length < 16) {
+      issues.push({ key: `http.tokens[${i}].token_env`, message: `the token in ${t.token_env} must be at least 16 characters` });
+    }
+    return { token, accountId: t.account_id };
+  });
+
+  const listen = file.http.listen;
+  const colon = listen.lastIndexOf(':');
+  const http = {
+    host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(listen.slice(colon + 1)),
+    tokens,
+  };
+
+  if (issues.length > 0) throw new ConfigError(source, issues);
+
+  return {
+    appName: file.app_name,
+    freeswitch: {
+      nodes,
+      reconnect: { baseMs: file.freeswitch.reconnect.base_ms, capMs: file.freeswitch.reconnect.cap_ms },
+      connectTimeoutMs: file.freeswitch.connect_timeout_ms,
+      apiTimeoutMs: file.freeswitch.api_timeout_ms,
+      downGraceMs: file.freeswitch.down_grace_ms,
+      maxQueuedCommands: file.freeswitch.max_queued_commands,
+      livenessIntervalMs: file.freeswitch.liveness_interval_ms,
+    },
+    amqp: {
+      url,
+      exchange: file.amqp.exchange,
+      bufferSize: file.amqp.buffer_size,
+      commandQueue: file.amqp.command_queue,
+      reconnect: { baseMs: file.amqp.reconnect.base_ms, capMs: file.amqp.reconnect.cap_ms },
+      flushTimeoutMs: file.amqp.flush_timeout_ms,
+    },
+    publishParticipantEvent: file.publish_participant_event ?? undefined,
+    http,
+    storage: { path: file.storage.path },
+    log: { level: file.log.level, pretty: file.log.pretty },
+    shutdown: { timeoutMs: file.shutdown.timeout_ms },
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, overrides: AppliedOverride[]): ConfigIssue {
+  if (issue.code === 'unrecognized_keys') {
+    const base = formatPath(issue.path);
+    const keys = issue.keys.map((k) => (base === '' ? k : `${base}.${k}`));
+    return { key: keys.join(', '), message: `unknown key${keys.length > 1 ? 's' : ''} (misspelt, or not supported)` };
+  }
+  const key = formatPath(issue.path);
+  let message = issue.message;
+  const value = valueAt(raw, issue.path);
+  if (value === undefined && issue.code === 'invalid_type') message = `missing: ${message}`;
+  else if (value !== undefined && (value === null || typeof value !== 'object') && !isSecretPath(issue.path)) {
+    const shown = JSON.stringify(value);
+    if (!message.includes(shown)) message += ` (got ${shown})`;
+  }
+  const from = overrides.find((o) => o.key === key || key.startsWith(`${o.key}[`) || key.startsWith(`${o.key}.`));
+  if (from) message += ` [from ${from.variable}]`;
+  return { key, message };
+}
+
+function isSecretPath(path: ReadonlyArray<PropertyKey>): boolean {
+  return path.some((p) => typeof p === 'string' && SECRET_KEY.test(p) && !p.endsWith('_env'));
+}
+
+function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let cur: unknown = raw;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}

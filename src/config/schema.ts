@@ -1,0 +1,174 @@
+/**
+ * The operator file's shape (snake_case, as written in YAML), validated with zod.
+ * Every object is strict so a misspelt key is reported instead of silently ignored.
+ * Rules spanning several keys (x or x_env, unique names) are in cross-checks.ts, so they are reported even
+ * when other keys are invalid too.
+ * Numeric and boolean leaves also accept strings, because CONFMGR_* environment overrides are strings.
+ */
+import { z } from 'zod';
+
+/** "8021" → 8021 (env overrides), numbers pass through; anything else is left for zod to reject. */
+function numeric(value: unknown): unknown {
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return value;
+}
+
+function booleanish(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', 'yes', '1', 'on'].includes(v)) return true;
+  if (['false', 'no', '0', 'off'].includes(v)) return false;
+  return value;
+}
+
+/** "a, b" → ['a', 'b']; "" → [] (env overrides of list keys). */
+function listish(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export const int = (min: number, max: number, what = 'an integer') =>
+  z.preprocess(
+    numeric,
+    z
+      .number({ error: `expected ${what} from ${min} to ${max}` })
+      .int({ error: `expected ${what} from ${min} to ${max}` })
+      .min(min, { error: `expected ${what} from ${min} to ${max}` })
+      .max(max, { error: `expected ${what} from ${min} to ${max}` }),
+  );
+
+const bool = () => z.preprocess(booleanish, z.boolean({ error: 'expected true or false' }));
+
+const nonEmpty = (what: string) =>
+  z.string({ error: `expected ${what} (a string)` }).trim().min(1, { error: `${what} must not be empty` });
+
+const envName = z
+  .string({ error: 'expected the name of an environment variable' })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected the name of an environment variable (letters, digits, _)' });
+
+const nodeName = z
+  .string({ error: 'expected a node name (a string)' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+    error: 'expected a node name of letters, digits, "_", "." or "-" (at most 63 characters)',
+  });
+
+/** Host names and IP literals only: these end up in socket calls and log lines. */
+const host = z
+  .string({ error: 'expected a host name or IP address' })
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|[A-Za-z0-9]([A-Za-z0-9.-]{0,252}))$/, {
+    error: 'expected a host name or IP address',
+  });
+
+export const nodeSchema = z
+  .strictObject({
+    name: nodeName,
+    host,
+    port: int(1, 65535, 'a TCP port').default(8021),
+    password: z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' }).optional(),
+    password_env: envName.optional(),
+    command_connections: int(1, 64).default(2),
+  });
+
+const reconnectSchema = z
+  .strictObject({
+    base_ms: int(10, 600_000).default(500),
+    cap_ms: int(100, 3_600_000).default(30_000),
+  })
+  .refine((r) => r.cap_ms >= r.base_ms, { path: ['cap_ms'], message: 'must be greater than or equal to base_ms' });
+
+export const freeswitchSchema = z
+  .strictObject(
+    {
+    nodes: z
+      .array(nodeSchema, { error: 'expected a list of nodes' })
+      .min(1, { error: 'at least one FreeSWITCH node is required' }),
+    reconnect: reconnectSchema.prefault({}),
+    connect_timeout_ms: int(100, 600_000).default(5_000),
+    api_timeout_ms: int(100, 600_000).default(5_000),
+    /** How long a node may stay down before its conferences are reported gone. */
+    down_grace_ms: int(0, 3_600_000).default(30_000),
+    max_queued_commands: int(1, 1_000_000).default(1_000),
+    liveness_interval_ms: int(0, 3_600_000).default(15_000),
+    },
+    { error: 'expected a mapping with `nodes:` (a list of FreeSWITCH nodes)' },
+  );
+
+export const amqpSchema = z
+  .strictObject({
+    url: z
+      .string({ error: 'expected an amqp:// or amqps:// URL' })
+      .regex(/^amqps?:\/\/[^\s]+$/, { error: 'expected an amqp:// or amqps:// URL' })
+      .optional(),
+    url_env: envName.optional(),
+    exchange: nonEmpty('an exchange name').default('conference'),
+    /** Events held while the broker is unreachable; beyond it the oldest are dropped (and counted). */
+    buffer_size: int(1, 10_000_000).default(100_000),
+    /** Queue the command intake consumes (RPC: reply_to + correlation_id). */
+    command_queue: nonEmpty('a queue name').default('confmgr.commands'),
+    reconnect: reconnectSchema.prefault({}),
+    /** On shutdown, how long to wait for buffered events to be confirmed by the broker. */
+    flush_timeout_ms: int(0, 600_000).default(5_000),
+  });
+
+const tokenSchema = z
+  .strictObject({
+    token: z.string({ error: 'expected a string' }).min(16, { error: 'must be at least 16 characters' }).optional(),
+    token_env: envName.optional(),
+    account_id: z
+      .string({ error: 'expected an account id (a string)' })
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected an account id of letters, digits, "_" or "-" (1-64)' }),
+  });
+
+export const httpSchema = z.strictObject({
+  /** host:port, e.g. 127.0.0.1:8000 or [::1]:8000; port 0 picks a free port. */
+  listen: z
+    .string({ error: 'expected host:port' })
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:8000', abort: true })
+    .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: 'port must be from 0 to 65535' })
+    .default('127.0.0.1:8000'),
+  tokens: z.array(tokenSchema, { error: 'expected a list of {token, account_id}' }).default([]),
+});
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Human-readable output; default: when stdout is a terminal. */
+  pretty: bool().optional(),
+});
+
+export function fileSchema(knownEvents: readonly string[]) {
+  const known = new Set(knownEvents);
+  return z.strictObject({
+    app_name: nonEmpty('an application name').default('confmgr'),
+    freeswitch: freeswitchSchema,
+    amqp: amqpSchema.prefault({}),
+    /** Absent (or null) → publish every event; [] → publish none. */
+    publish_participant_event: z
+      .preprocess(
+        listish,
+        z.array(z.string({ error: 'expected an event name (a string)' }), {
+          error: 'expected a list of event names',
+        }),
+      )
+      .nullish()
+      .superRefine((list, ctx) => {
+        list?.forEach((name, i) => {
+          if (!known.has(name)) {
+            ctx.addIssue({ code: 'custom', path: [i], message: `unknown event "${name}"; known: ${[...known].join(', ')}` });
+          }
+        });
+      }),
+    http: httpSchema.prefault({}),
+    storage: z
+      .strictObject({ path: nonEmpty('a file path').default('./data/confmgr.sqlite') })
+      .prefault({}),
+    log: logSchema.prefault({}),
+    shutdown: z.strictObject({ timeout_ms: int(0, 600_000).default(10_000) }).prefault({}),
+  });
+}
+
+export type ConfigFile = z.output<ReturnType<typeof fileSchema>>;

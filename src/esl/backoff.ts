@@ -1,0 +1,47 @@
+/**
+ * Reconnect delays: exponential backoff with full jitter (delay = random(0, min(cap, base·2^attempt))).
+ * Full jitter spreads the reconnects of many confmgr instances after a FreeSWITCH restart.
+ */
+export interface BackoffOptions {
+  /** First ceiling in ms (default 250). */
+  baseMs?: number;
+  /** Largest ceiling in ms (default 30000). */
+  capMs?: number;
+  /** Injectable for tests; must return [0, 1). */
+  random?: () => number;
+}
+
+export class Backoff {
+  readonly baseMs: number;
+  readonly capMs: number;
+  private readonly random: () => number;
+  private attempt = 0;
+
+  constructor(options: BackoffOptions = {}) {
+    this.baseMs = Math.max(1, options.baseMs ?? 250);
+    this.capMs = Math.max(this.baseMs, options.capMs ?? 30_000);
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Attempts since the last reset. */
+  get attempts(): number {
+    return this.attempt;
+  }
+
+  /** The ceiling for the current attempt, without jitter. */
+  ceiling(): number {
+    // 2^31 is already past any sane cap; avoid Infinity on long outages.
+    return Math.min(this.capMs, this.baseMs * 2 ** Math.min(this.attempt, 31));
+  }
+
+  /** The delay before the next attempt; advances the attempt counter. */
+  next(): number {
+    const delay = Math.floor(this.random() * this.ceiling());
+    this.attempt++;
+    return delay;
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+}

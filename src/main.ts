@@ -1,0 +1,379 @@
+/**
+ * The service wiring: builds every part from the resolved Config and connects them, one way:
+ *
+ *   EslCluster ──event──▶ parseConferenceEvent ──▶ ConferenceStateSync (registry, resync on up)
+ *        │                                              │ every event consumers should see
+ *        │                                              ▼
+ *        │                                 toOutboundEvent ──▶ AmqpPublisher (filter, buffer, confirms)
+ *        │                                              └────▶ event hub ──▶ HTTP API / WebSocket
+ *        ◀── api ── ConferenceControl ◀── ConferenceRouter (locator)
+ *                        ▲  (timed by ServiceMetrics)
+ *                        └── HTTP API, AMQP command intake
+ *
+ * No logic of its own beyond order: start = storage, broker, HTTP, then FreeSWITCH; stop = intake and
+ * HTTP first, flush AMQP within the deadline, close ESL last.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadConfigFile, type Config } from './config/index.js';
+import { createLogger, redactUrl, type Logger } from './log.js';
+import { EslCluster } from './esl/cluster.js';
+import type { NodeConfig, NodeState } from './esl/types.js';
+import { parseConferenceEvent } from './conference/events.js';
+import { toOutboundEvent, type PayloadContext } from './conference/payload.js';
+import { ConferenceRegistry } from './conference/registry.js';
+import { ConferenceStateSync } from './conference/resync.js';
+import { ConferenceRouter } from './conference/router.js';
+import { ConferenceControl } from './conference/control.js';
+import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from './conference/types.js';
+import { AmqpPublisher } from './bus/publisher.js';
+import { EventFilter } from './bus/filter.js';
+import { AmqpCommandIntake } from './bus/command-intake.js';
+import { ServiceMetrics } from './metrics.js';
+import { startHttpServer, type HttpServer, type ReadinessReport } from './server.js';
+import { EventHub } from './wiring/event-hub.js';
+import { realtimeFromRegistry } from './wiring/realtime-adapter.js';
+
+export interface ServiceOptions {
+  logger?: Logger;
+  /** Collect prom-client's process metrics too (off in tests and the demo). */
+  defaultMetrics?: boolean;
+  /** Start the HTTP server (default true). */
+  http?: boolean;
+  /** Start the REST/WebSocket API on the HTTP server (default true). */
+  api?: boolean;
+  /** Start the AMQP command intake (default true). */
+  commandIntake?: boolean;
+  /** `node` in payloads: this confmgr instance's name (default app_name@hostname). */
+  instanceName?: string;
+}
+
+export interface ServiceHandle {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  readonly cluster: EslCluster;
+  readonly registry: ConferenceRegistry;
+  readonly sync: ConferenceStateSync;
+  readonly executor: ConferenceCommandExecutor;
+  readonly publisher: AmqpPublisher;
+  readonly filter: EventFilter;
+  readonly events: EventHub<OutboundEvent>;
+  /** Set once started with http. */
+  http: HttpServer | undefined;
+  /** Set once started with the command intake. */
+  intake: AmqpCommandIntake | undefined;
+  start(): Promise<void>;
+  /** Graceful stop; resolves with whether the AMQP buffer was fully flushed. Idempotent. */
+  stop(reason?: string): Promise<{ flushed: boolean; dropped: number }>;
+  /** Replaces the publish filter (SIGHUP). */
+  reloadFilter(list: string[] | undefined): void;
+  readiness(): ReadinessReport;
+}
+
+const APP_VERSION = readVersion();
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function nodeConfigsFrom(config: Config): NodeConfig[] {
+  const fs = config.freeswitch;
+  return fs.nodes.map((n) => ({
+    name: n.name,
+    host: n.host,
+    port: n.port,
+    password: n.password,
+    commandConnections: n.commandConnections,
+    connectTimeoutMs: fs.connectTimeoutMs,
+    apiTimeoutMs: fs.apiTimeoutMs,
+    reconnect: { baseMs: fs.reconnect.baseMs, capMs: fs.reconnect.capMs },
+    maxQueuedCommands: fs.maxQueuedCommands,
+    livenessIntervalMs: fs.livenessIntervalMs,
+  }));
+}
+
+export function createService(config: Config, options: ServiceOptions = {}): ServiceHandle {
+  const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
+  const metrics = new ServiceMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const filter = new EventFilter(config.publishParticipantEvent);
+  const events = new EventHub<OutboundEvent>(logger);
+
+  const cluster = new EslCluster(nodeConfigsFrom(config), { logger });
+  const registry = new ConferenceRegistry();
+  const sync = new ConferenceStateSync({
+    registry,
+    api: (node, command) => cluster.node(node).api(command),
+    nodes: config.freeswitch.nodes.map((n) => n.name),
+    downGraceMs: config.freeswitch.downGraceMs,
+    logger: logger.child({ component: 'resync' }),
+  });
+  const router = new ConferenceRouter(registry, sync);
+  const control = new ConferenceControl({
+    locator: router,
+    nodes: (name) => (cluster.has(name) ? cluster.node(name) : undefined),
+    logger: logger.child({ component: 'control' }),
+    timeoutMs: config.freeswitch.apiTimeoutMs,
+  });
+  const executor = metrics.instrument(control);
+
+  const publisher = new AmqpPublisher({
+    url: config.amqp.url,
+    exchange: config.amqp.exchange,
+    bufferSize: config.amqp.bufferSize,
+    reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
+    filter,
+    appId: config.appName,
+    logger,
+    metrics: metrics.publisherHook,
+  });
+
+  const payloadCtx: PayloadContext = {
+    appName: config.appName,
+    appVersion: APP_VERSION,
+    nodeName: options.instanceName ?? `${config.appName}@${safeHostname()}`,
+  };
+
+  // FreeSWITCH → typed events → state → consumers.
+  cluster.on('event', (node, raw) => {
+    const event = parseConferenceEvent(raw, node);
+    if (!event) return;
+    metrics.eventReceived(node, event.action);
+    sync.handleEvent(event);
+  });
+  cluster.on('up', (node) => {
+    logger.info({ node }, 'FreeSWITCH node up; resyncing its conferences');
+    void sync.nodeUp(node);
+  });
+  cluster.on('down', (node, reason) => {
+    logger.warn({ node, reason }, 'FreeSWITCH node down');
+    sync.nodeDown(node, reason);
+  });
+  sync.on('event', (event: ConferenceEvent) => {
+    const out = toOutboundEvent(payloadCtx, event);
+    publisher.publish(out);
+    events.emit(out);
+  });
+  sync.on('resynced', (r) => logger.info({ node: r.node, conferences: r.conferences, participants: r.participants, synthesized: r.synthesized, ms: Math.round(r.totalMs) }, 'resync done'));
+  sync.on('resync-failed', (node, err) => logger.warn({ node, err: err.message }, 'resync failed; will retry'));
+
+  metrics.setSources({
+    bufferDepth: () => publisher.stats().buffered,
+    inFlight: () => publisher.stats().inFlight,
+    brokerConnected: () => publisher.connected,
+    nodeStates: () => cluster.nodes().map((p) => ({ node: p.name, state: p.state })),
+  });
+
+  let running = false;
+  let stopping: Promise<{ flushed: boolean; dropped: number }> | undefined;
+  const closers: Array<() => Promise<unknown> | unknown> = [];
+
+  const readiness = (): ReadinessReport => {
+    const nodes: ReadinessReport['nodes'] = {};
+    for (const p of cluster.nodes()) nodes[p.name] = { state: p.state as NodeState, up: p.state === 'up' };
+    const broker = { connected: publisher.connected, buffered: publisher.stats().buffered };
+    const ready = running && stopping === undefined && broker.connected && Object.values(nodes).every((n) => n.up);
+    return { ready, nodes, broker };
+  };
+
+  const service: ServiceHandle = {
+    config,
+    logger,
+    metrics,
+    cluster,
+    registry,
+    sync,
+    executor,
+    publisher,
+    filter,
+    events,
+    http: undefined,
+    intake: undefined,
+    readiness,
+
+    async start() {
+      running = true;
+      // The broker first: events from the first resync are buffered either way, but a wrong URL shows early.
+      void publisher.start();
+      if (options.http !== false) {
+        const register = options.api === false ? undefined : await apiRegistrar(service, closers);
+        service.http = await startHttpServer({
+          host: config.http.host,
+          port: config.http.port,
+          health: { live: () => running && stopping === undefined, readiness },
+          metrics,
+          logger,
+          ...(register ? { register } : {}),
+        });
+        logger.info({ url: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
+      }
+      if (options.commandIntake !== false) {
+        const intake = await startCommandIntake(service);
+        if (intake) closers.unshift(intake);
+      }
+      cluster.start();
+      logger.info(
+        {
+          nodes: config.freeswitch.nodes.map((n) => `${n.name}=${n.host}:${n.port}`),
+          amqp: redactUrl(config.amqp.url),
+          exchange: config.amqp.exchange,
+          publish: filter.list ?? 'all',
+        },
+        'confmgr started',
+      );
+    },
+
+    stop(reason = 'stop') {
+      if (stopping) return stopping;
+      stopping = (async () => {
+        logger.info({ reason }, 'shutting down: stopping intake');
+        // 1. No new work: command intake and HTTP first (in-flight requests finish).
+        for (const close of closers) {
+          try {
+            await close();
+          } catch (err) {
+            logger.warn({ err: (err as Error).message }, 'error while closing');
+          }
+        }
+        if (service.http) await service.http.close().catch(() => undefined);
+        // 2. Nothing more from FreeSWITCH into the buffer, then flush it within the deadline.
+        cluster.removeAllListeners('event');
+        sync.close();
+        const result = await publisher.close(config.amqp.flushTimeoutMs);
+        logger.info({ flushed: result.flushed, dropped: result.dropped }, 'AMQP buffer flushed');
+        // 3. ESL last.
+        await cluster.close();
+        running = false;
+        logger.info('stopped');
+        return result;
+      })();
+      return stopping;
+    },
+
+    reloadFilter(list) {
+      filter.update(list);
+      logger.info({ publish: list ?? 'all' }, 'publish_participant_event reloaded');
+    },
+  };
+  return service;
+}
+
+/** The API plugin registration, when the API module and storage are available. */
+async function apiRegistrar(
+  service: ServiceHandle,
+  closers: Array<() => Promise<unknown> | unknown>,
+): Promise<((app: FastifyInstance) => Promise<void>) | undefined> {
+  const { config, logger } = service;
+  const { registerApi } = await import('./api/index.js');
+  const { openStorage } = await import('./storage/index.js');
+  if (config.storage.path !== ':memory:') mkdirSync(dirname(config.storage.path), { recursive: true });
+  const storage = await openStorage({ driver: 'sqlite', path: config.storage.path });
+  closers.push(() => storage.close());
+  return async (app) => {
+    await registerApi(app, {
+      registry: realtimeFromRegistry(service.registry),
+      executor: service.executor,
+      storage,
+      tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
+      events: service.events,
+      filter: (name) => service.filter.allows(name),
+      nodeUp: (node) => service.cluster.has(node) && service.cluster.node(node).state === 'up',
+      logger: logger.child({ component: 'api' }),
+    });
+  };
+}
+
+/** The AMQP command intake (RPC over `amqp.command_queue`); returns its closer. Never waits for the broker. */
+async function startCommandIntake(service: ServiceHandle): Promise<() => Promise<void>> {
+  const { config, logger } = service;
+  const intake = new AmqpCommandIntake({
+    url: config.amqp.url,
+    executor: service.executor,
+    exchange: config.amqp.exchange,
+    queue: config.amqp.commandQueue,
+    appId: config.appName,
+    reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
+    logger,
+  });
+  void intake.start();
+  service.intake = intake;
+  return () => intake.close(Math.min(5_000, config.shutdown.timeoutMs));
+}
+
+function safeHostname(): string {
+  try {
+    return hostname();
+  } catch {
+    return 'localhost';
+  }
+}
+
+/**
+ * `confmgr start`: run until SIGTERM/SIGINT, reload the publish filter on SIGHUP.
+ * Resolves with the process exit code.
+ */
+export async function runService(config: Config, options: { configFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const service = createService(config, { defaultMetrics: true });
+  const log = service.logger;
+  const env = options.env ?? process.env;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+
+  const onStop = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'signal received');
+    // A second signal while stopping: give up waiting.
+    if (stopRequested) {
+      log.warn('second signal: exiting now');
+      resolveDone(1);
+      return;
+    }
+    stopRequested = true;
+    const deadline = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown deadline passed; exiting');
+      resolveDone(1);
+    }, config.shutdown.timeoutMs);
+    deadline.unref();
+    service.stop(signal).then(
+      (r) => {
+        clearTimeout(deadline);
+        resolveDone(r.flushed ? 0 : 1);
+      },
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        resolveDone(1);
+      },
+    );
+  };
+  let stopRequested = false;
+  const onHup = () => {
+    if (!options.configFile) return;
+    try {
+      const fresh = loadConfigFile(options.configFile, { env });
+      service.reloadFilter(fresh.publishParticipantEvent);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'SIGHUP: config invalid, keeping the current publish filter');
+    }
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  try {
+    await service.start();
+  } catch (err) {
+    log.error({ err }, 'start failed');
+    await service.stop('start failed').catch(() => undefined);
+    return 1;
+  }
+  const code = await done;
+  process.off('SIGTERM', onStop);
+  process.off('SIGINT', onStop);
+  process.off('SIGHUP', onHup);
+  return code;
+}

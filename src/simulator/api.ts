@@ -1,0 +1,119 @@
+/**
+ * The api commands the simulator answers (`api X` and `bgapi X` run this), with FreeSWITCH's reply
+ * texts: conference, originate, uuid_kill, status, fsctl, version, uuid_exists, hostname.
+ */
+import type { ConferenceEngine } from './engine.js';
+import { runConferenceApi } from './conference-api.js';
+import { parseOriginate } from './originate.js';
+
+export const FS_VERSION_LINE = 'FreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit) is ready';
+export const FS_VERSION =
+  'FreeSWITCH Version 1.10.12-release+git~20240802T210227Z~a88d069d6f~64bit (git a88d069 2024-08-02 21:02:27Z 64bit)';
+
+const ORIGINATE_USAGE =
+  '-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n';
+
+/** Splits `cmd args` the way switch_api_execute sees it: the first word, then the rest trimmed. */
+export function splitCommand(line: string): { cmd: string; args: string } {
+  const trimmed = line.replace(/^\s+/, '');
+  const sp = trimmed.search(/\s/);
+  if (sp < 0) return { cmd: trimmed, args: '' };
+  return { cmd: trimmed.slice(0, sp), args: trimmed.slice(sp).trim() };
+}
+
+export function runApi(engine: ConferenceEngine, line: string): string {
+  const { cmd, args } = splitCommand(line);
+  let out: string;
+  switch (cmd.toLowerCase()) {
+    case 'conference':
+      out = runConferenceApi(engine, args);
+      break;
+    case 'originate':
+      out = originate(engine, args);
+      break;
+    case 'uuid_kill':
+      out = uuidKill(engine, args);
+      break;
+    case 'uuid_exists':
+      out = engine.memberByChannel(args.split(/\s+/)[0] ?? '') ? 'true' : 'false';
+      break;
+    case 'status':
+      out = statusText(engine);
+      break;
+    case 'version':
+      out = FS_VERSION + '\n';
+      break;
+    case 'hostname':
+      out = engine.events.hostname;
+      break;
+    case 'fsctl':
+      out = fsctl(engine, args);
+      break;
+    default:
+      out = `-ERR ${cmd} Command not found!\n`;
+  }
+  // mod_event_socket answers an empty result with this text.
+  return out === '' ? '-ERR no reply\n' : out;
+}
+
+function originate(engine: ConferenceEngine, args: string): string {
+  const parsed = parseOriginate(args);
+  if (parsed.kind === 'usage') return ORIGINATE_USAGE;
+  if (parsed.kind === 'error') return `-ERR ${parsed.cause}\n`;
+  const { uuid } = engine.join({
+    conference: parsed.conference,
+    moderator: parsed.moderator,
+    callerIdNumber: parsed.callerIdNumber,
+    callerIdName: parsed.callerIdName,
+    vars: parsed.vars,
+    destination: parsed.destination,
+    context: parsed.context,
+  });
+  return `+OK ${uuid}\n`;
+}
+
+function uuidKill(engine: ConferenceEngine, args: string): string {
+  const [uuid, cause] = args.split(/\s+/);
+  if (!uuid) return '-USAGE: <uuid> [cause]\n';
+  const m = engine.memberByChannel(uuid);
+  if (!m) return '-ERR No such channel!\n';
+  engine.removeMember(m, { cause: cause && /^[A-Z_]+$/.test(cause) ? cause : 'NORMAL_CLEARING' });
+  return '+OK\n';
+}
+
+function fsctl(engine: ConferenceEngine, args: string): string {
+  const [sub] = args.split(/\s+/);
+  if ((sub ?? '').toLowerCase() === 'shutdown') {
+    engine.requestShutdown();
+    return '+OK\n';
+  }
+  return '-ERR Unsupported by the simulator\n';
+}
+
+/** `status`: the text FreeSWITCH 1.10.12 prints, with this process's uptime and session counters. */
+export function statusText(engine: ConferenceEngine): string {
+  let rest = engine.uptimeMs * 1000;
+  const micro = Math.floor(rest % 1000);
+  rest = Math.floor(rest / 1000);
+  const ms = rest % 1000;
+  rest = Math.floor(rest / 1000);
+  const sec = rest % 60;
+  rest = Math.floor(rest / 60);
+  const min = rest % 60;
+  rest = Math.floor(rest / 60);
+  const hours = rest % 24;
+  rest = Math.floor(rest / 24);
+  const days = rest % 365;
+  const years = Math.floor(rest / 365);
+  const s = engine.sessionCounters;
+  return (
+    `UP ${years} years, ${days} days, ${hours} hours, ${min} minutes, ${sec} seconds, ${ms} milliseconds, ${micro} microseconds\n` +
+    `${FS_VERSION_LINE}\n` +
+    `${s.sinceStartup} session(s) since startup\n` +
+    `${s.current} session(s) - peak ${s.peak}, last 5min ${s.peak} \n` +
+    `${s.current} session(s) per Sec out of max 100, peak ${s.peak}, last 5min ${s.peak} \n` +
+    '1000 session(s) max\n' +
+    'min idle cpu 0.00/99.67\n' +
+    'Current Stack Size/Max 240K/8192K\n'
+  );
+}

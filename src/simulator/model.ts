@@ -1,0 +1,114 @@
+/** The simulator's state: conferences, their members, and the member's (loopback -b leg) channel. */
+
+export interface ProfileConfig {
+  readonly name: string;
+  readonly rate: number;
+  readonly domain: string;
+  /** Default member energy threshold (100 in the fixtures' FreeSWITCH). */
+  readonly energyLevel: number;
+  readonly enterSound?: string;
+  readonly exitSound?: string;
+  readonly mutedSound?: string;
+  readonly unmutedSound?: string;
+  readonly lockedSound?: string;
+  readonly unlockedSound?: string;
+}
+
+/** The profile the fixtures' FreeSWITCH used (sounds are the tones the fixtures show). */
+export const DEFAULT_PROFILE: ProfileConfig = {
+  name: 'default',
+  rate: 8000,
+  domain: '127.0.0.1',
+  energyLevel: 100,
+  enterSound: 'tone_stream://%(200,0,500,600,700)',
+  exitSound: 'tone_stream://%(500,0,300,200,100,50,25)',
+  mutedSound: 'tone_stream://%(100,0,300)',
+  unmutedSound: 'tone_stream://%(100,0,600)',
+  lockedSound: 'tone_stream://%(100,0,900)',
+  unlockedSound: 'tone_stream://%(100,0,1200)',
+};
+
+export interface Channel {
+  /** The member's channel (the loopback -b leg): Unique-ID in member events. */
+  readonly uuid: string;
+  /** The leg `originate` answered with (+OK <uuid>). */
+  readonly peerUuid: string;
+  readonly name: string;
+  readonly destination: string;
+  readonly context: string;
+  readonly callerIdName: string | undefined;
+  readonly callerIdNumber: string;
+  readonly createdUs: number;
+  readonly vars: Readonly<Record<string, string>>;
+  hangupCause: string | undefined;
+}
+
+export interface Member {
+  readonly id: number;
+  readonly conference: Conference;
+  readonly channel: Channel;
+  readonly moderator: boolean;
+  canHear: boolean;
+  canSpeak: boolean;
+  talking: boolean;
+  hold: boolean;
+  muteDetect: boolean;
+  video: boolean;
+  canSee: boolean;
+  energy: number;
+  /** The energy detector's last reading (non-zero while a tone/voice is heard). */
+  currentEnergy: number;
+  volumeIn: number;
+  volumeOut: number;
+  readonly joinedAt: number;
+  lastTalkingAt: number | undefined;
+  talkingSince: number | undefined;
+  /** Members this one does not speak to / hear (conference relate). */
+  readonly noSpeakTo: Set<number>;
+  readonly noHear: Set<number>;
+}
+
+export interface Recording {
+  readonly path: string;
+  readonly startedAt: number;
+}
+
+export interface Conference {
+  readonly name: string;
+  readonly uuid: string;
+  readonly profile: ProfileConfig;
+  /** Newest first, as FreeSWITCH keeps them (and lists them). */
+  members: Member[];
+  floor: Member | undefined;
+  locked: boolean;
+  readonly recordings: Recording[];
+  readonly createdAt: number;
+}
+
+/** A programmatic snapshot (engine.conferences()). */
+export interface ConferenceSnapshot {
+  name: string;
+  uuid: string;
+  profile: string;
+  locked: boolean;
+  recording: boolean;
+  floorMemberId: number | undefined;
+  members: MemberSnapshot[];
+}
+
+export interface MemberSnapshot {
+  id: number;
+  uuid: string;
+  callId: string;
+  peerUuid: string;
+  callerIdName: string | undefined;
+  callerIdNumber: string;
+  moderator: boolean;
+  canHear: boolean;
+  canSpeak: boolean;
+  talking: boolean;
+  hold: boolean;
+  energy: number;
+  volumeIn: number;
+  volumeOut: number;
+}

@@ -1,0 +1,81 @@
+/**
+ * What confmgr keeps across restarts: conference documents (Kazoo's conferences API) and the
+ * conferencecall history (VoIPbin's conferencecall records). The API layer talks only to this
+ * interface; `sqlite.ts` implements it. Methods are async so a networked back end (PostgreSQL)
+ * can implement the same contract.
+ */
+
+/** One stored conference document. `id` is the FreeSWITCH conference name. */
+export interface StoredConferenceDocument {
+  id: string;
+  accountId: string;
+  /** The document body as the client sees it (no `id`, no `_read_only`). */
+  doc: Record<string, unknown>;
+  /** Kazoo-style revision `<n>-<hash>`; changes on every write. */
+  revision: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ConferencecallStatus = 'joining' | 'joined' | 'leaving' | 'leaved';
+
+/** A conferencecall as stored: the seed's record plus what confmgr needs to act on it. */
+export interface StoredConferencecall {
+  id: string;
+  customer_id: string;
+  conference_id: string;
+  reference_type: 'call';
+  reference_id: string;
+  status: ConferencecallStatus;
+  tm_create: string;
+  tm_update: string;
+  tm_delete: string;
+  /** FreeSWITCH member id while the call is in the conference (not part of the seed's record). */
+  member_id: number | null;
+  /** The confmgr node name hosting the member (not part of the seed's record). */
+  node: string | null;
+}
+
+export interface ConferencecallQuery {
+  customerId: string;
+  conferenceId?: string;
+  status?: ConferencecallStatus;
+  /** 1..100. */
+  pageSize: number;
+  /** Only records created strictly before this `tm_create` (the previous page's last one). */
+  pageToken?: string;
+}
+
+export interface ConferenceDocumentStore {
+  get(id: string): Promise<StoredConferenceDocument | undefined>;
+  listByAccount(accountId: string): Promise<StoredConferenceDocument[]>;
+  /** Rejects with DocumentConflictError when `id` exists. */
+  insert(doc: StoredConferenceDocument): Promise<void>;
+  /** Replaces body and revision; rejects with DocumentConflictError when `expectedRevision` is stale. */
+  update(id: string, doc: Record<string, unknown>, revision: string, updatedAt: number, expectedRevision?: string): Promise<void>;
+  /** True when something was deleted. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface ConferencecallStore {
+  insert(record: StoredConferencecall): Promise<void>;
+  /** Overwrites the mutable fields (status, timestamps, member_id, node) of an existing record. */
+  update(record: StoredConferencecall): Promise<void>;
+  get(id: string): Promise<StoredConferencecall | undefined>;
+  /** The record of `callId` in `conferenceId` that has not left yet (status joining/joined/leaving). */
+  findActive(conferenceId: string, callId: string): Promise<StoredConferencecall | undefined>;
+  /** Every record not yet leaved (for reconciliation after a restart). */
+  listActive(): Promise<StoredConferencecall[]>;
+  /** Newest first (tm_create descending). */
+  list(query: ConferencecallQuery): Promise<StoredConferencecall[]>;
+}
+
+export interface Storage {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly conferences: ConferenceDocumentStore;
+  readonly conferencecalls: ConferencecallStore;
+  /** The highest applied migration version. */
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,324 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConferenceRegistry } from '../src/conference/registry.js';
+import { ConferenceStateSync, attachStateSync } from '../src/conference/resync.js';
+import { ConferenceRouter } from '../src/conference/router.js';
+import {
+  ConferenceAmbiguousError,
+  ConferenceNotFoundError,
+  MemberNotFoundError,
+  NodeDownError,
+} from '../src/conference/errors.js';
+import { TypedEmitter } from '../src/esl/emitter.js';
+import type { EslEvent } from '../src/esl/codec.js';
+import type { NodeEvents } from '../src/esl/types.js';
+import type { ConferenceEvent, MemberState } from '../src/conference/types.js';
+import { event, fixtureEvents, member, replyTo } from './conference-registry.helpers.js';
+
+/** A json_list reply as FreeSWITCH prints it (cJSON, tabs), built from members. */
+function jsonList(confs: { name: string; uuid: string; members: MemberState[]; locked?: boolean }[]): string {
+  return JSON.stringify(
+    confs.map((c) => ({
+      conference_name: c.name,
+      member_count: c.members.length,
+      ghost_count: 0,
+      rate: 8000,
+      run_time: 42,
+      conference_uuid: c.uuid,
+      locked: c.locked ?? false,
+      recording: false,
+      running: true,
+      variables: {},
+      members: c.members.map((m) => ({
+        type: 'caller',
+        id: m.memberId,
+        flags: {
+          can_hear: m.hear,
+          can_see: m.see,
+          can_speak: m.speak,
+          hold: m.hold,
+          mute_detect: m.muteDetect,
+          talking: m.talking,
+          has_video: m.video,
+          has_floor: m.floor,
+          is_moderator: m.isModerator,
+        },
+        uuid: m.callId,
+        caller_id_name: m.callerIdName,
+        caller_id_number: m.callerIdNumber,
+        join_time: 10,
+        last_talking: 0,
+        energy: m.energyLevel,
+        volume_in: 0,
+        volume_out: 0,
+      })),
+    })),
+    null,
+    '\t',
+  );
+}
+
+interface Deferred {
+  resolve: (v: string) => void;
+  reject: (e: Error) => void;
+}
+
+/** An api() whose replies the test hands out, recording every call. */
+function scriptedApi() {
+  const calls: { node: string; command: string }[] = [];
+  const pending: Deferred[] = [];
+  const api = (node: string, command: string): Promise<string> => {
+    calls.push({ node, command });
+    return new Promise<string>((resolve, reject) => pending.push({ resolve, reject }));
+  };
+  return { api, calls, pending };
+}
+
+const syncs: ConferenceStateSync[] = [];
+afterEach(() => {
+  for (const s of syncs.splice(0)) s.close();
+});
+
+function setup(options: { nodes?: string[]; downGraceMs?: number; retryMs?: number; quietWindowMs?: number } = {}) {
+  const registry = new ConferenceRegistry({ quietWindowMs: options.quietWindowMs ?? 10_000 });
+  const scripted = scriptedApi();
+  const sync = new ConferenceStateSync({
+    registry,
+    api: scripted.api,
+    nodes: options.nodes ?? ['fs1'],
+    downGraceMs: options.downGraceMs ?? 60_000,
+    retryMs: options.retryMs ?? 0,
+  });
+  syncs.push(sync);
+  const seen: ConferenceEvent[] = [];
+  sync.on('event', (e) => seen.push(e));
+  const router = new ConferenceRouter(registry, sync, { resyncWaitMs: 2_000 });
+  return { registry, sync, router, seen, ...scripted };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+const summary = (evs: ConferenceEvent[]): string[] =>
+  evs.map((e) => `${e.synthesized ? '~' : ''}${e.action}${e.member ? `:${e.member.memberId}/${e.member.callId}` : ''}`);
+
+const alice = member({ memberId: 1, callId: 'call-a', callerIdName: 'Alice', isModerator: true });
+const bob = member({ memberId: 2, callId: 'call-b', callerIdName: 'Bob' });
+const carol = member({ memberId: 3, callId: 'call-c', callerIdName: 'Carol' });
+
+async function upWith(s: ReturnType<typeof setup>, node: string, reply: string): Promise<void> {
+  const done = s.sync.nodeUp(node);
+  s.pending.shift()!.resolve(reply);
+  await done;
+}
+
+describe('ConferenceStateSync', () => {
+  it('runs `conference json_list` on every up and builds the node state from it', async () => {
+    const s = setup();
+    await upWith(s, 'fs1', replyTo('demo-plain-control', 'conference demo json_list'));
+    expect(s.calls).toEqual([{ node: 'fs1', command: 'conference json_list' }]);
+    expect(s.sync.state('fs1')).toBe('synced');
+    expect(summary(s.seen)).toEqual([
+      '~conference-create',
+      '~add-member:1/1c2c87f8-e405-4b24-b316-2bda4f33e71d',
+      '~add-member:2/a596bc8f-cb3e-4e5e-9ce7-bb0233a8ac6a',
+      '~add-member:3/6c8c0670-831f-43bd-bce9-2a404f9d2938',
+      '~floor-change:3/6c8c0670-831f-43bd-bce9-2a404f9d2938',
+    ]);
+    expect(s.registry.readOnlyView('demo')).toMatchObject({ members: 2, moderators: 1 });
+    // A second reconnect with the same state says nothing new.
+    s.seen.length = 0;
+    await upWith(s, 'fs1', replyTo('demo-plain-control', 'conference demo json_list'));
+    expect(s.seen).toEqual([]);
+  });
+
+  it('passes live events straight through when no resync runs', () => {
+    const s = setup();
+    const ev = event('add-member', { member: alice });
+    s.sync.handleEvent(ev);
+    expect(s.seen).toEqual([ev]);
+  });
+
+  it('converges after a reconnect: left, joined and changed while away', async () => {
+    const s = setup();
+    await upWith(s, 'fs1', '[]');
+    for (const m of [alice, bob, carol]) s.sync.handleEvent(event('add-member', { uuid: 'u1', member: m }));
+    s.sync.nodeDown('fs1', 'socket closed');
+    expect(s.sync.state('fs1')).toBe('down');
+    s.seen.length = 0;
+    const dave = member({ memberId: 4, callId: 'call-d', callerIdName: 'Dave' });
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, { ...carol, speak: false }, dave] }]));
+    expect(summary(s.seen)).toEqual(['~del-member:2/call-b', '~add-member:4/call-d', '~mute-member:3/call-c']);
+    expect(s.registry.participants('room').map((p) => [p.memberId, p.callerIdName, p.speak])).toEqual([
+      [1, 'Alice', true],
+      [3, 'Carol', false],
+      [4, 'Dave', true],
+    ]);
+  });
+
+  it('buffers events that arrive during the resync and applies them on top of the snapshot, each change once', async () => {
+    const s = setup();
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    s.seen.length = 0;
+
+    const resync = s.sync.nodeUp('fs1');
+    expect(s.sync.state('fs1')).toBe('resyncing');
+    // Arrive while json_list is in flight:
+    const bobLeft = event('del-member', { uuid: 'u1', member: bob }); // before the snapshot (snapshot lacks bob)
+    const carolJoined = event('add-member', { uuid: 'u1', member: carol }); // after the snapshot
+    const aliceMuted = event('mute-member', { uuid: 'u1', member: { ...alice, speak: false } }); // after it
+    for (const ev of [bobLeft, carolJoined, aliceMuted]) s.sync.handleEvent(ev);
+    expect(s.seen).toEqual([]); // nothing applied before the snapshot is in
+    s.pending.shift()!.resolve(jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    const result = await resync;
+
+    expect(result).toMatchObject({ node: 'fs1', conferences: 1, participants: 1, synthesized: 1, replayed: 3 });
+    // Bob's departure is told once (synthesized), not twice; the later events follow in order.
+    expect(summary(s.seen)).toEqual(['~del-member:2/call-b', 'add-member:3/call-c', 'mute-member:1/call-a']);
+    expect(s.registry.participants('room').map((p) => [p.memberId, p.speak])).toEqual([
+      [1, false],
+      [3, true],
+    ]);
+  });
+
+  it('drops a stale resync when the node went down meanwhile, keeping the events it buffered', async () => {
+    const s = setup();
+    const resync = s.sync.nodeUp('fs1');
+    const ev = event('add-member', { uuid: 'u1', member: alice });
+    s.sync.handleEvent(ev);
+    s.sync.nodeDown('fs1', 'gone again');
+    expect(s.seen).toEqual([ev]);
+    s.pending.shift()!.resolve('[]');
+    expect(await resync).toBeUndefined();
+    expect(s.registry.participants('room').length).toBe(1); // the empty snapshot was not applied
+  });
+
+  it('marks the node stale when json_list fails, and retries', async () => {
+    const s = setup({ retryMs: 20 });
+    const failed = new Promise<string>((r) => s.sync.once('resync-failed', (node) => r(node)));
+    const first = s.sync.nodeUp('fs1');
+    s.pending.shift()!.resolve('-ERR nosuchcommand Command not found!');
+    expect(await first).toBeUndefined();
+    expect(await failed).toBe('fs1');
+    expect(s.sync.state('fs1')).toBe('stale');
+    const resynced = new Promise((r) => s.sync.once('resynced', r));
+    while (s.pending.length === 0) await new Promise((r) => setTimeout(r, 5));
+    s.pending.shift()!.resolve('[]');
+    await resynced;
+    expect(s.sync.state('fs1')).toBe('synced');
+    expect(s.calls.length).toBe(2);
+  });
+
+  it('flushes a node that stays down past its grace period, with events', async () => {
+    const s = setup({ downGraceMs: 30 });
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
+    s.seen.length = 0;
+    const flushed = new Promise((r) => s.sync.once('flushed', (node, n) => r([node, n])));
+    s.sync.nodeDown('fs1', 'dead');
+    expect(s.registry.participants('room').length).toBe(2); // kept during the grace period
+    expect(await flushed).toEqual(['fs1', 3]);
+    expect(summary(s.seen)).toEqual(['~del-member:1/call-a', '~del-member:2/call-b', '~conference-destroy']);
+    expect(s.sync.state('fs1')).toBe('flushed');
+    expect(s.registry.conferences()).toEqual([]);
+  });
+
+  it('does not flush a node that comes back within the grace period', async () => {
+    const s = setup({ downGraceMs: 40 });
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    let flushed = false;
+    s.sync.on('flushed', () => (flushed = true));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(flushed).toBe(false);
+    expect(s.registry.participants('room').length).toBe(1);
+  });
+
+  it('wires to a cluster-like emitter: up → resync, event → parsed and applied, down → grace', async () => {
+    class FakeCluster extends TypedEmitter<NodeEvents> {
+      fire<K extends keyof NodeEvents & string>(name: K, ...args: NodeEvents[K]): void {
+        this.emit(name, ...args);
+      }
+    }
+    const s = setup();
+    const cluster = new FakeCluster();
+    const detach = attachStateSync(cluster, s.sync);
+    cluster.fire('up', 'fs1');
+    s.pending.shift()!.resolve('[]');
+    await new Promise((r) => s.sync.once('resynced', r));
+    const fixture = fixtureEvents('demo-plain');
+    // Feed raw EslEvents through the cluster (the sync parses them with events.ts).
+    const raw: EslEvent[] = fixture.slice(0, 5).map((e) => ({ name: 'CUSTOM', subclass: 'conference::maintenance', headers: e.headers, body: '' }));
+    for (const r of raw) cluster.fire('event', 'fs1', r);
+    expect(s.registry.participants('demo').map((p) => p.memberId)).toEqual([1, 2]);
+    cluster.fire('down', 'fs1', 'closed');
+    expect(s.sync.state('fs1')).toBe('down');
+    detach();
+    expect(cluster.listenerCount('event')).toBe(0);
+  });
+});
+
+describe('ConferenceRouter', () => {
+  it('answers the hosting node, and not-found at once without asking any node', async () => {
+    const s = setup({ nodes: ['fs1', 'fs2'] });
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    await upWith(s, 'fs2', '[]');
+    const callsBefore = s.calls.length;
+    expect(await s.router.nodeFor('room')).toBe('fs1');
+    await expect(s.router.nodeFor('nosuch')).rejects.toBeInstanceOf(ConferenceNotFoundError);
+    expect(s.calls.length).toBe(callsBefore);
+  });
+
+  it('waits for a resync in progress before saying not found', async () => {
+    const s = setup({ nodes: ['fs1'] });
+    const up = s.sync.nodeUp('fs1');
+    const lookup = s.router.nodeFor('room');
+    let settled = false;
+    void lookup.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await tick();
+    expect(settled).toBe(false);
+    s.pending.shift()!.resolve(jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    await up;
+    expect(await lookup).toBe('fs1');
+  });
+
+  it('treats never-synced nodes as rebuilding, but only for a bounded time', async () => {
+    const s = setup({ nodes: ['fs1'] });
+    const router = new ConferenceRouter(s.registry, s.sync, { resyncWaitMs: 30 });
+    const err = await router.nodeFor('room').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConferenceNotFoundError);
+    expect((err as ConferenceNotFoundError).details).toMatchObject({ rebuilding: ['fs1'] });
+  });
+
+  it('refuses a conference whose node is down (within the grace period)', async () => {
+    const s = setup({ nodes: ['fs1'] });
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    s.sync.nodeDown('fs1', 'x');
+    await expect(s.router.nodeFor('room')).rejects.toBeInstanceOf(NodeDownError);
+    await expect(s.router.nodeForCall('room', 'call-a')).rejects.toBeInstanceOf(NodeDownError);
+  });
+
+  it('refuses a name live on two nodes as ambiguous, but routes by call id', async () => {
+    const s = setup({ nodes: ['fs1', 'fs2'] });
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    await upWith(s, 'fs2', jsonList([{ name: 'room', uuid: 'u2', members: [{ ...bob, memberId: 1 }] }]));
+    const err = await s.router.nodeFor('room').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConferenceAmbiguousError);
+    expect((err as ConferenceAmbiguousError).code).toBe('CONFERENCE_AMBIGUOUS');
+    expect(((err as ConferenceAmbiguousError).details!.nodes as string[]).sort()).toEqual(['fs1', 'fs2']);
+    expect(await s.router.nodeForCall('room', 'call-a')).toBe('fs1');
+    expect(await s.router.nodeForCall('room', 'call-b')).toBe('fs2');
+    await expect(s.router.nodeForCall('room', 'nobody')).rejects.toBeInstanceOf(MemberNotFoundError);
+    // The read side shows both: participants of both nodes, each with its node.
+    expect(s.registry.participants('room').map((p) => [p.node, p.memberId, p.callId])).toEqual([
+      ['fs1', 1, 'call-a'],
+      ['fs2', 1, 'call-b'],
+    ]);
+    expect(s.registry.readOnlyView('room').members + s.registry.readOnlyView('room').moderators).toBe(2);
+    expect(s.registry.conference('room')!.alsoOn.length).toBe(1);
+    // Once one of them ends, the name is unambiguous again.
+    await upWith(s, 'fs2', '[]');
+    expect(await s.router.nodeFor('room')).toBe('fs1');
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Helpers for the AMQP bus tests against the real RabbitMQ (AMQP_URL). Every name is unique per
+ * test so files running in parallel never collide; everything created is deleted by `cleanup()`.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import amqp from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+
+const run = promisify(execFile);
+
+export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface Received {
+  routingKey: string;
+  body: Record<string, unknown>;
+  msg: ConsumeMessage;
+  receivedAt: number;
+}
+
+/** A consumer on a fresh queue bound to `exchange` with `pattern`; collects every delivery. */
+export class TestConsumer {
+  readonly received: Received[] = [];
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+
+  private constructor(
+    readonly connection: ChannelModel,
+    readonly channel: Channel,
+    readonly queue: string,
+  ) {}
+
+  static async create(exchange: string, pattern = '#', queue = uniqueName('t-q')): Promise<TestConsumer> {
+    const connection = await amqp.connect(AMQP_URL);
+    connection.on('error', () => undefined);
+    const channel = await connection.createChannel();
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    // Durable + not exclusive so it survives forced closes of other connections; deleted in close().
+    await channel.assertQueue(queue, { durable: true, autoDelete: false });
+    await channel.bindQueue(queue, exchange, pattern);
+    const consumer = new TestConsumer(connection, channel, queue);
+    await channel.prefetch(5000);
+    await channel.consume(queue, (msg) => {
+      if (!msg) return;
+      consumer.received.push({
+        routingKey: msg.fields.routingKey,
+        body: JSON.parse(msg.content.toString()) as Record<string, unknown>,
+        msg,
+        receivedAt: Date.now(),
+      });
+      channel.ack(msg);
+      consumer.waiters = consumer.waiters.filter((w) => {
+        if (consumer.received.length >= w.n) w.resolve();
+        return consumer.received.length < w.n;
+      });
+    });
+    return consumer;
+  }
+
+  waitFor(n: number, timeoutMs = 20_000): Promise<void> {
+    if (this.received.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${n} messages (have ${this.received.length})`)),
+        timeoutMs,
+      );
+      this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.channel.deleteQueue(this.queue).catch(() => undefined);
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+/** Deletes exchanges/queues with a throw-away connection. */
+export async function deleteAll(exchanges: string[], queues: string[] = []): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL);
+  connection.on('error', () => undefined);
+  try {
+    for (const q of queues) {
+      const ch = await connection.createChannel();
+      ch.on('error', () => undefined);
+      await ch.deleteQueue(q).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
+    for (const x of exchanges) {
+      const ch = await connection.createChannel();
+      ch.on('error', () => undefined);
+      await ch.deleteExchange(x).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** Force-closes only the broker connections whose client-provided name is `name`. Returns how many. */
+export async function closeConnectionsNamed(name: string): Promise<number> {
+  const { stdout } = await run('rabbitmqctl', ['list_connections', '-q', 'pid', 'client_properties']);
+  let closed = 0;
+  for (const line of stdout.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    const pid = line.slice(0, tab);
+    if (!pid.startsWith('<')) continue;
+    if (!line.slice(tab + 1).includes(`{"connection_name","${name}"}`)) continue;
+    await run('rabbitmqctl', ['close_connection', pid, 'test: forced close']);
+    closed++;
+  }
+  return closed;
+}
+
+export function rabbitmqctl(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('rabbitmqctl', args, { timeout: 60_000 });
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
