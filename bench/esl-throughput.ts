@@ -2,14 +2,16 @@
  * ESL client throughput: real conference::maintenance event frames (demo-json.raw, demo-plain.raw),
  * repeated into a long stream by a small ESL server in a SEPARATE PROCESS (so the server's writes do not
  * share the client's event loop), sent over loopback TCP to, one after the other in this one run:
- *   - confmgr's EslConnection (src/esl/connection.ts)
+ *   - a bare socket + EslParser that only counts frames: the transport + framing ceiling of this machine
+ *   - confmgr's EslConnection (src/esl/connection.ts), events decoded eagerly (JSON.parse / header lines)
  *   - `esl` (npm, 11.x: FreeSwitchClient → FreeSwitchResponse, `call.on('CUSTOM', …)`)
  *   - `modesl` (npm: esl.Connection, `conn.on('esl::event::CUSTOM::**', …)`)
  * Whole client path: socket bytes → parsed event delivered to a handler. Every handler reads the same
- * fields a consumer needs (Event-Name, Event-Subclass, Action, Member-ID), so lazy decoding cannot
- * skip work. The clock runs from sending the subscription to the N-th event delivered.
+ * fields a consumer routes on (Event-Name, Event-Subclass, Action, Member-ID). The clock runs from the
+ * `api stream N` request (the server then streams N events) to the N-th event delivered. Each client gets
+ * a warm-up run, then R measured rounds; the best round is printed (the machine is shared).
  *
- * Usage: npm run bench -- esl [--events N] [--rounds R]
+ * Usage: npm run bench -- esl [--events N] [--rounds R] [--clients frames,ours,esl,modesl] [--formats json,plain]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
@@ -171,6 +173,34 @@ async function benchOurs(port: number, format: Format, total: number): Promise<R
   return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum };
 }
 
+/**
+ * Transport + framing ceiling: a bare socket and EslParser only, no event decoding. Shows how much of
+ * each client's time is the stream itself on this machine.
+ */
+async function benchFramesOnly(port: number, _format: Format, total: number): Promise<Result> {
+  const { connect } = await import('node:net');
+  const socket = connect({ host: '127.0.0.1', port });
+  const parser = new EslParser();
+  let count = 0;
+  let t0 = 0n;
+  await new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) =>
+      parser.feed(chunk, (f) => {
+        if (f.type === 'auth/request') socket.write('auth ClueCon\n\n');
+        else if (f.headers['Reply-Text'] === '+OK accepted') socket.write('event json CUSTOM conference::maintenance\n\n');
+        else if (f.type === 'command/reply') {
+          t0 = process.hrtime.bigint();
+          socket.write(`api stream ${total}\n\n`);
+        } else if (f.type.startsWith('text/event-') && ++count === total) resolve();
+      }),
+    );
+  });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const rss = process.memoryUsage().rss;
+  socket.destroy();
+  return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum: NaN };
+}
+
 async function benchEsl(port: number, _format: Format, total: number): Promise<Result> {
   const { FreeSwitchClient } = (await import('esl')) as typeof import('esl');
   const quiet = { debug: () => undefined, info: () => undefined, error: () => undefined };
@@ -240,52 +270,87 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+const CLIENTS = {
+  frames: ['(ceiling) socket+framing', benchFramesOnly],
+  ours: ['confmgr EslConnection', benchOurs],
+  esl: ['esl 11.x', benchEsl],
+  modesl: ['modesl', benchModesl],
+} as const;
+type ClientKey = keyof typeof CLIENTS;
+
+/** One client, one fresh process: a warm-up run, then the measured run; peak RSS is this process's. */
+async function runWorker(key: ClientKey, format: Format, port: number, total: number): Promise<void> {
+  const run = CLIENTS[key][1];
+  await run(port, format, Math.min(5000, total)); // warm-up: JIT, sockets
+  const res = await run(port, format, total);
+  res.rssMb = process.resourceUsage().maxRSS / 1024;
+  process.send!(res);
+}
+
+function inWorker(key: ClientKey, format: Format, port: number, total: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--worker', key, format, String(port), String(total)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: Result | undefined;
+    child.once('message', (m) => (result = m as Result));
+    child.once('exit', (code) => (result ? resolve(result) : reject(new Error(`${key} worker exited with ${code}`))));
+    child.once('error', reject);
+  });
+}
+
 async function main(): Promise<void> {
-  const total = arg('events', 100_000);
-  const rounds = arg('rounds', 1);
+  const total = arg('events', 60_000);
+  const rounds = arg('rounds', 3);
+  const listArg = (name: string, all: string[]): string[] => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1]!.split(',') : all);
+  const keys = listArg('clients', Object.keys(CLIENTS)) as ClientKey[];
+  const formats = listArg('formats', ['json', 'plain']) as Format[];
   const server: ChildProcess = fork(fileURLToPath(import.meta.url), ['--server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { ports } = await new Promise<{ ports: Record<Format, number> }>((resolve) => server.once('message', (m) => resolve(m as { ports: Record<Format, number> })));
-  const only = process.argv.includes('--clients') ? process.argv[process.argv.indexOf('--clients') + 1]!.split(',') : ['ours', 'esl', 'modesl'];
-  const formats = (process.argv.includes('--formats') ? process.argv[process.argv.indexOf('--formats') + 1]!.split(',') : ['json', 'plain']) as Format[];
-  const clients = (
-    [
-      ['confmgr EslConnection', 'ours', benchOurs],
-      ['esl 11.x', 'esl', benchEsl],
-      ['modesl', 'modesl', benchModesl],
-    ] as const
-  ).filter(([, key]) => only.includes(key));
-  console.log(`ESL event throughput: ${total} events per run, server in a separate process (pid ${server.pid}), node ${process.version}`);
+  console.log(`ESL event throughput, node ${process.version}: ${total} events per run; the server and each client run in their own`);
+  console.log(`process (loopback TCP); best of ${rounds} rounds, clients interleaved; RSS = peak of the client's process.`);
   try {
     for (const format of formats) {
       const frameBytes = eventFrames(format === 'json' ? 'demo-json.raw' : 'demo-plain.raw');
       const avg = frameBytes.reduce((n, f) => n + f.length, 0) / frameBytes.length;
       console.log(`\n== text/event-${format} (${frameBytes.length} distinct real frames, avg ${avg.toFixed(0)} bytes) ==`);
-      const best = new Map<string, Result>();
+      const best = new Map<ClientKey, Result>();
       for (let r = 0; r < rounds; r++) {
-        for (const [name, , run] of clients) {
-          await run(ports[format], format, Math.min(5000, total)); // warm-up: JIT, sockets
-          const res = await run(ports[format], format, total);
-          const prev = best.get(name);
-          if (!prev || res.eventsPerSec > prev.eventsPerSec) best.set(name, res);
+        for (const key of keys) {
+          const res = await inWorker(key, format, ports[format], total);
+          const prev = best.get(key);
+          if (!prev || res.eventsPerSec > prev.eventsPerSec) best.set(key, res);
         }
       }
-      const checksums = new Set([...best.values()].map((r) => r.checksum));
-      for (const [name, res] of best) {
-        console.log(`${name.padEnd(24)} ${res.eventsPerSec.toFixed(0).padStart(9)} events/s  ${res.ms.toFixed(0).padStart(6)} ms  rss ${res.rssMb.toFixed(0)} MiB`);
+      for (const [key, res] of best) {
+        console.log(`${CLIENTS[key][0].padEnd(26)} ${res.eventsPerSec.toFixed(0).padStart(8)} events/s ${res.ms.toFixed(0).padStart(6)} ms  peak rss ${res.rssMb.toFixed(0)} MiB`);
       }
-      const ours = best.get('confmgr EslConnection')?.eventsPerSec ?? NaN;
-      const esl = best.get('esl 11.x')?.eventsPerSec ?? NaN;
-      const modesl = best.get('modesl')?.eventsPerSec ?? NaN;
-      if (clients.length === 3) console.log(`ratio vs esl ${(ours / esl).toFixed(2)}x, vs modesl ${(ours / modesl).toFixed(2)}x, vs the faster ${(ours / Math.max(esl, modesl)).toFixed(2)}x`);
-      if (checksums.size !== 1) console.log(`note: handlers saw different field values (checksums ${[...checksums].join(', ')})`);
+      const checksums = new Set([...best.values()].map((r) => r.checksum).filter((c) => c !== null && !Number.isNaN(c)));
+      const ours = best.get('ours')?.eventsPerSec;
+      const esl = best.get('esl')?.eventsPerSec;
+      const modesl = best.get('modesl')?.eventsPerSec;
+      if (ours !== undefined && esl !== undefined && modesl !== undefined) {
+        console.log(`ratio: ${(ours / esl).toFixed(2)}x esl, ${(ours / modesl).toFixed(2)}x modesl, ${(ours / Math.max(esl, modesl)).toFixed(2)}x the faster of the two (goal 5x)`);
+      }
+      const ceiling = best.get('frames')?.eventsPerSec;
+      if (ceiling !== undefined && ours !== undefined) console.log(`confmgr at ${((ours / ceiling) * 100).toFixed(0)}% of the socket+framing ceiling`);
+      if (checksums.size > 1) console.log(`note: handlers saw different field values (checksums ${[...checksums].join(', ')})`);
     }
   } finally {
     server.send('stop');
   }
 }
 
-if (process.argv.includes('--server')) void runServer();
-else
+const argv = process.argv;
+if (argv.includes('--server')) void runServer();
+else if (argv.includes('--worker')) {
+  const i = argv.indexOf('--worker');
+  runWorker(argv[i + 1] as ClientKey, argv[i + 2] as Format, Number(argv[i + 3]), Number(argv[i + 4])).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else
   main().then(
     () => process.exit(0),
     (err: unknown) => {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { EslNodePool } from '../src/esl/pool.js';
 import { byteLength } from '../src/esl/codec.js';
 import { ConferenceRegistry } from '../src/conference/registry.js';
+import { parseJsonList } from '../src/conference/json-list.js';
 import { ConferenceStateSync, attachStateSync, type ResyncResult } from '../src/conference/resync.js';
 import { startSimulator } from '../src/simulator/index.js';
 
@@ -156,6 +157,15 @@ async function runClient(): Promise<void> {
         `drop→resynced ${fmt(wallMs)}; ${changed} changes → ${result.synthesized} synthesized events (${delivered} delivered)`,
     );
   }
+
+  // The point of it all: after the last resync, the registry says what FreeSWITCH says.
+  const listed = parseJsonList(await pool.api('conference json_list'));
+  const want = new Set(listed.flatMap((c) => c.members.map((m) => `${c.name}|${c.uuid}|${m.memberId}|${m.callId}|${m.speak}`)));
+  const got = registry.conferences().flatMap((c) =>
+    registry.participants(c.name).map((p) => `${c.name}|${c.uuid}|${p.memberId}|${p.callId}|${p.speak}`),
+  );
+  const matches = got.length === want.size && got.every((k) => want.has(k));
+  console.log(`registry equals json_list after the last resync: ${matches ? 'yes' : 'NO'} (${got.length} participants)`);
 
   const totals = warm.map((w) => w.totalMs).sort((a, b) => a - b);
   const beforeGc = process.memoryUsage();

@@ -90,9 +90,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
   // 1. The broker first: without it there is nothing to show, and the operator needs to know how to start it.
   const connection: ChannelModel = await connectBroker(options.amqpUrl);
+  // Cleanups, run last-in first-out: the service stops before the queues and the connection go.
   const resources: Array<() => Promise<unknown>> = [() => connection.close().catch(() => undefined)];
   const dataDir = mkdtempSync(join(tmpdir(), 'confmgr-demo-'));
-  resources.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  resources.unshift(async () => rmSync(dataDir, { recursive: true, force: true }));
 
   const received: ReceivedEvent[] = [];
   const waiters = new Set<() => void>();
@@ -113,7 +114,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     // The service's command queue is durable; the demo's own is removed when the demo ends.
     const commandQueue = `confmgr.demo.${process.pid}.${Date.now().toString(36)}.commands`;
-    resources.push(async () => {
+    resources.unshift(async () => {
       const ch = await connection.createChannel();
       await ch.deleteQueue(commandQueue).catch(() => undefined);
       await ch.close().catch(() => undefined);

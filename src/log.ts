@@ -27,6 +27,8 @@ export interface LogOptions {
   /** Pretty, human output (on a terminal); JSON otherwise. */
   pretty?: boolean;
   name?: string;
+  /** Where JSON lines go (default stdout); ignored when pretty. Tests capture log lines with it. */
+  destination?: pino.DestinationStream;
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
@@ -38,7 +40,7 @@ export function createLogger(options: LogOptions = {}): Logger {
   if (options.pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   }
-  return pino(base);
+  return options.destination ? pino(base, options.destination) : pino(base);
 }
 
 /** A logger that drops everything: the default for library classes constructed without one. */

@@ -148,32 +148,28 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     metrics.eventReceived(node, event.action);
     sync.handleEvent(event);
   });
-  cluster.on('up', (node) => {
-    logger.info({ node }, 'FreeSWITCH node up; resyncing its conferences');
-    void sync.nodeUp(node);
-  });
-  cluster.on('down', (node, reason) => {
-    logger.warn({ node, reason }, 'FreeSWITCH node down');
-    sync.nodeDown(node, reason);
-  });
+  // The pool logs ups and downs, the resync its results: no second log line here.
+  cluster.on('up', (node) => void sync.nodeUp(node));
+  cluster.on('down', (node, reason) => sync.nodeDown(node, reason));
   sync.on('event', (event: ConferenceEvent) => {
     const out = toOutboundEvent(payloadCtx, event);
     publisher.publish(out);
     events.emit(out);
   });
-  sync.on('resynced', (r) => logger.info({ node: r.node, conferences: r.conferences, participants: r.participants, synthesized: r.synthesized, ms: Math.round(r.totalMs) }, 'resync done'));
-  sync.on('resync-failed', (node, err) => logger.warn({ node, err: err.message }, 'resync failed; will retry'));
 
   metrics.setSources({
     bufferDepth: () => publisher.stats().buffered,
     inFlight: () => publisher.stats().inFlight,
     brokerConnected: () => publisher.connected,
+    intakeConnected: () => service.intake?.connected ?? false,
     nodeStates: () => cluster.nodes().map((p) => ({ node: p.name, state: p.state })),
   });
 
   let running = false;
   let stopping: Promise<{ flushed: boolean; dropped: number }> | undefined;
-  const closers: Array<() => Promise<unknown> | unknown> = [];
+  // Closed first (stop taking commands) and last (storage, after HTTP and the flush).
+  const intakeClosers: Array<() => Promise<unknown>> = [];
+  const finalClosers: Array<() => Promise<unknown> | unknown> = [];
 
   const readiness = (): ReadinessReport => {
     const nodes: ReadinessReport['nodes'] = {};
@@ -203,7 +199,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
       // The broker first: events from the first resync are buffered either way, but a wrong URL shows early.
       void publisher.start();
       if (options.http !== false) {
-        const register = options.api === false ? undefined : await apiRegistrar(service, closers);
+        const register = options.api === false ? undefined : await apiRegistrar(service, finalClosers);
         service.http = await startHttpServer({
           host: config.http.host,
           port: config.http.port,
@@ -212,11 +208,11 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
           logger,
           ...(register ? { register } : {}),
         });
-        logger.info({ url: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
+        logger.info({ listen: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
       }
       if (options.commandIntake !== false) {
         const intake = await startCommandIntake(service);
-        if (intake) closers.unshift(intake);
+        intakeClosers.push(intake);
       }
       cluster.start();
       logger.info(
@@ -235,21 +231,23 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
       stopping = (async () => {
         logger.info({ reason }, 'shutting down: stopping intake');
         // 1. No new work: command intake and HTTP first (in-flight requests finish).
-        for (const close of closers) {
+        await Promise.all(intakeClosers.map((close) => close().catch((err: Error) => logger.warn({ err: err.message }, 'closing the command intake failed'))));
+        if (service.http) await service.http.close().catch((err: Error) => logger.warn({ err: err.message }, 'closing HTTP failed'));
+        // 2. Nothing more from FreeSWITCH into the buffer, then flush it within the deadline.
+        // (A shutdown is not a node failure: no down/grace-period handling for it.)
+        cluster.removeAllListeners();
+        sync.close();
+        const result = await publisher.close(config.amqp.flushTimeoutMs);
+        logger.info({ flushed: result.flushed, dropped: result.dropped }, 'AMQP buffer flushed');
+        // 3. ESL, then storage (the API may write to it until HTTP is closed).
+        await cluster.close();
+        for (const close of finalClosers) {
           try {
             await close();
           } catch (err) {
             logger.warn({ err: (err as Error).message }, 'error while closing');
           }
         }
-        if (service.http) await service.http.close().catch(() => undefined);
-        // 2. Nothing more from FreeSWITCH into the buffer, then flush it within the deadline.
-        cluster.removeAllListeners('event');
-        sync.close();
-        const result = await publisher.close(config.amqp.flushTimeoutMs);
-        logger.info({ flushed: result.flushed, dropped: result.dropped }, 'AMQP buffer flushed');
-        // 3. ESL last.
-        await cluster.close();
         running = false;
         logger.info('stopped');
         return result;
@@ -268,14 +266,19 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
 /** The API plugin registration, when the API module and storage are available. */
 async function apiRegistrar(
   service: ServiceHandle,
-  closers: Array<() => Promise<unknown> | unknown>,
+  finalClosers: Array<() => Promise<unknown> | unknown>,
 ): Promise<((app: FastifyInstance) => Promise<void>) | undefined> {
   const { config, logger } = service;
   const { registerApi } = await import('./api/index.js');
   const { openStorage } = await import('./storage/index.js');
-  if (config.storage.path !== ':memory:') mkdirSync(dirname(config.storage.path), { recursive: true });
-  const storage = await openStorage({ driver: 'sqlite', path: config.storage.path });
-  closers.push(() => storage.close());
+  const st = config.storage;
+  if (st.driver === 'sqlite' && st.path !== ':memory:') mkdirSync(dirname(st.path), { recursive: true });
+  const storage = await openStorage(
+    st.driver === 'sqlite'
+      ? { driver: 'sqlite', path: st.path }
+      : { driver: 'postgres', url: st.url, ...(st.poolMax !== undefined ? { max: st.poolMax } : {}) },
+  );
+  finalClosers.push(() => storage.close());
   return async (app) => {
     await registerApi(app, {
       registry: realtimeFromRegistry(service.registry),

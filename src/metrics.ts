@@ -14,6 +14,8 @@ export interface GaugeSources {
   /** Events sent and not yet confirmed by the broker. */
   inFlight(): number;
   brokerConnected(): boolean;
+  /** The AMQP command intake's connection (absent when it does not run). */
+  intakeConnected?(): boolean;
   nodeStates(): ReadonlyArray<{ node: string; state: NodeState }>;
 }
 
@@ -86,6 +88,14 @@ export class ServiceMetrics {
       registers,
       collect() {
         this.set(self.sources?.brokerConnected() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${p}amqp_command_intake_connected`,
+      help: '1 when the AMQP command intake is connected and consuming',
+      registers,
+      collect() {
+        this.set(self.sources?.intakeConnected?.() ? 1 : 0);
       },
     });
     new Gauge({

@@ -1,15 +1,17 @@
 /**
- * Unit-level (fake registry / executor / events; real SQLite): conferencecall records driven by
- * add-member / del-member, DELETE → leaving → leaved, pagination and filters, history across a
+ * Unit-level (fake registry / executor / events), on both storage back ends (SQLite file, and a real
+ * PostgreSQL server started for this file): conferencecall records driven by add-member /
+ * del-member, DELETE → leaving → leaved, pagination and filters, history and documents across a
  * restart; and the document enforcer (join_muted / join_deaf / tones through the executor).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerApi, type ApiHandle } from '../src/api/index.js';
-import { openSqliteStorage, type Storage } from '../src/storage/index.js';
+import { openSqliteStorage, openStorage, type Storage } from '../src/storage/index.js';
+import { freshDatabase, startTempPostgres, type TempPostgres } from './helpers/postgres.js';
 import { MemberNotFoundError } from '../src/conference/errors.js';
 import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE } from '../src/api/conference-document.js';
 import { formatTimestamp } from '../src/api/conferencecall-record.js';
@@ -28,10 +30,20 @@ let executor: FakeExecutor;
 let events: FakeEvents;
 let api: ApiHandle;
 let down: Set<string>;
+/** The database of the current test: a SQLite file path or a postgres:// URL. */
+let target: string;
+let pgServer: TempPostgres | undefined;
 
-async function start(path: string): Promise<void> {
+beforeAll(async () => {
+  pgServer = await startTempPostgres();
+}, 120_000);
+afterAll(async () => {
+  await pgServer?.stop();
+}, 60_000);
+
+async function start(): Promise<void> {
   app = Fastify();
-  storage = openSqliteStorage({ path });
+  storage = target.startsWith('postgres://') ? await openStorage({ driver: 'postgres', url: target }) : openSqliteStorage({ path: target });
   api = await registerApi(app, {
     registry,
     executor,
@@ -51,19 +63,7 @@ async function stop(): Promise<void> {
   await storage.close();
 }
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'confmgr-api-cc-'));
-  registry = new FakeRegistry();
-  executor = new FakeExecutor();
-  events = new FakeEvents();
-  down = new Set();
-  await start(join(dir, 'db.sqlite'));
-});
-
-afterEach(async () => {
-  await stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const BACKENDS = ['sqlite', 'postgres'] as const;
 
 async function req(method: 'GET' | 'DELETE' | 'PUT', url: string, token = TOKEN_A, payload?: object) {
   const res = await app.inject({ method, url, headers: { 'x-auth-token': token }, ...(payload ? { payload } : {}) });
@@ -83,153 +83,181 @@ async function leaveCall(conf: string, callId: string, memberId: number) {
   await api.idle();
 }
 
-describe('conferencecalls', () => {
-  it('a joining call becomes a record in the seed format; del-member makes it leaved and keeps it', async () => {
-    await joinCall('room', 'call-1', 5);
-    const list = await req('GET', '/conferencecalls');
-    expect(list.status).toBe(200);
-    expect(list.body.result).toHaveLength(1);
-    const rec = list.body.result[0];
-    expect(Object.keys(rec)).toEqual(['id', 'customer_id', 'conference_id', 'reference_type', 'reference_id', 'status', 'tm_create', 'tm_update', 'tm_delete']);
-    expect(rec).toMatchObject({ customer_id: A, conference_id: 'room', reference_type: 'call', reference_id: 'call-1', status: 'joined', tm_delete: '9999-01-01 00:00:00.000000' });
-    expect(rec.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(rec.tm_create).toMatch(TS_RE);
+describe.each(BACKENDS)('on %s', (backend) => {
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'confmgr-api-cc-'));
+    registry = new FakeRegistry();
+    executor = new FakeExecutor();
+    events = new FakeEvents();
+    down = new Set();
+    target = backend === 'sqlite' ? join(dir, 'db.sqlite') : await freshDatabase(pgServer!.url);
+    await start();
+  });
 
-    await leaveCall('room', 'call-1', 5);
-    const got = await req('GET', `/conferencecalls/${rec.id}`);
-    expect(got.body).toMatchObject({ id: rec.id, status: 'leaved', tm_create: rec.tm_create, tm_delete: '9999-01-01 00:00:00.000000' });
-    expect(got.body.tm_update > rec.tm_update).toBe(true);
-
-    // History survives a restart.
+  afterEach(async () => {
     await stop();
-    await start(join(dir, 'db.sqlite'));
-    expect((await req('GET', `/conferencecalls/${rec.id}`)).body.status).toBe('leaved');
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it('DELETE: leaving and a kick of that member, then leaved when FreeSWITCH confirms', async () => {
-    await joinCall('room', 'call-1', 5);
-    await joinCall('room', 'call-2', 6);
-    const id = (await req('GET', '/conferencecalls?status=joined&page_size=100')).body.result.find((r: any) => r.reference_id === 'call-2').id;
-    const del = await req('DELETE', `/conferencecalls/${id}`);
-    expect(del.status).toBe(200);
-    expect(del.body.status).toBe('leaving');
-    expect(executor.commands).toEqual([{ kind: 'kick', conference: 'room', target: 6 }]);
-    expect((await req('GET', `/conferencecalls/${id}`)).body.status).toBe('leaving');
-    await leaveCall('room', 'call-2', 6);
-    expect((await req('GET', `/conferencecalls/${id}`)).body.status).toBe('leaved');
-    // Already left: 409, nothing sent.
-    expect((await req('DELETE', `/conferencecalls/${id}`)).status).toBe(409);
-    expect(executor.commands).toHaveLength(1);
-  });
+  describe('conferencecalls', () => {
+    it('a joining call becomes a record in the seed format; del-member makes it leaved and keeps it', async () => {
+      await joinCall('room', 'call-1', 5);
+      const list = await req('GET', '/conferencecalls');
+      expect(list.status).toBe(200);
+      expect(list.body.result).toHaveLength(1);
+      const rec = list.body.result[0];
+      expect(Object.keys(rec)).toEqual(['id', 'customer_id', 'conference_id', 'reference_type', 'reference_id', 'status', 'tm_create', 'tm_update', 'tm_delete']);
+      expect(rec).toMatchObject({ customer_id: A, conference_id: 'room', reference_type: 'call', reference_id: 'call-1', status: 'joined', tm_delete: '9999-01-01 00:00:00.000000' });
+      expect(rec.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(rec.tm_create).toMatch(TS_RE);
 
-  it('DELETE: 404 unknown, 403 other account, 503 node down (state unchanged), member gone → leaved', async () => {
-    await joinCall('room', 'call-1', 5);
-    const id = (await req('GET', '/conferencecalls')).body.result[0].id;
-    expect((await req('DELETE', '/conferencecalls/00000000-0000-0000-0000-000000000000')).status).toBe(404);
-    expect((await req('DELETE', `/conferencecalls/${id}`, TOKEN_B)).status).toBe(403);
-    expect((await req('GET', `/conferencecalls/${id}`, TOKEN_B)).status).toBe(403);
-    down.add('fs1');
-    expect((await req('DELETE', `/conferencecalls/${id}`)).status).toBe(503);
-    expect((await req('GET', `/conferencecalls/${id}`)).body.status).toBe('joined');
-    down.clear();
-    executor.fail = () => new MemberNotFoundError('room', 5);
-    const res = await req('DELETE', `/conferencecalls/${id}`);
-    expect(res.status).toBe(200);
-    expect(res.body.status).toBe('leaved');
-  });
+      await leaveCall('room', 'call-1', 5);
+      const got = await req('GET', `/conferencecalls/${rec.id}`);
+      expect(got.body).toMatchObject({ id: rec.id, status: 'leaved', tm_create: rec.tm_create, tm_delete: '9999-01-01 00:00:00.000000' });
+      expect(got.body.tm_update > rec.tm_update).toBe(true);
 
-  it('pages newest first with page_size / page_token; filters by conference_id and status', async () => {
-    for (let i = 1; i <= 5; i++) await joinCall(i % 2 ? 'odd' : 'even', `call-${i}`, i);
-    await leaveCall('odd', 'call-1', 1);
-    const p1 = await req('GET', '/conferencecalls?page_size=2');
-    expect(p1.body.result.map((r: any) => r.reference_id)).toEqual(['call-5', 'call-4']);
-    expect(p1.body.next_page_token).toBe(p1.body.result[1].tm_create);
-    const p2 = await req('GET', `/conferencecalls?page_size=2&page_token=${encodeURIComponent(p1.body.next_page_token)}`);
-    expect(p2.body.result.map((r: any) => r.reference_id)).toEqual(['call-3', 'call-2']);
-    const p3 = await req('GET', `/conferencecalls?page_size=2&page_token=${encodeURIComponent(p2.body.next_page_token)}`);
-    expect(p3.body.result.map((r: any) => r.reference_id)).toEqual(['call-1']);
-    expect(p3.body.next_page_token).toBe('');
-    expect((await req('GET', '/conferencecalls?conference_id=odd')).body.result.map((r: any) => r.reference_id)).toEqual(['call-5', 'call-3', 'call-1']);
-    expect((await req('GET', '/conferencecalls?status=leaved')).body.result.map((r: any) => r.reference_id)).toEqual(['call-1']);
-    expect((await req('GET', '/conferencecalls', TOKEN_B)).body.result).toEqual([]);
-    const bad = await req('GET', '/conferencecalls?page_size=1000');
-    expect(bad.status).toBe(400);
-    expect(bad.body.data.page_size).toBeDefined();
-    expect((await req('GET', '/conferencecalls?status=gone')).body.data.status).toBeDefined();
-    expect((await req('GET', '/conferencecalls?page_token=yesterday')).status).toBe(400);
-  });
-
-  it('kick-member from FreeSWITCH moves to leaving, del-member to leaved', async () => {
-    await joinCall('room', 'call-1', 5);
-    events.emit(participantEvent('kick-member', 'room', 'call-1', 5));
-    await api.idle();
-    expect((await req('GET', '/conferencecalls')).body.result[0].status).toBe('leaving');
-    await leaveCall('room', 'call-1', 5);
-    expect((await req('GET', '/conferencecalls')).body.result[0].status).toBe('leaved');
-  });
-
-  it('a resync re-announcing a known call does not duplicate its record', async () => {
-    await joinCall('room', 'call-1', 5);
-    events.emit(participantEvent('add-member', 'room', 'call-1', 5, { synthesized: true, custom_channel_vars: { account_id: A } }));
-    await api.idle();
-    expect((await req('GET', '/conferencecalls')).body.result).toHaveLength(1);
-  });
-
-  it('reconcile closes records whose call is gone (after a restart)', async () => {
-    await joinCall('room', 'call-1', 5);
-    await joinCall('room', 'call-2', 6);
-    registry.leave('room', 'call-1'); // left while confmgr was away: no del-member
-    expect(await api.tracker.reconcile()).toBe(1);
-    const recs = (await req('GET', '/conferencecalls')).body.result;
-    expect(Object.fromEntries(recs.map((r: any) => [r.reference_id, r.status]))).toEqual({ 'call-1': 'leaved', 'call-2': 'joined' });
-  });
-
-  it('formats timestamps as the seed does', () => {
-    expect(formatTimestamp(Date.UTC(2022, 7, 6, 16, 57, 12) * 1000 + 247_946)).toBe('2022-08-06 16:57:12.247946');
-  });
-});
-
-describe('documents applied to joining calls', () => {
-  it('members join muted by default, moderators not; tones play on entry and exit', async () => {
-    await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, { data: { id: 'room' } });
-    await joinCall('room', 'mod', 1, { is_moderator: true });
-    await joinCall('room', 'member', 2);
-    await leaveCall('room', 'member', 2);
-    expect(executor.commands).toEqual([
-      { kind: 'play', conference: 'room', file: DEFAULT_ENTRY_TONE },
-      { kind: 'mute', conference: 'room', target: 2, quiet: true },
-      { kind: 'play', conference: 'room', file: DEFAULT_ENTRY_TONE },
-      { kind: 'play', conference: 'room', file: DEFAULT_EXIT_TONE },
-    ]);
-    expect(executor.lines[1]).toBe('conference room mute 2 quiet');
-  });
-
-  it('join_deaf, custom tones, disabled tones; no document → nothing', async () => {
-    await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, {
-      data: { id: 'room', member: { join_muted: false, join_deaf: true }, moderator: { join_muted: true }, play_entry_tone: 'tone_stream://%(100,0,800)', play_exit_tone: false },
+      // History survives a restart.
+      await stop();
+      await start();
+      expect((await req('GET', `/conferencecalls/${rec.id}`)).body.status).toBe('leaved');
     });
-    await joinCall('room', 'm', 3);
-    await joinCall('room', 'mod', 4, { is_moderator: true });
-    await leaveCall('room', 'm', 3);
-    await joinCall('nodoc', 'x', 9);
-    expect(executor.commands).toEqual([
-      { kind: 'deaf', conference: 'room', target: 3 },
-      { kind: 'play', conference: 'room', file: 'tone_stream://%(100,0,800)' },
-      { kind: 'mute', conference: 'room', target: 4, quiet: true },
-      { kind: 'play', conference: 'room', file: 'tone_stream://%(100,0,800)' },
-    ]);
+
+    it('DELETE: leaving and a kick of that member, then leaved when FreeSWITCH confirms', async () => {
+      await joinCall('room', 'call-1', 5);
+      await joinCall('room', 'call-2', 6);
+      const id = (await req('GET', '/conferencecalls?status=joined&page_size=100')).body.result.find((r: any) => r.reference_id === 'call-2').id;
+      const del = await req('DELETE', `/conferencecalls/${id}`);
+      expect(del.status).toBe(200);
+      expect(del.body.status).toBe('leaving');
+      expect(executor.commands).toEqual([{ kind: 'kick', conference: 'room', target: 6 }]);
+      expect((await req('GET', `/conferencecalls/${id}`)).body.status).toBe('leaving');
+      await leaveCall('room', 'call-2', 6);
+      expect((await req('GET', `/conferencecalls/${id}`)).body.status).toBe('leaved');
+      // Already left: 409, nothing sent.
+      expect((await req('DELETE', `/conferencecalls/${id}`)).status).toBe(409);
+      expect(executor.commands).toHaveLength(1);
+    });
+
+    it('DELETE: 404 unknown, 403 other account, 503 node down (state unchanged), member gone → leaved', async () => {
+      await joinCall('room', 'call-1', 5);
+      const id = (await req('GET', '/conferencecalls')).body.result[0].id;
+      expect((await req('DELETE', '/conferencecalls/00000000-0000-0000-0000-000000000000')).status).toBe(404);
+      expect((await req('DELETE', `/conferencecalls/${id}`, TOKEN_B)).status).toBe(403);
+      expect((await req('GET', `/conferencecalls/${id}`, TOKEN_B)).status).toBe(403);
+      down.add('fs1');
+      expect((await req('DELETE', `/conferencecalls/${id}`)).status).toBe(503);
+      expect((await req('GET', `/conferencecalls/${id}`)).body.status).toBe('joined');
+      down.clear();
+      executor.fail = () => new MemberNotFoundError('room', 5);
+      const res = await req('DELETE', `/conferencecalls/${id}`);
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('leaved');
+    });
+
+    it('pages newest first with page_size / page_token; filters by conference_id and status', async () => {
+      for (let i = 1; i <= 5; i++) await joinCall(i % 2 ? 'odd' : 'even', `call-${i}`, i);
+      await leaveCall('odd', 'call-1', 1);
+      const p1 = await req('GET', '/conferencecalls?page_size=2');
+      expect(p1.body.result.map((r: any) => r.reference_id)).toEqual(['call-5', 'call-4']);
+      expect(p1.body.next_page_token).toBe(p1.body.result[1].tm_create);
+      const p2 = await req('GET', `/conferencecalls?page_size=2&page_token=${encodeURIComponent(p1.body.next_page_token)}`);
+      expect(p2.body.result.map((r: any) => r.reference_id)).toEqual(['call-3', 'call-2']);
+      const p3 = await req('GET', `/conferencecalls?page_size=2&page_token=${encodeURIComponent(p2.body.next_page_token)}`);
+      expect(p3.body.result.map((r: any) => r.reference_id)).toEqual(['call-1']);
+      expect(p3.body.next_page_token).toBe('');
+      expect((await req('GET', '/conferencecalls?conference_id=odd')).body.result.map((r: any) => r.reference_id)).toEqual(['call-5', 'call-3', 'call-1']);
+      expect((await req('GET', '/conferencecalls?status=leaved')).body.result.map((r: any) => r.reference_id)).toEqual(['call-1']);
+      expect((await req('GET', '/conferencecalls', TOKEN_B)).body.result).toEqual([]);
+      const bad = await req('GET', '/conferencecalls?page_size=1000');
+      expect(bad.status).toBe(400);
+      expect(bad.body.data.page_size).toBeDefined();
+      expect((await req('GET', '/conferencecalls?status=gone')).body.data.status).toBeDefined();
+      expect((await req('GET', '/conferencecalls?page_token=yesterday')).status).toBe(400);
+    });
+
+    it('kick-member from FreeSWITCH moves to leaving, del-member to leaved', async () => {
+      await joinCall('room', 'call-1', 5);
+      events.emit(participantEvent('kick-member', 'room', 'call-1', 5));
+      await api.idle();
+      expect((await req('GET', '/conferencecalls')).body.result[0].status).toBe('leaving');
+      await leaveCall('room', 'call-1', 5);
+      expect((await req('GET', '/conferencecalls')).body.result[0].status).toBe('leaved');
+    });
+
+    it('a resync re-announcing a known call does not duplicate its record', async () => {
+      await joinCall('room', 'call-1', 5);
+      events.emit(participantEvent('add-member', 'room', 'call-1', 5, { synthesized: true, custom_channel_vars: { account_id: A } }));
+      await api.idle();
+      expect((await req('GET', '/conferencecalls')).body.result).toHaveLength(1);
+    });
+
+    it('reconcile closes records whose call is gone (after a restart)', async () => {
+      await joinCall('room', 'call-1', 5);
+      await joinCall('room', 'call-2', 6);
+      registry.leave('room', 'call-1'); // left while confmgr was away: no del-member
+      expect(await api.tracker.reconcile()).toBe(1);
+      const recs = (await req('GET', '/conferencecalls')).body.result;
+      expect(Object.fromEntries(recs.map((r: any) => [r.reference_id, r.status]))).toEqual({ 'call-1': 'leaved', 'call-2': 'joined' });
+    });
+
+    it('conference documents survive a restart (same SQLite file)', async () => {
+      const put = await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, { data: { id: 'kept', name: 'Kept', member: { pins: ['1234'] } } });
+      expect(put.status).toBe(201);
+      await stop();
+      await start();
+      const got = await req('GET', `/v2/accounts/${A}/conferences/kept`);
+      expect(got.status).toBe(200);
+      expect(got.body.data).toMatchObject({ id: 'kept', name: 'Kept', member: { pins: ['1234'], join_muted: true } });
+      expect(got.body.revision).toBe(put.body.revision);
+    });
+
+    it('formats timestamps as the seed does', () => {
+      expect(formatTimestamp(Date.UTC(2022, 7, 6, 16, 57, 12) * 1000 + 247_946)).toBe('2022-08-06 16:57:12.247946');
+    });
   });
 
-  it('a document changed through the API applies to the next call; synthesized joins are not enforced', async () => {
-    await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, { data: { id: 'room', play_entry_tone: false, play_exit_tone: false } });
-    await joinCall('room', 'a', 1);
-    await req('PUT', `/v2/accounts/${A}/conferences/room`.replace('/room', '/room'), TOKEN_A, { data: { action: 'lock' } });
-    executor.commands.length = 0;
-    await app.inject({ method: 'PATCH', url: `/v2/accounts/${A}/conferences/room`, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { member: { join_muted: false } } } });
-    await joinCall('room', 'b', 2);
-    registry.join('room', { participant_id: 3, call_id: 'c' });
-    events.emit({ ...participantEvent('add-member', 'room', 'c', 3), synthesized: true });
-    await api.idle();
-    expect(executor.commands).toEqual([]);
+  describe('documents applied to joining calls', () => {
+    it('members join muted by default, moderators not; tones play on entry and exit', async () => {
+      await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, { data: { id: 'room' } });
+      await joinCall('room', 'mod', 1, { is_moderator: true });
+      await joinCall('room', 'member', 2);
+      await leaveCall('room', 'member', 2);
+      expect(executor.commands).toEqual([
+        { kind: 'play', conference: 'room', file: DEFAULT_ENTRY_TONE },
+        { kind: 'mute', conference: 'room', target: 2, quiet: true },
+        { kind: 'play', conference: 'room', file: DEFAULT_ENTRY_TONE },
+        { kind: 'play', conference: 'room', file: DEFAULT_EXIT_TONE },
+      ]);
+      expect(executor.lines[1]).toBe('conference room mute 2 quiet');
+    });
+
+    it('join_deaf, custom tones, disabled tones; no document → nothing', async () => {
+      await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, {
+        data: { id: 'room', member: { join_muted: false, join_deaf: true }, moderator: { join_muted: true }, play_entry_tone: 'tone_stream://%(100,0,800)', play_exit_tone: false },
+      });
+      await joinCall('room', 'm', 3);
+      await joinCall('room', 'mod', 4, { is_moderator: true });
+      await leaveCall('room', 'm', 3);
+      await joinCall('nodoc', 'x', 9);
+      expect(executor.commands).toEqual([
+        { kind: 'deaf', conference: 'room', target: 3 },
+        { kind: 'play', conference: 'room', file: 'tone_stream://%(100,0,800)' },
+        { kind: 'mute', conference: 'room', target: 4, quiet: true },
+        { kind: 'play', conference: 'room', file: 'tone_stream://%(100,0,800)' },
+      ]);
+    });
+
+    it('a document changed through the API applies to the next call; synthesized joins are not enforced', async () => {
+      await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, { data: { id: 'room', play_entry_tone: false, play_exit_tone: false } });
+      await joinCall('room', 'a', 1);
+      await req('PUT', `/v2/accounts/${A}/conferences/room`.replace('/room', '/room'), TOKEN_A, { data: { action: 'lock' } });
+      executor.commands.length = 0;
+      await app.inject({ method: 'PATCH', url: `/v2/accounts/${A}/conferences/room`, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { member: { join_muted: false } } } });
+      await joinCall('room', 'b', 2);
+      registry.join('room', { participant_id: 3, call_id: 'c' });
+      events.emit({ ...participantEvent('add-member', 'room', 'c', 3), synthesized: true });
+      await api.idle();
+      expect(executor.commands).toEqual([]);
+    });
   });
 });

@@ -111,6 +111,7 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
     expect(closed).toEqual({ flushed: false, dropped: 10 });
     expect(publisher.stats().dropped.shutdown).toBe(10);
     expect(publisher.publish(ev('add-member', 'c', 'x', 99))).toBe('closed');
+    expect(publisher.stats().dropped.shutdown).toBe(11); // late events are counted too
   });
 
   it('a forced close of its connection under steady load loses nothing and keeps per-conference order', async () => {

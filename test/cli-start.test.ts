@@ -15,6 +15,7 @@ const root = join(__dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'confmgr-start-'));
 const suffix = randomBytes(4).toString('hex');
 const exchange = `confmgr-start-test-${suffix}`;
+const commandQueue = `confmgr-start-test-${suffix}.commands`;
 
 let child: ChildProcess | undefined;
 let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
@@ -34,6 +35,7 @@ afterAll(async () => {
   const conn = await amqp.connect(AMQP_URL);
   const ch = await conn.createChannel();
   await ch.deleteExchange(exchange).catch(() => undefined);
+  await ch.deleteQueue(commandQueue).catch(() => undefined);
   await conn.close();
 });
 
@@ -115,6 +117,7 @@ describe('confmgr start', () => {
           `    - {name: fs1, host: 127.0.0.1, port: ${sim!.port}, password_env: TEST_FS_PASSWORD}`,
           'amqp:',
           `  exchange: ${exchange}`,
+          `  command_queue: ${commandQueue}`,
           `publish_participant_event: ${publish}`,
           'http:',
           `  listen: 127.0.0.1:${httpPort}`,
@@ -141,6 +144,7 @@ describe('confmgr start', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     expect(metrics).toContain('confmgr_freeswitch_node_state{node="fs1",state="up"} 1');
     expect(metrics).toContain('confmgr_amqp_connected 1');
+    expect(metrics).toMatch(/confmgr_amqp_command_intake_connected [01]/);
     expect(metrics).toMatch(/confmgr_process_cpu_seconds_total/);
 
     // The password never reaches the logs.
@@ -167,4 +171,42 @@ describe('confmgr start', () => {
     expect(logs.lines.some((l) => l.msg === 'stopped')).toBe(true);
     expect(stderr).toBe('');
   }, 60_000);
+});
+
+describe('confmgr simulate', () => {
+  it('serves the Event Socket on the asked port until SIGINT', async () => {
+    child = spawn(process.execPath, [join(root, 'bin', 'confmgr.js'), 'simulate', '--port', '0', '--password', 'sim-secret'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/Event Socket on 127\.0\.0\.1:(\d+)/.test(out)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`simulator did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(out).not.toContain('sim-secret');
+    const port = Number(/Event Socket on 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+    const { connect } = await import('node:net');
+    const sock = connect(port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (c: Buffer) => (data += c.toString()));
+    const seen = async (text: string) => {
+      const until = Date.now() + 10_000;
+      while (!data.includes(text)) {
+        if (Date.now() > until) throw new Error(`not seen: ${text} in ${data}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await seen('Content-Type: auth/request');
+    sock.write('auth sim-secret\n\napi conference list\n\n');
+    await seen('Reply-Text: +OK accepted');
+    await seen('Content-Type: api/response');
+    sock.destroy();
+    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/simulator stopped/);
+  }, 40_000);
 });

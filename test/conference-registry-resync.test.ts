@@ -179,6 +179,21 @@ describe('ConferenceStateSync', () => {
     ]);
   });
 
+  it('does not repeat a change when the real event arrives after the snapshot that already showed it', async () => {
+    const s = setup();
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    // Bob leaves just before the snapshot; the api reply overtakes his del-member (different sockets).
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    s.seen.length = 0;
+    s.sync.handleEvent(event('del-member', { uuid: 'u1', member: bob }));
+    expect(s.seen).toEqual([]);
+    // A real change right after passes as usual.
+    const carolJoined = event('add-member', { uuid: 'u1', member: carol });
+    s.sync.handleEvent(carolJoined);
+    expect(s.seen).toEqual([carolJoined]);
+  });
+
   it('drops a stale resync when the node went down meanwhile, keeping the events it buffered', async () => {
     const s = setup();
     const resync = s.sync.nodeUp('fs1');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { parseJsonList, parseXmlList, type ListedConference } from '../src/conference/json-list.js';
 import { ConferenceRegistry } from '../src/conference/registry.js';
 import { ConferenceNotFoundError, UnrecognizedReplyError } from '../src/conference/errors.js';
@@ -211,6 +212,17 @@ describe('ConferenceRegistry.apply edge cases', () => {
     expect(reg.participants('room')).toEqual([]);
   });
 
+  it('says goodbye to participants still listed when their conference is destroyed', () => {
+    const reg = new ConferenceRegistry();
+    reg.apply(event('add-member', { member: member({ memberId: 1, callId: 'c1' }) }));
+    const destroy = event('conference-destroy');
+    expect(reg.apply(destroy).map((e) => [e.action, e.synthesized, e.member?.callId])).toEqual([
+      ['del-member', true, 'c1'],
+      ['conference-destroy', false, undefined],
+    ]);
+    expect(reg.conferences()).toEqual([]);
+  });
+
   it('treats a member id now held by another call as a missed del-member', () => {
     const reg = new ConferenceRegistry();
     reg.apply(event('add-member', { member: member({ memberId: 1, callId: 'old-call' }) }));
@@ -414,5 +426,185 @@ describe('ConferenceRegistry.applySnapshot (resync diff)', () => {
     expect(reg.apply(dtmf)).toEqual([dtmf]); // not a state event: always passes
     now += 6_000;
     expect(reg.apply(lateDel)).toEqual([lateDel]); // outside the window everything passes
+  });
+});
+
+describe('resync diffs are a faithful story (property)', () => {
+  const flags = fc.record({
+    hear: fc.boolean(),
+    speak: fc.boolean(),
+    talking: fc.boolean(),
+    hold: fc.boolean(),
+    isModerator: fc.boolean(),
+    energyLevel: fc.constantFrom(100, 300),
+    callerIdName: fc.constantFrom('A', 'B'),
+  });
+  /** A node snapshot: conferences with distinct names; a call is in one conference at most; one floor. */
+  const snapshot = fc
+    .array(
+      fc.record({
+        name: fc.constantFrom('r1', 'r2', 'r3'),
+        uuid: fc.constantFrom('u1', 'u2'),
+        locked: fc.boolean(),
+        members: fc.uniqueArray(fc.record({ memberId: fc.integer({ min: 1, max: 6 }), call: fc.integer({ min: 1, max: 8 }), f: flags, floor: fc.boolean() }), {
+          selector: (m) => m.memberId,
+          maxLength: 5,
+        }),
+      }),
+      { maxLength: 3 },
+    )
+    .map((confs) => {
+      const seenNames = new Set<string>();
+      const seenCalls = new Set<number>();
+      const out: ListedConference[] = [];
+      for (const c of confs) {
+        if (seenNames.has(c.name)) continue;
+        seenNames.add(c.name);
+        const members = c.members.filter((m) => !seenCalls.has(m.call));
+        members.forEach((m) => seenCalls.add(m.call));
+        let floorGiven = false;
+        out.push({
+          name: c.name,
+          uuid: `${c.name}-${c.uuid}`,
+          memberCount: members.length,
+          ghostCount: 0,
+          rate: 8000,
+          runTimeSeconds: 10,
+          locked: c.locked,
+          recording: false,
+          running: true,
+          answered: true,
+          dynamic: true,
+          variables: {},
+          members: members.map((m) => {
+            const floor = m.floor && !floorGiven;
+            floorGiven ||= floor;
+            return {
+              memberId: m.memberId,
+              callId: `call-${m.call}`,
+              callerIdName: m.f.callerIdName,
+              callerIdNumber: '100',
+              type: 'caller',
+              hear: m.f.hear,
+              see: true,
+              speak: m.f.speak,
+              hold: m.f.hold,
+              muteDetect: false,
+              talking: m.f.talking,
+              video: false,
+              floor,
+              isModerator: m.f.isModerator,
+              ghost: false,
+              endConference: false,
+              joinedSecondsAgo: 5,
+              lastTalking: undefined,
+              energyLevel: m.f.energyLevel,
+              volumeIn: 0,
+              volumeOut: 0,
+            };
+          }),
+        });
+      }
+      return out;
+    });
+
+  const stateOf = (reg: ConferenceRegistry): string[] =>
+    reg
+      .conferences()
+      .flatMap((c) => [
+        `${c.name}|${c.uuid}|locked=${c.locked}`,
+        ...reg
+          .participants(c.name)
+          .map((p) => `${c.name}|${p.memberId}|${p.callId}|${p.callerIdName}|${p.hear}|${p.speak}|${p.talking}|${p.hold}|${p.floor}|${p.isModerator}|${p.energyLevel}`),
+      ])
+      .sort();
+
+  type Field = 'hear' | 'speak' | 'talking' | 'hold' | 'isModerator' | 'energyLevel' | 'callerIdName' | 'floor';
+  const step = fc.record({
+    flips: fc.array(
+      fc.record({ idx: fc.nat(), field: fc.constantFrom<Field>('hear', 'speak', 'talking', 'hold', 'isModerator', 'energyLevel', 'callerIdName', 'floor') }),
+      { maxLength: 4 },
+    ),
+    drops: fc.array(fc.nat(), { maxLength: 2 }),
+    adds: fc.array(fc.record({ conf: fc.nat(), memberId: fc.integer({ min: 1, max: 9 }) }), { maxLength: 2 }),
+    lock: fc.option(fc.nat(), { freq: 3 }),
+    restart: fc.option(fc.nat(), { freq: 6 }),
+  });
+
+  /** The next snapshot: the previous one with members flipped, dropped, added; maybe a conference restarted. */
+  function mutate(prev: ListedConference[], st: typeof step extends fc.Arbitrary<infer T> ? T : never, n: number): ListedConference[] {
+    const next: ListedConference[] = prev.map((c) => ({ ...c, members: c.members.map((m) => ({ ...m })) }));
+    const all = next.flatMap((c) => c.members.map((m) => ({ c, m })));
+    for (const f of st.flips) {
+      if (all.length === 0) break;
+      const { c, m } = all[f.idx % all.length]!;
+      if (f.field === 'floor') c.members.forEach((o) => (o.floor = o === m ? !m.floor : false));
+      else if (f.field === 'energyLevel') m.energyLevel = m.energyLevel === 100 ? 300 : 100;
+      else if (f.field === 'callerIdName') m.callerIdName = m.callerIdName === 'A' ? 'B' : 'A';
+      else m[f.field] = !m[f.field];
+    }
+    for (const d of st.drops) {
+      const conf = next[d % Math.max(1, next.length)];
+      if (conf && conf.members.length > 0) conf.members.splice(d % conf.members.length, 1);
+    }
+    st.adds.forEach((a, i) => {
+      const conf = next[a.conf % Math.max(1, next.length)];
+      if (!conf) return;
+      conf.members = conf.members.filter((m) => m.memberId !== a.memberId); // ids are unique in a conference
+      conf.members.push({ ...conf.members[0]!, ...baseMember, memberId: a.memberId, callId: `new-${n}-${i}` });
+    });
+    if (st.lock !== null && next.length > 0) next[st.lock % next.length]!.locked = !next[st.lock % next.length]!.locked;
+    if (st.restart !== null && next.length > 0) {
+      const conf = next[st.restart % next.length]!;
+      conf.uuid = `${conf.name}-restart-${n}`;
+    }
+    for (const c of next) c.memberCount = c.members.length;
+    return next;
+  }
+
+  const baseMember = {
+    callerIdName: 'A',
+    callerIdNumber: '100',
+    type: 'caller',
+    hear: true,
+    see: true,
+    speak: true,
+    hold: false,
+    muteDetect: false,
+    talking: false,
+    video: false,
+    floor: false,
+    isModerator: false,
+    ghost: false,
+    endConference: false,
+    joinedSecondsAgo: 5,
+    lastTalking: undefined,
+    energyLevel: 100,
+    volumeIn: 0,
+    volumeOut: 0,
+  };
+
+  it('a consumer applying the emitted events ends where json_list says, whatever changed while away', () => {
+    fc.assert(
+      fc.property(snapshot, fc.array(step, { minLength: 1, maxLength: 5 }), (first, steps) => {
+        const reg = new ConferenceRegistry({ quietWindowMs: 0 });
+        const consumer = new ConferenceRegistry({ quietWindowMs: 0 });
+        let snap = first;
+        for (let n = 0; n <= steps.length; n++) {
+          if (n > 0) snap = mutate(snap, steps[n - 1]!, n);
+          for (const ev of reg.applySnapshot('fs1', snap, 1_000_000)) {
+            expect(ev.synthesized).toBe(true);
+            consumer.apply(ev);
+          }
+          const fresh = new ConferenceRegistry();
+          fresh.applySnapshot('fs1', snap, 1_000_000);
+          expect(stateOf(reg)).toEqual(stateOf(fresh));
+          expect(stateOf(consumer)).toEqual(stateOf(fresh));
+          // And the same snapshot again says nothing.
+          expect(reg.applySnapshot('fs1', snap, 1_000_000)).toEqual([]);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -179,3 +179,24 @@ describe('config: which CONFMGR_ variables are overrides', () => {
     expect(c.appName).toBe('bridge');
   });
 });
+
+describe('config: storage', () => {
+  it('SQLite by default, PostgreSQL with url or url_env', () => {
+    expect(parseConfig(MIN, 'x', { env: {} }).storage).toEqual({ driver: 'sqlite', path: './data/confmgr.sqlite' });
+    expect(parseConfig(`${MIN}storage: {path: ":memory:"}\n`, 'x', { env: {} }).storage).toEqual({ driver: 'sqlite', path: ':memory:' });
+    expect(parseConfig(`${MIN}storage: {url_env: PG, pool_max: 5}\n`, 'x', { env: { PG: 'postgres://u:p@db/confmgr' } }).storage).toEqual({
+      driver: 'postgres',
+      url: 'postgres://u:p@db/confmgr',
+      poolMax: 5,
+    });
+  });
+
+  it('refuses path together with url, and a URL that is not postgres', () => {
+    expect(issuesOf(`${MIN}storage: {path: a.db, url: "postgres://h/db"}\n`)).toEqual([
+      { key: 'storage.path', message: expect.stringContaining('not both') },
+    ]);
+    const issues = issuesOf(`${MIN}storage: {url: "mysql://u:pw@h/db"}\n`);
+    expect(issues[0]!.key).toBe('storage.url');
+    expect(JSON.stringify(issues)).not.toContain('pw@');
+  });
+});

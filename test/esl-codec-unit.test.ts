@@ -67,6 +67,17 @@ describe('codec: malformed input is a typed protocol error', () => {
     expect(() => p.push(Buffer.from('Content-Type: command/reply\nReply-Text: +OK\n\n'))).toThrow(EslProtocolError);
   });
 
+  it('feed() hands over the frames before a malformed one, then throws', () => {
+    const p = new EslParser();
+    const seen: string[] = [];
+    const good = 'Content-Type: command/reply\nReply-Text: +OK accepted\n\n';
+    expect(() => p.feed(Buffer.from(good + good + 'Content-Type: api/response\nContent-Length: x\n\n'), (f) => seen.push(f.headers['Reply-Text']!))).toThrow(
+      EslProtocolError,
+    );
+    expect(seen).toEqual(['+OK accepted', '+OK accepted']);
+    expect(p.bufferedBytes).toBe(0);
+  });
+
   it('an event-json body that is not a JSON object', () => {
     expect(() => decodeJsonEvent('[1,2]')).toThrow(EslProtocolError);
     expect(() => decodeJsonEvent('{"Event-Name": "X"')).toThrow(EslProtocolError);
@@ -76,6 +87,23 @@ describe('codec: malformed input is a typed protocol error', () => {
   it('a frame that is not an event cannot be decoded as one', () => {
     const frame: EslFrame = { type: 'api/response', headers: {}, body: '+OK' };
     expect(() => decodeEvent(frame)).toThrow(EslProtocolError);
+  });
+});
+
+describe('codec: json events', () => {
+  it('a repeated header (JSON array) joins with |, `_body` becomes the body and leaves the headers', () => {
+    const e = decodeJsonEvent('{"Event-Name":"CUSTOM","Event-Subclass":"conference::maintenance","X":["a","b"],"N":5,"_body":"hello"}');
+    expect(e.name).toBe('CUSTOM');
+    expect(e.subclass).toBe('conference::maintenance');
+    expect(e.headers).toEqual({ 'Event-Name': 'CUSTOM', 'Event-Subclass': 'conference::maintenance', X: 'a|b', N: '5' });
+    expect(Object.keys(e.headers)).not.toContain('_body');
+    expect(e.body).toBe('hello');
+  });
+
+  it('a header named __proto__ stays an ordinary header', () => {
+    const e = decodeJsonEvent('{"Event-Name":"CUSTOM","__proto__":"x"}');
+    expect(Object.getOwnPropertyDescriptor(e.headers, '__proto__')?.value).toBe('x');
+    expect(Object.getPrototypeOf(e.headers)).toBe(Object.prototype);
   });
 });
 

@@ -37,11 +37,6 @@ export class ConferenceDocuments {
     return doc;
   }
 
-  /** Synchronous peek for hot paths; undefined when not cached or absent. */
-  peek(id: string): StoredConferenceDocument | undefined {
-    return this.cache.get(id) ?? undefined;
-  }
-
   listByAccount(accountId: string): Promise<StoredConferenceDocument[]> {
     return this.storage.conferences.listByAccount(accountId);
   }

@@ -82,7 +82,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       if (status === undefined || status >= 500) log.error({ err, url: request.url }, 'api request failed');
       return sendError(request, reply, err);
     });
-    scope.setNotFoundHandler((request, reply) => sendError(request, reply, new NotFoundError('route', `${request.method} ${request.url.split('?')[0]}`)));
+    try {
+      scope.setNotFoundHandler((request, reply) => sendError(request, reply, new NotFoundError('route', `${request.method} ${request.url.split('?')[0]}`)));
+    } catch (err) {
+      // The host app already has a 404 handler for "/": keep it (only the envelope differs).
+      log.debug({ err }, 'keeping the existing not-found handler');
+    }
 
     scope.addHook('onRequest', async (request: FastifyRequest, reply) => {
       reply.header('x-request-id', requestIdOf(request));

@@ -120,7 +120,7 @@ export class AmqpCommandIntake {
     while (!this.stopping) {
       let connection: ChannelModel | undefined;
       try {
-        connection = await amqp.connect(this.url, { clientProperties: { connection_name: this.connectionName } });
+        connection = await amqp.connect(this.url, { clientProperties: { connection_name: this.connectionName }, timeout: 10_000 });
         connection.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP connection error'));
         const channel = await connection.createChannel();
         channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));

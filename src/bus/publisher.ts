@@ -207,8 +207,11 @@ export class AmqpPublisher {
    * filtered (counted), or buffered (oldest dropped and counted on overflow), or refused after close().
    */
   publish(event: OutboundEvent): PublishOutcome {
-    if (!this.accepting) return 'closed';
     const name = event.event;
+    if (!this.accepting) {
+      this.countDrop(name, 'shutdown', 1); // late arrivals during shutdown: counted, never silent
+      return 'closed';
+    }
     if (!this.filter.check(name)) {
       this.counts.filtered++;
       this.eventStats(name).filtered++;
@@ -493,7 +496,7 @@ export class AmqpPublisher {
     while (!this.stopping) {
       let connection: ChannelModel | undefined;
       try {
-        connection = await amqp.connect(this.url, { clientProperties: { connection_name: this.connectionName } });
+        connection = await amqp.connect(this.url, { clientProperties: { connection_name: this.connectionName }, timeout: 10_000 });
         connection.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP connection error'));
         const channel = await connection.createConfirmChannel();
         await channel.assertExchange(this.exchange, 'topic', { durable: true });

@@ -148,7 +148,7 @@ export function describeConfig(file: string, c: Config): string {
     `  amqp: ${redactUrl(c.amqp.url)} exchange=${c.amqp.exchange} buffer_size=${c.amqp.bufferSize} command_queue=${c.amqp.commandQueue}`,
     `  publish_participant_event: ${c.publishParticipantEvent === undefined ? 'all events' : c.publishParticipantEvent.length === 0 ? 'none' : c.publishParticipantEvent.join(', ')}`,
     `  http: ${c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host}:${c.http.port} (${c.http.tokens.length} API token${c.http.tokens.length === 1 ? '' : 's'})`,
-    `  storage: ${c.storage.path}`,
+    `  storage: ${c.storage.driver === 'sqlite' ? `SQLite ${c.storage.path}` : `PostgreSQL ${redactUrl(c.storage.url)}`}`,
     `  log level: ${c.log.level}`,
   ];
   return lines.join('\n') + '\n';

@@ -4,15 +4,14 @@
  *
  * What FreeSWITCH 1.10 answers (see shared/fixtures/freeswitch/api-replies.txt):
  * - `conference json_list` / `conference <name> json_list`: a JSON array of conferences, no `+OK`.
- *   With no conference at all the array is empty (`[]`). Older builds answered `conference list`-style
- *   `+OK No active conferences.`; both mean "nothing".
+ *   With no conference at all cJSON prints an empty array (`[]`, as the simulator answers). The
+ *   `conference list` text `+OK No active conferences.` is accepted too; both mean "nothing".
  * - `conference <name> json_list` for an unknown name: `-ERR Conference <name> not found` (or, from the
  *   top-level dispatcher, `Conference <name> not found`).
  * Times in these replies are relative: `run_time` and a member's `join_time` are seconds elapsed, so a
  * snapshot is turned into absolute times against the clock reading taken when the reply arrived.
  */
-import { ConferenceNotFoundError } from './errors.js';
-import { UnrecognizedReplyError } from './errors.js';
+import { ConferenceNotFoundError, UnrecognizedReplyError } from './errors.js';
 
 export interface ListedMember {
   memberId: number;

@@ -274,6 +274,11 @@ export class ConferenceRegistry {
       case 'conference-destroy': {
         const rec = this.get(ev.node, ev.conferenceName);
         if (!rec || (ev.conferenceUuid && rec.uuid && rec.uuid !== ev.conferenceUuid)) return false;
+        // FreeSWITCH sends del-member for everyone first; whoever is left, we missed: say so.
+        for (const [key, p] of [...rec.participants]) {
+          rec.participants.delete(key);
+          out.push(this.synth('del-member', rec, { ...p.member, floor: false, talking: false }, { reason: 'conference-destroyed' }));
+        }
         this.remove(rec);
         return true;
       }

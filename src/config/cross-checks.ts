@@ -35,6 +35,14 @@ export function crossChecks(raw: Record<string, unknown>): ConfigIssue[] {
   }
   const amqp = obj(raw.amqp);
   if (amqp) oneOf(amqp, 'url', 'amqp', false, issues);
+  const storage = obj(raw.storage);
+  if (storage) {
+    oneOf(storage, 'url', 'storage', false, issues);
+    const hasUrl = (storage.url ?? storage.url_env) !== undefined && (storage.url ?? storage.url_env) !== null;
+    if (hasUrl && storage.path !== undefined && storage.path !== null) {
+      issues.push({ key: 'storage.path', message: 'set either path (SQLite) or url/url_env (PostgreSQL), not both' });
+    }
+  }
   const tokens = obj(raw.http)?.tokens;
   if (Array.isArray(tokens)) {
     tokens.forEach((t, i) => {

@@ -50,7 +50,8 @@ export interface Config {
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
   http: { host: string; port: number; tokens: ApiToken[] };
-  storage: { path: string };
+  /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
+  storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
 }
@@ -141,6 +142,18 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     tokens,
   };
 
+  const st = file.storage;
+  let storage: Config['storage'];
+  if (st.url !== undefined || st.url_env !== undefined) {
+    const pgUrl = st.url ?? fromEnv('storage.url_env', st.url_env!);
+    if (st.url_env && pgUrl !== '' && !/^postgres(ql)?:\/\/\S+$/.test(pgUrl)) {
+      issues.push({ key: 'storage.url_env', message: `environment variable ${st.url_env} is not a postgres:// URL` });
+    }
+    storage = { driver: 'postgres', url: pgUrl, ...(st.pool_max !== undefined ? { poolMax: st.pool_max } : {}) };
+  } else {
+    storage = { driver: 'sqlite', path: st.path ?? './data/confmgr.sqlite' };
+  }
+
   if (issues.length > 0) throw new ConfigError(source, issues);
 
   return {
@@ -164,7 +177,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     },
     publishParticipantEvent: file.publish_participant_event ?? undefined,
     http,
-    storage: { path: file.storage.path },
+    storage,
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
   };

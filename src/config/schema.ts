@@ -163,8 +163,17 @@ export function fileSchema(knownEvents: readonly string[]) {
         });
       }),
     http: httpSchema.prefault({}),
+    /** SQLite `path` (default), or PostgreSQL when `url` / `url_env` is set. */
     storage: z
-      .strictObject({ path: nonEmpty('a file path').default('./data/confmgr.sqlite') })
+      .strictObject({
+        path: nonEmpty('a file path').optional(),
+        url: z
+          .string({ error: 'expected a postgres:// URL' })
+          .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// or postgresql:// URL' })
+          .optional(),
+        url_env: envName.optional(),
+        pool_max: int(1, 1000).optional(),
+      })
       .prefault({}),
     log: logSchema.prefault({}),
     shutdown: z.strictObject({ timeout_ms: int(0, 600_000).default(10_000) }).prefault({}),

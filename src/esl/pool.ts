@@ -123,6 +123,7 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
   /** Resolves when the node is up; rejects with EslNodeDownError after `timeoutMs` or on close. */
   waitUntilUp(timeoutMs = 10_000): Promise<void> {
     if (this._state === 'up') return Promise.resolve();
+    if (this._state === 'closed') return Promise.reject(new EslNodeDownError(`node ${this.name} is closed`, { node: this.name }));
     return new Promise((resolve, reject) => {
       const onUp = (): void => {
         clearTimeout(timer);

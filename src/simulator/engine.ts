@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { EventFactory, type CoreIdentity, type CallingSite, type Header, type SimEvent } from './event.js';
+import { EventFactory, type CoreIdentity, type CallingSite, type Header, type HeaderEntry, type SimEvent } from './event.js';
 import { SimulatorInvalidArgumentError, SimulatorNotFoundError, SimulatorStateError } from './errors.js';
 import { conferenceHeaders, memberHeaders } from './member-headers.js';
 import {
@@ -306,7 +306,7 @@ export class ConferenceEngine {
   // -------------------------------------------------------------------------------------------
   // Event helpers
 
-  private fireCustom(site: CallingSite, headers: Header[]): void {
+  private fireCustom(site: CallingSite, headers: HeaderEntry[]): void {
     this.emit(this.events.create('CUSTOM', MAINTENANCE, site, headers));
   }
 
@@ -391,7 +391,7 @@ export class ConferenceEngine {
     this.defer(ms, () => {
       if (!m.conference.members.includes(m) || !this.alive(m.conference)) return;
       const s = playStats(ms, m.conference.profile.rate);
-      const h: Header[] = [
+      const h: HeaderEntry[] = [
         ...conferenceHeaders(m.conference),
         ['seconds', String(s.seconds)],
         ['milliseconds', String(s.milliseconds)],
@@ -512,7 +512,7 @@ export class ConferenceEngine {
   }
 
   private fireFloorChange(conf: Conference, oldId: string): void {
-    const h: Header[] = [...conferenceHeaders(conf), ['Action', 'floor-change'], ['Old-ID', oldId]];
+    const h: HeaderEntry[] = [...conferenceHeaders(conf), ['Action', 'floor-change'], ['Old-ID', oldId]];
     if (conf.floor) {
       for (const x of memberHeaders(conf.floor, this.verbose)) h.push(x);
       h.push(['New-ID', String(conf.floor.id)]);

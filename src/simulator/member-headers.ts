@@ -2,7 +2,7 @@
  * The header blocks mod_conference adds to its events, in FreeSWITCH's order:
  * conference_event_add_data, switch_channel_event_set_data and conference_member_add_event_data.
  */
-import type { Header } from './event.js';
+import { HeaderBlock, type Header, type HeaderEntry } from './event.js';
 import type { Conference, Member } from './model.js';
 
 export function conferenceHeaders(conf: Conference): Header[] {
@@ -17,6 +17,17 @@ export function conferenceHeaders(conf: Conference): Header[] {
 }
 
 const bool = (b: boolean): string => (b ? 'true' : 'false');
+
+/** The channel block only changes at hangup, so each member keeps a serialized copy. */
+const channelBlocks = new WeakMap<Member, { cause: string | undefined; verbose: boolean; block: HeaderBlock }>();
+
+export function channelBlock(member: Member, verbose: boolean): HeaderBlock {
+  const cached = channelBlocks.get(member);
+  if (cached && cached.cause === member.channel.hangupCause && cached.verbose === verbose) return cached.block;
+  const block = new HeaderBlock(channelHeaders(member, verbose));
+  channelBlocks.set(member, { cause: member.channel.hangupCause, verbose, block });
+  return block;
+}
 
 export function channelHeaders(member: Member, verbose: boolean): Header[] {
   const ch = member.channel;
@@ -83,11 +94,11 @@ export function channelHeaders(member: Member, verbose: boolean): Header[] {
 }
 
 /** conference_member_add_event_data: conference block, Floor, the channel, then the member's flags. */
-export function memberHeaders(member: Member, verbose: boolean): Header[] {
+export function memberHeaders(member: Member, verbose: boolean): HeaderEntry[] {
   const conf = member.conference;
-  const h = conferenceHeaders(conf);
+  const h: HeaderEntry[] = conferenceHeaders(conf);
   h.push(['Floor', bool(conf.floor === member)]);
-  for (const x of channelHeaders(member, verbose)) h.push(x);
+  h.push(channelBlock(member, verbose));
   h.push(
     ['Video', bool(member.video)],
     ['Hear', bool(member.canHear)],

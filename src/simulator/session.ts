@@ -226,6 +226,9 @@ export class EslSession {
     if (this.closed) return;
     this.out.push({ buf, isEvent });
     if (isEvent) this.queuedEvents++;
+    // Under a burst, hand frames to the socket now rather than letting our queue fill in one tick
+    // (FreeSWITCH drains its queue from another thread while events are being queued).
+    if (!this.waitingDrain && this.out.length - this.outHead >= 256) this.flush();
     if (!this.flushScheduled && !this.waitingDrain) {
       this.flushScheduled = true;
       setImmediate(() => {
@@ -251,9 +254,9 @@ export class EslSession {
         parts.push(item.buf);
         bytes += item.buf.length;
       }
-      const ok = this.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
-      if (!ok) this.waitingDrain = true;
-      if (this.waitingDrain) break;
+      // write() turns false at 16 KiB buffered; we keep writing up to SOCKET_HIGH_WATER and only
+      // then wait for 'drain' (emitted once the buffer empties, since write() did return false).
+      this.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
     }
     if (this.outHead === this.out.length) {
       this.out.length = 0;

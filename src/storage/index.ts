@@ -1,16 +1,17 @@
 /**
  * Storage entry point: the service wiring calls `openStorage(config)`.
- * Only SQLite is implemented; `postgres` is refused with a clear error (the `pg` driver is not installed).
+ * SQLite (a file, or `:memory:`) by default; PostgreSQL when a `postgres://` URL is configured.
+ * The PostgreSQL module is loaded only when used.
  */
 import { openSqliteStorage } from './sqlite.js';
-import { StorageError } from './errors.js';
 import type { Storage } from './types.js';
 
-export type StorageConfig = { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string };
+export type StorageConfig = { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; max?: number };
 
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   if (config.driver === 'sqlite') return openSqliteStorage({ path: config.path });
-  throw new StorageError('PostgreSQL storage is not available in this build (no pg driver); use driver "sqlite"', { driver: config.driver });
+  const { openPostgresStorage } = await import('./postgres.js');
+  return openPostgresStorage({ url: config.url, ...(config.max !== undefined ? { max: config.max } : {}) });
 }
 
 export type * from './types.js';

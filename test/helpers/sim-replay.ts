@@ -28,7 +28,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 /**
  * Event headers whose values are volatile: wall-clock time, the global event counter, the channel
  * timestamps, the talking detector's measurements, and a recording's measured length.
- * (Current-Energy, also a measurement, is compared as zero / non-zero: normalizeHeaderValue.)
+ * Current-Energy is the energy detector's reading of Bob's tone at that instant (its tone phase).
  */
 export const VOLATILE_HEADERS: ReadonlySet<string> = new Set([
   'Event-Date-Local',
@@ -38,6 +38,7 @@ export const VOLATILE_HEADERS: ReadonlySet<string> = new Set([
   'Caller-Profile-Created-Time',
   'Caller-Channel-Created-Time',
   'Caller-Channel-Answered-Time',
+  'Current-Energy',
   'talking-gate-hits',
   'talking-total-packets',
   'talking-duration-ms',
@@ -90,9 +91,7 @@ export function normalizeApiBody(body: string): string {
     .replace(/^min idle cpu [\d.]+\/[\d.]+$/m, 'min idle cpu <cpu>');
 }
 
-/** Current-Energy is the energy detector's reading: only "zero or not" is compared. */
 function normalizeHeaderValue(name: string, value: string): string {
-  if (name === 'Current-Energy') return value === '0' ? value : '<measured>';
   return VOLATILE_HEADERS.has(name) ? '<volatile>' : value;
 }
 

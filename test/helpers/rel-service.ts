@@ -1,0 +1,214 @@
+/**
+ * The reliability tests' rig: the FreeSWITCH simulator + the real service (createService, configured
+ * through parseConfig like an operator would) + RabbitMQ. Every rig gets its own exchange and command
+ * queue so test files running in parallel never see each other's messages.
+ */
+import { Writable } from 'node:stream';
+import { parseConfig, type Config } from '../../src/config/index.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+import { createService, type ServiceHandle } from '../../src/main.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { AMQP_URL, deleteAll, uniqueName } from './bus-amqp.js';
+import { TcpProxy } from './rel-proxy.js';
+
+export const REL_TOKEN = 'rel-token-0123456789abcdef';
+export const REL_ACCOUNT = 'relacct';
+
+export interface RelRigOptions {
+  /** Password the service uses; the simulator's is `simPassword` (default: the same). */
+  password?: string;
+  simPassword?: string;
+  amqpUrl?: string;
+  bufferSize?: number;
+  apiTimeoutMs?: number;
+  downGraceMs?: number;
+  livenessIntervalMs?: number;
+  reconnect?: { baseMs: number; capMs: number };
+  amqpReconnect?: { baseMs: number; capMs: number };
+  http?: boolean;
+  commandIntake?: boolean;
+  logger?: Logger;
+  sim?: Partial<SimulatorOptions>;
+  /** Wait until the node is synced and the broker connected (default true). */
+  waitReady?: boolean;
+  /** Put a fault-injection proxy between the service and the simulator / RabbitMQ. */
+  eslProxy?: boolean;
+  amqpProxy?: boolean;
+}
+
+export interface RelRig {
+  sim: Simulator;
+  service: ServiceHandle;
+  config: Config;
+  exchange: string;
+  commandQueue: string;
+  eslProxy: TcpProxy | undefined;
+  amqpProxy: TcpProxy | undefined;
+  close(): Promise<void>;
+}
+
+export function relConfigText(o: {
+  port: number;
+  password: string;
+  exchange: string;
+  commandQueue: string;
+  bufferSize?: number;
+  apiTimeoutMs?: number;
+  downGraceMs?: number;
+  livenessIntervalMs?: number;
+  reconnect?: { baseMs: number; capMs: number };
+  amqpReconnect?: { baseMs: number; capMs: number };
+  logLevel?: string;
+}): string {
+  const r = o.reconnect ?? { baseMs: 100, capMs: 1000 };
+  const ar = o.amqpReconnect ?? { baseMs: 100, capMs: 1000 };
+  return [
+    'app_name: confmgr',
+    'freeswitch:',
+    '  nodes:',
+    `    - {name: fs1, host: 127.0.0.1, port: ${o.port}, password_env: REL_ESL_PASSWORD, command_connections: 2}`,
+    `  reconnect: {base_ms: ${r.baseMs}, cap_ms: ${r.capMs}}`,
+    `  api_timeout_ms: ${o.apiTimeoutMs ?? 3000}`,
+    `  connect_timeout_ms: 3000`,
+    `  down_grace_ms: ${o.downGraceMs ?? 30000}`,
+    `  liveness_interval_ms: ${o.livenessIntervalMs ?? 0}`,
+    'amqp:',
+    '  url_env: REL_AMQP_URL',
+    `  exchange: ${JSON.stringify(o.exchange)}`,
+    `  command_queue: ${JSON.stringify(o.commandQueue)}`,
+    `  buffer_size: ${o.bufferSize ?? 100000}`,
+    `  reconnect: {base_ms: ${ar.baseMs}, cap_ms: ${ar.capMs}}`,
+    '  flush_timeout_ms: 3000',
+    'http:',
+    '  listen: 127.0.0.1:0',
+    `  tokens: [{token: ${REL_TOKEN}, account_id: ${REL_ACCOUNT}}]`,
+    'storage:',
+    "  path: ':memory:'",
+    'log:',
+    `  level: ${o.logLevel ?? 'info'}`,
+    'shutdown: {timeout_ms: 5000}',
+  ].join('\n');
+}
+
+export async function startRelRig(options: RelRigOptions = {}): Promise<RelRig> {
+  const password = options.password ?? 'ClueCon';
+  const sim = await startSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    password: options.simPassword ?? password,
+    heartbeatMs: 0,
+    verboseEvents: true,
+    ...options.sim,
+  });
+  const exchange = uniqueName('t-rel');
+  const commandQueue = uniqueName('t-rel-cmd');
+  const eslProxy = options.eslProxy ? await TcpProxy.start(sim.port) : undefined;
+  let amqpUrl = options.amqpUrl ?? AMQP_URL;
+  let amqpProxy: TcpProxy | undefined;
+  if (options.amqpProxy) {
+    const u = new URL(amqpUrl);
+    amqpProxy = await TcpProxy.start(Number(u.port || 5672), u.hostname);
+    u.hostname = '127.0.0.1';
+    u.port = String(amqpProxy.port);
+    amqpUrl = u.toString();
+  }
+  const config = parseConfig(
+    relConfigText({ port: eslProxy?.port ?? sim.port, password, exchange, commandQueue, ...pick(options) }),
+    'reliability-test',
+    { env: { REL_ESL_PASSWORD: password, REL_AMQP_URL: amqpUrl } },
+  );
+  const service = createService(config, {
+    logger: options.logger ?? silentLogger,
+    instanceName: 'confmgr-rel',
+    http: options.http ?? false,
+    commandIntake: options.commandIntake ?? false,
+  });
+  let closed = false;
+  const rig: RelRig = {
+    sim,
+    service,
+    config,
+    exchange,
+    commandQueue,
+    eslProxy,
+    amqpProxy,
+    async close() {
+      if (closed) return;
+      closed = true;
+      amqpProxy?.resume();
+      await service.stop('test done').catch(() => undefined);
+      await sim.close().catch(() => undefined);
+      await eslProxy?.close();
+      await amqpProxy?.close();
+      await deleteAll([exchange], [commandQueue]).catch(() => undefined);
+    },
+  };
+  await service.start();
+  if (options.waitReady !== false) {
+    await waitUntil('service ready', () => service.readiness().ready && service.sync.state('fs1') === 'synced', 15_000);
+  }
+  return rig;
+}
+
+function pick(o: RelRigOptions) {
+  const out: Partial<Parameters<typeof relConfigText>[0]> = {};
+  if (o.bufferSize !== undefined) out.bufferSize = o.bufferSize;
+  if (o.apiTimeoutMs !== undefined) out.apiTimeoutMs = o.apiTimeoutMs;
+  if (o.downGraceMs !== undefined) out.downGraceMs = o.downGraceMs;
+  if (o.livenessIntervalMs !== undefined) out.livenessIntervalMs = o.livenessIntervalMs;
+  if (o.reconnect) out.reconnect = o.reconnect;
+  if (o.amqpReconnect) out.amqpReconnect = o.amqpReconnect;
+  return out;
+}
+
+export async function waitUntil(what: string, predicate: () => boolean, timeoutMs = 10_000, stepMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** [conference, memberId, callId] triples, sorted: the same shape from the registry and the simulator. */
+export function registryMembers(service: ServiceHandle): string[] {
+  const out: string[] = [];
+  for (const c of service.registry.conferences()) {
+    for (const p of service.registry.participants(c.name)) out.push(`${c.name}#${p.memberId}#${p.callId}`);
+  }
+  return out.sort();
+}
+
+export function simMembers(sim: Simulator): string[] {
+  const out: string[] = [];
+  for (const c of sim.engine.conferences()) for (const m of c.members) out.push(`${c.name}#${m.id}#${m.callId}`);
+  return out.sort();
+}
+
+/** A pino logger writing JSON lines into `lines` (the service's own createLogger, so its redaction applies). */
+export function capturingLogger(level: string): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  let partial = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      partial += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        lines.push(partial.slice(0, nl));
+        partial = partial.slice(nl + 1);
+      }
+      cb();
+    },
+  });
+  return { logger: createLogger({ level, destination: stream }), lines };
+}
+
+/** The api/bgapi lines the simulator received, one per command (auth and event subscriptions too). */
+export function wireCommandLines(sim: Simulator): string[] {
+  // Every ESL command is one line ended by an empty line; `sendmsg` has headers but we never send it.
+  return sim
+    .receivedBytes()
+    .toString('latin1')
+    .split('\n\n')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
