@@ -104,7 +104,7 @@ async function latencyAtRate(rate: number, seconds: number, conferences: string[
 
 async function main(): Promise<void> {
   const n = arg('events', 100_000);
-  const window = arg('window', 1000);
+  const window = arg('window', 5000);
   const rate = arg('rate', 5000);
   const seconds = arg('seconds', 5);
   const conferences = Array.from({ length: 20 }, (_, i) => `bench-room-${i}`);

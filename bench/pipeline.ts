@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const keys = sample.map((x) => x['routing_key'] as string);
     console.log(`pipeline bench: simulator (${CONFERENCES}×${MEMBERS} members) → ESL → conference → AmqpPublisher → RabbitMQ (confirms, persistent, durable queue) → consumer`);
 
-    const raw = await rawCeiling(Math.min(100_000, rate * seconds), 1000, bodies, keys);
+    const raw = await rawCeiling(Math.min(100_000, rate * seconds), 5000, bodies, keys);
     console.log(`broker ceiling (raw amqplib, ~${bodies[0]!.length} B msgs): ${Math.round(raw.rate).toLocaleString()} msg/s`);
 
     const t = await phase(port, sim, rate, seconds);

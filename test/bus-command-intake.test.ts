@@ -7,7 +7,7 @@ import type { CommandReply } from '../src/bus/command-message.js';
 import { commandRoutingKey } from '../src/bus/routing.js';
 import { MemberNotFoundError } from '../src/conference/errors.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../src/conference/types.js';
-import { AMQP_URL, deleteAll, delay, uniqueName } from './helpers/bus-amqp.js';
+import { AMQP_URL, closeConnectionsNamed, deleteAll, delay, uniqueName } from './helpers/bus-amqp.js';
 
 class FakeExecutor implements ConferenceCommandExecutor {
   readonly seen: ConferenceCommand[] = [];
@@ -23,6 +23,7 @@ class FakeExecutor implements ConferenceCommandExecutor {
 const exchange = uniqueName('t-conf-cmd');
 const queue = uniqueName('t-cmd-q');
 const executor = new FakeExecutor();
+const intakeName = uniqueName('t-intake');
 let intake: AmqpCommandIntake;
 let client: ChannelModel;
 let ch: Channel;
@@ -30,7 +31,7 @@ let replyQueue: string;
 const replies = new Map<string, (msg: ConsumeMessage) => void>();
 
 beforeAll(async () => {
-  intake = new AmqpCommandIntake({ url: AMQP_URL, exchange, queue, executor, commandTimeoutMs: 500, connectionName: uniqueName('t-intake') });
+  intake = new AmqpCommandIntake({ url: AMQP_URL, exchange, queue, executor, commandTimeoutMs: 500, connectionName: intakeName, reconnect: { initialDelayMs: 50, maxDelayMs: 300 } });
   await intake.start();
   client = await amqp.connect(AMQP_URL);
   ch = await client.createChannel();
@@ -120,5 +121,13 @@ describe('AmqpCommandIntake (real RabbitMQ)', () => {
     expect(executor.seen.at(-1)).toEqual({ kind: 'unlock', conference: 'quiet' });
     await delay(100);
     expect(intake.stats().noReplyTo).toBe(1);
+  });
+
+  it('keeps answering after its connection is forced closed (reconnects)', async () => {
+    expect(await closeConnectionsNamed(intakeName)).toBe(1);
+    // The durable queue keeps the command while the intake reconnects.
+    const { reply } = await send('after-close', { command: { kind: 'lock' } });
+    expect(reply.status).toBe('success');
+    expect(intake.stats().connected).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import amqp from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OutboundEvent } from '../src/conference/types.js';
 import { EventFilter } from '../src/bus/filter.js';
@@ -174,5 +175,42 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
     expect(s.unroutable).toBe(1);
     expect(s.confirmed).toBe(2);
     expect(s.byEvent['add-member']!.unroutable).toBe(1);
+  });
+
+  it('retries nacked messages, then counts them as dropped (nacked)', async () => {
+    // A queue that holds one message and refuses the rest makes RabbitMQ nack them (reject-publish).
+    const exchange = uniqueName('t-conf-nack');
+    const queue = uniqueName('t-q-nack');
+    const admin = await amqp.connect(AMQP_URL);
+    const ch = await admin.createChannel();
+    await ch.assertExchange(exchange, 'topic', { durable: true });
+    await ch.assertQueue(queue, { durable: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+    await ch.bindQueue(queue, exchange, '#');
+    cleanups.push(async () => {
+      await deleteAll([exchange], [queue]);
+      await admin.close();
+    });
+    const publisher = new AmqpPublisher({ url: AMQP_URL, exchange, maxNackRetries: 2, maxInFlight: 1 });
+    cleanups.push(() => publisher.close(1000));
+    await publisher.start();
+    for (let i = 0; i < 4; i++) publisher.publish(ev('add-member', 'c', 'x', i));
+    expect(await publisher.flush(10_000)).toBe(true);
+    const s = publisher.stats();
+    expect(s.confirmed).toBe(1);
+    expect(s.dropped.nacked).toBe(3);
+    expect(s.nacked).toBe(9); // 3 messages × (1 try + 2 retries)
+    const q = await ch.checkQueue(queue);
+    expect(q.messageCount).toBe(1);
+    const first = await ch.get(queue, { noAck: true });
+    expect(first && JSON.parse(first.content.toString()).n).toBe(0);
+  });
+
+  it('close() flushes everything buffered before closing', async () => {
+    const { consumer, publisher } = await setup();
+    for (let i = 0; i < 2000; i++) publisher.publish(ev('stop-talking', 'c9', `call-${i % 5}`, i));
+    expect(await publisher.close(15_000)).toEqual({ flushed: true, dropped: 0 });
+    await consumer.waitFor(2000);
+    expect(consumer.received.map((r) => r.body['n'])).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    expect(publisher.stats()).toMatchObject({ confirmed: 2000, buffered: 0, inFlight: 0 });
   });
 });

@@ -135,10 +135,27 @@ describe('conference engine', () => {
     expect(e.executeApi('conference q xml_list')).toContain('<caller_id_name>Ann</caller_id_name>');
   });
 
+  it('play then stop: the stopped file ends at once (play-file-done) and only once', () => {
+    const { e, scheduler, actions } = engine();
+    e.originate({ conference: 'p', callerIdNumber: '1' });
+    const before = actions().length;
+    expect(e.executeApi('conference p play /sounds/hold.wav')).toBe('+OK (play) Playing file /sounds/hold.wav\n');
+    expect(e.executeApi('conference p play tone_stream://%(100,0,400) 1')).toBe('+OK (play) Playing file tone_stream://%(100,0,400) to member 1\n');
+    expect(e.executeApi('conference p stop all')).toBe('+OK Stopped 1 files.\n');
+    expect(e.executeApi('conference p stop current 1')).toBe('+OK Stopped 1 files.\n');
+    expect(e.executeApi('conference p stop all 9')).toBe('-ERR Member: 9 not found.\n');
+    expect(e.executeApi('conference p stop sideways')).toBe('stop <[current|all|async|last]> [<member_id>]');
+    scheduler.runAll();
+    expect(actions().slice(before)).toEqual(['play-file', 'play-file-member:1', 'play-file-done', 'play-file-member-done:1']);
+  });
+
   it('a locked conference admits nobody', () => {
     const { e } = engine();
     e.originate({ conference: 'l', callerIdNumber: '1' });
     expect(e.executeApi('conference l lock')).toBe('+OK l locked\n');
+    expect(e.executeApi('conference list summary')).toBe(
+      '+OK Conference l (1 member rate: 8000 locked flags: locked|running|answered|enforce_min|dynamic|exit_sound|enter_sound|json_status)\n',
+    );
     expect(() => e.originate({ conference: 'l', callerIdNumber: '2' })).toThrow(SimulatorStateError);
     expect(e.executeApi('originate loopback/conf-l/default &park()')).toMatch(/^\+OK /);
     expect(e.conferences()[0]!.members).toHaveLength(1);

@@ -40,6 +40,8 @@ function str(v: unknown): string | undefined {
 
 export class ConferencecallTracker {
   private chain: Promise<unknown> = Promise.resolve();
+  /** add-member event → whether it created a record (the call was new); see isNewParticipant. */
+  private readonly addOutcomes = new WeakMap<OutboundEvent, Promise<boolean>>();
   private readonly micros: () => number;
   private readonly log: Logger;
 
@@ -53,10 +55,53 @@ export class ConferencecallTracker {
     // The conference layer decides which Action drives which status (one place).
     const status = statusForEvent({ action: event.event } as ConferenceEvent);
     if (status === undefined || status === 'joining') return;
-    void this.serial(() => (status === 'joined' ? this.onAdd(event) : this.onLeave(event, status))).catch((err: unknown) =>
+    if (status === 'joined') {
+      const added = this.serial(() => this.onAdd(event));
+      this.addOutcomes.set(event, added);
+      void added.catch((err: unknown) => this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed'));
+      return;
+    }
+    void this.serial(() => this.onLeave(event, status)).catch((err: unknown) =>
       this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed'),
     );
   };
+
+  /**
+   * For an add-member event this tracker has handled (subscribe the tracker before asking): whether
+   * the call had no open record before it, i.e. confmgr (this process or an earlier one, the records
+   * are persisted) had never seen it join. Rejects when the record could not be read or written;
+   * false for events the tracker did not handle.
+   */
+  isNewParticipant(event: OutboundEvent): Promise<boolean> {
+    return this.addOutcomes.get(event) ?? Promise.resolve(false);
+  }
+
+  /**
+   * A kick/hup is about to be sent (any door: AMQP, HTTP, CLI): the open records of the calls it
+   * affects move to `leaving` now, before FreeSWITCH answers with del-member (→ `leaved`).
+   * `target` as in the command: a member id, `all`, `non_moderator`; `last` cannot be resolved
+   * reliably and marks nothing (FreeSWITCH's kick-member event moves it). `node`: the node the
+   * command goes to; participants of an instance on another node are not touched. Returns how many
+   * records moved. Never rejects for a missing conference or member (the command will say so).
+   */
+  async markLeaving(conference: string, target: number | string, node?: string): Promise<number> {
+    const live = this.o.registry.conference(conference);
+    if (!live || (node !== undefined && live.node !== node)) return 0;
+    const affected = live.participants.filter((p) =>
+      target === 'all' ? true : target === 'non_moderator' ? !p.is_moderator : p.participant_id === target,
+    );
+    if (affected.length === 0) return 0;
+    return this.serial(async () => {
+      let moved = 0;
+      for (const p of affected) {
+        const r = await this.o.storage.conferencecalls.findActive(conference, p.call_id);
+        if (!r || !canAdvance(r.status, 'leaving')) continue;
+        await this.move(r.id, 'leaving', { member_id: p.participant_id, node: live.node });
+        moved += 1;
+      }
+      return moved;
+    });
+  }
 
   /** Resolves when every queued state change is written (tests, shutdown). */
   async idle(): Promise<void> {
@@ -93,16 +138,20 @@ export class ConferencecallTracker {
   }
 
   /**
-   * After the first resync of every node: records still open whose call is no longer in its
-   * (connected) conference are closed as leaved. Returns how many were closed.
+   * After the first resync of a node: records still open whose call is no longer in its conference
+   * are closed as leaved (they left while confmgr was away: no del-member was ever seen).
+   * `known(node)` says whether the registry's view of that node can be trusted (connected AND
+   * resynced — a node still resyncing shows no conferences yet); `known(null)` is asked for records
+   * that never learnt their node, and should be true only once every node has been resynced.
+   * Default: the node is connected. Returns how many records were closed.
    */
-  async reconcile(): Promise<number> {
+  async reconcile(known: (node: string | null) => boolean = (n) => n === null || this.o.nodeUp(n)): Promise<number> {
     return this.serial(async () => {
       let closed = 0;
       for (const r of await this.o.storage.conferencecalls.listActive()) {
         const live = this.o.registry.conference(r.conference_id);
-        if (live && !this.o.nodeUp(live.node)) continue;
-        if (r.node && !live && !this.o.nodeUp(r.node)) continue;
+        if (live && !known(live.node)) continue;
+        if (!live && !known(r.node ?? null)) continue;
         if (live?.participants.some((p) => p.call_id === r.reference_id)) continue;
         await this.move(r.id, 'leaved');
         closed += 1;
@@ -117,9 +166,10 @@ export class ConferencecallTracker {
     return next;
   }
 
-  private async onAdd(event: OutboundEvent): Promise<void> {
+  /** Returns whether the call was new (no open record before). */
+  private async onAdd(event: OutboundEvent): Promise<boolean> {
     const callId = event.callId ?? str(event.payload.call_id);
-    if (!callId) return;
+    if (!callId) return false;
     const memberId = typeof event.payload.participant_id === 'number' ? event.payload.participant_id : null;
     const live = this.o.registry.conference(event.conferenceId);
     const node = live?.node ?? null;
@@ -130,7 +180,7 @@ export class ConferencecallTracker {
       // Seen again (resync after a reconnect or restart): refresh where it is, never go back.
       const status: ConferencecallStatus = canAdvance(existing.status, 'joined') ? 'joined' : existing.status;
       await store.update({ ...existing, status, member_id: memberId ?? existing.member_id, node: node ?? existing.node, tm_update: tm });
-      return;
+      return false;
     }
     const doc = await this.o.documents.get(event.conferenceId);
     const account = doc?.accountId ?? accountOfPayload(event.payload) ?? accountOfLive(live) ?? '';
@@ -147,6 +197,7 @@ export class ConferencecallTracker {
       member_id: memberId,
       node,
     });
+    return true;
   }
 
   /** kick-member / hup-member → leaving; del-member → leaved. */

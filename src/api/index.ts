@@ -16,7 +16,7 @@ import { ConferenceDocuments } from './conference-documents.js';
 import { ConferencecallTracker } from './conferencecall-tracker.js';
 import { DocumentEnforcer } from './document-enforcer.js';
 import { WebSocketHub } from './websocket.js';
-import { requestIdOf, sendError } from './envelope.js';
+import { errorBody, requestIdOf, sendError } from './envelope.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { setRequestAccount, type ApiContext } from './context.js';
 import { conferenceRoutes } from './routes/conferences.js';
@@ -24,6 +24,12 @@ import { participantRoutes } from './routes/participants.js';
 import { conferencecallRoutes } from './routes/conferencecalls.js';
 
 export const WEBSOCKET_PATH = '/v2/websocket';
+
+/**
+ * Retry-After (seconds) on a 503 ESL_OVERLOAD: the node's command queue is full; it drains within
+ * about one api timeout, so a client retrying after a second or so usually gets through.
+ */
+export const OVERLOAD_RETRY_AFTER_S = 1;
 
 export interface ApiHandle {
   documents: ConferenceDocuments;
@@ -47,7 +53,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     logger: log,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const enforcer = new DocumentEnforcer({ documents, executor: deps.executor, logger: log });
+  const enforcer = new DocumentEnforcer({
+    documents,
+    executor: deps.executor,
+    logger: log,
+    // The tracker is subscribed first, so it has seen every add-member the enforcer asks about.
+    isNewParticipant: (event) => tracker.isNewParticipant(event),
+  });
   const websocket = new WebSocketHub({
     auth,
     documents,
@@ -78,9 +90,14 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
 
     scope.setErrorHandler((err, request, reply) => {
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status === undefined || status >= 500) log.error({ err, url: request.url }, 'api request failed');
-      return sendError(request, reply, err);
+      const { status, body } = errorBody(request, err);
+      // A client error (unknown member, bad body, wrong token) is the client's business, not an
+      // operator alarm: info, without a stack. Only server-side failures are errors.
+      const where = { method: request.method, url: request.url, status, code: body.data.code, request_id: body.request_id };
+      if (status >= 500) log.error({ ...where, err }, 'api request failed');
+      else log.info({ ...where, message: body.message }, 'api request refused');
+      if (status === 503 && body.data.code === 'ESL_OVERLOAD') reply.header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
+      return reply.code(status).header('x-request-id', body.request_id).send(body);
     });
     try {
       scope.setNotFoundHandler((request, reply) => sendError(request, reply, new NotFoundError('route', `${request.method} ${request.url.split('?')[0]}`)));

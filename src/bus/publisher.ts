@@ -48,7 +48,7 @@ export interface AmqpPublisherOptions {
   exchange?: string;
   /** Max messages waiting to be sent (not counting the in-flight window). Default 100 000. */
   bufferSize?: number;
-  /** Max unconfirmed messages on the channel. Default 1000. */
+  /** Max unconfirmed messages on the channel (also the most duplicates a reconnect can cause). Default 5000. */
   maxInFlight?: number;
   /** A nacked message is retried this many times, then dropped (counted). Default 3. */
   maxNackRetries?: number;
@@ -175,7 +175,7 @@ export class AmqpPublisher {
     this.url = options.url;
     this.exchange = options.exchange ?? 'conference';
     this.bufferSize = Math.max(1, options.bufferSize ?? 100_000);
-    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1000);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 5000);
     this.maxNackRetries = options.maxNackRetries ?? 3;
     this.mandatory = options.mandatory ?? false;
     this.appId = options.appId ?? 'confmgr';

@@ -139,12 +139,20 @@ export function buildConferencePayload(ctx: PayloadContext, event: ConferenceEve
   return payload;
 }
 
-/** What the publisher gets: a participant event when the event has a member, else a conference event. */
+/**
+ * What the publisher gets: a participant event when the event has a member, else a conference event.
+ * Events made up by a resync carry `synthesized: true` on the OutboundEvent and in the payload (consumers
+ * can tell "this happened while confmgr was away" from "this just happened"); received events have
+ * `synthesized: false` and no such payload key (the seed's shape).
+ */
 export function toOutboundEvent(ctx: PayloadContext, event: ConferenceEvent): OutboundEvent {
-  const base = { event: event.action, conferenceId: event.conferenceName, timestampUs: event.timestampUs };
+  const base = { event: event.action, conferenceId: event.conferenceName, timestampUs: event.timestampUs, synthesized: event.synthesized };
   if (event.member !== undefined) {
-    const payload = buildParticipantPayload(ctx, event as ConferenceEvent & { member: MemberState });
+    const payload: Record<string, unknown> = buildParticipantPayload(ctx, event as ConferenceEvent & { member: MemberState });
+    if (event.synthesized) payload.synthesized = true;
     return { ...base, callId: event.member.callId, payload };
   }
-  return { ...base, payload: buildConferencePayload(ctx, event) };
+  const payload: Record<string, unknown> = buildConferencePayload(ctx, event);
+  if (event.synthesized) payload.synthesized = true;
+  return { ...base, payload };
 }

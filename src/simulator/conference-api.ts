@@ -89,7 +89,7 @@ const SPLIT_COMMANDS: Record<string, SplitCommand> = {
   list: {
     syntax: '[delim <string>]|[count]',
     run: (_e, conf, argv) => {
-      if (argv[2]?.toLowerCase() === 'count') return `${conf.members.length}\n`;
+      if (argv[2]?.toLowerCase() === 'count') return String(conf.members.length);
       if (argv[2]?.toLowerCase() === 'delim') return argv[3] ? memberLines(conf, argv[3]) : undefined;
       return memberLines(conf);
     },
@@ -145,6 +145,20 @@ const SPLIT_COMMANDS: Record<string, SplitCommand> = {
       return `+OK (play) Playing file ${file}\n`;
     },
   },
+  stop: {
+    syntax: '<[current|all|async|last]> [<member_id>]',
+    run: (e, conf, argv) => {
+      const mode = (argv[2] ?? 'all').toLowerCase();
+      if (mode !== 'current' && mode !== 'all' && mode !== 'async') return undefined;
+      if (argv.length >= 4) {
+        const id = atoi(argv[3]);
+        const m = conf.members.find((x) => x.id === id);
+        if (!m) return `-ERR Member: ${id} not found.\n`;
+        return `+OK Stopped ${e.stopPlays(conf, mode, m)} files.\n`;
+      }
+      return `+OK Stopped ${e.stopPlays(conf, mode)} files.\n`;
+    },
+  },
   record: {
     syntax: '<filename>',
     run: (e, conf, argv) => (argv[2] ? e.startRecording(conf, argv.slice(2).join(' ')) : undefined),
@@ -195,8 +209,9 @@ export function runConferenceApi(engine: ConferenceEngine, args: string): string
   if (!conf) {
     const first = argv[0]!.toLowerCase();
     if (first === 'list') {
-      if (argv[1]?.toLowerCase() === 'count') return `${engine.allConferences().length}\n`;
-      return listAll(engine.allConferences());
+      // FreeSWITCH ignores `count` here and lists everything; `summary` leaves the members out.
+      const opt = argv[1]?.toLowerCase();
+      return listAll(engine.allConferences(), { summary: opt === 'summary', delim: opt === 'delim' ? argv[2] : undefined });
     }
     if (first === 'xml_list') return xmlList(engine.allConferences(), engine.now());
     if (first === 'json_list') return jsonList(engine.allConferences(), engine.now());

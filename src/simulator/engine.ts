@@ -20,6 +20,7 @@ import {
 import { realScheduler, type Scheduler, type TimerHandle } from './scheduler.js';
 import { SITES } from './sites.js';
 import { playDurationMs, playStats } from './tones.js';
+import { recordingStats, talkingStats, toneEnergy } from './measurements.js';
 import { runApi } from './api.js';
 
 export const MAINTENANCE = 'conference::maintenance';
@@ -75,6 +76,17 @@ interface DeferredDone {
   fire: () => void;
 }
 
+/** A file being played to a conference or to one member. */
+interface Play {
+  readonly conf: Conference;
+  readonly member: Member | undefined;
+  readonly file: string;
+  readonly async: boolean;
+  readonly ms: number;
+  readonly startedAt: number;
+  done: boolean;
+}
+
 const TONE_FALLBACK_MS = 1000;
 const VOLUME_LIMIT = 4;
 
@@ -91,6 +103,7 @@ export class ConferenceEngine {
   /** Both legs of every member's call → the member. */
   private readonly byChannel = new Map<string, Member>();
   private readonly timers = new Set<TimerHandle>();
+  private readonly plays = new Set<Play>();
   private nextMemberId = 1;
   private startedAt: number;
   private sessionsSinceStartup = 0;
@@ -137,6 +150,8 @@ export class ConferenceEngine {
   reset(core: CoreIdentity): void {
     for (const t of this.timers) t.cancel();
     this.timers.clear();
+    this.plays.clear();
+    this.disposed = false;
     this.byName.clear();
     this.byChannel.clear();
     this.nextMemberId = 1;
@@ -369,39 +384,47 @@ export class ConferenceEngine {
   /** A file played to the whole conference: play-file-done when it ends. */
   playToConference(conf: Conference, file: string, announce?: { async: boolean }): void {
     if (announce) this.fireConference(conf, 'play-file', SITES.play, [['File', file], ['Async', announce.async ? 'true' : 'false']]);
-    const ms = playDurationMs(file, this.fileDurationMs);
-    this.defer(ms, () => {
-      if (!this.alive(conf)) return;
-      const s = playStats(ms, conf.profile.rate);
-      this.fireCustom(SITES.fileClose, [
-        ...conferenceHeaders(conf),
-        ['seconds', String(s.seconds)],
-        ['milliseconds', String(s.milliseconds)],
-        ['samples', String(s.samples)],
-        ['Action', 'play-file-done'],
-        ['File', file],
-      ]);
-    });
+    this.startPlay({ conf, member: undefined, file, async: announce?.async ?? false });
   }
 
   /** A file played to one member: play-file-member-done when it ends (if the member is still there). */
   playToMember(m: Member, file: string, announce: boolean): void {
     if (announce) this.fireMember(m, 'play-file-member', SITES.playMember, [['File', file]]);
-    const ms = playDurationMs(file, this.fileDurationMs);
-    this.defer(ms, () => {
-      if (!m.conference.members.includes(m) || !this.alive(m.conference)) return;
-      const s = playStats(ms, m.conference.profile.rate);
-      const h: HeaderEntry[] = [
-        ...conferenceHeaders(m.conference),
-        ['seconds', String(s.seconds)],
-        ['milliseconds', String(s.milliseconds)],
-        ['samples', String(s.samples)],
-        ['Action', 'play-file-member-done'],
-        ...memberHeaders(m, this.verbose),
-        ['File', file],
-      ];
-      this.fireCustom(SITES.fileClose, h);
-    });
+    this.startPlay({ conf: m.conference, member: m, file, async: false });
+  }
+
+  private startPlay(p: { conf: Conference; member: Member | undefined; file: string; async: boolean }): void {
+    const play: Play = { ...p, ms: playDurationMs(p.file, this.fileDurationMs), startedAt: this.scheduler.now(), done: false };
+    this.plays.add(play);
+    this.defer(play.ms, () => this.finishPlay(play, play.ms));
+  }
+
+  /** conference_file_close: the done event reports how much was played. */
+  private finishPlay(play: Play, playedMs: number): void {
+    if (play.done) return;
+    play.done = true;
+    this.plays.delete(play);
+    const { conf, member: m } = play;
+    if (!this.alive(conf) || (m && !conf.members.includes(m))) return;
+    const s = playStats(playedMs, conf.profile.rate);
+    const h: HeaderEntry[] = [
+      ...conferenceHeaders(conf),
+      ['seconds', String(s.seconds)],
+      ['milliseconds', String(s.milliseconds)],
+      ['samples', String(s.samples)],
+      ['Action', m ? 'play-file-member-done' : 'play-file-done'],
+    ];
+    if (m) for (const x of memberHeaders(m, this.verbose)) h.push(x);
+    h.push(['File', play.file]);
+    this.fireCustom(SITES.fileClose, h);
+  }
+
+  /** `stop <current|all|async> [member]`: stopped files end now; returns how many. */
+  stopPlays(conf: Conference, mode: 'current' | 'all' | 'async', member?: Member): number {
+    let targets = [...this.plays].filter((p) => p.conf === conf && p.member === member && (mode !== 'async' || p.async));
+    if (mode === 'current') targets = targets.slice(0, 1);
+    for (const p of targets) this.finishPlay(p, Math.min(p.ms, this.scheduler.now() - p.startedAt));
+    return targets.length;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -555,8 +578,7 @@ export class ConferenceEngine {
     if (!m.canSpeak || m.talking) return false;
     const now = this.scheduler.now();
     m.talking = true;
-    // what the energy detector would read off a tone (the fixtures show 4000-7000)
-    m.currentEnergy = 4000 + ((m.id * 7919 + now) % 3000);
+    m.currentEnergy = toneEnergy(m.id * 7919 + now);
     m.talkingSince = now;
     m.lastTalkingAt = now;
     this.fireMember(m, 'start-talking', SITES.startTalking);
@@ -572,22 +594,8 @@ export class ConferenceEngine {
     m.talking = false;
     m.lastTalkingAt = now;
     m.talkingSince = undefined;
-    const packets = Math.max(1, Math.round(durationMs / 20));
-    const hits = Math.max(1, Math.round(packets * 0.65));
-    const hitOn = (hits / packets) * 100;
-    const hitOff = (1 / packets) * 100;
     m.currentEnergy = 0;
-    this.fireMember(m, 'stop-talking', SITES.stopTalking, [], [
-      ['talking-gate-hits', String(hits)],
-      ['talking-total-packets', String(packets)],
-      ['talking-duration-ms', String(durationMs)],
-      ['talking-average-energy', (m.energy * 60).toFixed(6)],
-      ['talking-delta-average', (m.energy).toFixed(6)],
-      ['talking-hit-on-percent', hitOn.toFixed(6)],
-      ['talking-non-hit-ratio', ((packets - hits) / Math.max(1, hits) * 2.5).toFixed(6)],
-      ['talking-hit-off-percent', hitOff.toFixed(6)],
-      ['talking-hit-off-differential', (hitOn - hitOff).toFixed(6)],
-    ]);
+    this.fireMember(m, 'stop-talking', SITES.stopTalking, [], talkingStats(durationMs, m.energy));
     return true;
   }
 
@@ -674,14 +682,10 @@ export class ConferenceEngine {
 
   private fireRecordingStopped(conf: Conference, r: Recording): void {
     const elapsed = Math.max(0, this.scheduler.now() - r.startedAt);
-    const samples = Math.round((elapsed * conf.profile.rate) / 1000);
     this.fireConference(conf, 'stop-recording', SITES.stopRecording, [
       ['Path', r.path],
       ['Other-Recordings', conf.recordings.length > 0 ? 'true' : 'false'],
-      ['Samples-Out', String(samples)],
-      ['Samplerate', String(conf.profile.rate)],
-      ['Milliseconds-Elapsed', String(elapsed)],
-      ['Record-File-Size', String(samples * 2 + 142)],
+      ...recordingStats(elapsed, conf.profile.rate),
     ]);
   }
 }

@@ -53,8 +53,11 @@ export function memberLines(conf: Conference, delim = ';'): string {
   return out;
 }
 
-/** `conference list` without a name: a header line per conference, then its members. */
-export function listAll(conferences: readonly Conference[]): string {
+/**
+ * `conference list` without a name: a header line per conference (` locked` after the rate when
+ * locked, as conference_api_sub_list prints it), then its members unless `summary`.
+ */
+export function listAll(conferences: readonly Conference[], opts: { summary?: boolean; delim?: string } = {}): string {
   if (conferences.length === 0) return '+OK No active conferences.\n';
   let out = '';
   for (const conf of conferences) {
@@ -62,8 +65,9 @@ export function listAll(conferences: readonly Conference[]): string {
       .filter(([, on]) => on)
       .map(([name]) => name);
     flags.push('json_status');
-    out += `+OK Conference ${conf.name} (${conf.members.length} member${conf.members.length === 1 ? '' : 's'} rate: ${conf.profile.rate} flags: ${flags.join('|')})\n`;
-    out += memberLines(conf);
+    const n = conf.members.length;
+    out += `+OK Conference ${conf.name} (${n} member${n === 1 ? '' : 's'} rate: ${conf.profile.rate}${conf.locked ? ' locked' : ''} flags: ${flags.join('|')})\n`;
+    if (!opts.summary) out += memberLines(conf, opts.delim);
   }
   return out;
 }
