@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConfmgrError } from '../errors.js';
-import { KAZOO_MESSAGE_BY_STATUS, ValidationError, httpStatusOf } from './errors.js';
+import { KAZOO_MESSAGE_BY_STATUS, RETRY_AFTER_S_BY_CODE, ValidationError, httpStatusOf } from './errors.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const requestIds = new WeakMap<FastifyRequest, string>();
@@ -79,7 +79,14 @@ function isFastifyClientError(err: unknown): err is { statusCode: number; code?:
   return typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500;
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  const { status, body } = errorBody(request, err);
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: unknown,
+  built: { status: number; body: ErrorEnvelope } = errorBody(request, err),
+): FastifyReply {
+  const { status, body } = built;
+  const retryAfter = RETRY_AFTER_S_BY_CODE[String(body.data.code)];
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply.code(status).header('x-request-id', body.request_id).send(body);
 }

@@ -63,6 +63,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   MEMBER_NOT_FOUND: 404,
   CONFLICT: 409,
   INVALID_STATE: 409,
+  /** Live on two FreeSWITCH nodes at once: confmgr will not guess which one is meant. */
+  CONFERENCE_AMBIGUOUS: 409,
   COMMAND_REJECTED: 409,
   UNRECOGNIZED_REPLY: 502,
   ESL_COMMAND: 502,
@@ -75,6 +77,14 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   TIMEOUT: 504,
   ESL_TIMEOUT: 504,
   STORAGE_ERROR: 500,
+};
+
+/**
+ * Retry-After (seconds) sent with these errors. ESL_OVERLOAD (503): the node's command queue is
+ * full; it drains within about one api timeout, so a retry a second later usually gets through.
+ */
+export const RETRY_AFTER_S_BY_CODE: Readonly<Record<string, number>> = {
+  ESL_OVERLOAD: 1,
 };
 
 /** Kazoo's `message` for an error status (its envelopes carry a short text per class). */

@@ -25,12 +25,6 @@ import { conferencecallRoutes } from './routes/conferencecalls.js';
 
 export const WEBSOCKET_PATH = '/v2/websocket';
 
-/**
- * Retry-After (seconds) on a 503 ESL_OVERLOAD: the node's command queue is full; it drains within
- * about one api timeout, so a client retrying after a second or so usually gets through.
- */
-export const OVERLOAD_RETRY_AFTER_S = 1;
-
 export interface ApiHandle {
   documents: ConferenceDocuments;
   tracker: ConferencecallTracker;
@@ -96,8 +90,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       const where = { method: request.method, url: request.url, status, code: body.data.code, request_id: body.request_id };
       if (status >= 500) log.error({ ...where, err }, 'api request failed');
       else log.info({ ...where, message: body.message }, 'api request refused');
-      if (status === 503 && body.data.code === 'ESL_OVERLOAD') reply.header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
-      return reply.code(status).header('x-request-id', body.request_id).send(body);
+      return sendError(request, reply, err, { status, body });
     });
     try {
       scope.setNotFoundHandler((request, reply) => sendError(request, reply, new NotFoundError('route', `${request.method} ${request.url.split('?')[0]}`)));

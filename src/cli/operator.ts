@@ -59,12 +59,8 @@ export async function runOperatorCommand(command: string, args: string[], values
   }
   // member actions
   let data: unknown;
-  if (target === 'non_moderator' || target === 'all') {
-    data = await client.participantsAction(conference, command, target);
-    // The seed's bulk action has no target; say so when the service chose another one than asked.
-    const applied = (data as { target?: unknown } | undefined)?.target;
-    if (typeof applied === 'string' && applied !== target) io.err(`note: the service applied ${command} to "${applied}", not "${target}"\n`);
-  }
+  // Bulk: the service applies `data.target` as asked (its default without one is the seed's).
+  if (target === 'non_moderator' || target === 'all') data = await client.participantsAction(conference, command, target);
   else if (/^[1-9]\d{0,9}$/.test(target)) data = await client.participantAction(conference, Number(target), command);
   else throw new UsageError(`member: expected a member id, "all" or "non_moderator" (got "${target}")`);
   print(data, () => `OK: ${command} ${conference} ${target}\n`);

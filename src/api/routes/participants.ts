@@ -2,6 +2,7 @@
  * /v2/accounts/{ACCOUNT_ID}/conferences/{CONFERENCE_ID}/participants[/{PARTICIPANT_ID}] (seed 004).
  * Bulk actions map to mod_conference targets: mute/unmute/deaf/undeaf → `non_moderator` (every
  * participant without the moderator flag — Kazoo skipped those whose flag was absent), kick → `all`.
+ * An optional `data.target` (`all` | `non_moderator`, a confmgr extension the CLI uses) overrides that.
  */
 import type { FastifyInstance } from 'fastify';
 import type { MemberTarget } from '../../conference/types.js';
@@ -19,8 +20,22 @@ type ParticipantParams = ConferenceParams & { participantId: string };
 export const PARTICIPANT_ACTIONS = ['mute', 'unmute', 'deaf', 'undeaf', 'kick'] as const;
 export type ParticipantAction = (typeof PARTICIPANT_ACTIONS)[number];
 
+export const BULK_TARGETS = ['all', 'non_moderator'] as const;
+export type BulkTarget = (typeof BULK_TARGETS)[number];
+
+/** The seed's default target of a bulk action. */
 export function bulkTarget(action: ParticipantAction): MemberTarget {
   return action === 'kick' ? 'all' : 'non_moderator';
+}
+
+/** `data.target` of a bulk action: absent → the seed's default; otherwise one of BULK_TARGETS (400 naming the field). */
+function parseBulkTarget(body: unknown, action: ParticipantAction): BulkTarget {
+  const target = requestData(body).target;
+  if (target === undefined || target === null) return bulkTarget(action) as BulkTarget;
+  if (typeof target !== 'string' || !(BULK_TARGETS as readonly string[]).includes(target)) {
+    throw ValidationError.field('target', 'enum', `Value is not one of: ${BULK_TARGETS.join(', ')}`, BULK_TARGETS);
+  }
+  return target as BulkTarget;
 }
 
 function parseAction(body: unknown): ParticipantAction {
@@ -52,9 +67,9 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const account = requestAccount(request);
     requireAccount(account, request.params.accountId);
     const action = parseAction(request.body);
+    const target = parseBulkTarget(request.body, action);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     requireRunning(ctx, conf);
-    const target = bulkTarget(action);
     await ctx.deps.executor.execute({ kind: action, conference: conf.id, target });
     return success(request, { action, conference_id: conf.id, target });
   });
