@@ -110,33 +110,9 @@ async function main(): Promise<number> {
   const logger = values['log-level'] ? createLogger({ level: values['log-level'] }) : silentLogger;
   const service = createService(config, { logger, instanceName: 'confmgr-soak' });
 
-  // The consumer: counts unique message ids (at-least-once may duplicate).
-  const conn = await amqp.connect(amqpUrl);
-  conn.on('error', () => undefined);
-  const ch = await conn.createChannel();
-  await ch.assertExchange(exchange, 'topic', { durable: true });
-  const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-  await ch.bindQueue(queue, exchange, 'conference.event.#');
-  let consumedUnique = 0;
-  let duplicates = 0;
-  // Ids are kept per sample window only (bounded memory): duplicates arrive close together.
-  let recentIds = new Set<string>();
-  let olderIds = new Set<string>();
-  await ch.consume(
-    queue,
-    (msg) => {
-      if (!msg) return;
-      const id = String(msg.properties.messageId);
-      if (recentIds.has(id) || olderIds.has(id)) duplicates++;
-      else {
-        recentIds.add(id);
-        consumedUnique++;
-      }
-    },
-    { noAck: true },
-  );
-  const rpc = await conn.createChannel();
-  await rpc.consume('amq.rabbitmq.reply-to', () => undefined, { noAck: true });
+  // The consumer side (a durable queue, so a broker restart by someone else loses nothing; reconnects).
+  const broker = new SoakBroker(amqpUrl, exchange, `soak-${tag}.events`);
+  await broker.start();
 
   let produced = 0;
   service.events.subscribe(() => void produced++);
@@ -255,10 +231,7 @@ async function main(): Promise<number> {
     } catch {
       commandsFailed++;
     }
-    rpc.publish(exchange, commandRoutingKey(s.name), Buffer.from(JSON.stringify({ command: { kind: 'count' } })), {
-      replyTo: 'amq.rabbitmq.reply-to',
-      correlationId: String(Date.now()),
-    });
+    broker.command(commandRoutingKey(s.name), { command: { kind: 'count' } });
   };
 
   // ---- sampling ------------------------------------------------------------------------------
@@ -283,7 +256,7 @@ async function main(): Promise<number> {
       loopP99: lag(loop.percentile(99)),
       loopMax: lag(loop.max),
       produced,
-      consumed: consumedUnique,
+      consumed: broker.consumedUnique,
       commandsOk,
       commandsFailed,
       buffered: service.publisher.stats().buffered,
@@ -291,8 +264,7 @@ async function main(): Promise<number> {
       conferences: reg.conferences,
     };
     loop.reset();
-    olderIds = recentIds;
-    recentIds = new Set();
+    broker.rotateWindow();
     return s;
   };
   const row = (s: Sample) =>
@@ -325,11 +297,10 @@ async function main(): Promise<number> {
   // ---- drain and verdict ---------------------------------------------------------------------
   const flushed = await service.publisher.flush(30_000);
   const drainBy = Date.now() + 30_000;
-  while (consumedUnique < produced && Date.now() < drainBy) await sleep(100);
+  while (broker.consumedUnique < produced && Date.now() < drainBy) await sleep(100);
   await service.stop('soak done');
   loop.disable();
-  await ch.deleteExchange(exchange).catch(() => undefined);
-  await conn.close().catch(() => undefined);
+  await broker.close();
   await sim.close();
   rmSync(dataDir, { recursive: true, force: true });
 
@@ -345,11 +316,12 @@ async function main(): Promise<number> {
 
   const heapGrows = heapRatio > 1.5 && last.heapMiB - at25.heapMiB > 8;
   const rssGrows = slope > maxRssSlope && rssRise > 16;
-  const lost = produced - consumedUnique;
+  const lost = produced - broker.consumedUnique;
   console.log('');
   console.log(`workload: ${joins} joins (${joinsRefused} refused: conference locked), ${leaves} leaves, ${recycled} conferences recycled, ${talkSent} talking toggles, ` +
     `${commandsOk} commands ok / ${commandsFailed} failed (members leave between pick and command)`);
-  console.log(`events: produced ${produced}, consumed ${consumedUnique} unique + ${duplicates} duplicates, lost ${lost}; ` +
+  console.log(`events: produced ${produced}, consumed ${broker.consumedUnique} unique + ${broker.duplicates} duplicates ` +
+    `(consumer reconnects ${broker.reconnects}), lost ${lost}; ` +
     `publisher confirmed ${stats.confirmed}, dropped ${JSON.stringify(stats.dropped)}, flushed ${flushed}`);
   console.log(`heap after GC: ${at25.heapMiB.toFixed(1)} MiB at 25 % (t=${at25.t}s) → ${last.heapMiB.toFixed(1)} MiB at the end (× ${heapRatio.toFixed(2)}; limit × 1.5)`);
   console.log(`RSS: ${samples[0]!.rssMiB.toFixed(1)} → ${last.rssMiB.toFixed(1)} MiB; second-half slope ${slope.toFixed(2)} MiB/min (limit ${maxRssSlope}), rise ${rssRise.toFixed(1)} MiB`);
@@ -362,6 +334,101 @@ async function main(): Promise<number> {
       (lost > 0 ? ` — ${lost} events lost` : ''),
   );
   return ok ? 0 : 1;
+}
+
+/**
+ * The soak's RabbitMQ client: a consumer on a durable queue counting unique message ids, and a
+ * channel for AMQP commands. Survives the broker being restarted by someone else (reconnects).
+ * Ids are remembered for a few sample windows only (bounded memory; redeliveries arrive soon).
+ */
+class SoakBroker {
+  consumedUnique = 0;
+  duplicates = 0;
+  reconnects = -1;
+  private windows: Array<Set<string>> = [new Set()];
+  private conn: amqp.ChannelModel | undefined;
+  private cmd: amqp.Channel | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly exchange: string,
+    private readonly queue: string,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    while (!this.closed) {
+      try {
+        const conn = await amqp.connect(this.url);
+        conn.on('error', () => undefined);
+        conn.on('close', () => {
+          this.conn = undefined;
+          this.cmd = undefined;
+          if (!this.closed) setTimeout(() => void this.connect(), 500);
+        });
+        const ch = await conn.createChannel();
+        await ch.assertExchange(this.exchange, 'topic', { durable: true });
+        await ch.assertQueue(this.queue, { durable: true, autoDelete: false });
+        await ch.bindQueue(this.queue, this.exchange, 'conference.event.#');
+        await ch.prefetch(2000);
+        await ch.consume(this.queue, (msg) => {
+          if (!msg) return;
+          this.seen(String(msg.properties.messageId));
+          ch.ack(msg);
+        });
+        const cmd = await conn.createChannel();
+        await cmd.consume('amq.rabbitmq.reply-to', () => undefined, { noAck: true });
+        this.conn = conn;
+        this.cmd = cmd;
+        this.reconnects++;
+        return;
+      } catch {
+        await sleep(500);
+      }
+    }
+  }
+
+  private seen(id: string): void {
+    if (this.windows.some((w) => w.has(id))) this.duplicates++;
+    else {
+      this.windows[0]!.add(id);
+      this.consumedUnique++;
+    }
+  }
+
+  rotateWindow(): void {
+    this.windows.unshift(new Set());
+    this.windows.length = Math.min(this.windows.length, 4);
+  }
+
+  command(routingKey: string, body: unknown): void {
+    try {
+      this.cmd?.publish(this.exchange, routingKey, Buffer.from(JSON.stringify(body)), {
+        replyTo: 'amq.rabbitmq.reply-to',
+        correlationId: String(Date.now()),
+      });
+    } catch {
+      // channel closing with the broker: the next sample sends another
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    try {
+      const conn = this.conn ?? (await amqp.connect(this.url));
+      conn.on('error', () => undefined);
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(this.queue).catch(() => undefined);
+      await ch.deleteExchange(this.exchange).catch(() => undefined);
+      await conn.close().catch(() => undefined);
+    } catch {
+      // broker gone: nothing to clean
+    }
+  }
 }
 
 /** Least-squares slope of [seconds, MiB] points, in MiB per minute. */

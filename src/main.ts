@@ -11,7 +11,10 @@
  *                        └── HTTP API, AMQP command intake
  *
  * No logic of its own beyond order: start = storage, broker, HTTP, then FreeSWITCH; stop = intake and
- * HTTP first, flush AMQP within the deadline, close ESL last.
+ * HTTP first, flush AMQP within the deadline, close ESL, then storage (the API writes to it until
+ * HTTP is closed). Two seams between the API and the rest: every kick/hup first marks the
+ * conferencecall records `leaving` (src/wiring/leave-marking-executor.ts), and the first resync of
+ * each node closes records of calls that left while confmgr was away (ConferencecallTracker.reconcile).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -35,6 +38,9 @@ import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './server.js';
 import { EventHub } from './wiring/event-hub.js';
 import { realtimeFromRegistry } from './wiring/realtime-adapter.js';
+import { leaveMarkingExecutor } from './wiring/leave-marking-executor.js';
+import type { ApiHandle } from './api/index.js';
+import type { Storage } from './storage/index.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -65,6 +71,10 @@ export interface ServiceHandle {
   http: HttpServer | undefined;
   /** Set once started with the command intake. */
   intake: AmqpCommandIntake | undefined;
+  /** Set once started with http and the API. */
+  api: ApiHandle | undefined;
+  /** The API's storage (SQLite or PostgreSQL); set once started with http and the API, closed last. */
+  storage: Storage | undefined;
   start(): Promise<void>;
   /** Graceful stop; resolves with whether the AMQP buffer was fully flushed. Idempotent. */
   stop(reason?: string): Promise<{ flushed: boolean; dropped: number }>;
@@ -122,7 +132,15 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     logger: logger.child({ component: 'control' }),
     timeoutMs: config.freeswitch.apiTimeoutMs,
   });
-  const executor = metrics.instrument(control);
+  // Every door (AMQP intake, HTTP, CLI, the API's own DELETE) goes through this one executor.
+  const executor = leaveMarkingExecutor(metrics.instrument(control), {
+    locator: router,
+    marker: () => {
+      const api = service.api;
+      return api ? (conference, target, node) => api.tracker.markLeaving(conference, target, node) : undefined;
+    },
+    logger: logger.child({ component: 'control' }),
+  });
 
   const publisher = new AmqpPublisher({
     url: config.amqp.url,
@@ -155,6 +173,27 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     const out = toOutboundEvent(payloadCtx, event);
     publisher.publish(out);
     events.emit(out);
+  });
+  // After the first resync of a node, conferencecall records of calls that are gone (they left while
+  // confmgr was away, so no del-member was seen) are closed. Only nodes already resynced are judged:
+  // a node still resyncing shows no conferences yet. The resync's own events were emitted before
+  // 'resynced', so the tracker (serial) has applied them first.
+  const resyncedOnce = new Set<string>();
+  const configuredNodes = config.freeswitch.nodes.map((n) => n.name);
+  sync.on('resynced', (result) => {
+    if (resyncedOnce.has(result.node)) return;
+    resyncedOnce.add(result.node);
+    const api = service.api;
+    if (!api) return;
+    const allResynced = configuredNodes.every((n) => resyncedOnce.has(n));
+    const known = (node: string | null): boolean =>
+      node === null ? allResynced : resyncedOnce.has(node) && cluster.has(node) && cluster.node(node).state === 'up';
+    api.tracker.reconcile(known).then(
+      (closed) => {
+        if (closed > 0) logger.info({ node: result.node, closed }, 'conferencecalls of calls gone while confmgr was away closed as leaved');
+      },
+      (err: unknown) => logger.warn({ err, node: result.node }, 'conferencecall reconcile failed'),
+    );
   });
 
   metrics.setSources({
@@ -192,6 +231,8 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     events,
     http: undefined,
     intake: undefined,
+    api: undefined,
+    storage: undefined,
     readiness,
 
     async start() {
@@ -221,6 +262,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
           amqp: redactUrl(config.amqp.url),
           exchange: config.amqp.exchange,
           publish: filter.list ?? 'all',
+          ...(service.storage ? { storage: storageLabel(config) } : {}),
         },
         'confmgr started',
       );
@@ -277,10 +319,16 @@ async function apiRegistrar(
     st.driver === 'sqlite'
       ? { driver: 'sqlite', path: st.path }
       : { driver: 'postgres', url: st.url, ...(st.poolMax !== undefined ? { max: st.poolMax } : {}) },
-  );
+  ).catch((err: unknown) => {
+    // pg errors may quote the connection string: say where, without the password.
+    logger.error({ err: (err as Error).message, storage: storageLabel(config) }, 'cannot open storage');
+    throw err;
+  });
+  service.storage = storage;
+  // Closed after HTTP (whose onClose waits for the API's pending writes) and after ESL: see stop().
   finalClosers.push(() => storage.close());
   return async (app) => {
-    await registerApi(app, {
+    service.api = await registerApi(app, {
       registry: realtimeFromRegistry(service.registry),
       executor: service.executor,
       storage,
@@ -308,6 +356,12 @@ async function startCommandIntake(service: ServiceHandle): Promise<() => Promise
   void intake.start();
   service.intake = intake;
   return () => intake.close(Math.min(5_000, config.shutdown.timeoutMs));
+}
+
+/** Where the API's data lives, for log lines: never the password. */
+export function storageLabel(config: Config): string {
+  const st = config.storage;
+  return st.driver === 'sqlite' ? `sqlite:${st.path}` : redactUrl(st.url);
 }
 
 function safeHostname(): string {

@@ -200,6 +200,42 @@ describe.each(BACKENDS)('on %s', (backend) => {
       expect(Object.fromEntries(recs.map((r: any) => [r.reference_id, r.status]))).toEqual({ 'call-1': 'leaved', 'call-2': 'joined' });
     });
 
+    it('reconcile(known) judges only nodes the caller trusts; records without a node only when every node is known', async () => {
+      registry.start('east', { node: 'fs2', uuid: 'uuid-east' });
+      await joinCall('room', 'call-1', 5); // room on fs1
+      await joinCall('east', 'call-2', 6); // east on fs2
+      registry.leave('room', 'call-1');
+      registry.leave('east', 'call-2');
+      // fs2 has not been resynced yet: its (empty) view must not close call-2.
+      expect(await api.tracker.reconcile((n) => n === 'fs1')).toBe(1);
+      const status = async () =>
+        Object.fromEntries((await req('GET', '/conferencecalls')).body.result.map((r: any) => [r.reference_id, r.status]));
+      expect(await status()).toEqual({ 'call-1': 'leaved', 'call-2': 'joined' });
+      expect(await api.tracker.reconcile((n) => n === 'fs1' || n === 'fs2')).toBe(1);
+      expect(await status()).toEqual({ 'call-1': 'leaved', 'call-2': 'leaved' });
+    });
+
+    it('markLeaving: a member id, non_moderator or all moves the open records of those calls to leaving', async () => {
+      await joinCall('room', 'mod', 1, { is_moderator: true });
+      await joinCall('room', 'm2', 2);
+      await joinCall('room', 'm3', 3);
+      const status = async () =>
+        Object.fromEntries((await req('GET', '/conferencecalls')).body.result.map((r: any) => [r.reference_id, r.status]));
+      expect(await api.tracker.markLeaving('room', 2, 'fs1')).toBe(1);
+      expect(await status()).toEqual({ mod: 'joined', m2: 'leaving', m3: 'joined' });
+      // Another node's instance, an unknown conference, an absent member: nothing.
+      expect(await api.tracker.markLeaving('room', 'all', 'fs9')).toBe(0);
+      expect(await api.tracker.markLeaving('nosuch', 'all', 'fs1')).toBe(0);
+      expect(await api.tracker.markLeaving('room', 99, 'fs1')).toBe(0);
+      expect(await api.tracker.markLeaving('room', 'last', 'fs1')).toBe(0);
+      expect(await api.tracker.markLeaving('room', 'non_moderator', 'fs1')).toBe(1); // m3 (m2 already leaving)
+      expect(await status()).toEqual({ mod: 'joined', m2: 'leaving', m3: 'leaving' });
+      expect(await api.tracker.markLeaving('room', 'all', 'fs1')).toBe(1);
+      expect(await status()).toEqual({ mod: 'leaving', m2: 'leaving', m3: 'leaving' });
+      await leaveCall('room', 'm2', 2);
+      expect((await status()).m2).toBe('leaved');
+    });
+
     it('conference documents survive a restart (same SQLite file)', async () => {
       const put = await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, { data: { id: 'kept', name: 'Kept', member: { pins: ['1234'] } } });
       expect(put.status).toBe(201);
@@ -258,6 +294,34 @@ describe.each(BACKENDS)('on %s', (backend) => {
       events.emit({ ...participantEvent('add-member', 'room', 'c', 3), synthesized: true });
       await api.idle();
       expect(executor.commands).toEqual([]);
+    });
+
+    it('synthesized add-member: a participant already handled is left alone; one that joined while away gets join_muted, no tones', async () => {
+      await req('PUT', `/v2/accounts/${A}/conferences`, TOKEN_A, { data: { id: 'room', moderator: { join_deaf: true } } });
+      await joinCall('room', 'known', 1); // received: muted + entry tone
+      executor.commands.length = 0;
+      // The resync re-announces "known" (since unmuted on purpose: speak true) and finds two new calls.
+      const synth = (callId: string, member: number, over: Record<string, unknown> = {}) => {
+        registry.join('room', { participant_id: member, call_id: callId, is_moderator: over.is_moderator === true });
+        events.emit({ ...participantEvent('add-member', 'room', callId, member, { synthesized: true, custom_channel_vars: { account_id: A }, ...over }), synthesized: true });
+      };
+      synth('known', 1);
+      synth('new-member', 2);
+      synth('new-mod', 3, { is_moderator: true });
+      synth('new-muted', 4, { speak: false }); // already muted: nothing to do
+      events.emit({ ...participantEvent('del-member', 'room', 'gone', 7, { synthesized: true }), synthesized: true });
+      await api.idle();
+      expect(executor.commands).toEqual([
+        { kind: 'mute', conference: 'room', target: 2, quiet: true },
+        { kind: 'deaf', conference: 'room', target: 3 },
+      ]);
+      // And a received join still gets the whole treatment.
+      executor.commands.length = 0;
+      await joinCall('room', 'late', 5);
+      expect(executor.commands).toEqual([
+        { kind: 'mute', conference: 'room', target: 5, quiet: true },
+        { kind: 'play', conference: 'room', file: DEFAULT_ENTRY_TONE },
+      ]);
     });
   });
 });

@@ -6,8 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerApi, type ApiHandle } from '../src/api/index.js';
 import { openSqliteStorage, type Storage } from '../src/storage/index.js';
-import { NodeDownError, MemberNotFoundError, CommandRejectedError } from '../src/conference/errors.js';
+import { Writable } from 'node:stream';
+import { NodeDownError, MemberNotFoundError, CommandRejectedError, ConferenceAmbiguousError } from '../src/conference/errors.js';
+import { EslOverloadError } from '../src/esl/errors.js';
 import { HTTP_STATUS_BY_CODE } from '../src/api/errors.js';
+import { createLogger } from '../src/log.js';
 import { FakeEvents, FakeExecutor, FakeRegistry } from './helpers/api-fakes.js';
 
 const A = 'acc_a';
@@ -279,6 +282,25 @@ describe('conference and participant actions', () => {
     expect((await call('PUT', `${confs}/room/participants`, { data: { action: 'hold' } })).status).toBe(400);
   });
 
+  it('bulk actions take an optional data.target (all | non_moderator), validated with a 400 naming target', async () => {
+    const all = await call('PUT', `${confs}/room/participants`, { data: { action: 'mute', target: 'all' } });
+    expect(all.status).toBe(200);
+    expect(all.body?.data).toMatchObject({ action: 'mute', target: 'all' });
+    expect((await call('PUT', `${confs}/room/participants`, { data: { action: 'kick', target: 'non_moderator' } })).status).toBe(200);
+    expect((await call('PUT', `${confs}/room/participants`, { data: { action: 'undeaf', target: null } })).status).toBe(200);
+    expect(executor.commands.map((c) => [c.kind, 'target' in c ? c.target : undefined])).toEqual([
+      ['mute', 'all'],
+      ['kick', 'non_moderator'],
+      ['undeaf', 'non_moderator'],
+    ]);
+    for (const target of ['last', 'everyone', 2, ['all']]) {
+      const bad = await call('PUT', `${confs}/room/participants`, { data: { action: 'mute', target } });
+      expect(bad.status, JSON.stringify(target)).toBe(400);
+      expect(bad.body?.data.target.enum.target).toEqual(['all', 'non_moderator']);
+    }
+    expect(executor.commands).toHaveLength(3);
+  });
+
   it('one participant: its member id; 404 unknown participant; 400 malformed id', async () => {
     const res = await call('PUT', `${confs}/room/participants/2`, { data: { action: 'mute' } });
     expect(res.status).toBe(200);
@@ -309,6 +331,8 @@ describe('conference and participant actions', () => {
       [new NodeDownError('fs1'), 503],
       [new MemberNotFoundError('room', 2), 404],
       [new CommandRejectedError('no'), 409],
+      [new ConferenceAmbiguousError('room', ['fs2', 'fs1']), 409],
+      [new EslOverloadError('node fs1: 100 commands already waiting (max 100)', { node: 'fs1', queued: 100 }), 503],
       [new Error('boom'), 500],
     ];
     for (const [err, status] of cases) {
@@ -318,6 +342,21 @@ describe('conference and participant actions', () => {
       expect(res.body?.error).toBe(String(status));
     }
     expect(HTTP_STATUS_BY_CODE.NODE_DOWN).toBe(503);
+  });
+
+  it('an ambiguous conference is a 409 naming the nodes; an overloaded node a 503 with Retry-After', async () => {
+    executor.fail = () => new ConferenceAmbiguousError('room', ['fs2', 'fs1']);
+    const amb = await call('PUT', `${confs}/room/participants`, { data: { action: 'mute' } });
+    expect(amb.status).toBe(409);
+    expect(amb.body?.data).toMatchObject({ code: 'CONFERENCE_AMBIGUOUS', details: { nodes: ['fs2', 'fs1'] } });
+    expect(amb.headers['retry-after']).toBeUndefined();
+    executor.fail = () => new EslOverloadError('node fs1: 100 commands already waiting (max 100)');
+    const over = await call('PUT', `${confs}/room`, { data: { action: 'lock' } });
+    expect(over.status).toBe(503);
+    expect(over.body?.data.code).toBe('ESL_OVERLOAD');
+    expect(over.headers['retry-after']).toBe('1');
+    executor.fail = () => new NodeDownError('fs1');
+    expect((await call('PUT', `${confs}/room`, { data: { action: 'lock' } })).headers['retry-after']).toBeUndefined();
   });
 });
 
@@ -350,5 +389,54 @@ describe('wiring', () => {
     const res = await app.inject({ method: 'PUT', url: confs, headers: { 'x-auth-token': TOKEN_A, 'content-type': 'application/json' }, payload: '{bad' });
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body).status).toBe('error');
+  });
+});
+
+describe('logging', () => {
+  it('4xx at info without a stack, 5xx at error; request URLs are logged as they are', async () => {
+    const lines: Array<Record<string, any>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const logged = Fastify();
+    const store = openSqliteStorage({ path: ':memory:' });
+    const reg = new FakeRegistry();
+    const exec = new FakeExecutor();
+    try {
+      await registerApi(logged, {
+        registry: reg,
+        executor: exec,
+        storage: store,
+        events: new FakeEvents(),
+        tokens: [{ token: TOKEN_A, account_id: A }],
+        nodeUp: () => true,
+        logger: createLogger({ level: 'info', destination }),
+      });
+      await logged.ready();
+      await logged.inject({ method: 'PUT', url: confs, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { id: 'room' } } });
+      reg.join('room', { participant_id: 2, call_id: 'c2' });
+      exec.fail = () => new MemberNotFoundError('room', 2);
+      const notFound = await logged.inject({ method: 'PUT', url: `${confs}/room/participants/2`, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { action: 'mute' } } });
+      expect(notFound.statusCode).toBe(404);
+      exec.fail = () => new Error('boom');
+      const boom = await logged.inject({ method: 'PUT', url: `${confs}/room/participants/2`, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { action: 'mute' } } });
+      expect(boom.statusCode).toBe(500);
+      await new Promise((r) => setImmediate(r));
+      const refused = lines.filter((l) => l.status === 404);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ level: 30, code: 'MEMBER_NOT_FOUND', url: `${confs}/room/participants/2`, method: 'PUT' });
+      expect(refused[0]!.err).toBeUndefined();
+      const failed = lines.filter((l) => l.status === 500);
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ level: 50, url: `${confs}/room/participants/2` });
+      expect(failed[0]!.err.message).toBe('boom');
+      expect(lines.filter((l) => l.level >= 50)).toHaveLength(1);
+    } finally {
+      await logged.close();
+      await store.close();
+    }
   });
 });

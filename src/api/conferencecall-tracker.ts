@@ -2,8 +2,9 @@
  * Conferencecall lifecycle and history, persisted. Which FreeSWITCH signal drives each step:
  *  - joined  ← `add-member` (the member is in the conference; audio flows). `joining` is not
  *    observable from conference::maintenance events, so records start at `joined`.
- *  - leaving ← DELETE /conferencecalls/{id} (written before the kick is sent), or FreeSWITCH's
- *    `kick-member` / `hup-member` (src/conference/conferencecall.ts statusForEvent decides).
+ *  - leaving ← DELETE /conferencecalls/{id} (written before the kick is sent), any other kick/hup
+ *    (`markLeaving`, called by the service's executor wrapper before the command is sent), or
+ *    FreeSWITCH's `kick-member` / `hup-member` (src/conference/conferencecall.ts statusForEvent decides).
  *  - leaved  ← `del-member` (FreeSWITCH confirms; also synthesized by the registry's resync when a
  *    member left while confmgr was away), or a kick answered "member/conference not found".
  * States only move forward; records are never deleted (history), `tm_delete` keeps the sentinel.

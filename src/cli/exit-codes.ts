@@ -11,13 +11,21 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
+/**
+ * Error code → exit code. Codes not listed exit FAILED; the service's refusals are listed anyway when
+ * a reader could expect otherwise: an ambiguous conference (live on two FreeSWITCH nodes, HTTP 409)
+ * and an overloaded node (HTTP 503, retry later) are the command failing, not the service being away.
+ */
+export const EXIT_CODE_BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   CONFIG_INVALID: EXIT.USAGE,
   USAGE: EXIT.USAGE,
   SERVICE_UNREACHABLE: EXIT.UNREACHABLE,
   BROKER_UNREACHABLE: EXIT.UNREACHABLE,
+  CONFERENCE_AMBIGUOUS: EXIT.FAILED,
+  ESL_OVERLOAD: EXIT.FAILED,
+  NODE_DOWN: EXIT.FAILED,
 };
 
 export function exitCodeFor(code: string | undefined): ExitCode {
-  return (code !== undefined && BY_ERROR_CODE[code]) || EXIT.FAILED;
+  return (code !== undefined && EXIT_CODE_BY_ERROR_CODE[code]) || EXIT.FAILED;
 }

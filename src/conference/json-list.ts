@@ -158,6 +158,12 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   if (!text.startsWith('[')) failNotFoundOrUnrecognized(command, text);
+  // With 1000 conferences the reply is ~7 MB. One JSON.parse per conference keeps every raw tree
+  // short-lived (it dies young instead of the whole reply's tree being promoted to the old
+  // generation while the rest is converted). Anything the fast path cannot vouch for takes the
+  // whole-reply path, so results and errors are the same either way.
+  const fast = parsePerConference(text);
+  if (fast) return fast;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -166,6 +172,35 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
   }
   if (!Array.isArray(parsed)) throw new UnrecognizedReplyError(command, text);
   return parsed.filter(isObject).map(conferenceFromJson);
+}
+
+/**
+ * cJSON_Print closes each top-level element on its own line at one tab: the array's elements are
+ * separated by exactly `\n\t}, {` (a JSON string cannot hold a raw newline, so this never matches
+ * inside a string). Each piece between separators is JSON.parsed alone. A piece that parses is exactly
+ * one element: it starts where an element starts and an object's text ends at its own closing brace,
+ * so a cut anywhere else (inside a string, in a nested object) leaves invalid JSON. Any piece that does
+ * not parse, or does not look like this layout at all → undefined (the caller parses the whole reply).
+ */
+function parsePerConference(text: string): ListedConference[] | undefined {
+  const SEP = '\n\t}, {';
+  if (text.charCodeAt(1) !== 0x7b /* { */ || !text.endsWith('}]')) return undefined;
+  const last = text.length - 1; // the closing ']'
+  const out: ListedConference[] = [];
+  let start = 1;
+  try {
+    for (;;) {
+      const sep = text.indexOf(SEP, start);
+      const end = sep < 0 ? last : sep + 3; // through the element's '}'
+      const element: unknown = JSON.parse(text.slice(start, end));
+      if (!isObject(element)) return undefined;
+      out.push(conferenceFromJson(element));
+      if (sep < 0) return out;
+      start = sep + SEP.length - 1; // the next element's '{'
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 // -----------------------------------------------------------------------------------------------

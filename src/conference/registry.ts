@@ -216,6 +216,27 @@ function memberFromListing(m: ListedMember, previous?: MemberState): MemberState
   return out;
 }
 
+/** Whether memberFromListing(m, previous) would equal `previous` field for field. */
+function listingMatches(m: ListedMember, p: MemberState): boolean {
+  return (
+    m.memberId === p.memberId &&
+    m.callId === p.callId &&
+    m.callerIdName === p.callerIdName &&
+    m.callerIdNumber === p.callerIdNumber &&
+    m.isModerator === p.isModerator &&
+    m.hear === p.hear &&
+    m.see === p.see &&
+    m.speak === p.speak &&
+    m.talking === p.talking &&
+    m.floor === p.floor &&
+    m.hold === p.hold &&
+    m.muteDetect === p.muteDetect &&
+    m.video === p.video &&
+    m.ghost === p.ghost &&
+    m.energyLevel === p.energyLevel
+  );
+}
+
 /** A received member state, keeping channel data an event without verbose headers does not repeat. */
 function mergeMember(incoming: MemberState, previous: MemberState | undefined): MemberState {
   if (!previous) return { ...incoming, channelVars: { ...incoming.channelVars } };
@@ -508,7 +529,8 @@ export class ConferenceRegistry {
     for (const m of stayed) {
       const p = rec.participants.get(m.callId)!;
       const before = p.member;
-      const after = memberFromListing(m, before);
+      // Unchanged (the common case): keep the object, so a resync allocates nothing per stayer.
+      const after = listingMatches(m, before) ? before : memberFromListing(m, before);
       p.member = after;
       p.volumeIn = m.volumeIn;
       p.volumeOut = m.volumeOut;

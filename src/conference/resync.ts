@@ -14,7 +14,7 @@
  */
 import { TypedEmitter } from '../esl/emitter.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseJsonList } from './json-list.js';
+import { parseJsonList, type ListedConference } from './json-list.js';
 import type { ConferenceRegistry } from './registry.js';
 import type { ConferenceEvent } from './types.js';
 import type { EslEvent } from '../esl/codec.js';
@@ -224,13 +224,15 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private async resync(node: string, e: NodeEntry, generation: number): Promise<ResyncResult | undefined> {
     const t0 = performance.now();
     try {
-      const reply = await this.api(node, JSON_LIST);
-      const t1 = performance.now();
-      const listed = parseJsonList(reply, JSON_LIST);
+      (globalThis as any).__probe?.('before api');
+      const { listed, t1 } = await this.fetchListing(node);
+      (globalThis as any).__probe?.('after parse');
       const t2 = performance.now();
       if (generation !== e.generation || this.closed) return undefined; // superseded by a down or a newer up
       const synthesized = this.registry.applySnapshot(node, listed, this.now());
+      (globalThis as any).__probe?.('after applySnapshot');
       this.publish(synthesized);
+      (globalThis as any).__probe?.('after publish');
       const replayed = e.buffer.length;
       this.drainBuffer(e);
       const t3 = performance.now();
@@ -268,6 +270,17 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
       }
       return undefined;
     }
+  }
+
+  /**
+   * json_list, parsed. Its own frame so that the reply text (7 MB for 1000 conferences) is garbage
+   * as soon as it is parsed, not held through the diff by the caller's frame.
+   */
+  private async fetchListing(node: string): Promise<{ listed: ListedConference[]; t1: number }> {
+    const reply = await this.api(node, JSON_LIST);
+    (globalThis as any).__probe?.('after api');
+    const t1 = performance.now();
+    return { listed: parseJsonList(reply, JSON_LIST), t1 };
   }
 
   private flush(node: string): void {

@@ -39,8 +39,15 @@ export function crossChecks(raw: Record<string, unknown>): ConfigIssue[] {
   if (storage) {
     oneOf(storage, 'url', 'storage', false, issues);
     const hasUrl = (storage.url ?? storage.url_env) !== undefined && (storage.url ?? storage.url_env) !== null;
-    if (hasUrl && storage.path !== undefined && storage.path !== null) {
+    const hasPath = storage.path !== undefined && storage.path !== null;
+    if (hasUrl && hasPath) {
       issues.push({ key: 'storage.path', message: 'set either path (SQLite) or url/url_env (PostgreSQL), not both' });
+    }
+    if (storage.driver === 'postgres' && !hasUrl) {
+      issues.push({ key: 'storage.url', message: 'missing: driver postgres needs url or url_env (a postgres:// URL)' });
+    }
+    if (storage.driver === 'sqlite' && hasUrl) {
+      issues.push({ key: 'storage.url', message: 'driver sqlite takes path, not url/url_env (set driver: postgres for PostgreSQL)' });
     }
   }
   const tokens = obj(raw.http)?.tokens;

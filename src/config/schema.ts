@@ -166,6 +166,8 @@ export function fileSchema(knownEvents: readonly string[]) {
     /** SQLite `path` (default), or PostgreSQL when `url` / `url_env` is set. */
     storage: z
       .strictObject({
+        /** Optional, explicit: `sqlite` (path) or `postgres` (url / url_env). Inferred when absent. */
+        driver: z.enum(['sqlite', 'postgres'], { error: 'expected sqlite or postgres' }).optional(),
         path: nonEmpty('a file path').optional(),
         url: z
           .string({ error: 'expected a postgres:// URL' })

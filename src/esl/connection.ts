@@ -101,6 +101,8 @@ const DEFAULT_CONNECT_TIMEOUT = 5000;
 const DEFAULT_API_TIMEOUT = 5000;
 const DEFAULT_JOB_TIMEOUT = 120_000;
 const EXIT_GRACE_MS = 1000;
+/** One socket read at most; 64 KiB is what libuv asks for by default. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export class EslConnection extends TypedEmitter<ConnectionEvents> {
   readonly name: string;
@@ -182,11 +184,24 @@ export class EslConnection extends TypedEmitter<ConnectionEvents> {
       this.socket.write(authBytes);
     };
 
-    const socket = netConnect({ host: options.host, port: options.port });
+    // Reads land in one buffer per connection, reused for every read: no 64 KiB allocation per read
+    // (a 7 MB json_list reply is ~110 of them, garbage until the next GC), and the parser copies out
+    // only the bytes of a frame still incomplete (see EslParser.feedTransient).
+    const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    const socket = netConnect({
+      host: options.host,
+      port: options.port,
+      onread: {
+        buffer: readBuffer,
+        callback: (n: number) => {
+          this.onData(readBuffer.subarray(0, n));
+          return true; // never pause: events must be read as fast as they come
+        },
+      },
+    });
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => {
       this.destroy(new EslConnectionClosedError(`socket error on ${this.name}: ${err.message}`, { connection: this.name, cause: (err as NodeJS.ErrnoException).code }));
     });
@@ -362,7 +377,7 @@ export class EslConnection extends TypedEmitter<ConnectionEvents> {
   private onData(chunk: Buffer): void {
     if (this._state === 'closed') return;
     try {
-      this.parser.feed(chunk, this.frameSink);
+      this.parser.feedTransient(chunk, this.frameSink);
     } catch (err) {
       this.destroy(err as ConfmgrError);
     }
