@@ -5,6 +5,7 @@
  * Unknown keys (e.g. `ui_metadata`) are kept, as Kazoo does. Keys starting with `_` or `pvt_`, `id`
  * and the read-only `focus` are dropped from client input: clients GET a document and send it back.
  */
+import { RESERVED_CONFERENCE_NAMES } from '../conference/validate.js';
 import { ValidationError } from './errors.js';
 
 type Json = Record<string, unknown>;
@@ -146,6 +147,9 @@ export function requestData(body: unknown): Json {
 export function checkConferenceId(id: string, field = 'conference_id'): string {
   if (!CONFERENCE_ID_RE.test(id)) {
     throw ValidationError.field(field, 'pattern', 'Must be a conference name: 1-128 letters, digits, "_", ".", "+" or "-", not starting with "." "+" "-"');
+  }
+  if (RESERVED_CONFERENCE_NAMES.has(id.toLowerCase())) {
+    throw ValidationError.field(field, 'reserved', `"${id}" is a reserved mod_conference keyword and cannot name a conference`);
   }
   return id;
 }

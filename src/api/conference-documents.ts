@@ -21,8 +21,11 @@ export function newDocumentId(): string {
 }
 
 export class ConferenceDocuments {
-  /** id → document, or null when known absent. */
-  private readonly cache = new Map<string, StoredConferenceDocument | null>();
+  /**
+   * id → document. Misses are not cached: conference names are often unique per call (Kazoo ids),
+   * so remembering every name looked up would grow without bound.
+   */
+  private readonly cache = new Map<string, StoredConferenceDocument>();
 
   constructor(
     private readonly storage: Storage,
@@ -31,9 +34,9 @@ export class ConferenceDocuments {
 
   async get(id: string): Promise<StoredConferenceDocument | undefined> {
     const cached = this.cache.get(id);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) return cached;
     const doc = await this.storage.conferences.get(id);
-    this.cache.set(id, doc ?? null);
+    if (doc) this.cache.set(id, doc);
     return doc;
   }
 
@@ -65,7 +68,7 @@ export class ConferenceDocuments {
 
   async remove(id: string): Promise<boolean> {
     const removed = await this.storage.conferences.delete(id);
-    this.cache.set(id, null);
+    this.cache.delete(id);
     return removed;
   }
 }

@@ -292,6 +292,12 @@ export class ConferenceEngine {
     let next = 0;
     return new Promise((resolve) => {
       const tick = (): void => {
+        // A restart or destroy replaced the conference: its members no longer exist.
+        if (this.byName.get(conf.name) !== conf) {
+          clearInterval(timer);
+          resolve({ sent });
+          return;
+        }
         const due = Math.min(limit, Math.floor(((Date.now() - started) * req.eventsPerSecond) / 1000) + 1);
         while (sent < due) {
           const m = members[next++ % members.length]!;
