@@ -16,6 +16,16 @@ export function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+export function strArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** `q`-quantile of an ascending array (NaN when empty). */
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
 // -------------------------------------------------------------------------------------------------
 // Consumer (child process): counts messages on a queue, reports latency percentiles on request.
 
@@ -41,8 +51,7 @@ export async function consumerMain(queue: string): Promise<void> {
   const maybeDone = (): void => {
     if (count >= target) {
       lat.sort((a, b) => a - b);
-      const pick = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? NaN;
-      process.send!({ type: 'report', report: { count, firstAt, lastAt, p50: pick(0.5), p99: pick(0.99), max: lat.at(-1) ?? NaN } });
+      process.send!({ type: 'report', report: { count, firstAt, lastAt, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), max: lat.at(-1) ?? NaN } });
       target = Infinity;
     }
   };
@@ -52,8 +61,9 @@ export async function consumerMain(queue: string): Promise<void> {
     const nowUs = nowMs * 1000;
     if (count === 0) firstAt = nowMs;
     lastAt = nowMs;
-    // The timestamp sits at a fixed place in the body: parse only what is needed.
-    const m = /"ts_us":(\d+)/.exec(msg.content.toString('latin1', 0, 200));
+    // The timestamp sits at a fixed place in the body (last key, or first): parse only what is needed.
+    const c = msg.content;
+    const m = /"ts_us":(\d+)\}$/.exec(c.toString('latin1', Math.max(0, c.length - 40))) ?? /"ts_us":(\d+)/.exec(c.toString('latin1', 0, 200));
     if (m) lat.push((nowUs - Number(m[1])) / 1000);
     count++;
     ch.ack(msg);
@@ -141,6 +151,27 @@ export async function withQueue<T>(exchange: string, fn: (queue: string, consume
   }
 }
 
+const TS_KEY = Buffer.from('"ts_us":');
+
+/**
+ * A copy of `body` whose `"ts_us":<16 digits>` (first or last key) carries the current time: bodies
+ * are captured once, so without this the consumer would measure their age, not publish → receipt.
+ */
+function stamped(body: Buffer): Buffer {
+  const at = body.lastIndexOf(TS_KEY);
+  if (at < 0) return body;
+  const copy = Buffer.from(body);
+  const ts = String(nowUs());
+  const end = at + TS_KEY.length + ts.length;
+  if (copy[end] === 0x2c /* , */ || copy[end] === 0x7d /* } */) copy.write(ts, at + TS_KEY.length, 'latin1');
+  return copy;
+}
+
+/**
+ * The broker's ceiling: raw amqplib ConfirmChannel, `window` unconfirmed at most, persistent,
+ * to a fresh durable queue drained by the consumer child. `rate` counts confirms; the consumer
+ * report gives the receipt rate (the figure the pipeline is compared on).
+ */
 export async function rawCeiling(n: number, window: number, bodies: Buffer[], keys: string[]): Promise<{ rate: number; lat: ConsumerReport }> {
   const exchange = `bench-raw-${process.pid}`;
   return withQueue(exchange, async (_queue, consumer) => {
@@ -156,7 +187,7 @@ export async function rawCeiling(n: number, window: number, bodies: Buffer[], ke
         while (inflight < window && sent < n) {
           const i = sent++;
           inflight++;
-          const ok = ch.publish(exchange, keys[i % keys.length]!, bodies[i % bodies.length]!, {
+          const ok = ch.publish(exchange, keys[i % keys.length]!, stamped(bodies[i % bodies.length]!), {
             persistent: true,
             contentType: 'application/json',
             messageId: String(i),

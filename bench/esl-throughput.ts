@@ -3,6 +3,7 @@
  * repeated into a long stream by a small ESL server in a SEPARATE PROCESS (so the server's writes do not
  * share the client's event loop), sent over loopback TCP to, one after the other in this one run:
  *   - a bare socket + EslParser that only counts frames: the transport + framing ceiling of this machine
+ *   - the same plus the least decoding any client must do (json: JSON.parse; plain: split header lines)
  *   - confmgr's EslConnection (src/esl/connection.ts), events decoded eagerly (JSON.parse / header lines)
  *   - `esl` (npm, 11.x: FreeSwitchClient → FreeSwitchResponse, `call.on('CUSTOM', …)`)
  *   - `modesl` (npm: esl.Connection, `conn.on('esl::event::CUSTOM::**', …)`)
@@ -11,7 +12,7 @@
  * `api stream N` request (the server then streams N events) to the N-th event delivered. Each client gets
  * a warm-up run, then R measured rounds; the best round is printed (the machine is shared).
  *
- * Usage: npm run bench -- esl [--events N] [--rounds R] [--clients frames,ours,esl,modesl] [--formats json,plain]
+ * Usage: npm run bench -- esl [--events N] [--rounds R] [--clients frames,decode,ours,esl,modesl] [--formats json,plain]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { EslParser } from '../src/esl/codec.js';
+import { EslParser, type EslFrame } from '../src/esl/codec.js';
 import { EslConnection } from '../src/esl/connection.js';
 
 type Format = 'json' | 'plain';
@@ -173,32 +174,81 @@ async function benchOurs(port: number, format: Format, total: number): Promise<R
   return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum };
 }
 
+type FrameHandler = (frame: EslFrame) => number;
+
 /**
- * Transport + framing ceiling: a bare socket and EslParser only, no event decoding. Shows how much of
- * each client's time is the stream itself on this machine.
+ * Ceilings: a bare socket read the way EslConnection reads it (one reused `onread` buffer) and
+ * EslParser framing, then `handle` per event frame. They show this machine's own limits in the same
+ * run: `frames` does nothing with the event (transport + framing), `decode` does the least any client
+ * must do to read an event (JSON.parse of a json body; a plain body split into its header lines).
  */
-async function benchFramesOnly(port: number, _format: Format, total: number): Promise<Result> {
+async function benchCeiling(port: number, format: Format, total: number, handle: FrameHandler): Promise<Result> {
   const { connect } = await import('node:net');
-  const socket = connect({ host: '127.0.0.1', port });
   const parser = new EslParser();
+  const readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
   let count = 0;
+  let checksum = 0;
   let t0 = 0n;
-  await new Promise<void>((resolve) => {
-    socket.on('data', (chunk: Buffer) =>
-      parser.feed(chunk, (f) => {
-        if (f.type === 'auth/request') socket.write('auth ClueCon\n\n');
-        else if (f.headers['Reply-Text'] === '+OK accepted') socket.write('event json CUSTOM conference::maintenance\n\n');
-        else if (f.type === 'command/reply') {
-          t0 = process.hrtime.bigint();
-          socket.write(`api stream ${total}\n\n`);
-        } else if (f.type.startsWith('text/event-') && ++count === total) resolve();
-      }),
-    );
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const onFrame = (f: EslFrame): void => {
+    if (f.type === 'auth/request') socket.write('auth ClueCon\n\n');
+    else if (f.headers['Reply-Text'] === '+OK accepted') socket.write(`event ${format} CUSTOM conference::maintenance\n\n`);
+    else if (f.type === 'command/reply') {
+      t0 = process.hrtime.bigint();
+      socket.write(`api stream ${total}\n\n`);
+    } else if (f.type === 'text/event-json' || f.type === 'text/event-plain') {
+      checksum += handle(f);
+      if (++count === total) resolveDone();
+    }
+  };
+  const socket = connect({
+    host: '127.0.0.1',
+    port,
+    onread: {
+      buffer: readBuffer,
+      callback: (n: number) => {
+        parser.feedTransient(readBuffer.subarray(0, n), onFrame);
+        return true;
+      },
+    },
   });
+  await done;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const rss = process.memoryUsage().rss;
   socket.destroy();
-  return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum: NaN };
+  return { eventsPerSec: (total / ms) * 1000, ms, rssMb: rss / 2 ** 20, checksum };
+}
+
+/** Transport + framing only: the event is not looked at. */
+const benchFramesOnly = (port: number, format: Format, total: number): Promise<Result> => benchCeiling(port, format, total, () => 0);
+
+/**
+ * Transport + framing + the least decoding: json → JSON.parse of the body; plain → every header line
+ * split into name and raw value (no URL-decoding, no nested body). Then the same four fields are read.
+ */
+function benchDecodeOnly(port: number, format: Format, total: number): Promise<Result> {
+  const handle: FrameHandler =
+    format === 'json'
+      ? (f) => {
+          const h = JSON.parse(f.body) as Record<string, unknown>;
+          return touch(h['Event-Name'], h['Event-Subclass'], h['Action'], h['Member-ID']);
+        }
+      : (f) => {
+          const text = f.body;
+          const h: Record<string, string> = {};
+          const end = text.indexOf('\n\n');
+          const stop = end < 0 ? text.length : end;
+          for (let pos = 0; pos < stop; ) {
+            let eol = text.indexOf('\n', pos);
+            if (eol < 0 || eol > stop) eol = stop;
+            const colon = text.indexOf(':', pos);
+            if (colon > pos && colon < eol) h[text.slice(pos, colon)] = text.slice(colon + 2, eol);
+            pos = eol + 1;
+          }
+          return touch(h['Event-Name'], h['Event-Subclass'], h['Action'], h['Member-ID']);
+        };
+  return benchCeiling(port, format, total, handle);
 }
 
 async function benchEsl(port: number, _format: Format, total: number): Promise<Result> {
@@ -272,18 +322,33 @@ function arg(name: string, fallback: number): number {
 
 const CLIENTS = {
   frames: ['(ceiling) socket+framing', benchFramesOnly],
+  decode: ['(ceiling) +decode', benchDecodeOnly],
   ours: ['confmgr EslConnection', benchOurs],
   esl: ['esl 11.x', benchEsl],
   modesl: ['modesl', benchModesl],
 } as const;
 type ClientKey = keyof typeof CLIENTS;
 
+/**
+ * This process's peak RSS (VmHWM). Not process.resourceUsage().maxRSS: Linux carries ru_maxrss over
+ * fork+exec, so every worker would report at least its parent's peak.
+ */
+function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 /** One client, one fresh process: a warm-up run, then the measured run; peak RSS is this process's. */
 async function runWorker(key: ClientKey, format: Format, port: number, total: number): Promise<void> {
   const run = CLIENTS[key][1];
   await run(port, format, Math.min(5000, total)); // warm-up: JIT, sockets
   const res = await run(port, format, total);
-  res.rssMb = process.resourceUsage().maxRSS / 1024;
+  res.rssMb = peakRssMb();
   process.send!(res);
 }
 
@@ -320,8 +385,10 @@ async function main(): Promise<void> {
           if (!prev || res.eventsPerSec > prev.eventsPerSec) best.set(key, res);
         }
       }
+      const label = (key: ClientKey): string =>
+        key === 'decode' ? (format === 'json' ? '(ceiling) +JSON.parse' : '(ceiling) +header split') : CLIENTS[key][0];
       for (const [key, res] of best) {
-        console.log(`${CLIENTS[key][0].padEnd(26)} ${res.eventsPerSec.toFixed(0).padStart(8)} events/s ${res.ms.toFixed(0).padStart(6)} ms  peak rss ${res.rssMb.toFixed(0)} MiB`);
+        console.log(`${label(key).padEnd(26)} ${res.eventsPerSec.toFixed(0).padStart(8)} events/s ${res.ms.toFixed(0).padStart(6)} ms  peak rss ${res.rssMb.toFixed(0)} MiB`);
       }
       const checksums = new Set([...best.values()].map((r) => r.checksum).filter((c) => c !== null && !Number.isNaN(c)));
       const ours = best.get('ours')?.eventsPerSec;
@@ -331,7 +398,17 @@ async function main(): Promise<void> {
         console.log(`ratio: ${(ours / esl).toFixed(2)}x esl, ${(ours / modesl).toFixed(2)}x modesl, ${(ours / Math.max(esl, modesl)).toFixed(2)}x the faster of the two (goal 5x)`);
       }
       const ceiling = best.get('frames')?.eventsPerSec;
-      if (ceiling !== undefined && ours !== undefined) console.log(`confmgr at ${((ours / ceiling) * 100).toFixed(0)}% of the socket+framing ceiling`);
+      const decodeCeiling = best.get('decode')?.eventsPerSec;
+      if (ours !== undefined && (ceiling !== undefined || decodeCeiling !== undefined)) {
+        const parts: string[] = [];
+        if (ceiling !== undefined) parts.push(`${((ours / ceiling) * 100).toFixed(0)}% of socket+framing`);
+        if (decodeCeiling !== undefined) parts.push(`${((ours / decodeCeiling) * 100).toFixed(0)}% of ${label('decode').replace('(ceiling) ', 'socket+framing')}`);
+        console.log(`confmgr at ${parts.join(', ')} (the ceilings do nothing else; confmgr also checks every header, builds the event, emits it)`);
+        if (decodeCeiling !== undefined) {
+          const faster = Math.max(esl ?? 0, modesl ?? 0);
+          if (faster > 0) console.log(`the ${label('decode')} ceiling itself is ${(decodeCeiling / faster).toFixed(2)}x the faster of esl/modesl: no eager client can beat that ratio`);
+        }
+      }
       if (checksums.size > 1) console.log(`note: handlers saw different field values (checksums ${[...checksums].join(', ')})`);
     }
   } finally {

@@ -1,36 +1,112 @@
 /**
- * The whole event path, end to end:
- *   simulator (child process, real ESL over TCP) flood of start/stop-talking
- *     → EslNodePool → parseConferenceEvent → ConferenceStateSync/registry → toOutboundEvent
- *     → AmqpPublisher (filter, buffer, confirms; persistent, durable queue)
- *     → a consumer (child process, ack per message)
- * and, in the same run, the broker's own ceiling: raw amqplib ConfirmChannel publishes of
- * same-size messages with the same window (bench/_bus-common.ts).
+ * The whole event path, end to end, each part in its OWN process so none steals another's event loop:
  *
- * Prints sustained events/s (as the consumer receives them), latency p50/p99 from FreeSWITCH's
- * Event-Date-Timestamp to consumer receipt, and confmgr's RSS. The bench adds `ts_us` (the event
- * timestamp) at the front of each payload so the consumer can read it cheaply.
+ *   simulator  (child)  real ESL over TCP, flood of start/stop-talking from 10 conferences × 10 members
+ *   confmgr    (child)  src/main.ts's createService (EslCluster → parseConferenceEvent → ConferenceStateSync
+ *                       → toOutboundEvent → AmqpPublisher + event hub, prom-client metrics), no HTTP/intake;
+ *                       a fresh process per scenario (clean heap, its own peak RSS, its own CPU profile)
+ *   consumer   (child)  one durable queue bound to `conference.event.#`, prefetch 2000, ack per message
+ *   ceiling    (child)  raw amqplib ConfirmChannel: the SAME bodies confmgr produced (captured in a warm-up),
+ *                       same routing keys, persistent, same 5000 window, same queue setup, same consumer
+ *   orchestrator (this process) only forks, coordinates and prints.
  *
- * Usage: npm run bench -- pipeline [--rate 30000] [--seconds 4] [--latency-rate 5000] [--latency-seconds 5]
+ * Every row's events/s is measured the same way: messages received by the consumer divided by the time
+ * between its first and last receipt (for the no-broker row: events reaching the sink). Latency is
+ * FreeSWITCH's Event-Date-Timestamp (raw ceiling: publish time) → consumer receipt; the bench appends it
+ * as `ts_us` to each payload so the consumer can read it cheaply (bodies are ~25 bytes bigger than in
+ * production; the ceiling publishes exactly these bodies). RSS is the peak (maxRSS) of the
+ * process doing the publishing (confmgr, or the raw publisher for the ceiling rows).
+ *
+ * The broker ceiling is measured before AND after the confmgr scenarios; ratios use their mean.
+ *
+ * Usage: npm run bench -- pipeline [--rate 30000] [--seconds 4] [--sink-rate 40000]
+ *                                  [--latency-rate 5000] [--latency-seconds 5] [--prof DIR]
+ *   --trace      confmgr children print their publisher's confirmed/s, buffer, window and CPU every second
+ *   --prof DIR   run every confmgr child with `node --cpu-prof` (profiles in DIR/confmgr-<sink>-<rate>/)
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AmqpPublisher } from '../src/bus/publisher.js';
-import { EventFilter } from '../src/bus/filter.js';
-import { parseConferenceEvent } from '../src/conference/events.js';
-import { toOutboundEvent, type PayloadContext } from '../src/conference/payload.js';
-import { ConferenceRegistry } from '../src/conference/registry.js';
-import { ConferenceStateSync } from '../src/conference/resync.js';
-import type { ConferenceEvent } from '../src/conference/types.js';
-import { EslNodePool } from '../src/esl/pool.js';
+import { createService } from '../src/main.js';
+import { parseConfig } from '../src/config/index.js';
+import { eventRoutingKey } from '../src/bus/routing.js';
+import type { OutboundEvent } from '../src/conference/types.js';
+import { silentLogger } from '../src/log.js';
 import { startSimulator } from '../src/simulator/index.js';
-import { AMQP_URL, arg, awaitCount, payload, rawCeiling, withQueue, type ConsumerReport } from './_bus-common.js';
+import { AMQP_URL, arg, awaitCount, percentile, rawCeiling, strArg, withQueue, type ConsumerReport } from './_bus-common.js';
 
 const CONFERENCES = 10;
 const MEMBERS = 10;
+const SELF = fileURLToPath(import.meta.url);
+
+type Msg = { type: string; [k: string]: unknown };
+
+function once<T extends Msg>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: Msg): void => {
+      if (m.type !== type) return;
+      child.off('message', onMsg);
+      child.off('exit', onExit);
+      resolve(m as T);
+    };
+    const onExit = (code: number | null): void => reject(new Error(`child exited (${code}) before '${type}'`));
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+  });
+}
+
+function forkRole(role: string, args: string[] = [], extraExecArgv: string[] = []): ChildProcess {
+  return fork(SELF, ['--role', role, ...args], { execArgv: [...process.execArgv, ...extraExecArgv] });
+}
 
 // -------------------------------------------------------------------------------------------------
-// Simulator (child process)
+// CPU accounting from /proc (Linux): who used the two cores during a scenario.
+
+const CLK_TCK = 100;
+
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime (fields 14, 15)
+  } catch {
+    return NaN;
+  }
+}
+
+function brokerPid(): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'latin1').trim() === 'beam.smp') return Number(d);
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
+}
+
+/** Snapshot of CPU seconds per named process; `.since()` gives % of one core over the elapsed wall time. */
+function cpuMeter(pids: Record<string, number | undefined>): { since(): Record<string, number> } {
+  const t0 = performance.now();
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  return {
+    since() {
+      const wall = (performance.now() - t0) / 1000;
+      return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, ((cpuSeconds(pid) - start[k]!) / wall) * 100]));
+    },
+  };
+}
+
+const fmtCpu = (c: Record<string, number>): string =>
+  Object.entries(c)
+    .filter(([, v]) => Number.isFinite(v))
+    .map(([k, v]) => `${k} ${v.toFixed(0)}%`)
+    .join(', ');
+
+// -------------------------------------------------------------------------------------------------
+// Simulator (child)
 
 async function simMain(): Promise<void> {
   const sim = await startSimulator({ port: 0, host: '127.0.0.1' });
@@ -45,132 +121,278 @@ async function simMain(): Promise<void> {
   process.on('message', (m: { type: string; rate?: number; seconds?: number }) => {
     if (m.type === 'flood') {
       const perConf = m.rate! / names.length;
+      const t0 = performance.now();
       void Promise.all(
         names.map((conference) => sim.engine.flood({ conference, members: MEMBERS, eventsPerSecond: perConf, durationMs: m.seconds! * 1000 })),
-      ).then((r) => process.send!({ type: 'flooded', sent: r.reduce((s, x) => s + x.sent, 0) }));
+      ).then((r) => process.send!({ type: 'flooded', sent: r.reduce((s, x) => s + x.sent, 0), ms: performance.now() - t0 }));
     } else if (m.type === 'stop') void sim.close().then(() => process.exit(0));
   });
   process.send!({ type: 'ready', port: sim.port });
 }
 
-function startSim(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--sim'], { execArgv: process.execArgv });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
-  });
+// -------------------------------------------------------------------------------------------------
+// confmgr (child): the real wiring from src/main.ts. Sinks:
+//   amqp   the real AmqpPublisher; `ts_us` is appended to each payload for the consumer's latency
+//   count  bench-only harness replacing AmqpPublisher.publish: does the same per-event CPU work before
+//          the broker (filter check, routing key, JSON → Buffer), then counts and discards
+
+interface SinkReport extends ConsumerReport {
+  rssMb: number;
 }
 
-function flood(child: ChildProcess, rate: number, seconds: number): Promise<number> {
-  return new Promise((resolve) => {
-    const onMsg = (m: { type: string; sent?: number }): void => {
-      if (m.type !== 'flooded') return;
-      child.off('message', onMsg);
-      resolve(m.sent!);
+async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count'): Promise<void> {
+  const yaml = [
+    'app_name: confmgr',
+    'freeswitch:',
+    '  nodes:',
+    `    - { name: fs1, host: 127.0.0.1, port: ${port}, password: ClueCon }`,
+    'amqp:',
+    `  url: ${AMQP_URL}`,
+    `  exchange: ${exchange}`,
+    '  buffer_size: 1000000',
+    'log: { level: silent }',
+    'publish_participant_event: [start-talking, stop-talking]',
+  ].join('\n');
+  const config = parseConfig(yaml, 'bench');
+  const service = createService(config, { http: false, commandIntake: false, logger: silentLogger, instanceName: 'confmgr@bench' });
+  const publisher = service.publisher;
+  const realPublish = publisher.publish.bind(publisher);
+  const samples: { body: string; key: string }[] = [];
+  let counting = false;
+  let count = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  let lat: number[] = [];
+  if (sink === 'amqp') {
+    publisher.publish = (out: OutboundEvent) => {
+      // The payload object is fresh per event: appending the key costs next to nothing (a spread copy
+      // to put it first cost ~2 µs/event, charged to confmgr).
+      (out.payload as Record<string, unknown>)['ts_us'] = out.timestampUs;
+      if (samples.length < 64 && counting) samples.push({ body: JSON.stringify(out.payload), key: eventRoutingKey(out.conferenceId, out.callId) });
+      return realPublish(out);
     };
-    child.on('message', onMsg);
-    child.send({ type: 'flood', rate, seconds });
+  } else {
+    publisher.publish = (out: OutboundEvent) => {
+      if (!service.filter.check(out.event)) return 'filtered';
+      const key = eventRoutingKey(out.conferenceId, out.callId);
+      (out.payload as Record<string, unknown>)['ts_us'] = out.timestampUs;
+      const body = Buffer.from(JSON.stringify(out.payload));
+      if (!counting || key.length === 0 || body.length === 0) return 'queued';
+      const now = Date.now();
+      if (count === 0) firstAt = now;
+      lastAt = now;
+      count++;
+      lat.push(now - out.timestampUs / 1000);
+      return 'queued';
+    };
+  }
+  const resynced = new Promise<void>((resolve) => service.sync.once('resynced', () => resolve()));
+  await service.start();
+  if (sink === 'amqp') await publisher.start();
+  await resynced;
+  await publisher.flush(10_000);
+
+  if (process.argv.includes('--trace')) {
+    // Once a second: how the publisher's buffer and window evolve (diagnosis of where the time goes).
+    let last = publisher.stats().confirmed;
+    let lastCpu = process.cpuUsage();
+    setInterval(() => {
+      const st = publisher.stats();
+      const cpu = process.cpuUsage(lastCpu);
+      lastCpu = process.cpuUsage();
+      console.error(`[confmgr ${sink}] confirmed +${st.confirmed - last}/s buffered ${st.buffered} inFlight ${st.inFlight} cpu ${((cpu.user + cpu.system) / 1e4).toFixed(0)}% count ${count}`);
+      last = st.confirmed;
+    }, 1000).unref();
+  }
+  process.on('message', (m: { type: string; expected?: number }) => {
+    if (m.type === 'begin') {
+      counting = true;
+      process.send!({ type: 'begun' });
+    } else if (m.type === 'finish') {
+      void (async () => {
+        if (sink === 'amqp') await publisher.flush(120_000);
+        else for (let i = 0; i < 1200 && count < m.expected!; i++) await new Promise((r) => setTimeout(r, 100));
+        lat.sort((a, b) => a - b);
+        const report: SinkReport = {
+          count,
+          firstAt,
+          lastAt,
+          p50: percentile(lat, 0.5),
+          p99: percentile(lat, 0.99),
+          max: lat.at(-1) ?? NaN,
+          rssMb: (process.resourceUsage().maxRSS * 1024) / 1e6,
+        };
+        lat = [];
+        process.send!({ type: 'finished', report, stats: publisher.stats(), samples });
+      })();
+    } else if (m.type === 'stop') {
+      void service.stop('bench').then(() => process.exit(0));
+    }
   });
+  process.send!({ type: 'ready' });
 }
 
 // -------------------------------------------------------------------------------------------------
+// Broker ceiling (child): raw amqplib publishes of confmgr's own bodies.
 
-interface Pipeline {
-  publisher: AmqpPublisher;
-  close(): Promise<void>;
+async function ceilingMain(): Promise<void> {
+  process.once('message', (m: { n: number; window: number; bodies: string[]; keys: string[] }) => {
+    void (async () => {
+      const bodies = m.bodies.map((b) => Buffer.from(b));
+      const r = await rawCeiling(m.n, m.window, bodies, m.keys);
+      process.send!({ type: 'done', confirmRate: r.rate, report: r.lat, rssMb: (process.resourceUsage().maxRSS * 1024) / 1e6 });
+      setTimeout(() => process.exit(0), 50);
+    })();
+  });
+  process.send!({ type: 'ready' });
 }
 
-/** The confmgr side, wired like src/main.ts (without HTTP/storage). */
-async function startPipeline(port: number, exchange: string): Promise<Pipeline> {
-  const pool = new EslNodePool({ name: 'fs1', host: '127.0.0.1', port, password: 'ClueCon' });
-  const registry = new ConferenceRegistry();
-  const sync = new ConferenceStateSync({ registry, api: (_node, command) => pool.api(command), nodes: ['fs1'] });
-  const publisher = new AmqpPublisher({
-    url: AMQP_URL,
-    exchange,
-    bufferSize: 1_000_000,
-    filter: new EventFilter(['start-talking', 'stop-talking']),
-  });
-  const ctx: PayloadContext = { appName: 'confmgr', appVersion: '0.1.0', nodeName: 'confmgr@bench' };
-  pool.on('event', (node, raw) => {
-    const event = parseConferenceEvent(raw, node);
-    if (event) sync.handleEvent(event);
-  });
-  pool.on('up', (node) => void sync.nodeUp(node));
-  pool.on('down', (node, reason) => sync.nodeDown(node, reason));
-  sync.on('event', (event: ConferenceEvent) => {
-    const out = toOutboundEvent(ctx, event);
-    // `ts_us` first: the consumer reads it with a regex on the first bytes.
-    publisher.publish({ ...out, payload: { ts_us: out.timestampUs, ...out.payload } });
-  });
-  await publisher.start();
-  pool.start();
-  await pool.waitUntilUp(10_000);
-  await new Promise((r) => setTimeout(r, 500)); // let the resync finish
-  return {
-    publisher,
-    close: async () => {
-      await publisher.close(5000);
-      await pool.close();
-    },
-  };
+// -------------------------------------------------------------------------------------------------
+// Orchestrator
+
+interface Row {
+  scenario: string;
+  rate: number;
+  ratio: boolean;
+  p50: number;
+  p99: number;
+  rssMb: number;
+  note: string;
 }
 
-function fmt(r: ConsumerReport): string {
-  return `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms`;
+const consumerRate = (r: ConsumerReport): number => r.count / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
+
+async function ceiling(n: number, bodies: string[], keys: string[]): Promise<{ rate: number; confirmRate: number; report: ConsumerReport; rssMb: number; cpu: Record<string, number> }> {
+  const child = forkRole('ceiling');
+  await once(child, 'ready');
+  const meter = cpuMeter({ publisher: child.pid, broker: brokerPid() });
+  child.send({ n, window: 5000, bodies, keys });
+  const done = await once<Msg & { confirmRate: number; report: ConsumerReport; rssMb: number }>(child, 'done');
+  return { rate: consumerRate(done.report), confirmRate: done.confirmRate, report: done.report, rssMb: done.rssMb, cpu: meter.since() };
 }
 
-async function phase(port: number, sim: ChildProcess, rate: number, seconds: number): Promise<{ sent: number; report: ConsumerReport; rssMb: number; stats: ReturnType<AmqpPublisher['stats']> }> {
-  const exchange = `bench-pipe-${process.pid}-${rate}`;
-  return withQueue(exchange, async (_queue, consumer) => {
-    const p = await startPipeline(port, exchange);
+interface PhaseResult {
+  sent: number;
+  floodMs: number;
+  report: ConsumerReport;
+  rssMb: number;
+  stats: { dropped: Record<string, number>; confirmed: number; resent: number };
+  samples: { body: string; key: string }[];
+  cpu: Record<string, number>;
+}
+
+/** One scenario: a fresh confmgr child, a flood from the simulator, measured at the consumer (or sink). */
+async function phase(port: number, sim: ChildProcess, sink: 'amqp' | 'count', rate: number, seconds: number, prof: string | undefined): Promise<PhaseResult> {
+  const exchange = `bench-pipe-${process.pid}-${sink}-${rate}`;
+  const run = async (consumer: ChildProcess | undefined): Promise<PhaseResult> => {
+    // One folder per scenario: node writes one profile per thread (the main thread is the big one).
+    const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/confmgr-${sink}-${rate}`] : [];
+    const trace = process.argv.includes('--trace') ? ['--trace'] : [];
+    const child = forkRole('confmgr', ['--port', String(port), '--exchange', exchange, '--sink', sink, ...trace], execArgv);
     try {
-      const sent = await flood(sim, rate, seconds);
-      await p.publisher.flush(120_000);
-      const rssMb = process.memoryUsage().rss / 1e6;
-      const report = await Promise.race([
-        awaitCount(consumer, sent),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`consumer did not get ${sent} events`)), 120_000)),
-      ]);
-      return { sent, report, rssMb, stats: p.publisher.stats() };
+      await once(child, 'ready');
+      child.send({ type: 'begin' });
+      await once(child, 'begun');
+      const meter = cpuMeter({ confmgr: child.pid, simulator: sim.pid, consumer: consumer?.pid, broker: consumer ? brokerPid() : undefined });
+      const t0 = performance.now();
+      const flooded = await floodSim(sim, rate, seconds);
+      const floodMs = performance.now() - t0;
+      child.send({ type: 'finish', expected: flooded.sent });
+      const fin = await once<Msg & { report: SinkReport; stats: PhaseResult['stats']; samples: PhaseResult['samples'] }>(child, 'finished');
+      const report = consumer
+        ? await Promise.race([
+            awaitCount(consumer, flooded.sent),
+            new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`consumer did not get ${flooded.sent} events`)), 120_000)),
+          ])
+        : fin.report;
+      return { sent: flooded.sent, floodMs, report, rssMb: fin.report.rssMb, stats: fin.stats, samples: fin.samples, cpu: meter.since() };
     } finally {
-      await p.close();
+      child.send({ type: 'stop' });
+      await new Promise((r) => child.once('exit', r));
     }
-  });
+  };
+  return sink === 'amqp' ? withQueue(exchange, (_q, consumer) => run(consumer)) : run(undefined);
+}
+
+function floodSim(child: ChildProcess, rate: number, seconds: number): Promise<{ sent: number; ms: number }> {
+  const p = once<Msg & { sent: number; ms: number }>(child, 'flooded');
+  child.send({ type: 'flood', rate, seconds });
+  return p;
+}
+
+function printTable(rows: Row[], ceilingRate: number): void {
+  const head = ['scenario', 'events/s', 'ratio to ceiling', 'p50 ms', 'p99 ms', 'peak RSS MB', 'notes'];
+  const body = rows.map((r) => [
+    r.scenario,
+    Math.round(r.rate).toLocaleString('en-US'),
+    r.ratio ? `${((r.rate / ceilingRate) * 100).toFixed(0)} %` : '—',
+    r.p50.toFixed(1),
+    r.p99.toFixed(1),
+    r.rssMb.toFixed(0),
+    r.note,
+  ]);
+  console.log(`| ${head.join(' | ')} |`);
+  console.log(`| ${head.map(() => '---').join(' | ')} |`);
+  for (const b of body) console.log(`| ${b.join(' | ')} |`);
 }
 
 async function main(): Promise<void> {
   const rate = arg('rate', 30_000);
   const seconds = arg('seconds', 4);
+  const sinkRate = arg('sink-rate', 40_000);
   const latRate = arg('latency-rate', 5000);
   const latSeconds = arg('latency-seconds', 5);
-  const { child: sim, port } = await startSim();
+  const prof = strArg('prof');
+  const sim = forkRole('sim');
+  const { port } = await once<Msg & { port: number }>(sim, 'ready');
   try {
-    const sample = Array.from({ length: 64 }, (_, i) => payload(i, `bench-conf-${i % 10}`, `call-${i}`));
-    const bodies = sample.map((x) => Buffer.from(JSON.stringify(x)));
-    const keys = sample.map((x) => x['routing_key'] as string);
-    console.log(`pipeline bench: simulator (${CONFERENCES}×${MEMBERS} members) → ESL → conference → AmqpPublisher → RabbitMQ (confirms, persistent, durable queue) → consumer`);
-
-    const raw = await rawCeiling(Math.min(100_000, rate * seconds), 5000, bodies, keys);
-    console.log(`broker ceiling (raw amqplib, ~${bodies[0]!.length} B msgs): ${Math.round(raw.rate).toLocaleString()} msg/s`);
-
-    const t = await phase(port, sim, rate, seconds);
-    const sustained = t.report.count / Math.max(0.001, (t.report.lastAt - t.report.firstAt) / 1000);
     console.log(
-      `flood ${rate}/s for ${seconds}s: simulator sent ${t.sent}, consumer got ${t.report.count}; sustained ${Math.round(sustained).toLocaleString()} events/s ` +
-        `(${((sustained / raw.rate) * 100).toFixed(0)} % of the broker ceiling); latency under saturation ${fmt(t.report)}; RSS ${t.rssMb.toFixed(0)} MB; dropped ${JSON.stringify(t.stats.dropped)}`,
+      `pipeline bench: simulator (${CONFERENCES}×${MEMBERS} members, own process) → ESL → confmgr (own process) → RabbitMQ ` +
+        `(confirms, persistent, durable queue) → consumer (own process)${prof ? `; CPU profiles in ${prof}` : ''}`,
     );
+    // Warm-up: JIT, broker queue creation, and a sample of confmgr's real bodies for the ceiling.
+    const warm = await phase(port, sim, 'amqp', 5000, 1, undefined);
+    const bodies = warm.samples.map((s) => s.body);
+    const keys = warm.samples.map((s) => s.key);
+    const avg = Math.round(bodies.reduce((s, b) => s + Buffer.byteLength(b), 0) / Math.max(1, bodies.length));
+    console.log(`warm-up: ${warm.report.count}/${warm.sent} events; confmgr bodies ~${avg} B`);
+    const n = Math.min(120_000, rate * seconds);
 
-    const l = await phase(port, sim, latRate, latSeconds);
-    console.log(`steady ${latRate}/s for ${latSeconds}s: ${l.report.count}/${l.sent} events, Event-Date-Timestamp → consumer ${fmt(l.report)}; RSS ${l.rssMb.toFixed(0)} MB`);
+    const c1 = await ceiling(n, bodies, keys);
+    const flood = await phase(port, sim, 'amqp', rate, seconds, prof);
+    const noBroker = await phase(port, sim, 'count', sinkRate, seconds, prof);
+    const steady = await phase(port, sim, 'amqp', latRate, latSeconds, prof);
+    const c2 = await ceiling(n, bodies, keys);
+    const ceilingRate = (c1.rate + c2.rate) / 2;
+    const offered = (r: PhaseResult): string => `offered ${Math.round(r.sent / (r.floodMs / 1000)).toLocaleString('en-US')}/s`;
+    const lost = (r: PhaseResult): string => (r.report.count === r.sent ? 'nothing lost' : `LOST ${r.sent - r.report.count}`);
+    const rows: Row[] = [
+      { scenario: 'broker ceiling, before (raw amqplib)', rate: c1.rate, ratio: true, p50: c1.report.p50, p99: c1.report.p99, rssMb: c1.rssMb, note: `${n} msgs, confirms ${Math.round(c1.confirmRate).toLocaleString('en-US')}/s` },
+      { scenario: `pipeline flood ${rate}/s × ${seconds}s`, rate: consumerRate(flood.report), ratio: true, p50: flood.report.p50, p99: flood.report.p99, rssMb: flood.rssMb, note: `${flood.sent} events, ${offered(flood)}, ${lost(flood)}, resent ${flood.stats.resent}` },
+      { scenario: `confmgr without broker ${sinkRate}/s × ${seconds}s`, rate: consumerRate(noBroker.report), ratio: true, p50: noBroker.report.p50, p99: noBroker.report.p99, rssMb: noBroker.rssMb, note: `${noBroker.sent} events, ${offered(noBroker)}, ${lost(noBroker)} (counting sink)` },
+      { scenario: `pipeline steady ${latRate}/s × ${latSeconds}s`, rate: consumerRate(steady.report), ratio: false, p50: steady.report.p50, p99: steady.report.p99, rssMb: steady.rssMb, note: `${steady.sent} events, ${lost(steady)}` },
+      { scenario: 'broker ceiling, after (raw amqplib)', rate: c2.rate, ratio: true, p50: c2.report.p50, p99: c2.report.p99, rssMb: c2.rssMb, note: `${n} msgs, confirms ${Math.round(c2.confirmRate).toLocaleString('en-US')}/s` },
+    ];
+    console.log(`ceiling used for ratios: mean of before/after = ${Math.round(ceilingRate).toLocaleString('en-US')} msg/s (consumer receipt rate)`);
+    printTable(rows, ceilingRate);
+    console.log('CPU (% of one core, over each scenario; the box has 2 cores):');
+    console.log(`  ceiling before: ${fmtCpu(c1.cpu)} (consumer not metered: forked by the publisher child)`);
+    console.log(`  flood:          ${fmtCpu(flood.cpu)}`);
+    console.log(`  no broker:      ${fmtCpu(noBroker.cpu)}`);
+    console.log(`  steady:         ${fmtCpu(steady.cpu)}`);
+    console.log(`  ceiling after:  ${fmtCpu(c2.cpu)}`);
+    const dropped = [flood, steady].map((r) => JSON.stringify(r.stats.dropped)).join(' ');
+    console.log(`publisher drops (flood, steady): ${dropped}`);
   } finally {
     sim.send({ type: 'stop' });
   }
 }
 
-if (process.argv.includes('--sim')) {
-  void simMain();
-} else {
+const role = strArg('role');
+if (role === 'sim') void simMain();
+else if (role === 'confmgr') void confmgrMain(arg('port', 0), strArg('exchange')!, strArg('sink') === 'count' ? 'count' : 'amqp');
+else if (role === 'ceiling') void ceilingMain();
+else {
   main()
     .then(() => process.exit(0))
     .catch((err) => {

@@ -150,11 +150,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     service = createService(config, { logger, instanceName: 'confmgr-demo' });
     resources.unshift(() => service!.stop('demo done'));
     await service.start();
-    await waitFor(() => service!.readiness().ready && service!.sync.state('fs1') === 'synced', 10_000, 'the service to connect to the simulator and RabbitMQ');
+    // Generous: on a loaded machine (or a broker busy with other work) the first connect can take seconds.
+    await waitFor(() => service!.readiness().ready && service!.sync.state('fs1') === 'synced', 30_000, 'the service to connect to the simulator and RabbitMQ');
     const client = new ServiceClient({ url: service.http!.url, token: TOKEN, accountId: ACCOUNT });
     const rpc = await commandRpc(connection, exchange);
     resources.unshift(() => rpc.close());
-    await waitFor(() => service!.intake?.connected === true, 10_000, 'the AMQP command intake');
+    await waitFor(() => service!.intake?.connected === true, 30_000, 'the AMQP command intake');
     /** A command over AMQP; a reply with status error becomes an exception naming its code. */
     const amqpCommand = async (body: unknown) => {
       const reply = await rpc.call(conference, body);

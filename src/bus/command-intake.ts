@@ -7,12 +7,12 @@
  * A message is acked after its reply is sent (at-least-once: if confmgr dies mid-command the
  * broker redelivers it). Messages without reply_to are executed and their outcome logged.
  */
-import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { CommandTimeoutError } from '../conference/errors.js';
 import type { CommandResult, ConferenceCommandExecutor } from '../conference/types.js';
 import { redactUrl, silentLogger, type Logger } from '../log.js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { reconnectLoop, sleep, type BackoffOptions } from './backoff.js';
+import { connectAmqp } from './connect.js';
 import {
   buildReply,
   parseCommandMessage,
@@ -115,45 +115,44 @@ export class AmqpCommandIntake {
 
   // ---------------------------------------------------------------------------------------------
 
-  private async connectLoop(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopping) {
-      let connection: ChannelModel | undefined;
-      try {
-        connection = await amqp.connect(this.url, { clientProperties: { connection_name: this.connectionName }, timeout: 10_000 });
-        connection.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP connection error'));
-        const channel = await connection.createChannel();
-        channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
-        await channel.assertExchange(this.exchange, 'topic', { durable: true });
-        await channel.assertQueue(this.queue, { durable: true });
-        await channel.bindQueue(this.queue, this.exchange, COMMAND_BINDING);
-        await channel.prefetch(this.prefetch);
-        const closed = new Promise<void>((resolve) => {
-          connection!.on('close', resolve);
-          channel.on('close', resolve);
-        });
-        if (this.stopping) {
-          await connection.close().catch(() => undefined);
-          break;
-        }
-        this.connection = connection;
-        this.channel = channel;
-        await channel.consume(this.queue, (msg) => {
-          if (msg) this.track(this.handle(channel, msg));
-        });
-        attempt = 0;
-        this.log.info({ url: redactUrl(this.url), queue: this.queue }, 'AMQP command intake consuming');
-        this.startedResolve?.();
-        await closed;
-        if (!this.stopping) this.log.warn('AMQP command intake lost its connection; reconnecting');
-      } catch (err) {
-        if (!this.stopping) this.log.warn({ err, url: redactUrl(this.url) }, 'AMQP command intake connect failed');
-      }
+  private connectLoop(): Promise<void> {
+    return reconnectLoop({
+      signal: this.abort.signal,
+      backoff: this.reconnect,
+      session: (connected) => this.runSession(connected),
+      onError: (err) => this.log.warn({ err, url: redactUrl(this.url) }, 'AMQP command intake connect failed'),
+    });
+  }
+
+  /** One connection: declare, bind, consume until it is lost. */
+  private async runSession(connected: () => void): Promise<void> {
+    const connection = await connectAmqp(this.url, this.connectionName, this.log);
+    try {
+      const channel = await connection.createChannel();
+      channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
+      await channel.assertExchange(this.exchange, 'topic', { durable: true });
+      await channel.assertQueue(this.queue, { durable: true });
+      await channel.bindQueue(this.queue, this.exchange, COMMAND_BINDING);
+      await channel.prefetch(this.prefetch);
+      const closed = new Promise<void>((resolve) => {
+        connection.on('close', resolve);
+        channel.on('close', resolve);
+      });
+      if (this.stopping) return;
+      this.connection = connection;
+      this.channel = channel;
+      await channel.consume(this.queue, (msg) => {
+        if (msg) this.track(this.handle(channel, msg));
+      });
+      connected();
+      this.log.info({ url: redactUrl(this.url), queue: this.queue }, 'AMQP command intake consuming');
+      this.startedResolve?.();
+      await closed;
+      if (!this.stopping) this.log.warn('AMQP command intake lost its connection; reconnecting');
+    } finally {
       this.channel = undefined;
       this.connection = undefined;
-      await connection?.close().catch(() => undefined);
-      if (this.stopping) break;
-      await sleep(backoffDelay(attempt++, this.reconnect), this.abort.signal);
+      await connection.close().catch(() => undefined);
     }
   }
 

@@ -18,11 +18,11 @@
  * `x-overflow: reject-publish`.
  */
 import { randomBytes } from 'node:crypto';
-import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { OutboundEvent } from '../conference/types.js';
 import { silentLogger, redactUrl, type Logger } from '../log.js';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { reconnectLoop, type BackoffOptions } from './backoff.js';
+import { connectAmqp } from './connect.js';
 import { EventFilter } from './filter.js';
 import { Fifo } from './fifo.js';
 import { eventRoutingKey } from './routing.js';
@@ -101,6 +101,8 @@ const DONE = 2;
 
 interface Entry {
   event: string;
+  /** This event name's counters (saves a Map lookup per confirm). */
+  stats: EventStats;
   routingKey: string;
   body: Buffer;
   messageId: string;
@@ -111,10 +113,28 @@ interface Entry {
   session: number;
 }
 
+/** The part of amqplib's socket we use to coalesce one drain turn's frames into one write. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * amqplib's underlying socket (ChannelModel.connection.stream), when reachable. Not public API:
+ * if a future amqplib hides it, publishing works the same, only without write coalescing.
+ */
+function corkableSocket(model: ChannelModel): Corkable | undefined {
+  const stream = (model as unknown as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
+  return stream && typeof stream.cork === 'function' && typeof stream.uncork === 'function' ? (stream as Corkable) : undefined;
+}
+
 interface Session {
   id: number;
   connection: ChannelModel;
   channel: ConfirmChannel;
+  socket: Corkable | undefined;
+  /** An uncork is scheduled (at most one cork outstanding per session). */
+  corked: boolean;
   /** Entries sent on this channel, in send order (confirmed ones are compacted from the head). */
   sent: Entry[];
   sentHead: number;
@@ -219,8 +239,10 @@ export class AmqpPublisher {
       return 'filtered';
     }
     const msgId = event.payload['msg_id'];
+    const stats = this.eventStats(name);
     const entry: Entry = {
       event: name,
+      stats,
       routingKey: eventRoutingKey(event.conferenceId, event.callId),
       body: Buffer.from(JSON.stringify(event.payload)),
       messageId: typeof msgId === 'string' && msgId !== '' ? msgId : `${this.idPrefix}-${(this.idSeq++).toString(36)}`,
@@ -232,7 +254,7 @@ export class AmqpPublisher {
     if (this.pending.length >= this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize + 1);
     this.pending.push(entry);
     this.counts.accepted++;
-    this.eventStats(name).accepted++;
+    stats.accepted++;
     this.metrics?.('accepted', name, 1);
     this.scheduleDrain();
     return 'queued';
@@ -320,9 +342,9 @@ export class AmqpPublisher {
     return s;
   }
 
-  private countDrop(name: string, reason: DropReason, n: number): void {
+  private countDrop(name: string, reason: DropReason, n: number, stats = this.eventStats(name)): void {
     this.counts.dropped[reason] += n;
-    this.eventStats(name).dropped += n;
+    stats.dropped += n;
     this.metrics?.('dropped', name, n, reason);
   }
 
@@ -331,7 +353,7 @@ export class AmqpPublisher {
       const e = this.pending.shift();
       if (!e) break;
       e.state = DONE;
-      this.countDrop(e.event, 'overflow', 1);
+      this.countDrop(e.event, 'overflow', 1, e.stats);
     }
     // Rate-limited: at most one line per 5 s, carrying the count since the previous line.
     this.overflowLog.since += n;
@@ -362,12 +384,34 @@ export class AmqpPublisher {
     setImmediate(this.drainNow);
   }
 
+  /**
+   * Holds the socket's writes for this turn so the batch leaves in one writev instead of one write
+   * syscall per message (amqplib writes each message's frames separately, a turn after publish()).
+   * Order and confirms are untouched: frames are only delayed by one event-loop turn, never reordered.
+   * The uncork runs two check phases later: after amqplib's Mux (scheduled by the publishes below)
+   * has written the frames into the corked socket.
+   */
+  private cork(s: Session): void {
+    const socket = s.socket;
+    if (!socket || s.corked) return;
+    s.corked = true;
+    socket.cork();
+    setImmediate(() =>
+      setImmediate(() => {
+        s.corked = false;
+        socket.uncork();
+      }),
+    );
+  }
+
   /** Moves up to a batch of pending entries onto the channel. */
   private drain(): void {
     this.drainScheduled = false;
     const s = this.session;
     if (!s || s.closed || s.blocked || s.waitingDrain) return;
     let budget = Math.min(this.maxInFlight - this.inFlight, this.batchSize);
+    if (budget <= 0 || this.pending.length === 0) return;
+    this.cork(s);
     const options = {
       persistent: true,
       contentType: 'application/json',
@@ -423,7 +467,7 @@ export class AmqpPublisher {
       e.state = DONE;
       this.inFlight--;
       this.counts.confirmed++;
-      this.eventStats(e.event).confirmed++;
+      e.stats.confirmed++;
       this.metrics?.('confirmed', e.event, 1);
       this.compact(s);
       this.notifyIdle();
@@ -491,62 +535,68 @@ export class AmqpPublisher {
     s.onClosed();
   }
 
-  private async connectLoop(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopping) {
-      let connection: ChannelModel | undefined;
-      try {
-        connection = await amqp.connect(this.url, { clientProperties: { connection_name: this.connectionName }, timeout: 10_000 });
-        connection.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP connection error'));
-        const channel = await connection.createConfirmChannel();
-        await channel.assertExchange(this.exchange, 'topic', { durable: true });
-        if (this.stopping) {
-          await connection.close().catch(() => undefined);
-          break;
-        }
-        const closed = new Promise<void>((resolve) => {
-          const s: Session = {
-            id: ++this.sessionSeq,
-            connection: connection!,
-            channel,
-            sent: [],
-            sentHead: 0,
-            closed: false,
-            blocked: false,
-            waitingDrain: false,
-            onClosed: resolve,
-          };
-          const lost = (err?: unknown): void => {
-            if (!s.closed && !this.stopping) this.log.warn({ err }, 'AMQP connection lost');
-            this.teardown(s);
-          };
-          connection!.on('close', lost);
-          connection!.on('blocked', (reason: string) => {
-            s.blocked = true;
-            this.log.warn({ reason }, 'broker blocked the connection; buffering');
-          });
-          connection!.on('unblocked', () => {
-            s.blocked = false;
-            this.log.info('broker unblocked the connection');
-            this.scheduleDrain();
-          });
-          channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
-          channel.on('close', lost);
-          channel.on('return', (msg: Message) => this.onReturn(msg));
-          this.session = s;
-        });
-        attempt = 0;
-        this.counts.connects++;
-        this.log.info({ url: redactUrl(this.url), exchange: this.exchange }, 'AMQP publisher connected');
-        this.startedResolve?.();
-        this.scheduleDrain();
-        await closed;
-      } catch (err) {
-        if (!this.stopping) this.log.warn({ err, url: redactUrl(this.url) }, 'AMQP publisher connect failed');
-        await connection?.close().catch(() => undefined);
-      }
-      if (this.stopping) break;
-      await sleep(backoffDelay(attempt++, this.reconnect), this.abort.signal);
+  private connectLoop(): Promise<void> {
+    return reconnectLoop({
+      signal: this.abort.signal,
+      backoff: this.reconnect,
+      session: (connected) => this.runSession(connected),
+      onError: (err) => this.log.warn({ err, url: redactUrl(this.url) }, 'AMQP publisher connect failed'),
+    });
+  }
+
+  /** One connection: confirm channel + exchange, then publish until it is lost (teardown re-queues). */
+  private async runSession(connected: () => void): Promise<void> {
+    const connection = await connectAmqp(this.url, this.connectionName, this.log);
+    let channel: ConfirmChannel;
+    try {
+      channel = await connection.createConfirmChannel();
+      await channel.assertExchange(this.exchange, 'topic', { durable: true });
+    } catch (err) {
+      await connection.close().catch(() => undefined);
+      throw err;
     }
+    if (this.stopping) {
+      await connection.close().catch(() => undefined);
+      return;
+    }
+    const closed = new Promise<void>((resolve) => {
+      const s: Session = {
+        id: ++this.sessionSeq,
+        connection,
+        channel,
+        socket: corkableSocket(connection),
+        corked: false,
+        sent: [],
+        sentHead: 0,
+        closed: false,
+        blocked: false,
+        waitingDrain: false,
+        onClosed: resolve,
+      };
+      const lost = (err?: unknown): void => {
+        if (!s.closed && !this.stopping) this.log.warn({ err }, 'AMQP connection lost');
+        this.teardown(s);
+      };
+      connection.on('close', lost);
+      connection.on('blocked', (reason: string) => {
+        s.blocked = true;
+        this.log.warn({ reason }, 'broker blocked the connection; buffering');
+      });
+      connection.on('unblocked', () => {
+        s.blocked = false;
+        this.log.info('broker unblocked the connection');
+        this.scheduleDrain();
+      });
+      channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
+      channel.on('close', lost);
+      channel.on('return', (msg: Message) => this.onReturn(msg));
+      this.session = s;
+    });
+    connected();
+    this.counts.connects++;
+    this.log.info({ url: redactUrl(this.url), exchange: this.exchange }, 'AMQP publisher connected');
+    this.startedResolve?.();
+    this.scheduleDrain();
+    await closed;
   }
 }

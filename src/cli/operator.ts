@@ -74,8 +74,18 @@ function asList(data: unknown): Record<string, unknown>[] {
   return Array.isArray(nested) ? (nested as Record<string, unknown>[]) : [];
 }
 
+/**
+ * Why a running conference may be missing: the API only shows an account's conferences, and a
+ * conference belongs to an account through a document or its callers' channel variables (src/api/account.ts).
+ */
+export const NO_CONFERENCES_HINT =
+  'No conferences.\n' +
+  '  (A running conference is listed once it belongs to this account: create a conference document\n' +
+  '   with its name as id, PUT /v2/accounts/<account>/conferences {"data":{"id":"<name>","name":"<name>"}},\n' +
+  '   or give its calls an account_id / ecallmgr_Account-ID channel variable with verbose-events on.)\n';
+
 export function conferencesTable(list: Record<string, unknown>[]): string {
-  if (list.length === 0) return 'No conferences.\n';
+  if (list.length === 0) return NO_CONFERENCES_HINT;
   return renderTable(
     ['conference', 'name', 'members', 'moderators', 'locked', 'duration'],
     list.map((c) => {

@@ -62,7 +62,8 @@ const NOT_FOUND = /^(?:-ERR )?Conference (\S+) not found/;
 
 /** True when the reply says there is no conference at all. */
 function isEmptyReply(text: string): boolean {
-  return text === '' || text === '[]' || /^\+OK No active conferences\.?$/.test(text);
+  // `-ERR no reply` is mod_event_socket's body when the api wrote nothing at all: nothing listed.
+  return text === '' || text === '[]' || text === '-ERR no reply' || /^\+OK No active conferences\.?$/.test(text);
 }
 
 function failNotFoundOrUnrecognized(command: string, text: string): never {

@@ -224,15 +224,17 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private async resync(node: string, e: NodeEntry, generation: number): Promise<ResyncResult | undefined> {
     const t0 = performance.now();
     try {
-      (globalThis as any).__probe?.('before api');
-      const { listed, t1 } = await this.fetchListing(node);
-      (globalThis as any).__probe?.('after parse');
+      const fetched = await this.fetchListing(node, () => generation !== e.generation || this.closed);
+      if (fetched === undefined) return undefined; // superseded by a down or a newer up: not even parsed
+      const { listed, t1 } = fetched;
       const t2 = performance.now();
-      if (generation !== e.generation || this.closed) return undefined; // superseded by a down or a newer up
-      const synthesized = this.registry.applySnapshot(node, listed, this.now());
-      (globalThis as any).__probe?.('after applySnapshot');
-      this.publish(synthesized);
-      (globalThis as any).__probe?.('after publish');
+      if (generation !== e.generation || this.closed) return undefined;
+      // Published conference by conference: nothing holds all of a cold resync's events at once.
+      let synthesized = 0;
+      this.registry.applySnapshot(node, listed, this.now(), (events) => {
+        synthesized += events.length;
+        this.publish(events);
+      });
       const replayed = e.buffer.length;
       this.drainBuffer(e);
       const t3 = performance.now();
@@ -243,7 +245,7 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
         node,
         conferences: listed.length,
         participants,
-        synthesized: synthesized.length,
+        synthesized,
         replayed,
         apiMs: t1 - t0,
         parseMs: t2 - t1,
@@ -273,12 +275,13 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   }
 
   /**
-   * json_list, parsed. Its own frame so that the reply text (7 MB for 1000 conferences) is garbage
-   * as soon as it is parsed, not held through the diff by the caller's frame.
+   * json_list, parsed; undefined when the resync was superseded while the reply was on its way. Its own
+   * frame so that the reply text (7 MB for 1000 conferences) is garbage as soon as it is parsed, not
+   * held through the diff by the caller's frame.
    */
-  private async fetchListing(node: string): Promise<{ listed: ListedConference[]; t1: number }> {
+  private async fetchListing(node: string, superseded: () => boolean): Promise<{ listed: ListedConference[]; t1: number } | undefined> {
     const reply = await this.api(node, JSON_LIST);
-    (globalThis as any).__probe?.('after api');
+    if (superseded()) return undefined;
     const t1 = performance.now();
     return { listed: parseJsonList(reply, JSON_LIST), t1 };
   }

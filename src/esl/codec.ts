@@ -178,7 +178,7 @@ export class EslParser {
     if (end - start > this.maxHeaderBytes) {
       throw new EslProtocolError(`header block exceeds ${this.maxHeaderBytes} bytes`, { bytes: end - start });
     }
-    const headers = parseHeaderBlock(buf.toString('utf8', start, end), 'frame');
+    const headers = eventFrameHeaders(buf, start, end) ?? parseHeaderBlock(buf.toString('utf8', start, end), 'frame');
     const contentType = headers['Content-Type'];
     if (contentType === undefined) throw new EslProtocolError('frame has no Content-Type header');
     if (!KNOWN_TYPES.has(contentType)) {
@@ -226,6 +226,27 @@ export class EslParser {
     this.headers = undefined;
     return frame;
   }
+}
+
+const CONTENT_LENGTH_PREFIX = Buffer.from('Content-Length: ', 'latin1');
+const CONTENT_TYPE_LINE = Buffer.from('\nContent-Type: ', 'latin1');
+
+/**
+ * Fast path for the header block of every event and api/response FreeSWITCH sends, exactly
+ * `Content-Length: <digits>\nContent-Type: <known type>`: read from the bytes, no text decode, no
+ * line loop. Gives the same object parseHeaderBlock would (same keys, order and values); anything
+ * else → undefined, and the general parser decides.
+ */
+function eventFrameHeaders(buf: Buffer, start: number, end: number): Record<string, string> | undefined {
+  const afterPrefix = start + CONTENT_LENGTH_PREFIX.length;
+  if (afterPrefix >= end || buf.compare(CONTENT_LENGTH_PREFIX, 0, CONTENT_LENGTH_PREFIX.length, start, afterPrefix) !== 0) return undefined;
+  let i = afterPrefix;
+  while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+  const typeStart = i + CONTENT_TYPE_LINE.length;
+  if (i === afterPrefix || typeStart >= end || buf.compare(CONTENT_TYPE_LINE, 0, CONTENT_TYPE_LINE.length, i, typeStart) !== 0) return undefined;
+  const type = buf.toString('latin1', typeStart, end);
+  if (!KNOWN_TYPES.has(type)) return undefined; // also: another header line follows (it holds a '\n')
+  return { 'Content-Length': buf.toString('latin1', afterPrefix, i), 'Content-Type': type };
 }
 
 /** 1 to 12 ASCII digits → their value; anything else → -1 (same rule as /^\d{1,12}$/). */
@@ -282,7 +303,24 @@ export function parseHeaderBlock(text: string, where: string, decode = false): R
  * kept literally instead of throwing (one bad byte must not take the process down).
  */
 export function urlDecode(value: string): string {
-  if (value.indexOf('%') < 0) return value;
+  let i = value.indexOf('%');
+  if (i < 0) return value;
+  // Fast path: escapes of ASCII bytes only (the usual `%20`, `%3A`, `%40`), decoded here. An escape of
+  // a UTF-8 byte or a malformed one → the exact path below (same result as decodeURIComponent).
+  let out = '';
+  let from = 0;
+  while (i >= 0) {
+    const hi = hexValue(value.charCodeAt(i + 1));
+    const lo = hexValue(value.charCodeAt(i + 2));
+    if (hi < 0 || hi > 7 || lo < 0) return urlDecodeExact(value);
+    out += value.slice(from, i) + String.fromCharCode((hi << 4) | lo);
+    from = i + 3;
+    i = value.indexOf('%', from);
+  }
+  return out + value.slice(from);
+}
+
+function urlDecodeExact(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {

@@ -171,19 +171,23 @@ const SPLIT_COMMANDS: Record<string, SplitCommand> = {
     syntax: '<member_id> <other_member_id> [nospeak|nohear|clear]',
     run: (_e, conf, argv) => {
       if (argv.length < 5) return undefined;
-      const a = conf.members.find((x) => x.id === atoi(argv[2]));
-      const b = conf.members.find((x) => x.id === atoi(argv[3]));
-      if (!a || !b) return '-ERR relationship not found\n';
+      // Texts as conference_api_sub_relate writes them (1.10 prefixes its OKs with `+`):
+      // `+OK <id>-><oid> <how> set`, `relationship <id>-><oid> cleared.`, `relationship <id>-><oid> not found.`
+      const id = atoi(argv[2]);
+      const oid = atoi(argv[3]);
+      const a = conf.members.find((x) => x.id === id);
+      const b = conf.members.find((x) => x.id === oid);
       const how = argv[4]!.toLowerCase();
+      if (how !== 'clear' && how !== 'nospeak' && how !== 'nohear') return undefined;
+      if (!a || !b) return `relationship ${id}->${oid} not found.\n`;
       if (how === 'clear') {
         a.noSpeakTo.delete(b.id);
         a.noHear.delete(b.id);
         return `+OK relationship ${a.id}->${b.id} cleared.\n`;
       }
       if (how === 'nospeak') a.noSpeakTo.add(b.id);
-      else if (how === 'nohear') a.noHear.add(b.id);
-      else return undefined;
-      return `+OK ${a.id} now ${how === 'nospeak' ? 'can not speak to' : 'can not hear'} ${b.id}\n`;
+      else a.noHear.add(b.id);
+      return `+OK ${a.id}->${b.id} ${argv[4]} set\n`;
     },
   },
 };
