@@ -73,6 +73,13 @@ export async function consumerMain(queue: string): Promise<void> {
     if (m.type === 'await') {
       target = m.n!;
       maybeDone();
+    } else if (m.type === 'reset') {
+      // Forget what was received so far (a warm-up), so rates and percentiles cover the measurement only.
+      count = 0;
+      firstAt = 0;
+      lastAt = 0;
+      lat.length = 0;
+      process.send!({ type: 'reset' });
     } else if (m.type === 'stop') void conn.close().then(() => process.exit(0));
   });
   process.send!({ type: 'ready' });
@@ -90,10 +97,26 @@ export function startConsumer(queue: string): Promise<ChildProcess> {
 
 export function awaitCount(child: ChildProcess, n: number): Promise<ConsumerReport> {
   return new Promise((resolve) => {
-    child.on('message', (m: { type: string; report?: ConsumerReport }) => {
-      if (m.type === 'report') resolve(m.report!);
-    });
+    const onMsg = (m: { type: string; report?: ConsumerReport }): void => {
+      if (m.type !== 'report') return;
+      child.off('message', onMsg);
+      resolve(m.report!);
+    };
+    child.on('message', onMsg);
     child.send({ type: 'await', n });
+  });
+}
+
+/** Zeroes the consumer's counters and latencies (after a warm-up). */
+export function resetConsumer(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const onMsg = (m: { type: string }): void => {
+      if (m.type !== 'reset') return;
+      child.off('message', onMsg);
+      resolve();
+    };
+    child.on('message', onMsg);
+    child.send({ type: 'reset' });
   });
 }
 

@@ -53,7 +53,7 @@ async function ours(n: number, window: number, conferences: string[]): Promise<{
   });
 }
 
-async function latencyAtRate(rate: number, seconds: number, conferences: string[], raw: boolean): Promise<ConsumerReport> {
+async function latencyAtRate(rate: number, seconds: number, conferences: string[], raw: boolean): Promise<ConsumerReport & { cpuUs: number }> {
   const exchange = `bench-lat-${process.pid}`;
   return withQueue(exchange, async (_queue, consumer) => {
     let publisher: { publish(e: OutboundEvent): unknown; flush(ms: number): Promise<unknown>; close(ms: number): Promise<unknown>; start(): Promise<void> };
@@ -80,6 +80,7 @@ async function latencyAtRate(rate: number, seconds: number, conferences: string[
     const total = Math.round(rate * seconds);
     const consumed = awaitCount(consumer, total);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let i = 0;
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
@@ -96,9 +97,11 @@ async function latencyAtRate(rate: number, seconds: number, conferences: string[
       }, 2);
     });
     await publisher.flush(60_000);
+    // This process's CPU (payload building included, same for both): the consumer is another process.
+    const cpu = process.cpuUsage(cpu0);
     const report = await consumed;
     await publisher.close(1000);
-    return report;
+    return { ...report, cpuUs: (cpu.user + cpu.system) / total };
   });
 }
 
@@ -119,9 +122,9 @@ async function main(): Promise<void> {
   const o = await ours(n, window, conferences);
   console.log(`AmqpPublisher               : ${Math.round(o.rate).toLocaleString()} events/s  (${((o.rate / raw.rate) * 100).toFixed(0)} % of raw), RSS ${o.rssMb.toFixed(0)} MB`);
   const rawLat = await latencyAtRate(rate, seconds, conferences, true);
-  console.log(`raw latency at ${rate}/s, ${seconds}s : p50 ${rawLat.p50.toFixed(1)} ms, p99 ${rawLat.p99.toFixed(1)} ms, max ${rawLat.max.toFixed(1)} ms (${rawLat.count} msgs)`);
+  console.log(`raw latency at ${rate}/s, ${seconds}s : p50 ${rawLat.p50.toFixed(1)} ms, p99 ${rawLat.p99.toFixed(1)} ms, max ${rawLat.max.toFixed(1)} ms (${rawLat.count} msgs), publisher CPU ${rawLat.cpuUs.toFixed(1)} µs/msg`);
   const lat = await latencyAtRate(rate, seconds, conferences, false);
-  console.log(`our latency at ${rate}/s, ${seconds}s : p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms (publish() → consumer receipt, ${lat.count} events)`);
+  console.log(`our latency at ${rate}/s, ${seconds}s : p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms (publish() → consumer receipt, ${lat.count} events), publisher CPU ${lat.cpuUs.toFixed(1)} µs/event`);
 }
 
 main().catch((err) => {

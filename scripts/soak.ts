@@ -13,6 +13,8 @@
  * --max-rss-slope MiB/min (default 3) by more than 16 MiB — or when events were lost (consumed after
  * dedupe < produced once the buffer is flushed).
  * RSS covers the whole process: service, simulator and consumer together.
+ * Everything it creates (queues `soak-<pid>-<hex>.events|.commands`, exchange `soak-<pid>-<hex>`, a temp
+ * dir) is removed at the end, also on failure and on SIGINT/SIGTERM (exit 130).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -80,15 +82,65 @@ interface Sample {
   conferences: number;
 }
 
+/**
+ * What the soak created and how to undo it, undone in reverse order on success, on failure and on
+ * SIGINT/SIGTERM: the broker objects (durable, they would outlive us), the service, the simulator,
+ * the data directory.
+ */
+const cleanups: Array<() => unknown> = [];
+let cleaning: Promise<void> | undefined;
+
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const undo of cleanups.splice(0).reverse()) {
+      try {
+        await undo();
+      } catch (err) {
+        console.error(`soak: cleanup step failed: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+/** Deletes the soak's queues and exchange (the service's command queue and the consumer's queue are durable). */
+export async function deleteBrokerObjects(url: string, exchange: string, queues: readonly string[]): Promise<void> {
+  const conn = await amqp.connect(url, { timeout: 5_000 });
+  conn.on('error', () => undefined);
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    for (const q of queues) await ch.deleteQueue(q);
+    await ch.deleteExchange(exchange);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`soak: ${signal}; cleaning up (queues, exchange, service, simulator)`);
+    setTimeout(() => process.exit(130), 30_000).unref(); // a cleanup that hangs must not keep us here
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
 async function main(): Promise<number> {
   const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const exchange = `soak-${tag}`;
   const commandQueue = `soak-${tag}.commands`;
+  const eventsQueue = `soak-${tag}.events`;
   const password = `soak-${randomBytes(6).toString('hex')}`;
   const token = `soak-token-${randomBytes(8).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'confmgr-soak-'));
+  // Registered first, so undone last: after the service (whose intake would re-declare its queue) stopped.
+  cleanups.push(() => deleteBrokerObjects(amqpUrl, exchange, [eventsQueue, commandQueue]));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const sim = await startSimulator({ host: '127.0.0.1', port: 0, password, heartbeatMs: 20_000, verboseEvents: true });
+  cleanups.push(() => sim.close());
   const config = parseConfig(
     [
       'freeswitch:',
@@ -111,7 +163,9 @@ async function main(): Promise<number> {
   const service = createService(config, { logger, instanceName: 'confmgr-soak' });
 
   // The consumer side (a durable queue, so a broker restart by someone else loses nothing; reconnects).
-  const broker = new SoakBroker(amqpUrl, exchange, `soak-${tag}.events`);
+  cleanups.push(() => service.stop('soak cleanup'));
+  const broker = new SoakBroker(amqpUrl, exchange, eventsQueue);
+  cleanups.push(() => broker.close());
   await broker.start();
 
   let produced = 0;
@@ -219,6 +273,10 @@ async function main(): Promise<number> {
     for (let i = 0; i < 3; i++) joinCall(s.name);
     recycled++;
   }, 20_000);
+  cleanups.push(() => {
+    clearInterval(tick);
+    clearInterval(recycle);
+  });
 
   // Every sample: one HTTP read and one AMQP command, the paths operators and Kazoo use.
   const sideTraffic = async () => {
@@ -240,6 +298,7 @@ async function main(): Promise<number> {
   const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   const lag = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
   loop.enable();
+  cleanups.push(() => loop.disable());
   const samples: Sample[] = [];
   const header =
     '   t(s)  rss MiB  heap MiB  loop p50 ms  loop p99 ms  loop max ms   produced   consumed  cmds ok  cmds err  buffered  parts  confs';
@@ -298,11 +357,7 @@ async function main(): Promise<number> {
   const flushed = await service.publisher.flush(30_000);
   const drainBy = Date.now() + 30_000;
   while (broker.consumedUnique < produced && Date.now() < drainBy) await sleep(100);
-  await service.stop('soak done');
-  loop.disable();
-  await broker.close();
-  await sim.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await cleanUp();
 
   const at25 = samples[Math.max(0, Math.floor(samples.length / 4) - 1)]!;
   const last = samples[samples.length - 1]!;
@@ -416,18 +471,10 @@ class SoakBroker {
     }
   }
 
+  /** Stops consuming; the queue and exchange are deleted by the soak's cleanup (deleteBrokerObjects). */
   async close(): Promise<void> {
     this.closed = true;
-    try {
-      const conn = this.conn ?? (await amqp.connect(this.url));
-      conn.on('error', () => undefined);
-      const ch = await conn.createChannel();
-      await ch.deleteQueue(this.queue).catch(() => undefined);
-      await ch.deleteExchange(this.exchange).catch(() => undefined);
-      await conn.close().catch(() => undefined);
-    } catch {
-      // broker gone: nothing to clean
-    }
+    await this.conn?.close().catch(() => undefined);
   }
 }
 
@@ -447,9 +494,12 @@ export function slopePerMinute(points: Array<[number, number]>): number {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!interrupted) process.exit(code);
+  },
   (err) => {
+    if (interrupted) return; // the signal handler cleans up and exits 130
     console.error(`soak failed: ${(err as Error).stack ?? String(err)}`);
-    process.exit(1);
+    void cleanUp().finally(() => process.exit(1));
   },
 );

@@ -141,6 +141,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         'http:',
         '  listen: 127.0.0.1:0',
         `  tokens: [{token: ${TOKEN}, account_id: ${ACCOUNT}}]`,
+        // Conferences without Kazoo's account variables (a plain FreeSWITCH) are the demo account's too.
+        `  default_account_id: ${ACCOUNT}`,
         'storage:',
         `  path: ${JSON.stringify(join(dataDir, 'confmgr.sqlite'))}`,
       ].join('\n'),

@@ -10,7 +10,8 @@
  *                        ▲  (timed by ServiceMetrics)
  *                        └── HTTP API, AMQP command intake
  *
- * No logic of its own beyond order: start = storage, broker, HTTP, then FreeSWITCH; stop = intake and
+ * No logic of its own beyond order: start = storage, HTTP (fails fast when http.listen is taken), broker,
+ * command intake, then FreeSWITCH; stop = intake and
  * HTTP first, flush AMQP within the deadline, close ESL, then storage (the API writes to it until
  * HTTP is closed). Two seams between the API and the rest: every kick/hup first marks the
  * conferencecall records `leaving` (src/wiring/leave-marking-executor.ts), and the first resync of
@@ -22,6 +23,7 @@ import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfigFile, type Config } from './config/index.js';
 import { createLogger, redactUrl, type Logger } from './log.js';
+import { ConfmgrError } from './errors.js';
 import { EslCluster } from './esl/cluster.js';
 import type { NodeConfig, NodeState } from './esl/types.js';
 import { parseConferenceEvent } from './conference/events.js';
@@ -58,6 +60,8 @@ export interface ServiceOptions {
 
 export interface ServiceHandle {
   readonly config: Config;
+  /** This instance's name: `node` in payloads, part of its AMQP connection names. */
+  readonly instanceName: string;
   readonly logger: Logger;
   readonly metrics: ServiceMetrics;
   readonly cluster: EslCluster;
@@ -107,6 +111,7 @@ export function nodeConfigsFrom(config: Config): NodeConfig[] {
     reconnect: { baseMs: fs.reconnect.baseMs, capMs: fs.reconnect.capMs },
     maxQueuedCommands: fs.maxQueuedCommands,
     livenessIntervalMs: fs.livenessIntervalMs,
+    heartbeatTimeoutMs: fs.heartbeatTimeoutMs,
   }));
 }
 
@@ -142,8 +147,11 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     logger: logger.child({ component: 'control' }),
   });
 
+  const instanceName = options.instanceName ?? `${config.appName}@${safeHostname()}`;
   const publisher = new AmqpPublisher({
     url: config.amqp.url,
+    // Shown by rabbitmqctl / the management UI: which instance a connection belongs to.
+    connectionName: amqpConnectionName('publisher', instanceName),
     exchange: config.amqp.exchange,
     bufferSize: config.amqp.bufferSize,
     reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
@@ -156,7 +164,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   const payloadCtx: PayloadContext = {
     appName: config.appName,
     appVersion: APP_VERSION,
-    nodeName: options.instanceName ?? `${config.appName}@${safeHostname()}`,
+    nodeName: instanceName,
   };
 
   // FreeSWITCH → typed events → state → consumers.
@@ -210,16 +218,23 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   const intakeClosers: Array<() => Promise<unknown>> = [];
   const finalClosers: Array<() => Promise<unknown> | unknown> = [];
 
+  // Ready = able to serve: the broker connected, and every node connected AND its conference state
+  // rebuilt (a node whose json_list keeps failing is connected but its state is stale).
   const readiness = (): ReadinessReport => {
     const nodes: ReadinessReport['nodes'] = {};
-    for (const p of cluster.nodes()) nodes[p.name] = { state: p.state as NodeState, up: p.state === 'up' };
+    for (const p of cluster.nodes()) {
+      const up = p.state === 'up';
+      const syncState = sync.state(p.name) ?? 'pending';
+      nodes[p.name] = { state: p.state as NodeState, up, sync: syncState, ready: up && syncState === 'synced' };
+    }
     const broker = { connected: publisher.connected, buffered: publisher.stats().buffered };
-    const ready = running && stopping === undefined && broker.connected && Object.values(nodes).every((n) => n.up);
+    const ready = running && stopping === undefined && broker.connected && Object.values(nodes).every((n) => n.ready);
     return { ready, nodes, broker };
   };
 
   const service: ServiceHandle = {
     config,
+    instanceName,
     logger,
     metrics,
     cluster,
@@ -237,8 +252,8 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
 
     async start() {
       running = true;
-      // The broker first: events from the first resync are buffered either way, but a wrong URL shows early.
-      void publisher.start();
+      // HTTP first: a second instance started by mistake (same http.listen) fails here, before it has
+      // connected to the broker or consumed a single command (HttpListenError).
       if (options.http !== false) {
         const register = options.api === false ? undefined : await apiRegistrar(service, finalClosers);
         service.http = await startHttpServer({
@@ -251,6 +266,8 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         });
         logger.info({ listen: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
       }
+      // Then the broker, then commands, then FreeSWITCH (events from the first resync are buffered either way).
+      void publisher.start();
       if (options.commandIntake !== false) {
         const intake = await startCommandIntake(service);
         intakeClosers.push(intake);
@@ -333,6 +350,7 @@ async function apiRegistrar(
       executor: service.executor,
       storage,
       tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
+      defaultAccountId: config.http.defaultAccountId,
       events: service.events,
       filter: (name) => service.filter.allows(name),
       nodeUp: (node) => service.cluster.has(node) && service.cluster.node(node).state === 'up',
@@ -350,12 +368,22 @@ async function startCommandIntake(service: ServiceHandle): Promise<() => Promise
     exchange: config.amqp.exchange,
     queue: config.amqp.commandQueue,
     appId: config.appName,
+    connectionName: amqpConnectionName('commands', service.instanceName),
     reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
     logger,
   });
   void intake.start();
   service.intake = intake;
   return () => intake.close(Math.min(5_000, config.shutdown.timeoutMs));
+}
+
+/**
+ * The client-provided AMQP connection name (rabbitmqctl list_connections, the management UI):
+ * `confmgr-publisher (confmgr@host)` / `confmgr-commands (confmgr@host)`, so that several instances
+ * on one broker can be told apart. Always starts with `confmgr-<role>`.
+ */
+export function amqpConnectionName(role: 'publisher' | 'commands', instanceName: string): string {
+  return `confmgr-${role} (${instanceName})`;
 }
 
 /** Where the API's data lives, for log lines: never the password. */
@@ -376,7 +404,10 @@ function safeHostname(): string {
  * `confmgr start`: run until SIGTERM/SIGINT, reload the publish filter on SIGHUP.
  * Resolves with the process exit code.
  */
-export async function runService(config: Config, options: { configFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+export async function runService(
+  config: Config,
+  options: { configFile?: string; env?: NodeJS.ProcessEnv; /** One line for the operator when start fails (the CLI's stderr). */ err?: (text: string) => void } = {},
+): Promise<number> {
   const service = createService(config, { defaultMetrics: true });
   const log = service.logger;
   const env = options.env ?? process.env;
@@ -424,8 +455,14 @@ export async function runService(config: Config, options: { configFile?: string;
   try {
     await service.start();
   } catch (err) {
-    log.error({ err }, 'start failed');
+    // A typed failure (http.listen in use, …) is one clear line; anything else keeps its stack in the log.
+    if (err instanceof ConfmgrError) log.error({ code: err.code, ...err.details }, `start failed: ${err.message}`);
+    else log.error({ err }, 'start failed');
+    options.err?.(`confmgr: start failed: ${(err as Error).message}${err instanceof ConfmgrError ? ` [${err.code}]` : ''}\n`);
     await service.stop('start failed').catch(() => undefined);
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
     return 1;
   }
   const code = await done;

@@ -3,14 +3,49 @@
  * when given, the REST/WebSocket API plugin. Owns listen and close; knows nothing of what it reports.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { ConfmgrError } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { NodeState } from './esl/types.js';
 
+export interface NodeReadiness {
+  /** The Event Socket connections' state. */
+  state: NodeState;
+  /** Connected (event and a command connection). */
+  up: boolean;
+  /**
+   * The conference state's sync with the node (ConferenceStateSync): `synced` once rebuilt from
+   * `conference json_list`; `stale` while that keeps failing, `resyncing`, `pending`, `down`, `flushed`.
+   */
+  sync?: string;
+  /** up and synced: what readiness requires of every node. */
+  ready?: boolean;
+}
+
 export interface ReadinessReport {
   ready: boolean;
-  nodes: Record<string, { state: NodeState; up: boolean }>;
+  nodes: Record<string, NodeReadiness>;
   broker: { connected: boolean; buffered: number };
+}
+
+/**
+ * http.listen could not be bound (in use, not permitted, no such address). Raised before anything
+ * else is started — no broker connection, no command consumed — so a second instance started by
+ * mistake fails fast and harmlessly; `confmgr start` exits 1.
+ */
+export class HttpListenError extends ConfmgrError {
+  constructor(host: string, port: number, reason: string | undefined, cause: string) {
+    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const why =
+      reason === 'EADDRINUSE'
+        ? 'the address is already in use (another confmgr, or another program, listens there)'
+        : reason === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges)'
+          : reason === 'EADDRNOTAVAIL'
+            ? 'no such local address'
+            : cause;
+    super('HTTP_LISTEN_FAILED', `cannot listen on ${where} (http.listen): ${why}`, { host, port, ...(reason ? { reason } : {}) });
+  }
 }
 
 export interface HealthSource {
@@ -63,7 +98,13 @@ export async function startHttpServer(options: ServerOptions): Promise<HttpServe
   }) as unknown as FastifyInstance;
   buildOpsRoutes(app, options.health, options.metrics);
   if (options.register) await options.register(app);
-  await app.listen({ host: options.host, port: options.port });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    const e = err as NodeJS.ErrnoException;
+    throw new HttpListenError(options.host, options.port, e.code, e.message);
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : options.port;
   const hostForUrl = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;

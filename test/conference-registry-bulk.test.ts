@@ -96,8 +96,8 @@ describe('ConferenceRegistry.applySnapshot with a sink', () => {
   it('hands over the same events in the same order, conference by conference, and returns none', () => {
     fc.assert(
       fc.property(snapshots, (snaps) => {
-        const plain = new ConferenceRegistry({ quietWindowMs: 0 });
-        const sunk = new ConferenceRegistry({ quietWindowMs: 0 });
+        const plain = new ConferenceRegistry({ quietWindowMs: 0, now: () => 5_000_000 });
+        const sunk = new ConferenceRegistry({ quietWindowMs: 0, now: () => 5_000_000 });
         for (const [i, raw] of snaps.entries()) {
           const listed = parseJsonList(cjsonPrint(raw as unknown as CJsonValue));
           const want = plain.applySnapshot('fs1', listed, 1_000_000 + i);

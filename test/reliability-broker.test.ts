@@ -21,14 +21,17 @@ afterEach(async () => {
   for (const r of rigs.splice(0)) await r.close();
 });
 
-/** Closes the broker connection named `name` whose peer port is one of `ports`. Returns how many. */
+/**
+ * Closes the broker connection named `name` (or `name (<instance>)`, as the service names them) whose
+ * peer port is one of `ports`. Returns how many.
+ */
 async function closeOurConnection(name: string, ports: number[]): Promise<number> {
   const { stdout } = await rabbitmqctl('list_connections', '-q', 'pid', 'peer_port', 'client_properties');
   let closed = 0;
   for (const line of stdout.split('\n')) {
     const [pid, port, props] = line.split('\t');
     if (!pid?.startsWith('<') || !ports.includes(Number(port))) continue;
-    if (!props?.includes(`{"connection_name","${name}"}`)) continue;
+    if (!props?.includes(`{"connection_name","${name}"}`) && !props?.includes(`{"connection_name","${name} (`)) continue;
     await rabbitmqctl('close_connection', pid, 'reliability test: forced close');
     closed++;
   }

@@ -20,7 +20,7 @@ import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '
 import type { Storage, StoredConferencecall, ConferencecallStatus } from '../storage/types.js';
 import type { RealtimeRegistry } from './deps.js';
 import type { ConferenceDocuments } from './conference-documents.js';
-import { accountOfLive, accountOfPayload } from './account.js';
+import { conferenceOwner } from './account.js';
 import { InvalidStateError } from './errors.js';
 import { TM_NOT_YET, canAdvance, formatTimestamp, monotonicMicros } from './conferencecall-record.js';
 import { statusForEvent } from '../conference/conferencecall.js';
@@ -31,6 +31,8 @@ export interface ConferencecallTrackerOptions {
   registry: RealtimeRegistry;
   executor: ConferenceCommandExecutor;
   nodeUp(node: string): boolean;
+  /** Owner (customer_id) of calls in conferences nothing else attributes (http.default_account_id). */
+  defaultAccountId?: string | undefined;
   logger?: Logger;
   now?: () => number;
 }
@@ -184,7 +186,8 @@ export class ConferencecallTracker {
       return false;
     }
     const doc = await this.o.documents.get(event.conferenceId);
-    const account = doc?.accountId ?? accountOfPayload(event.payload) ?? accountOfLive(live) ?? '';
+    const account =
+      conferenceOwner({ documentAccount: doc?.accountId, payload: event.payload, live, defaultAccount: this.o.defaultAccountId }) ?? '';
     await store.insert({
       id: randomUUID(),
       customer_id: account,

@@ -10,8 +10,8 @@ import type { ApiDeps, LiveConference } from './deps.js';
 import type { ConferenceDocuments } from './conference-documents.js';
 import type { ConferencecallTracker } from './conferencecall-tracker.js';
 import type { TokenAuthenticator } from './auth.js';
-import { accountOfLive } from './account.js';
-import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
+import { conferenceOwner } from './account.js';
+import { ConferenceUnattributedError, ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
 import { checkConferenceId } from './conference-document.js';
 
 export interface ApiContext {
@@ -43,14 +43,15 @@ export interface ResolvedConference {
 
 /**
  * The conference `id` as `account` may see it: its document and/or its live instance.
- * 404 when neither exists (or the live one belongs to no account); 403 when another account owns it.
+ * 404 when neither exists (CONFERENCE_UNATTRIBUTED when it runs but belongs to no account); 403 when
+ * another account owns it.
  */
 export async function resolveConference(ctx: ApiContext, account: string, rawId: string): Promise<ResolvedConference> {
   const id = checkConferenceId(rawId);
   const doc = await ctx.documents.get(id);
   const live = ctx.deps.registry.conference(id);
-  const owner = doc?.accountId ?? accountOfLive(live);
-  if (owner === undefined) throw new NotFoundError('conference', id);
+  const owner = conferenceOwner({ documentAccount: doc?.accountId, live, defaultAccount: ctx.deps.defaultAccountId });
+  if (owner === undefined) throw live ? new ConferenceUnattributedError(id) : new NotFoundError('conference', id);
   if (owner !== account) throw new ForbiddenError('the conference belongs to another account', { conference_id: id });
   const out: ResolvedConference = { id };
   if (doc) out.doc = doc;

@@ -70,6 +70,11 @@ export interface ApiDeps {
   executor: ConferenceCommandExecutor;
   storage: Storage;
   tokens: ApiToken[];
+  /**
+   * Owner of running conferences that neither a document nor a channel variable attributes
+   * (config `http.default_account_id`); absent: such conferences are visible to nobody.
+   */
+  defaultAccountId?: string | undefined;
   events: EventSource;
   /** The publish_participant_event rule (true = publish); absent = everything passes. */
   filter?: (eventName: string) => boolean;

@@ -24,6 +24,22 @@ export class NotFoundError extends ConfmgrError {
 }
 
 /**
+ * A conference that runs on FreeSWITCH but belongs to no account (no document, no account channel
+ * variable, no `http.default_account_id`): 404 like any conference the token cannot see, but saying why,
+ * because operators trying a plain FreeSWITCH meet it first.
+ */
+export class ConferenceUnattributedError extends ConfmgrError {
+  constructor(id: string) {
+    super(
+      'CONFERENCE_UNATTRIBUTED',
+      `conference ${id} is running but belongs to no account (no conference document, no ecallmgr_Account-ID / account_id ` +
+        'channel variable): set http.default_account_id in the config, or create its conference document',
+      { conference_id: id },
+    );
+  }
+}
+
+/**
  * A body or parameter that does not validate. `fields` follows Kazoo's validation error shape:
  * `{ "<field.path>": { "<rule>": { "message": "...", "target"?: ... } } }`.
  */
@@ -60,6 +76,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFERENCE_NOT_FOUND: 404,
+  CONFERENCE_UNATTRIBUTED: 404,
   MEMBER_NOT_FOUND: 404,
   CONFLICT: 409,
   INVALID_STATE: 409,

@@ -44,6 +44,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     registry: deps.registry,
     executor: deps.executor,
     nodeUp: (n) => deps.nodeUp(n),
+    defaultAccountId: deps.defaultAccountId,
     logger: log,
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -58,6 +59,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     auth,
     documents,
     registry: deps.registry,
+    defaultAccountId: deps.defaultAccountId,
     logger: log,
     ...(deps.filter ? { filter: deps.filter } : {}),
   });

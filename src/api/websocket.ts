@@ -18,7 +18,7 @@ import type { OutboundEvent } from '../conference/types.js';
 import type { RealtimeRegistry } from './deps.js';
 import type { ConferenceDocuments } from './conference-documents.js';
 import type { TokenAuthenticator } from './auth.js';
-import { accountOfLive, accountOfPayload } from './account.js';
+import { conferenceOwner } from './account.js';
 import { CONFERENCE_ID_RE } from './conference-document.js';
 import { HTTP_STATUS_BY_CODE, ValidationError } from './errors.js';
 
@@ -40,6 +40,8 @@ export interface WebSocketHubOptions {
   auth: TokenAuthenticator;
   documents: ConferenceDocuments;
   registry: RealtimeRegistry;
+  /** Owner of unattributed running conferences (http.default_account_id). */
+  defaultAccountId?: string | undefined;
   filter?: (eventName: string) => boolean;
   logger?: Logger;
   maxBufferedBytes?: number;
@@ -101,7 +103,12 @@ export class WebSocketHub {
 
   private async accountOfConference(conferenceId: string, payload: Record<string, unknown>): Promise<string | undefined> {
     const doc = await this.o.documents.get(conferenceId);
-    return doc?.accountId ?? accountOfPayload(payload) ?? accountOfLive(this.o.registry.conference(conferenceId));
+    return conferenceOwner({
+      documentAccount: doc?.accountId,
+      payload,
+      live: this.o.registry.conference(conferenceId),
+      defaultAccount: this.o.defaultAccountId,
+    });
   }
 
   private async deliver(event: OutboundEvent): Promise<void> {
@@ -189,7 +196,11 @@ export class WebSocketHub {
         throw ValidationError.field('conference_id', 'pattern', 'Must be a conference name');
       }
       const doc = await this.o.documents.get(msg.conference_id);
-      const owner = doc?.accountId ?? accountOfLive(this.o.registry.conference(msg.conference_id));
+      const owner = conferenceOwner({
+        documentAccount: doc?.accountId,
+        live: this.o.registry.conference(msg.conference_id),
+        defaultAccount: this.o.defaultAccountId,
+      });
       if (owner !== undefined && owner !== account) throw new WsRequestError('FORBIDDEN', 'the conference belongs to another account');
       sub.conferenceId = msg.conference_id;
     }

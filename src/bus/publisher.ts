@@ -113,28 +113,10 @@ interface Entry {
   session: number;
 }
 
-/** The part of amqplib's socket we use to coalesce one drain turn's frames into one write. */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-
-/**
- * amqplib's underlying socket (ChannelModel.connection.stream), when reachable. Not public API:
- * if a future amqplib hides it, publishing works the same, only without write coalescing.
- */
-function corkableSocket(model: ChannelModel): Corkable | undefined {
-  const stream = (model as unknown as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
-  return stream && typeof stream.cork === 'function' && typeof stream.uncork === 'function' ? (stream as Corkable) : undefined;
-}
-
 interface Session {
   id: number;
   connection: ChannelModel;
   channel: ConfirmChannel;
-  socket: Corkable | undefined;
-  /** An uncork is scheduled (at most one cork outstanding per session). */
-  corked: boolean;
   /** Entries sent on this channel, in send order (confirmed ones are compacted from the head). */
   sent: Entry[];
   sentHead: number;
@@ -384,34 +366,12 @@ export class AmqpPublisher {
     setImmediate(this.drainNow);
   }
 
-  /**
-   * Holds the socket's writes for this turn so the batch leaves in one writev instead of one write
-   * syscall per message (amqplib writes each message's frames separately, a turn after publish()).
-   * Order and confirms are untouched: frames are only delayed by one event-loop turn, never reordered.
-   * The uncork runs two check phases later: after amqplib's Mux (scheduled by the publishes below)
-   * has written the frames into the corked socket.
-   */
-  private cork(s: Session): void {
-    const socket = s.socket;
-    if (!socket || s.corked) return;
-    s.corked = true;
-    socket.cork();
-    setImmediate(() =>
-      setImmediate(() => {
-        s.corked = false;
-        socket.uncork();
-      }),
-    );
-  }
-
   /** Moves up to a batch of pending entries onto the channel. */
   private drain(): void {
     this.drainScheduled = false;
     const s = this.session;
     if (!s || s.closed || s.blocked || s.waitingDrain) return;
     let budget = Math.min(this.maxInFlight - this.inFlight, this.batchSize);
-    if (budget <= 0 || this.pending.length === 0) return;
-    this.cork(s);
     const options = {
       persistent: true,
       contentType: 'application/json',
@@ -564,8 +524,6 @@ export class AmqpPublisher {
         id: ++this.sessionSeq,
         connection,
         channel,
-        socket: corkableSocket(connection),
-        corked: false,
         sent: [],
         sentHead: 0,
         closed: false,

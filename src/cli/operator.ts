@@ -3,7 +3,10 @@
  * `member` targets: a member id, `non_moderator` (the seed's "participants" action: everyone except
  * moderators) or `all` (every member, moderators included).
  */
-import { loadConfigFile } from '../config/index.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { clientUrlFor, loadHttpSettings, type HttpSettings } from '../config/http-settings.js';
+import { ConfmgrError } from '../errors.js';
 import { UsageError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { CliIo, CliValues } from './run.js';
@@ -14,21 +17,65 @@ const MEMBER_ACTIONS = new Set(['mute', 'unmute', 'deaf', 'undeaf', 'kick']);
 const CONFERENCE_ACTIONS = new Set(['lock', 'unlock']);
 export const OPERATOR_COMMANDS: ReadonlySet<string> = new Set(['conferences', 'participants', ...MEMBER_ACTIONS, ...CONFERENCE_ACTIONS]);
 
-export function clientFrom(values: CliValues, env: NodeJS.ProcessEnv): ServiceClient {
-  const config = values.config ? loadConfigFile(values.config, { env }) : undefined;
-  const fromConfig = config
-    ? `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`
-    : undefined;
-  const url = values.url ?? env.CONFMGR_URL ?? fromConfig ?? 'http://127.0.0.1:8000';
+/**
+ * Where the operator commands look for the service's config file when given no --config, no
+ * CONFMGR_CONFIG and none of --url/--token/--account (nor their variables): relative to the current
+ * directory, first found wins. The last one makes `confmgr start --config config/confmgr.example.yaml`
+ * in one shell and `confmgr conferences` in another work out of the box.
+ */
+export const CONFIG_CANDIDATES: readonly string[] = ['confmgr.yaml', 'config/confmgr.yaml', 'config/confmgr.example.yaml'];
+
+export interface ClientSettings {
+  client: ServiceClient;
+  url: string;
+  accountId: string;
+  /** The config file the settings came from, when one was read. */
+  file: string | undefined;
+  /** Whether that file was found by looking for CONFIG_CANDIDATES (not named by the operator). */
+  discovered: boolean;
+}
+
+/**
+ * URL, token and account, each from (first wins): its flag, its variable (CONFMGR_URL / CONFMGR_TOKEN /
+ * CONFMGR_ACCOUNT), the config file (http.listen; the token of the account asked for, else of
+ * http.default_account_id, else the first token; that token's account).
+ */
+export function clientSettingsFrom(values: CliValues, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): ClientSettings {
+  const flagUrl = values.url ?? env.CONFMGR_URL;
+  const flagToken = values.token ?? env.CONFMGR_TOKEN;
+  const flagAccount = values.account ?? env.CONFMGR_ACCOUNT;
+  const named = values.config ?? env.CONFMGR_CONFIG;
+  const nothingGiven = flagUrl === undefined && flagToken === undefined && flagAccount === undefined;
+  const found = named === undefined && nothingGiven ? CONFIG_CANDIDATES.find((f) => existsSync(resolve(cwd, f))) : undefined;
+  const file = named ?? found;
+  const settings: HttpSettings | undefined = file === undefined ? undefined : loadHttpSettings(resolve(cwd, file), env);
+
+  const url = flagUrl ?? (settings ? clientUrlFor(settings.host, settings.port) : 'http://127.0.0.1:8000');
   if (!/^https?:\/\/\S+$/.test(url)) throw new UsageError(`--url: expected http://host:port (got "${url}")`);
-  const token = values.token ?? env.CONFMGR_TOKEN ?? config?.http.tokens[0]?.token;
-  const accountId =
-    values.account ??
-    env.CONFMGR_ACCOUNT ??
-    config?.http.tokens.find((t) => t.token === token)?.accountId ??
-    config?.http.tokens[0]?.accountId;
-  if (!accountId) throw new UsageError('no account: pass --account ID (or CONFMGR_ACCOUNT, or --config with http.tokens)');
-  return new ServiceClient({ url, accountId, ...(token ? { token } : {}) });
+  const tokens = settings?.tokens ?? [];
+  const chosen =
+    flagToken === undefined
+      ? ((flagAccount !== undefined ? tokens.find((t) => t.accountId === flagAccount) : undefined) ??
+        tokens.find((t) => t.accountId === settings?.defaultAccountId) ??
+        tokens[0])
+      : undefined;
+  const token = flagToken ?? chosen?.token;
+  const accountId = flagAccount ?? tokens.find((t) => t.token === token)?.accountId ?? tokens[0]?.accountId;
+  // Without a token the service answers 401, which says enough; a token_env the file names but this
+  // shell lacks is worth saying before that.
+  const unresolved = !token && settings?.unresolvedTokenEnv.length ? ` (${file}: ${settings.unresolvedTokenEnv.join(', ')} not set in this shell)` : '';
+  if (!accountId || unresolved) {
+    const looked = file === undefined && nothingGiven ? ` (no --config; looked for ${CONFIG_CANDIDATES.join(', ')})` : '';
+    throw new UsageError(
+      `${unresolved ? 'no API token' : 'no account'}: pass --token TOKEN --account ID (or CONFMGR_TOKEN / CONFMGR_ACCOUNT), ` +
+        `or --config FILE (or CONFMGR_CONFIG) with http.tokens${unresolved}${looked}`,
+    );
+  }
+  return { client: new ServiceClient({ url, accountId, ...(token ? { token } : {}) }), url, accountId, file, discovered: found !== undefined };
+}
+
+export function clientFrom(values: CliValues, env: NodeJS.ProcessEnv, cwd?: string): ServiceClient {
+  return clientSettingsFrom(values, env, cwd).client;
 }
 
 export async function runOperatorCommand(command: string, args: string[], values: CliValues, io: CliIo): Promise<number> {
@@ -38,7 +85,19 @@ export async function runOperatorCommand(command: string, args: string[], values
       command === 'conferences' ? 'conferences' : expected === 1 ? `${command} <conf>` : `${command} <conf> <member-id|all|non_moderator>`;
     throw new UsageError(`usage: confmgr ${shape}`);
   }
-  const client = clientFrom(values, io.env);
+  const settings = clientSettingsFrom(values, io.env, io.cwd);
+  try {
+    return await runWith(settings.client, command, args, values, io);
+  } catch (err) {
+    // Say where the connection settings came from when they did not work.
+    if (settings.file !== undefined && err instanceof ConfmgrError && ['SERVICE_UNREACHABLE', 'UNAUTHORIZED', 'FORBIDDEN'].includes(err.code)) {
+      io.err(`confmgr: (${settings.url}, account ${settings.accountId}: from ${settings.discovered ? 'the config file found, ' : ''}${settings.file})\n`);
+    }
+    throw err;
+  }
+}
+
+async function runWith(client: ServiceClient, command: string, args: string[], values: CliValues, io: CliIo): Promise<number> {
   const [conference, target] = args as [string, string];
   const print = (data: unknown, table: () => string) => io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : table());
 
@@ -82,7 +141,8 @@ export const NO_CONFERENCES_HINT =
   'No conferences.\n' +
   '  (A running conference is listed once it belongs to this account: create a conference document\n' +
   '   with its name as id, PUT /v2/accounts/<account>/conferences {"data":{"id":"<name>","name":"<name>"}},\n' +
-  '   or give its calls an account_id / ecallmgr_Account-ID channel variable with verbose-events on.)\n';
+  '   give its calls an account_id / ecallmgr_Account-ID channel variable with verbose-events on,\n' +
+  '   or set http.default_account_id in the service config: conferences nothing else attributes are its.)\n';
 
 export function conferencesTable(list: Record<string, unknown>[]): string {
   if (list.length === 0) return NO_CONFERENCES_HINT;

@@ -15,6 +15,8 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** Where relative config paths are looked up (default process.cwd()). */
+  cwd?: string;
 }
 
 export const processIo: CliIo = {
@@ -40,10 +42,13 @@ Operator commands (talk to a running service over its HTTP API)
   participants <conf>                  list a conference's participants
   mute|unmute|deaf|undeaf|kick <conf> <member-id|all|non_moderator>
   lock|unlock <conf>
-  options: --url URL        service URL (env CONFMGR_URL; default from --config http.listen, else http://127.0.0.1:8000)
-           --token TOKEN    X-Auth-Token (env CONFMGR_TOKEN; default: the first http.tokens entry of --config)
+  options: --url URL        service URL (env CONFMGR_URL; default: the config's http.listen, else http://127.0.0.1:8000)
+           --token TOKEN    X-Auth-Token (env CONFMGR_TOKEN; default: the config's token of http.default_account_id,
+                            else its first http.tokens entry)
            --account ID     account id (env CONFMGR_ACCOUNT; default: that token's account_id)
-           --config FILE    take url/token/account from a config file
+           --config FILE    the service's config file to take url/token/account from (env CONFMGR_CONFIG);
+                            with none of these given: ./confmgr.yaml, ./config/confmgr.yaml or
+                            ./config/confmgr.example.yaml, the first that exists
            --json           print the raw JSON instead of a table
 
 Exit codes: 0 ok, 1 command failed, 2 bad usage or invalid config, 3 service or broker unreachable.
@@ -106,7 +111,7 @@ async function dispatch(command: string, args: string[], values: CliValues, io: 
       if (args.length > 0) throw new UsageError(`start takes no arguments (got ${args.join(' ')})`);
       const config = loadConfigFile(file, { env: io.env });
       const { runService } = await import('../main.js');
-      return await runService(config, { configFile: file, env: io.env });
+      return await runService(config, { configFile: file, env: io.env, err: io.err });
     }
     case 'simulate': {
       if (args.length > 0) throw new UsageError(`simulate takes no arguments (got ${args.join(' ')})`);
@@ -147,7 +152,8 @@ export function describeConfig(file: string, c: Config): string {
     `  freeswitch nodes: ${c.freeswitch.nodes.map((n) => `${n.name} (${n.host}:${n.port}, ${n.commandConnections} command connections)`).join(', ')}`,
     `  amqp: ${redactUrl(c.amqp.url)} exchange=${c.amqp.exchange} buffer_size=${c.amqp.bufferSize} command_queue=${c.amqp.commandQueue}`,
     `  publish_participant_event: ${c.publishParticipantEvent === undefined ? 'all events' : c.publishParticipantEvent.length === 0 ? 'none' : c.publishParticipantEvent.join(', ')}`,
-    `  http: ${c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host}:${c.http.port} (${c.http.tokens.length} API token${c.http.tokens.length === 1 ? '' : 's'})`,
+    `  http: ${c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host}:${c.http.port} (${c.http.tokens.length} API token${c.http.tokens.length === 1 ? '' : 's'}` +
+      `${c.http.defaultAccountId ? `; unattributed conferences belong to ${c.http.defaultAccountId}` : ''})`,
     `  storage: ${c.storage.driver === 'sqlite' ? `SQLite ${c.storage.path}` : `PostgreSQL ${redactUrl(c.storage.url)}`}`,
     `  log level: ${c.log.level}`,
   ];

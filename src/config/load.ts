@@ -37,6 +37,8 @@ export interface Config {
     downGraceMs: number;
     maxQueuedCommands: number;
     livenessIntervalMs: number;
+    /** 0 disables the event connection's silence watchdog. */
+    heartbeatTimeoutMs: number;
   };
   amqp: {
     /** Resolved (from `url` or `url_env`, default amqp://guest:guest@127.0.0.1:5672). Log only via redactUrl. */
@@ -49,7 +51,8 @@ export interface Config {
   };
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
-  http: { host: string; port: number; tokens: ApiToken[] };
+  /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/api/account.ts). */
+  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   log: { level: string; pretty: boolean | undefined };
@@ -140,6 +143,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
     port: Number(listen.slice(colon + 1)),
     tokens,
+    defaultAccountId: file.http.default_account_id,
   };
 
   const st = file.storage;
@@ -166,6 +170,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
       downGraceMs: file.freeswitch.down_grace_ms,
       maxQueuedCommands: file.freeswitch.max_queued_commands,
       livenessIntervalMs: file.freeswitch.liveness_interval_ms,
+      heartbeatTimeoutMs: file.freeswitch.heartbeat_timeout_ms,
     },
     amqp: {
       url,

@@ -92,6 +92,11 @@ export const freeswitchSchema = z
     down_grace_ms: int(0, 3_600_000).default(30_000),
     max_queued_commands: int(1, 1_000_000).default(1_000),
     liveness_interval_ms: int(0, 3_600_000).default(15_000),
+    /**
+     * The event connection is replaced when neither an event (FreeSWITCH sends HEARTBEAT every 20 s by
+     * default) nor a successful liveness probe was seen for this long; 0 disables the watchdog.
+     */
+    heartbeat_timeout_ms: int(0, 3_600_000).default(65_000),
     },
     { error: 'expected a mapping with `nodes:` (a list of FreeSWITCH nodes)' },
   );
@@ -113,13 +118,15 @@ export const amqpSchema = z
     flush_timeout_ms: int(0, 600_000).default(5_000),
   });
 
+const accountId = z
+  .string({ error: 'expected an account id (a string)' })
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected an account id of letters, digits, "_" or "-" (1-64)' });
+
 const tokenSchema = z
   .strictObject({
     token: z.string({ error: 'expected a string' }).min(16, { error: 'must be at least 16 characters' }).optional(),
     token_env: envName.optional(),
-    account_id: z
-      .string({ error: 'expected an account id (a string)' })
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected an account id of letters, digits, "_" or "-" (1-64)' }),
+    account_id: accountId,
   });
 
 export const httpSchema = z.strictObject({
@@ -130,6 +137,12 @@ export const httpSchema = z.strictObject({
     .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: 'port must be from 0 to 65535' })
     .default('127.0.0.1:8000'),
   tokens: z.array(tokenSchema, { error: 'expected a list of {token, account_id}' }).default([]),
+  /**
+   * The account of running conferences nothing else attributes (no conference document, no
+   * `ecallmgr_Account-ID` / `account_id` channel variable). Absent: such conferences belong to no
+   * account and the API does not show them.
+   */
+  default_account_id: accountId.optional(),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

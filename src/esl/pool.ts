@@ -9,7 +9,9 @@
  * - `up` fires when the event connection is (re)subscribed and a command connection is ready: events
  *   were lost while down, so the layer above resyncs on every `up`. `down` fires when either is lost.
  * - Liveness: a periodic `api status` on every connection (a timeout closes and replaces it) and, when
- *   HEARTBEAT is subscribed, a watchdog that replaces an event connection that went silent.
+ *   HEARTBEAT is subscribed, a watchdog that replaces an event connection that went silent: neither an
+ *   event nor an answered probe for `heartbeatTimeoutMs` (default 65 s: three of FreeSWITCH's default
+ *   20 s heartbeats).
  */
 import PQueue from 'p-queue';
 import type { ConfmgrError } from '../errors.js';
@@ -362,7 +364,11 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
         // Through the queue on command connections so the probe never competes with a command on the wire.
         const probe = (): Promise<unknown> => conn.api('status', { timeoutMs: this.apiTimeoutMs });
         const done = slot.role === 'command' ? slot.queue.add(probe) : probe();
-        done.catch(() => undefined); // a timeout closes the connection, which reconnects
+        // An answered probe proves the event connection alive as well as an event would: FreeSWITCH's
+        // HEARTBEAT interval is configurable (event-heartbeat-interval) and may exceed the watchdog's.
+        done.then(() => {
+          if (watchdog > 0) lastEventAt = Math.max(lastEventAt, Date.now());
+        }, () => undefined); // a timeout closes the connection, which reconnects
       }
     }, tick);
     slot.livenessTimer.unref();

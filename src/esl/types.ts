@@ -43,7 +43,7 @@ export interface NodeConfig {
   maxQueuedCommands?: number;
   /** Liveness: a periodic `api status` with this interval (0 disables). */
   livenessIntervalMs?: number;
-  /** Liveness: the event connection is replaced when no event at all arrived for this long (needs HEARTBEAT subscribed; 0 disables; default 65000). */
+  /** Liveness: the event connection is replaced when neither an event nor an answered liveness probe came for this long (needs HEARTBEAT subscribed; 0 disables; default 65000). */
   heartbeatTimeoutMs?: number;
   /** After a refused password, wait this long before trying again (default 60000; 0 = stop trying). */
   authRetryMs?: number;

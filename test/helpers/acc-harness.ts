@@ -193,6 +193,8 @@ export interface AccConfigOptions {
   extra?: string;
   nodeName?: string;
   downGraceMs?: number;
+  /** http.default_account_id (omitted when undefined). */
+  defaultAccountId?: string;
 }
 
 export function configYaml(o: AccConfigOptions): string {
@@ -221,7 +223,7 @@ ${publish}http:
   tokens:
     - token: ${o.token}
       account_id: ${o.account}
-storage:
+${o.defaultAccountId !== undefined ? `  default_account_id: ${o.defaultAccountId}\n` : ''}storage:
   path: ${join(o.dataDir, 'confmgr.sqlite')}
 log:
   level: info

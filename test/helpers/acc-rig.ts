@@ -56,7 +56,7 @@ export async function waitReady(base: string, timeoutMs = 30_000): Promise<void>
 }
 
 export async function startRig(
-  opts: { publish?: string[] | undefined; extra?: string; downGraceMs?: number; proxy?: boolean } = {},
+  opts: { publish?: string[] | undefined; extra?: string; downGraceMs?: number; proxy?: boolean; defaultAccountId?: string } = {},
 ): Promise<AccRig> {
   const { dir, remove } = tempDir();
   const eslPort = await freePort();
@@ -76,6 +76,7 @@ export async function startRig(
     publish: opts.publish,
     ...(opts.extra ? { extra: opts.extra } : {}),
     ...(opts.downGraceMs !== undefined ? { downGraceMs: opts.downGraceMs } : {}),
+    ...(opts.defaultAccountId !== undefined ? { defaultAccountId: opts.defaultAccountId } : {}),
   };
   const configFile = writeConfig(dir, 'confmgr.yaml', configYaml(configOptions));
   const base = `http://127.0.0.1:${httpPort}`;

@@ -100,7 +100,10 @@ export async function deleteAll(exchanges: string[], queues: string[] = []): Pro
   }
 }
 
-/** Force-closes only the broker connections whose client-provided name is `name`. Returns how many. */
+/**
+ * Force-closes only the broker connections whose client-provided name is `name`, or `name (<instance>)`
+ * as the service names its connections. Returns how many.
+ */
 export async function closeConnectionsNamed(name: string): Promise<number> {
   const { stdout } = await run('rabbitmqctl', ['list_connections', '-q', 'pid', 'client_properties']);
   let closed = 0;
@@ -109,7 +112,8 @@ export async function closeConnectionsNamed(name: string): Promise<number> {
     if (tab < 0) continue;
     const pid = line.slice(0, tab);
     if (!pid.startsWith('<')) continue;
-    if (!line.slice(tab + 1).includes(`{"connection_name","${name}"}`)) continue;
+    const props = line.slice(tab + 1);
+    if (!props.includes(`{"connection_name","${name}"}`) && !props.includes(`{"connection_name","${name} (`)) continue;
     await run('rabbitmqctl', ['close_connection', pid, 'test: forced close']);
     closed++;
   }

@@ -8,7 +8,7 @@ import type { LiveConference } from '../deps.js';
 import { requireAccount } from '../auth.js';
 import { success } from '../envelope.js';
 import { ValidationError, NotFoundError } from '../errors.js';
-import { accountOfLive } from '../account.js';
+import { conferenceOwner } from '../account.js';
 import { readOnly, summary } from '../realtime-view.js';
 import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../conference-document.js';
 import { newDocumentId } from '../conference-documents.js';
@@ -54,13 +54,14 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const docs = await ctx.documents.listByAccount(account);
     const seen = new Set(docs.map((d) => d.id));
     const out = docs.map((d) => listEntry(d.id, d.doc, ctx.deps.registry.conference(d.id)));
-    // Running conferences without a document, attributed to this account by channel variables.
+    // Running conferences without a document, attributed to this account by channel variables
+    // (or by http.default_account_id when nothing else attributes them).
     // (A name live on several nodes is listed once, as conference(name) resolves it.)
     for (const listed of ctx.deps.registry.conferences()) {
       if (seen.has(listed.name)) continue;
       seen.add(listed.name);
       const live = ctx.deps.registry.conference(listed.name) ?? listed;
-      if (accountOfLive(live) !== account) continue;
+      if (conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId }) !== account) continue;
       if (await ctx.documents.get(live.name)) continue; // documented by another account
       out.push(listEntry(live.name, undefined, live));
     }
@@ -74,7 +75,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const id = data.id === undefined ? newDocumentId() : typeof data.id === 'string' ? checkConferenceId(data.id, 'id') : badId();
     const body = prepareDocument(data);
     const live = ctx.deps.registry.conference(id);
-    const liveOwner = accountOfLive(live);
+    const liveOwner = conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId });
     if (liveOwner !== undefined && liveOwner !== account) {
       throw ValidationError.field('id', 'unique', 'A running conference of another account uses this name');
     }
