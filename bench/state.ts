@@ -22,7 +22,7 @@ import { EslNodePool } from '../src/esl/pool.js';
 import { byteLength } from '../src/esl/codec.js';
 import { ConferenceRegistry } from '../src/conference/registry.js';
 import { parseJsonList } from '../src/conference/json-list.js';
-import { ConferenceStateSync, attachStateSync, type ResyncResult } from '../src/conference/resync.js';
+import { ConferenceStateSync, attachStateSync, type ResyncPhase, type ResyncResult } from '../src/conference/resync.js';
 import { startSimulator } from '../src/simulator/index.js';
 
 function arg(name: string, fallback: number): number {
@@ -196,12 +196,12 @@ async function runClient(): Promise<void> {
     livenessIntervalMs: 0,
     reconnect: { baseMs: 5, capMs: 20 },
   });
-  const api = async (_node: string, cmd: string): Promise<string> => {
-    const reply = await pool.api(cmd);
-    if (verbose) console.log(`  reply in hand:   ${memoryLine()}`);
-    return reply;
-  };
-  const sync = new ConferenceStateSync({ registry, api, nodes: ['fs1'], downGraceMs: 60_000 });
+  const api = (_node: string, cmd: string): Promise<string> => pool.api(cmd);
+  // The sync's own step hook: where the memory is as each step of a resync ends.
+  const onPhase = verbose
+    ? (_node: string, phase: ResyncPhase, ms: number): void => console.log(`  ${`${phase} (${fmt(ms)}):`.padEnd(28)} ${memoryLine()}`)
+    : undefined;
+  const sync = new ConferenceStateSync({ registry, api, nodes: ['fs1'], downGraceMs: 60_000, onPhase });
   let delivered = 0;
   sync.on('event', () => delivered++);
   attachStateSync(pool, sync);
@@ -210,7 +210,6 @@ async function runClient(): Promise<void> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       sync.once('resynced', (result) => {
-        if (verbose) console.log(`  resynced:        ${memoryLine()}`);
         resolve({ result, wallMs: performance.now() - started });
       });
       sync.once('resync-failed', (_node, err) => reject(err));
@@ -222,7 +221,8 @@ async function runClient(): Promise<void> {
   const first = await cold;
   const peakAfterCold = peakRssOfThisProcess();
   console.log(
-    `cold resync: total ${fmt(first.result.totalMs)} (api ${fmt(first.result.apiMs)}, parse ${fmt(first.result.parseMs)}, diff ${fmt(first.result.diffMs)}), ` +
+    `cold resync: total ${fmt(first.result.totalMs)} (api ${fmt(first.result.apiMs)}, parse ${fmt(first.result.parseMs)}, ` +
+      `uuid_dump ${fmt(first.result.channelVarsMs)} for ${first.result.channelVarsFetched + first.result.channelVarsFailed} newcomers, diff ${fmt(first.result.diffMs)}), ` +
       `${first.result.synthesized} synthesized events, registry ${JSON.stringify(registry.stats())}; peak RSS so far ${mb(peakAfterCold)}`,
   );
 
@@ -234,7 +234,8 @@ async function runClient(): Promise<void> {
     const { result, wallMs } = await next;
     warm.push(result);
     console.log(
-      `reconnect ${r + 1}: resync total ${fmt(result.totalMs)} (api ${fmt(result.apiMs)}, parse ${fmt(result.parseMs)}, diff ${fmt(result.diffMs)}); ` +
+      `reconnect ${r + 1}: resync total ${fmt(result.totalMs)} (api ${fmt(result.apiMs)}, parse ${fmt(result.parseMs)}, ` +
+        `uuid_dump ${fmt(result.channelVarsMs)} for ${result.channelVarsFetched + result.channelVarsFailed}, diff ${fmt(result.diffMs)}); ` +
         `drop→resynced ${fmt(wallMs)}; ${changed} changes → ${result.synthesized} synthesized events (${delivered} delivered); RSS ${mb(process.memoryUsage().rss)}`,
     );
   }

@@ -210,6 +210,9 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     brokerConnected: () => publisher.connected,
     intakeConnected: () => service.intake?.connected ?? false,
     nodeStates: () => cluster.nodes().map((p) => ({ node: p.name, state: p.state })),
+    deduplicated: () => registry.stats().deduplicated,
+    conferences: () => registry.stats().conferences,
+    participants: () => registry.stats().participants,
   });
 
   let running = false;

@@ -15,11 +15,8 @@ import { freshDatabase, startTempPostgres, type TempPostgres } from './helpers/p
 import { MemberNotFoundError } from '../src/conference/errors.js';
 import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE } from '../src/api/conference-document.js';
 import { formatTimestamp } from '../src/api/conferencecall-record.js';
-import { FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from './helpers/api-fakes.js';
+import { ACCOUNT_A as A, TOKEN_A, TOKEN_B, testTokens, FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from './helpers/api-fakes.js';
 
-const A = 'acc_a';
-const TOKEN_A = 'token-for-account-a-000000';
-const TOKEN_B = 'token-for-account-b-000000';
 const TS_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/;
 
 let dir: string;
@@ -49,10 +46,7 @@ async function start(): Promise<void> {
     executor,
     storage,
     events,
-    tokens: [
-      { token: TOKEN_A, account_id: A },
-      { token: TOKEN_B, account_id: 'acc_b' },
-    ],
+    tokens: testTokens(),
     nodeUp: (n) => !down.has(n),
   });
   await app.ready();

@@ -11,12 +11,7 @@ import { NodeDownError, MemberNotFoundError, CommandRejectedError, ConferenceAmb
 import { EslOverloadError } from '../src/esl/errors.js';
 import { HTTP_STATUS_BY_CODE } from '../src/api/errors.js';
 import { createLogger } from '../src/log.js';
-import { FakeEvents, FakeExecutor, FakeRegistry } from './helpers/api-fakes.js';
-
-const A = 'acc_a';
-const B = 'acc_b';
-const TOKEN_A = 'token-for-account-a-000000';
-const TOKEN_B = 'token-for-account-b-000000';
+import { ACCOUNT_A as A, ACCOUNT_B as B, TOKEN_A, TOKEN_B, testTokens, FakeEvents, FakeExecutor, FakeRegistry } from './helpers/api-fakes.js';
 
 let app: FastifyInstance;
 let storage: Storage;
@@ -38,10 +33,7 @@ beforeEach(async () => {
     executor,
     storage,
     events,
-    tokens: [
-      { token: TOKEN_A, account_id: A },
-      { token: TOKEN_B, account_id: B },
-    ],
+    tokens: testTokens(),
     nodeUp: (n) => !down.has(n),
   });
   await app.ready();

@@ -14,6 +14,7 @@ import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { createService, type ServiceHandle } from '../src/main.js';
 import { parseConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
+import { pollUntil } from './helpers/wait.js';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const A = 'acc_sim_a';
@@ -25,16 +26,6 @@ let sim: Simulator;
 let service: ServiceHandle;
 let base: string;
 const sockets: WebSocket[] = [];
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, {
@@ -74,7 +65,7 @@ log:
   service = createService(config, { logger: silentLogger, commandIntake: false, instanceName: 'confmgr@test' });
   await service.start();
   base = service.http!.url;
-  await until('node up', () => service.cluster.node('fs1').state === 'up');
+  await pollUntil('node up', () => service.cluster.node('fs1').state === 'up');
 }, 60_000);
 
 afterAll(async () => {
@@ -106,14 +97,14 @@ describe('API over the simulator', () => {
       ws.once('error', reject);
     });
     ws.send(JSON.stringify({ action: 'subscribe', account_id: A, request_id: 's1' }));
-    await until('subscribe reply', () => received.find((m) => m.request_id === 's1'));
+    await pollUntil('subscribe reply', () => received.find((m) => m.request_id === 's1'));
 
     const vars = { 'ecallmgr_Account-ID': A };
     const mod = sim.engine.originate({ conference: 'room', moderator: true, callerIdNumber: '1001', callerIdName: 'Moderator', vars });
     const alice = sim.engine.originate({ conference: 'room', callerIdNumber: '1002', callerIdName: 'Alice', vars });
 
     // The document was enforced through real conference commands: Alice muted, the moderator deaf.
-    await until('enforcement', () => {
+    await pollUntil('enforcement', () => {
       const members = sim.engine.conferences().find((c) => c.name === 'room')?.members ?? [];
       const a = members.find((m) => m.id === alice.member.id);
       const m = members.find((x) => x.id === mod.member.id);
@@ -121,7 +112,7 @@ describe('API over the simulator', () => {
     });
 
     // The realtime view.
-    const got = await until('read-only view', async () => {
+    const got = await pollUntil('read-only view', async () => {
       const r = await http('GET', `/v2/accounts/${A}/conferences/room`);
       const ro = r.body?.data?._read_only;
       return ro?.members === 1 && ro?.admins === 1 && ro.participants.find((p: any) => p.participant_id === alice.member.id)?.speak === false ? r : undefined;
@@ -130,25 +121,25 @@ describe('API over the simulator', () => {
     expect(got.body.data._read_only.participants.map((p: any) => p.call_id).sort()).toEqual([mod.member.callId, alice.member.callId].sort());
 
     // WebSocket: the AMQP payloads, with the account from the channel variables.
-    const add = await until('ws add-member', () => received.find((m) => m.event === 'add-member' && m.call_id === alice.member.callId));
+    const add = await pollUntil('ws add-member', () => received.find((m) => m.event === 'add-member' && m.call_id === alice.member.callId));
     expect(add).toMatchObject({ event_name: 'participant_event', conference_id: 'room', participant_id: alice.member.id, custom_channel_vars: { account_id: A } });
-    await until('ws mute-member', () => received.find((m) => m.event === 'mute-member' && m.participant_id === alice.member.id));
+    await pollUntil('ws mute-member', () => received.find((m) => m.event === 'mute-member' && m.participant_id === alice.member.id));
 
     // Conference action: lock.
     expect((await http('PUT', `/v2/accounts/${A}/conferences/room`, { data: { action: 'lock' } })).status).toBe(200);
-    await until('locked', async () => ((await http('GET', `/v2/accounts/${A}/conferences`)).body.data[0]?.is_locked === true ? true : undefined));
+    await pollUntil('locked', async () => ((await http('GET', `/v2/accounts/${A}/conferences`)).body.data[0]?.is_locked === true ? true : undefined));
     expect(sim.engine.conferences().find((c) => c.name === 'room')?.locked).toBe(true);
     expect((await http('PUT', `/v2/accounts/${A}/conferences/room`, { data: { action: 'unlock' } })).status).toBe(200);
 
     // Bulk unmute (non-moderators), then one participant deafened.
     expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants`, { data: { action: 'unmute' } })).status).toBe(200);
-    await until('alice unmuted', () => sim.engine.conferences()[0]?.members.find((m) => m.id === alice.member.id)?.canSpeak);
+    await pollUntil('alice unmuted', () => sim.engine.conferences()[0]?.members.find((m) => m.id === alice.member.id)?.canSpeak);
     expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants/${alice.member.id}`, { data: { action: 'deaf' } })).status).toBe(200);
-    await until('alice deaf', () => sim.engine.conferences()[0]?.members.find((m) => m.id === alice.member.id)?.canHear === false);
+    await pollUntil('alice deaf', () => sim.engine.conferences()[0]?.members.find((m) => m.id === alice.member.id)?.canHear === false);
     expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants/999`, { data: { action: 'kick' } })).status).toBe(404);
 
     // Conferencecalls: DELETE → leaving → leaved when FreeSWITCH's del-member arrives.
-    const list = await until('records', async () => {
+    const list = await pollUntil('records', async () => {
       const r = await http('GET', '/conferencecalls?conference_id=room');
       return r.body.result?.length === 2 ? r.body.result : undefined;
     });
@@ -157,20 +148,20 @@ describe('API over the simulator', () => {
     const del = await http('DELETE', `/conferencecalls/${rec.id}`);
     expect(del.status).toBe(200);
     expect(del.body.status).toBe('leaving');
-    await until('leaved', async () => ((await http('GET', `/conferencecalls/${rec.id}`)).body.status === 'leaved' ? true : undefined));
+    await pollUntil('leaved', async () => ((await http('GET', `/conferencecalls/${rec.id}`)).body.status === 'leaved' ? true : undefined));
     expect(sim.engine.conferences()[0]?.members.map((m) => m.id)).toEqual([mod.member.id]);
-    await until('ws del-member', () => received.find((m) => m.event === 'del-member' && m.call_id === alice.member.callId));
+    await pollUntil('ws del-member', () => received.find((m) => m.event === 'del-member' && m.call_id === alice.member.callId));
 
     // An undocumented conference is listed for the account its calls carry.
     sim.engine.originate({ conference: 'adhoc', callerIdNumber: '1003', vars });
-    await until('adhoc listed', async () => {
+    await pollUntil('adhoc listed', async () => {
       const r = await http('GET', `/v2/accounts/${A}/conferences`);
       return r.body.data.find((c: any) => c.id === 'adhoc' && c.members === 1) ? true : undefined;
     });
 
     // The node goes away: actions on its conferences are 503.
     await sim.close();
-    await until('node down', () => service.cluster.node('fs1').state !== 'up');
+    await pollUntil('node down', () => service.cluster.node('fs1').state !== 'up');
     const down = await http('PUT', `/v2/accounts/${A}/conferences/room`, { data: { action: 'lock' } });
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: 'error', error: '503' });

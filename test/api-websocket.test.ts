@@ -7,12 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { registerApi, type ApiHandle } from '../src/api/index.js';
 import { openSqliteStorage, type Storage } from '../src/storage/index.js';
-import { FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from './helpers/api-fakes.js';
-
-const A = 'acc_a';
-const B = 'acc_b';
-const TOKEN_A = 'token-for-account-a-000000';
-const TOKEN_B = 'token-for-account-b-000000';
+import { ACCOUNT_A as A, ACCOUNT_B as B, TOKEN_A, TOKEN_B, testTokens, FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from './helpers/api-fakes.js';
 
 let app: FastifyInstance;
 let storage: Storage;
@@ -32,10 +27,7 @@ beforeEach(async () => {
     executor: new FakeExecutor(),
     storage,
     events,
-    tokens: [
-      { token: TOKEN_A, account_id: A },
-      { token: TOKEN_B, account_id: B },
-    ],
+    tokens: testTokens(),
     filter: (name) => name !== 'start-talking' && name !== 'stop-talking',
     nodeUp: () => true,
   });

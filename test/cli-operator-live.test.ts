@@ -12,6 +12,7 @@ import { createService, type ServiceHandle } from '../src/main.js';
 import { runCli, type CliIo } from '../src/cli/run.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { silentLogger } from '../src/log.js';
+import { pollUntil } from './helpers/wait.js';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const suffix = randomBytes(4).toString('hex');
@@ -26,14 +27,6 @@ let opts: string[];
 function io(): CliIo & { stdout: string; stderr: string } {
   const o = { stdout: '', stderr: '', env: {}, out: (t: string) => void (o.stdout += t), err: (t: string) => void (o.stderr += t) };
   return o;
-}
-
-async function until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 beforeAll(async () => {
@@ -53,12 +46,12 @@ beforeAll(async () => {
   );
   service = createService(config, { logger: silentLogger, instanceName: 'test' });
   await service.start();
-  await until(() => service.readiness().ready && service.sync.state('fs1') === 'synced', 'service ready');
+  await pollUntil('service ready', () => service.readiness().ready && service.sync.state('fs1') === 'synced');
   opts = ['--url', service.http!.url, '--token', TOKEN, '--account', 'acme'];
   const vars = { 'ecallmgr_Account-ID': 'acme' };
   sim.engine.originate({ conference: 'room1', moderator: true, callerIdNumber: '1001', callerIdName: 'Moderator', vars });
   sim.engine.originate({ conference: 'room1', callerIdNumber: '1002', callerIdName: 'Alice', vars });
-  await until(() => service.registry.participants('room1').length === 2, 'two participants in the registry');
+  await pollUntil('two participants in the registry', () => service.registry.participants('room1').length === 2);
 }, 30_000);
 
 afterAll(async () => {
@@ -86,10 +79,10 @@ describe('operator commands against a live service', () => {
   it('mute and lock reach FreeSWITCH; errors come back with their code', async () => {
     const a = io();
     expect(await runCli(['mute', 'room1', '2', ...opts], a)).toBe(0);
-    await until(() => service.registry.participant('room1', 2)?.speak === false, 'Alice muted');
+    await pollUntil('Alice muted', () => service.registry.participant('room1', 2)?.speak === false);
     const b = io();
     expect(await runCli(['lock', 'room1', ...opts], b)).toBe(0);
-    await until(() => service.registry.conference('room1')?.locked === true, 'room1 locked');
+    await pollUntil('room1 locked', () => service.registry.conference('room1')?.locked === true);
     const c = io();
     expect(await runCli(['participants', 'room1', ...opts], c)).toBe(0);
     expect(c.stdout).toMatch(/^2\s+Alice <1002>\s+no\s+no\s+yes/m);
@@ -106,9 +99,9 @@ describe('operator commands against a live service', () => {
     const sock = connect(sim.port, '127.0.0.1');
     let data = '';
     sock.on('data', (c) => (data += c.toString()));
-    await until(() => data.includes('auth/request'), 'auth request');
+    await pollUntil('auth request', () => data.includes('auth/request'));
     sock.write('auth pw\n\n');
-    await until(() => data.includes('+OK accepted'), 'auth accepted');
+    await pollUntil('auth accepted', () => data.includes('+OK accepted'));
     sock.destroy();
   });
 });

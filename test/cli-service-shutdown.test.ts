@@ -1,7 +1,6 @@
 // Graceful stop when the broker is away: events stay buffered (counted), the flush gives up at its
 // deadline, the shortfall is reported, and nothing hangs.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,22 +8,15 @@ import { parseConfig } from '../src/config/index.js';
 import { createService } from '../src/main.js';
 import { silentLogger } from '../src/log.js';
 import { startSimulator } from '../src/simulator/index.js';
+import { freePort } from './helpers/ports.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'confmgr-shutdown-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 describe('service stop without a broker', () => {
   it('buffers events, reports them at stop, and stops within the flush deadline', async () => {
     const sim = await startSimulator({ host: '127.0.0.1', port: 0, password: 'pw' });
-    const amqpPort = await closedPort();
+    const amqpPort = await freePort();
     const config = parseConfig(
       [
         'freeswitch:',

@@ -3,12 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSimulator } from '../src/simulator/index.js';
+import { freePort } from './helpers/ports.js';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const root = join(__dirname, '..');
@@ -38,14 +38,6 @@ afterAll(async () => {
   await ch.deleteQueue(commandQueue).catch(() => undefined);
   await conn.close();
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Collects the child's JSON log lines and resolves when one matches. */
 function logWatcher(proc: ChildProcess) {

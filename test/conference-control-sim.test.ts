@@ -18,21 +18,12 @@ import type { ListedMember } from '../src/conference/replies.js';
 import type { ConferenceEvent } from '../src/conference/types.js';
 import { EslNodePool } from '../src/esl/pool.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
+import { pollUntil } from './helpers/wait.js';
 
 let sim: Simulator;
 let pool: EslNodePool;
 let control: ConferenceControl;
 let events: ConferenceEvent[];
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeEach(async () => {
   sim = await startSimulator({ port: 0, host: '127.0.0.1', heartbeatMs: 0, verboseEvents: true });
@@ -57,7 +48,7 @@ beforeEach(async () => {
     vars: { 'ecallmgr_Account-ID': 'acc-1', presence_id: '1002@example.com' },
   });
   sim.engine.originate({ conference: 'demo', callerIdNumber: '1003', callerIdName: 'Bob' });
-  await waitFor('three add-member events', () => (events.filter((e) => e.action === 'add-member').length === 3 ? true : undefined));
+  await pollUntil('three add-member events', () => (events.filter((e) => e.action === 'add-member').length === 3 ? true : undefined));
 });
 
 afterEach(async () => {
@@ -82,7 +73,7 @@ describe('ConferenceControl against the simulator over TCP', () => {
 
   it('runs the fixture scenario and sees the matching events', async () => {
     expect((await control.muteParticipant('demo', 2)).data).toEqual({ affected: [{ member: 2, action: 'mute' }], skippedModerators: [] });
-    await waitFor('mute-member 2', () => events.find((e) => e.action === 'mute-member' && e.member?.memberId === 2));
+    await pollUntil('mute-member 2', () => events.find((e) => e.action === 'mute-member' && e.member?.memberId === 2));
     await control.unmuteParticipant('demo', 2);
     await control.deafParticipant('demo', 2);
     await control.undeafParticipant('demo', 2);
@@ -110,7 +101,7 @@ describe('ConferenceControl against the simulator over TCP', () => {
     });
 
     for (const action of ['unmute-member', 'deaf-member', 'undeaf-member', 'lock', 'unlock', 'energy-level-member', 'volume-in-member', 'hold-member', 'unhold-member', 'dtmf-member', 'play-file']) {
-      await waitFor(action, () => events.find((e) => e.action === action));
+      await pollUntil(action, () => events.find((e) => e.action === action));
     }
     const dtmf = events.find((e) => e.action === 'dtmf-member')!;
     expect(dtmf.details['Digits']).toBe('123');
@@ -145,10 +136,10 @@ describe('ConferenceControl against the simulator over TCP', () => {
     apply();
     expect(tracker.size).toBe(3);
     expect((await control.kickParticipant('demo', 2)).data).toEqual({ affected: [{ member: 2, action: 'kicked' }], skippedModerators: [] });
-    await waitFor('del-member 2', () => events.find((e) => e.action === 'del-member' && e.member?.memberId === 2));
+    await pollUntil('del-member 2', () => events.find((e) => e.action === 'del-member' && e.member?.memberId === 2));
     const all = await control.kickAll('demo');
     expect((all.data as { affected: Array<{ member: number }> }).affected.map((a) => a.member).sort()).toEqual([1, 3]);
-    await waitFor('conference-destroy', () => events.find((e) => e.action === 'conference-destroy'));
+    await pollUntil('conference-destroy', () => events.find((e) => e.action === 'conference-destroy'));
     apply();
     expect(tracker.size).toBe(0);
     const histories = new Map<string, string[]>();

@@ -62,15 +62,25 @@ interface Deferred {
   reject: (e: Error) => void;
 }
 
-/** An api() whose replies the test hands out, recording every call. */
+/**
+ * An api() whose replies the test hands out, recording every call. `uuid_dump <call> json` is answered
+ * at once from `dumps` (call id → reply; default: the channel is gone) and recorded in `dumpCalls`.
+ */
 function scriptedApi() {
   const calls: { node: string; command: string }[] = [];
   const pending: Deferred[] = [];
+  const dumps = new Map<string, string>();
+  const dumpCalls: string[] = [];
   const api = (node: string, command: string): Promise<string> => {
+    const dump = /^uuid_dump (\S+) json$/.exec(command);
+    if (dump) {
+      dumpCalls.push(dump[1]!);
+      return Promise.resolve(dumps.get(dump[1]!) ?? '-ERR No such channel!\n');
+    }
     calls.push({ node, command });
     return new Promise<string>((resolve, reject) => pending.push({ resolve, reject }));
   };
-  return { api, calls, pending };
+  return { api, calls, pending, dumps, dumpCalls };
 }
 
 const syncs: ConferenceStateSync[] = [];
@@ -78,8 +88,8 @@ afterEach(() => {
   for (const s of syncs.splice(0)) s.close();
 });
 
-function setup(options: { nodes?: string[]; downGraceMs?: number; retryMs?: number; quietWindowMs?: number } = {}) {
-  const registry = new ConferenceRegistry({ quietWindowMs: options.quietWindowMs ?? 10_000 });
+function setup(options: { nodes?: string[]; downGraceMs?: number; retryMs?: number } = {}) {
+  const registry = new ConferenceRegistry();
   const scripted = scriptedApi();
   const sync = new ConferenceStateSync({
     registry,
@@ -170,7 +180,8 @@ describe('ConferenceStateSync', () => {
     s.pending.shift()!.resolve(jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
     const result = await resync;
 
-    expect(result).toMatchObject({ node: 'fs1', conferences: 1, participants: 1, synthesized: 1, replayed: 3 });
+    expect(result).toMatchObject({ node: 'fs1', conferences: 1, participants: 1, synthesized: 1, replayed: 3, deduplicated: 1 });
+    expect(s.registry.stats().deduplicated).toBe(1);
     // Bob's departure is told once (synthesized), not twice; the later events follow in order.
     expect(summary(s.seen)).toEqual(['~del-member:2/call-b', 'add-member:3/call-c', 'mute-member:1/call-a']);
     expect(s.registry.participants('room').map((p) => [p.memberId, p.speak])).toEqual([
@@ -179,19 +190,71 @@ describe('ConferenceStateSync', () => {
     ]);
   });
 
-  it('does not repeat a change when the real event arrives after the snapshot that already showed it', async () => {
+  it('emits every event received after the snapshot, even one that changes nothing (undeaf on a hearing member)', async () => {
     const s = setup();
     await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
     s.sync.nodeDown('fs1', 'blip');
-    // Bob leaves just before the snapshot; the api reply overtakes his del-member (different sockets).
-    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
     s.seen.length = 0;
-    s.sync.handleEvent(event('del-member', { uuid: 'u1', member: bob }));
+    // `conference room undeaf 2` on a member who already hears: FreeSWITCH answers OK and fires it.
+    const undeaf = event('undeaf-member', { uuid: 'u1', member: bob });
+    s.sync.handleEvent(undeaf);
+    const unmute = event('unmute-member', { uuid: 'u1', member: bob });
+    s.sync.handleEvent(unmute);
+    expect(s.seen).toEqual([undeaf, unmute]);
+    expect(s.registry.stats().deduplicated).toBe(0);
+  });
+
+  it('tells an event buffered during the resync once when the snapshot already reflects it', async () => {
+    const s = setup();
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    s.seen.length = 0;
+    const resync = s.sync.nodeUp('fs1');
+    // Alice is muted just before the snapshot is taken; her event arrives while json_list is in flight.
+    const aliceMuted = event('mute-member', { uuid: 'u1', member: { ...alice, speak: false } });
+    s.sync.handleEvent(aliceMuted);
+    s.pending.shift()!.resolve(jsonList([{ name: 'room', uuid: 'u1', members: [{ ...alice, speak: false }, bob] }]));
+    const result = await resync;
+    expect(summary(s.seen)).toEqual(['~mute-member:1/call-a']); // once, not twice
+    expect(result).toMatchObject({ replayed: 1, deduplicated: 1 });
+  });
+
+  it('drops a late event only when its timestamp proves it older than the json_list request', async () => {
+    const s = setup();
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    const resync = s.sync.nodeUp('fs1');
+    // A fresh event during the resync tells how far the node's clock is from ours (here: the same clock).
+    s.sync.handleEvent(event('dtmf-member', { uuid: 'u1', member: alice, headers: { Digits: '5' } }));
+    // Bob left 1 s before json_list was asked for; the api reply overtakes his del-member (other socket).
+    s.pending.shift()!.resolve(jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    await resync;
+    s.seen.length = 0;
+    const lateBobLeft = event('del-member', { uuid: 'u1', member: bob, timestampUs: (Date.now() - 1_000) * 1000 });
+    s.sync.handleEvent(lateBobLeft);
     expect(s.seen).toEqual([]);
+    expect(s.registry.stats().deduplicated).toBe(1);
+    // The same no-op stamped after the request passes: it may have happened after the snapshot.
+    const again = event('del-member', { uuid: 'u1', member: bob });
+    s.sync.handleEvent(again);
+    expect(s.seen).toEqual([again]);
     // A real change right after passes as usual.
     const carolJoined = event('add-member', { uuid: 'u1', member: carol });
     s.sync.handleEvent(carolJoined);
-    expect(s.seen).toEqual([carolJoined]);
+    expect(s.seen).toEqual([again, carolJoined]);
+  });
+
+  it('without any clock sample, never drops a late event', async () => {
+    const s = setup();
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    s.seen.length = 0;
+    // Its own arrival is the only sample: it cannot prove itself older than the request.
+    const lateBobLeft = event('del-member', { uuid: 'u1', member: bob, timestampUs: (Date.now() - 1_000) * 1000 });
+    s.sync.handleEvent(lateBobLeft);
+    expect(s.seen).toEqual([lateBobLeft]);
   });
 
   it('drops a stale resync when the node went down meanwhile, keeping the events it buffered', async () => {
@@ -208,18 +271,119 @@ describe('ConferenceStateSync', () => {
 
   it('marks the node stale when json_list fails, and retries', async () => {
     const s = setup({ retryMs: 20 });
-    const failed = new Promise<string>((r) => s.sync.once('resync-failed', (node) => r(node)));
+    const failed = new Promise<[string, Error]>((r) => s.sync.once('resync-failed', (node, err) => r([node, err])));
     const first = s.sync.nodeUp('fs1');
     s.pending.shift()!.resolve('-ERR nosuchcommand Command not found!');
+    // json_list refused → xml_list; refused too → the resync fails.
+    while (s.pending.length === 0) await tick();
+    expect(s.calls.map((c) => c.command)).toEqual(['conference json_list', 'conference xml_list']);
+    s.pending.shift()!.resolve('-ERR nosuchcommand Command not found!');
     expect(await first).toBeUndefined();
-    expect(await failed).toBe('fs1');
+    const error = await failed;
+    expect(error[0]).toBe('fs1');
+    expect((error[1] as Error).message).toContain('conference json_list'); // the json_list error is reported
     expect(s.sync.state('fs1')).toBe('stale');
     const resynced = new Promise((r) => s.sync.once('resynced', r));
     while (s.pending.length === 0) await new Promise((r) => setTimeout(r, 5));
     s.pending.shift()!.resolve('[]');
     await resynced;
     expect(s.sync.state('fs1')).toBe('synced');
-    expect(s.calls.length).toBe(2);
+    expect(s.calls.length).toBe(3);
+  });
+
+  it('falls back to `conference xml_list` when a build refuses the global json_list', async () => {
+    for (const refusal of ['Conference json_list not found\n', '-USAGE: <conference_name> <command> [args]\n', '[{"conference_name": "demo", truncated']) {
+      const s = setup();
+      const done = s.sync.nodeUp('fs1');
+      s.pending.shift()!.resolve(refusal);
+      while (s.pending.length === 0) await tick();
+      s.pending.shift()!.resolve(replyTo('demo-plain-control', 'conference demo xml_list'));
+      const result = await done;
+      expect(s.calls.map((c) => c.command)).toEqual(['conference json_list', 'conference xml_list']);
+      expect(result).toMatchObject({ listCommand: 'conference xml_list', conferences: 1 });
+      expect(s.sync.state('fs1')).toBe('synced');
+      expect(s.registry.participants('demo').length).toBe(result!.participants);
+      expect(summary(s.seen)[0]).toBe('~conference-create');
+    }
+  });
+
+  it("fills a newcomer's channel variables from uuid_dump before its add-member goes out", async () => {
+    const s = setup();
+    await upWith(s, 'fs1', jsonList([{ name: 'room', uuid: 'u1', members: [alice] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    s.seen.length = 0;
+    const dump = (callId: string, vars: Record<string, string>): string =>
+      JSON.stringify({
+        'Event-Name': 'CHANNEL_DATA',
+        'Channel-Name': `loopback/${callId}-b`,
+        'Unique-ID': callId,
+        ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`variable_${k}`, v])),
+      });
+    s.dumps.set('call-b', dump('call-b', { account_id: 'acc-b', owner_id: 'o-1' }));
+    // call-c hangs up between json_list and its uuid_dump: -ERR No such channel! → emitted without.
+    const s2 = s.sync.nodeUp('fs1');
+    // Dave's verbose add-member arrives during the resync: his variables come from it, not from a dump.
+    const dave = member({ memberId: 4, callId: 'call-d', channelVars: { account_id: 'acc-d' } });
+    s.sync.handleEvent(event('add-member', { uuid: 'u1', member: dave }));
+    s.pending.shift()!.resolve(jsonList([{ name: 'room', uuid: 'u1', members: [alice, bob, carol, dave] }]));
+    const result = await s2;
+    expect(s.dumpCalls.sort()).toEqual(['call-a', 'call-b', 'call-c']); // the first up learnt alice too
+    expect(result).toMatchObject({ channelVarsFetched: 1, channelVarsFailed: 1 });
+    const adds = s.seen.filter((e) => e.action === 'add-member');
+    expect(adds.map((e) => [e.synthesized, e.member!.callId, e.member!.channelVars])).toEqual([
+      [true, 'call-b', { account_id: 'acc-b', owner_id: 'o-1' }],
+      [true, 'call-c', {}],
+      [true, 'call-d', { account_id: 'acc-d' }],
+    ]); // Dave's own add-member changed nothing: told once
+    expect(adds[0]!.headers['variable_account_id']).toBe('acc-b');
+    expect(s.registry.participant('room', 'call-b')!.channelName).toBe('loopback/call-b-b');
+  });
+
+  it('bounds uuid_dump: concurrency, per-request timeout, and never a malformed call id on the wire', async () => {
+    const registry = new ConferenceRegistry();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const commands: string[] = [];
+    const api = async (_node: string, command: string): Promise<string> => {
+      commands.push(command);
+      if (command === 'conference json_list') {
+        const many = Array.from({ length: 12 }, (_, i) => member({ memberId: i + 1, callId: i === 5 ? 'bad id' : `call-${i}` }));
+        return jsonList([{ name: 'room', uuid: 'u1', members: many }]);
+      }
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // call-3 never answers: the per-request timeout lets the resync go on.
+      if (command.includes('call-3 ')) await new Promise(() => undefined);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return JSON.stringify({ 'Event-Name': 'CHANNEL_DATA', variable_account_id: 'acc' });
+    };
+    const sync = new ConferenceStateSync({ registry, api, nodes: ['fs1'], retryMs: 0, channelVars: { concurrency: 3, timeoutMs: 100 } });
+    syncs.push(sync);
+    const result = await sync.nodeUp('fs1');
+    expect(maxInFlight).toBeLessThanOrEqual(3);
+    expect(result).toMatchObject({ participants: 12, channelVarsFetched: 10, channelVarsFailed: 2 });
+    expect(commands.some((c) => c.includes('bad id'))).toBe(false);
+    expect(registry.participant('room', 'call-0')!.channelVars).toEqual({ account_id: 'acc' });
+    expect(registry.participant('room', 'call-3')!.channelVars).toEqual({});
+  });
+
+  it('reports each step to onPhase', async () => {
+    const registry = new ConferenceRegistry();
+    const phases: string[] = [];
+    const sync = new ConferenceStateSync({
+      registry,
+      api: async () => '[]',
+      nodes: ['fs1'],
+      onPhase: (node, phase, ms) => {
+        expect(ms).toBeGreaterThanOrEqual(0);
+        phases.push(`${node}:${phase}`);
+        throw new Error('a broken hook does not break the resync');
+      },
+    });
+    syncs.push(sync);
+    expect(await sync.nodeUp('fs1')).toBeDefined();
+    expect(phases).toEqual(['fs1:reply', 'fs1:parsed', 'fs1:channel-vars', 'fs1:applied', 'fs1:replayed']);
   });
 
   it('flushes a node that stays down past its grace period, with events', async () => {

@@ -10,7 +10,8 @@ import { ConferenceRegistry } from '../src/conference/registry.js';
 import { ConferenceStateSync, attachStateSync, type ResyncResult } from '../src/conference/resync.js';
 import { ConferenceRouter } from '../src/conference/router.js';
 import { parseJsonList } from '../src/conference/json-list.js';
-import { ConferenceNotFoundError, NodeDownError } from '../src/conference/errors.js';
+import { ConferenceNotFoundError, InvalidArgumentError, NodeDownError, UnrecognizedReplyError } from '../src/conference/errors.js';
+import { parseUuidDump, uuidDumpCommand } from '../src/conference/uuid-dump.js';
 import type { ConferenceEvent } from '../src/conference/types.js';
 
 let sim: Simulator;
@@ -96,7 +97,12 @@ describe('registry + resync against the simulator', () => {
     sim.dropConnections();
     // While nobody listens: Alice hangs up, Carol joins, Bob is muted.
     sim.engine.hangup(calls.Alice!);
-    calls.Carol = sim.engine.originate({ conference: 'demo', callerIdNumber: '1004', callerIdName: 'Carol' }).member.callId;
+    calls.Carol = sim.engine.originate({
+      conference: 'demo',
+      callerIdNumber: '1004',
+      callerIdName: 'Carol',
+      vars: { ecallmgr_Account_ID: 'acc-carol', ecallmgr_Call_Interaction_ID: 'cii 1' },
+    }).member.callId;
     sim.engine.executeApi('conference demo mute 3');
     const result = await resynced;
     expect(result.synthesized).toBeGreaterThanOrEqual(3);
@@ -105,7 +111,29 @@ describe('registry + resync against the simulator', () => {
     expect(synth).toEqual(expect.arrayContaining(['del-member:Alice', 'add-member:Carol', 'mute-member:Bob']));
     // Each told once.
     expect(seen.filter((e) => e.action === 'del-member' && e.member?.callId === calls.Alice).length).toBe(1);
-    expect(seen.filter((e) => e.action === 'add-member' && e.member?.callId === calls.Carol).length).toBe(1);
+    const carolAdded = seen.filter((e) => e.action === 'add-member' && e.member?.callId === calls.Carol);
+    expect(carolAdded.length).toBe(1);
+    // json_list has no channel variables: they came from uuid_dump before the add-member went out.
+    expect(carolAdded[0]!.member!.channelVars).toMatchObject({ ecallmgr_Account_ID: 'acc-carol', ecallmgr_Call_Interaction_ID: 'cii 1' });
+    expect(result).toMatchObject({ channelVarsFetched: 1, channelVarsFailed: 0 });
+  });
+
+  it('answers uuid_dump as mod_commands does (json, url-encoded text, plain, xml, errors)', async () => {
+    const callId = calls.Carol!;
+    const json = JSON.parse(await pool.api(`uuid_dump ${callId} json`)) as Record<string, string>;
+    expect(json['Event-Name']).toBe('CHANNEL_DATA');
+    expect(json['Event-Calling-Function']).toBe('uuid_dump_function');
+    expect(json['Unique-ID']).toBe(callId);
+    expect(json['variable_ecallmgr_Call_Interaction_ID']).toBe('cii 1');
+    expect(parseUuidDump(await pool.api(`uuid_dump ${callId}`)).channelVars).toMatchObject({ ecallmgr_Call_Interaction_ID: 'cii 1' });
+    expect(await pool.api(`uuid_dump ${callId}`)).toContain('variable_ecallmgr_Call_Interaction_ID: cii%201\n');
+    expect(await pool.api(`uuid_dump ${callId} plain`)).toContain('variable_ecallmgr_Call_Interaction_ID: cii 1\n');
+    expect(await pool.api(`uuid_dump ${callId} xml`)).toContain('<variable_ecallmgr_Account_ID>acc-carol</variable_ecallmgr_Account_ID>');
+    expect(await pool.api('uuid_dump 00000000-0000-0000-0000-000000000000 json')).toBe('-ERR No such channel!\n');
+    expect(await pool.api('uuid_dump')).toBe('-USAGE: <uuid> [format]\n');
+    expect(() => parseUuidDump('-ERR No such channel!\n')).toThrow(UnrecognizedReplyError);
+    expect(() => uuidDumpCommand('a b')).toThrow(InvalidArgumentError);
+    expect(() => uuidDumpCommand('x\r\nexit')).toThrow(InvalidArgumentError);
   });
 
   it('sees a FreeSWITCH restart (new conference uuid, member id 1 on another call) as leave + join', async () => {

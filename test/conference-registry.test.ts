@@ -169,7 +169,7 @@ describe('ConferenceRegistry fed the demo-plain events', () => {
     const out = events.flatMap((e) => reg.apply(e));
     expect(out).toEqual(events);
     expect(reg.conferences()).toEqual([]);
-    expect(reg.stats()).toEqual({ nodes: 1, conferences: 0, participants: 0 });
+    expect(reg.stats()).toEqual({ nodes: 1, conferences: 0, participants: 0, deduplicated: 0 });
   });
 
   it('moves the floor on floor-change, including to nobody', () => {
@@ -412,20 +412,43 @@ describe('ConferenceRegistry.applySnapshot (resync diff)', () => {
     expect(reg.stats().conferences).toBe(0);
   });
 
-  it('drops re-deliveries that change nothing during the quiet window, and only then', () => {
-    let now = 1_000_000;
-    const reg = new ConferenceRegistry({ now: () => now, quietWindowMs: 5_000 });
+  it('passes received events that change nothing, and drops them (counted) only when asked to dedupe', () => {
+    const reg = new ConferenceRegistry();
     reg.apply(event('conference-create', { uuid: 'u1' }));
     reg.apply(event('add-member', { uuid: 'u1', member: bob }));
-    reg.applySnapshot(NODE, [listedConf('u1', [])]); // bob left while away: synthesized del-member
+    reg.apply(event('add-member', { uuid: 'u1', member: carol }));
+    reg.applySnapshot(NODE, [listedConf('u1', [])]); // both left while away: synthesized del-members
+    // Right after a snapshot, a received no-op still reaches consumers: FreeSWITCH said it.
+    const undeaf = event('undeaf-member', { uuid: 'u1', member: { ...bob, memberId: 7, callId: 'call-x' } });
+    reg.apply(event('add-member', { uuid: 'u1', member: { ...bob, memberId: 7, callId: 'call-x' } }));
+    expect(reg.apply(undeaf)).toEqual([undeaf]);
+    // With dedupe (the resync's buffered events), a no-op state event is dropped and counted…
     const lateDel = event('del-member', { uuid: 'u1', member: bob });
-    expect(reg.apply(lateDel)).toEqual([]);
-    const mute = event('mute-member', { uuid: 'u1', member: { ...carol, speak: false } });
-    expect(reg.apply(mute)).toEqual([mute]); // a real change passes
-    const dtmf = event('dtmf-member', { uuid: 'u1', member: { ...carol, speak: false }, headers: { Digits: '1' } });
-    expect(reg.apply(dtmf)).toEqual([dtmf]); // not a state event: always passes
-    now += 6_000;
-    expect(reg.apply(lateDel)).toEqual([lateDel]); // outside the window everything passes
+    expect(reg.apply(lateDel, { dedupe: true })).toEqual([]);
+    expect(reg.stats().deduplicated).toBe(1);
+    // …a real change passes…
+    const mute = event('mute-member', { uuid: 'u1', member: { ...bob, memberId: 7, callId: 'call-x', speak: false } });
+    expect(reg.apply(mute, { dedupe: true })).toEqual([mute]);
+    // …and a non-state event always passes.
+    const dtmf = event('dtmf-member', { uuid: 'u1', member: { ...bob, memberId: 7, callId: 'call-x', speak: false }, headers: { Digits: '1' } });
+    expect(reg.apply(dtmf, { dedupe: true })).toEqual([dtmf]);
+    expect(reg.apply(lateDel)).toEqual([lateDel]); // without dedupe the same no-op passes
+    expect(reg.stats().deduplicated).toBe(1);
+  });
+
+  it('lists the call legs a snapshot would add, and uses channel variables filled in for them', () => {
+    const reg = known();
+    // Bob: same call under a new member id (left and came back); Dave: new; Alice: known.
+    const listing = [listedConf('u1', [alice, { ...bob, memberId: 12 }, member({ memberId: 9, callId: 'call-d' })])];
+    expect(reg.unknownMembers(NODE, listing).map((m) => m.callId)).toEqual(['call-b', 'call-d']);
+    const dave = listing[0]!.members[2]!;
+    dave.channelVars = { account_id: 'acc-1' };
+    dave.channelName = 'loopback/dave-b';
+    const out = reg.applySnapshot(NODE, listing);
+    const add = out.find((e) => e.action === 'add-member' && e.member!.callId === 'call-d')!;
+    expect(add.member!.channelVars).toEqual({ account_id: 'acc-1' });
+    expect(add.headers['variable_account_id']).toBe('acc-1');
+    expect(reg.participant('room', 'call-d')!.channelName).toBe('loopback/dave-b');
   });
 });
 

@@ -49,3 +49,21 @@ describe('simulator flood across a restart', () => {
     expect(sim.engine.conferences()).toEqual([]);
   });
 });
+
+describe('registry figures on /metrics', () => {
+  it('exposes conferences, participants and deduplicated events of the live registry', async () => {
+    const { startRelRig, waitUntil } = await import('./helpers/rel-service.js');
+    const rig = await startRelRig({ http: true });
+    try {
+      rig.sim.engine.originate({ conference: 'lead-metrics', callerIdNumber: '1001' });
+      rig.sim.engine.originate({ conference: 'lead-metrics', callerIdNumber: '1002' });
+      await waitUntil('2 participants', () => rig.service.registry.stats().participants === 2);
+      const text = await rig.service.metrics.metrics();
+      expect(text).toContain('confmgr_conferences 1');
+      expect(text).toContain('confmgr_participants 2');
+      expect(text).toMatch(/confmgr_events_deduplicated \d+/);
+    } finally {
+      await rig.close();
+    }
+  });
+});

@@ -10,12 +10,7 @@ import { registerApi, type ApiHandle } from '../src/api/index.js';
 import { conferenceOwner } from '../src/api/account.js';
 import { openSqliteStorage, type Storage } from '../src/storage/index.js';
 import { parseConfig } from '../src/config/index.js';
-import { FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from './helpers/api-fakes.js';
-
-const A = 'acc_a';
-const B = 'acc_b';
-const TOKEN_A = 'token-for-account-a-000000';
-const TOKEN_B = 'token-for-account-b-000000';
+import { ACCOUNT_A as A, ACCOUNT_B as B, TOKEN_A, TOKEN_B, testTokens, FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from './helpers/api-fakes.js';
 
 interface Rig {
   app: FastifyInstance;
@@ -44,10 +39,7 @@ async function start(defaultAccountId?: string): Promise<Rig> {
     executor,
     storage,
     events,
-    tokens: [
-      { token: TOKEN_A, account_id: A },
-      { token: TOKEN_B, account_id: B },
-    ],
+    tokens: testTokens(),
     ...(defaultAccountId !== undefined ? { defaultAccountId } : {}),
     nodeUp: () => true,
   });

@@ -8,13 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../src/cli/run.js';
 import { AMQP_URL, rabbitmqctl } from './helpers/bus-amqp.js';
 import { capturingLogger, startRelRig, waitUntil, type RelRig } from './helpers/rel-service.js';
+import { freePort } from './helpers/ports.js';
 
 const tag = randomBytes(4).toString('hex');
 const ESL_SECRET = `EslPw-${tag}-Zq9`;
@@ -35,14 +35,6 @@ function amqpUrl(password: string, port?: number): string {
   u.password = password;
   if (port !== undefined) u.port = String(port);
   return u.toString();
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  return typeof addr === 'object' && addr ? addr.port : 1;
 }
 
 function leaks(text: string): string[] {

@@ -1,23 +1,15 @@
 /** The simulator's Event Socket behaviour beyond the fixtures' scenarios (same rules, other inputs). */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeEvent, type EslFrame } from '../src/esl/codec.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.js';
+import type { Simulator } from '../src/simulator/index.js';
 import { FrameClient, waitFor } from './helpers/sim-replay.js';
+import { simScope } from './helpers/sim-scope.js';
 
-const opened: Array<{ close(): unknown }> = [];
-afterEach(async () => {
-  for (const o of opened.splice(0).reverse()) await o.close();
-});
-
-async function sim(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const s = await startSimulator({ port: 0, heartbeatMs: 0, ...opts });
-  opened.push(s);
-  return s;
-}
+const { sim, track } = simScope();
 
 async function client(s: Simulator, auth = true): Promise<FrameClient> {
   const c = await FrameClient.connect(s.port);
-  opened.push({ close: () => c.close() });
+  track({ close: () => c.close() });
   await waitFor(() => c.frames.length >= 1, 'auth/request');
   if (auth) {
     c.send('auth ClueCon\n\n');

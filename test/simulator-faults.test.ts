@@ -1,23 +1,15 @@
 /** The faults other issues' tests use: drop, hang, restart, shutdown, slow reader, floods, input capture. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeEvent } from '../src/esl/codec.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.js';
+import type { Simulator } from '../src/simulator/index.js';
 import { FrameClient, waitFor } from './helpers/sim-replay.js';
+import { simScope } from './helpers/sim-scope.js';
 
-const opened: Array<{ close(): unknown }> = [];
-afterEach(async () => {
-  for (const o of opened.splice(0).reverse()) await o.close();
-});
-
-async function sim(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const s = await startSimulator({ port: 0, heartbeatMs: 0, ...opts });
-  opened.push(s);
-  return s;
-}
+const { sim, track } = simScope();
 
 async function client(s: Simulator, subscribe?: string): Promise<FrameClient> {
   const c = await FrameClient.connect(s.port);
-  opened.push({ close: () => c.close() });
+  track({ close: () => c.close() });
   c.send('auth ClueCon\n\n');
   if (subscribe) c.send(`event ${subscribe}\n\n`);
   await waitFor(() => c.frames.length >= (subscribe ? 3 : 2), 'auth (and subscribe) replies');

@@ -21,20 +21,11 @@ import type { OutboundEvent } from '../src/conference/types.js';
 import { runCli, type CliIo } from '../src/cli/run.js';
 import { AMQP_URL, TestConsumer, deleteAll, uniqueName } from './helpers/bus-amqp.js';
 import { freshDatabase, startTempPostgres, type TempPostgres } from './helpers/postgres.js';
+import { pollUntil } from './helpers/wait.js';
 
 const A = 'acc_wiring';
 const TOKEN = `tok-${randomBytes(12).toString('hex')}`;
 const VARS = { 'ecallmgr_Account-ID': A };
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function configText(o: { nodes: Array<[string, number]>; dir: string; exchange: string; queue: string; storage?: string }): string {
   return [
@@ -66,7 +57,7 @@ function member(sim: Simulator, conference: string, callId: string) {
 }
 
 async function synced(service: ServiceHandle, nodes: string[]): Promise<void> {
-  await until('nodes synced', () => nodes.every((n) => service.sync.state(n) === 'synced'));
+  await pollUntil('nodes synced', () => nodes.every((n) => service.sync.state(n) === 'synced'));
 }
 
 describe('one service, two FreeSWITCH nodes', () => {
@@ -104,7 +95,7 @@ describe('one service, two FreeSWITCH nodes', () => {
     await service.start();
     base = service.http!.url;
     await synced(service, ['fs1', 'fs2']);
-    await until('intake connected', () => service.intake?.connected === true);
+    await pollUntil('intake connected', () => service.intake?.connected === true);
   }, 60_000);
 
   afterAll(async () => {
@@ -120,17 +111,17 @@ describe('one service, two FreeSWITCH nodes', () => {
   afterEach(() => sim1?.hang(false));
 
   it('resync events carry synthesized: true on the event hub and on AMQP; received ones carry no such key', async () => {
-    const synth = await until('synthesized add-member', () =>
+    const synth = await pollUntil('synthesized add-member', () =>
       hub.find((e) => e.event === 'add-member' && e.conferenceId === 'early' && e.callId === early.member.callId),
     );
     expect(synth.synthesized).toBe(true);
     expect(synth.payload.synthesized).toBe(true);
     const late = sim1.engine.originate({ conference: 'early', callerIdNumber: '1001', vars: VARS });
-    const received = await until('received add-member', () => hub.find((e) => e.event === 'add-member' && e.callId === late.member.callId));
+    const received = await pollUntil('received add-member', () => hub.find((e) => e.event === 'add-member' && e.callId === late.member.callId));
     expect(received.synthesized).toBe(false);
     expect(received.payload).not.toHaveProperty('synthesized');
 
-    const onWire = await until('both on AMQP', () => {
+    const onWire = await pollUntil('both on AMQP', () => {
       const adds = consumer.received.filter((m) => m.body.event === 'add-member' && m.body.conference_id === 'early');
       return adds.length >= 2 ? adds : undefined;
     });
@@ -141,18 +132,18 @@ describe('one service, two FreeSWITCH nodes', () => {
   it('a kick through HTTP, the AMQP intake or the CLI marks the record leaving before FreeSWITCH confirms', async () => {
     const calls = ['m1', 'm2', 'm3'].map((n, i) => sim1.engine.originate({ conference: 'room', callerIdNumber: `20${i}`, callerIdName: n, vars: VARS }));
     const mod = sim1.engine.originate({ conference: 'room', moderator: true, callerIdNumber: '299', vars: VARS });
-    for (const c of [...calls, mod]) await until('record joined', async () => (await statusOf(service, 'room', c.member.callId)) === 'joined');
+    for (const c of [...calls, mod]) await pollUntil('record joined', async () => (await statusOf(service, 'room', c.member.callId)) === 'joined');
     const [m1, m2, m3] = calls as [typeof mod, typeof mod, typeof mod];
 
     // HTTP participant action. FreeSWITCH (the simulator) holds its answer: the kick is not executed yet,
     // so kick-member / del-member cannot have moved the record.
     sim1.hang(true);
     const kicked = http('PUT', `/v2/accounts/${A}/conferences/room/participants/${m1.member.id}`, { data: { action: 'kick' } });
-    await until('m1 leaving', async () => (await statusOf(service, 'room', m1.member.callId)) === 'leaving');
+    await pollUntil('m1 leaving', async () => (await statusOf(service, 'room', m1.member.callId)) === 'leaving');
     expect(member(sim1, 'room', m1.member.callId)).toBeDefined();
     sim1.hang(false);
     expect((await kicked).status).toBe(200);
-    await until('m1 leaved', async () => (await statusOf(service, 'room', m1.member.callId)) === 'leaved');
+    await pollUntil('m1 leaved', async () => (await statusOf(service, 'room', m1.member.callId)) === 'leaved');
 
     // AMQP command intake.
     const conn = await amqp.connect(AMQP_URL);
@@ -166,12 +157,12 @@ describe('one service, two FreeSWITCH nodes', () => {
         replyTo: replyQueue,
         correlationId: 'k2',
       });
-      await until('m2 leaving', async () => (await statusOf(service, 'room', m2.member.callId)) === 'leaving');
+      await pollUntil('m2 leaving', async () => (await statusOf(service, 'room', m2.member.callId)) === 'leaving');
       expect(member(sim1, 'room', m2.member.callId)).toBeDefined();
       sim1.hang(false);
-      const reply = await until('AMQP reply', () => replies[0]);
+      const reply = await pollUntil('AMQP reply', () => replies[0]);
       expect(reply.status).toBe('success');
-      await until('m2 leaved', async () => (await statusOf(service, 'room', m2.member.callId)) === 'leaved');
+      await pollUntil('m2 leaved', async () => (await statusOf(service, 'room', m2.member.callId)) === 'leaved');
     } finally {
       await conn.close();
     }
@@ -180,24 +171,24 @@ describe('one service, two FreeSWITCH nodes', () => {
     sim1.hang(true);
     const io = cliIo();
     const exit = runCli(['kick', 'room', 'non_moderator', ...cli()], io);
-    await until('m3 leaving', async () => (await statusOf(service, 'room', m3.member.callId)) === 'leaving');
+    await pollUntil('m3 leaving', async () => (await statusOf(service, 'room', m3.member.callId)) === 'leaving');
     expect(await statusOf(service, 'room', mod.member.callId)).toBe('joined');
     sim1.hang(false);
     expect(await exit).toBe(0);
     expect(io.stderr).toBe('');
-    await until('m3 leaved', async () => (await statusOf(service, 'room', m3.member.callId)) === 'leaved');
+    await pollUntil('m3 leaved', async () => (await statusOf(service, 'room', m3.member.callId)) === 'leaved');
     expect(await statusOf(service, 'room', mod.member.callId)).toBe('joined');
     expect(member(sim1, 'room', mod.member.callId)).toBeDefined();
 
     // hup from the executor itself (what the intake and the API both call).
     await service.executor.execute({ kind: 'hup', conference: 'room', target: 'all' });
-    await until('mod leaved', async () => (await statusOf(service, 'room', mod.member.callId)) === 'leaved');
+    await pollUntil('mod leaved', async () => (await statusOf(service, 'room', mod.member.callId)) === 'leaved');
   }, 45_000);
 
   it('the CLI bulk target is applied as asked: all includes the moderators; no stderr note', async () => {
     const mod = sim1.engine.originate({ conference: 'bulk', moderator: true, callerIdNumber: '301', vars: VARS });
     const bob = sim1.engine.originate({ conference: 'bulk', callerIdNumber: '302', vars: VARS });
-    await until('in registry', () => service.registry.participants('bulk').length === 2);
+    await pollUntil('in registry', () => service.registry.participants('bulk').length === 2);
     const io = cliIo();
     expect(await runCli(['mute', 'bulk', 'all', ...cli()], io)).toBe(0);
     expect(io.stderr).toBe('');
@@ -213,8 +204,8 @@ describe('one service, two FreeSWITCH nodes', () => {
   it('a conference live on both nodes: HTTP 409 CONFERENCE_AMBIGUOUS, CLI exit 1, no record marked leaving', async () => {
     const a = sim1.engine.originate({ conference: 'dup', callerIdNumber: '401', vars: VARS });
     const b = sim2.engine.originate({ conference: 'dup', callerIdNumber: '402', vars: VARS });
-    await until('on both nodes', () => service.registry.nodesHosting('dup').length === 2);
-    for (const c of [a, b]) await until('record joined', async () => (await statusOf(service, 'dup', c.member.callId)) === 'joined');
+    await pollUntil('on both nodes', () => service.registry.nodesHosting('dup').length === 2);
+    for (const c of [a, b]) await pollUntil('record joined', async () => (await statusOf(service, 'dup', c.member.callId)) === 'joined');
     const res = await http('PUT', `/v2/accounts/${A}/conferences/dup/participants`, { data: { action: 'kick' } });
     expect(res.status).toBe(409);
     expect(res.body.data).toMatchObject({ code: 'CONFERENCE_AMBIGUOUS', details: { nodes: expect.arrayContaining(['fs1', 'fs2']) } });
@@ -286,9 +277,9 @@ describe('across a confmgr restart', () => {
     expect(put.status).toBe(201);
     const a = sim.engine.originate({ conference: 'stay', callerIdNumber: '501', vars: VARS });
     const b = sim.engine.originate({ conference: 'stay', callerIdNumber: '502', vars: VARS });
-    await until('a and b muted', () => member(sim, 'stay', a.member.callId)?.canSpeak === false && member(sim, 'stay', b.member.callId)?.canSpeak === false);
+    await pollUntil('a and b muted', () => member(sim, 'stay', a.member.callId)?.canSpeak === false && member(sim, 'stay', b.member.callId)?.canSpeak === false);
     await first.executor.execute({ kind: 'unmute', conference: 'stay', target: b.member.id }); // on purpose
-    await until('b unmuted', () => member(sim, 'stay', b.member.callId)?.canSpeak === true);
+    await pollUntil('b unmuted', () => member(sim, 'stay', b.member.callId)?.canSpeak === true);
     await first.api!.idle();
     await first.stop('restart');
 
@@ -298,8 +289,8 @@ describe('across a confmgr restart', () => {
     const playsBefore = plays();
 
     const second = await startService();
-    await until('a closed by reconcile', async () => (await statusOf(second, 'stay', a.member.callId)) === 'leaved');
-    await until('c muted (joined while away)', () => member(sim, 'stay', c.member.callId)?.canSpeak === false);
+    await pollUntil('a closed by reconcile', async () => (await statusOf(second, 'stay', a.member.callId)) === 'leaved');
+    await pollUntil('c muted (joined while away)', () => member(sim, 'stay', c.member.callId)?.canSpeak === false);
     await second.api!.idle();
     expect(member(sim, 'stay', b.member.callId)!.canSpeak).toBe(true); // not re-muted
     expect(await statusOf(second, 'stay', b.member.callId)).toBe('joined');
@@ -349,7 +340,7 @@ describe('storage: {driver: postgres, url}', () => {
     });
     expect(put.status).toBe(201);
     const call = sim.engine.originate({ conference: 'pgroom', callerIdNumber: '601', vars: VARS });
-    await until('record', async () => (await statusOf(service!, 'pgroom', call.member.callId)) === 'joined');
+    await pollUntil('record', async () => (await statusOf(service!, 'pgroom', call.member.callId)) === 'joined');
     await service.stop('test');
     expect(sim.engine.conferences().length).toBe(1);
 

@@ -9,7 +9,7 @@ import type { StoredConferenceDocument } from '../storage/types.js';
 import type { ApiDeps, LiveConference } from './deps.js';
 import type { ConferenceDocuments } from './conference-documents.js';
 import type { ConferencecallTracker } from './conferencecall-tracker.js';
-import type { TokenAuthenticator } from './auth.js';
+import { requireAccount, type TokenAuthenticator } from './auth.js';
 import { conferenceOwner } from './account.js';
 import { ConferenceUnattributedError, ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
 import { checkConferenceId } from './conference-document.js';
@@ -33,6 +33,13 @@ export function requestAccount(request: FastifyRequest): string {
   const a = accounts.get(request);
   if (a === undefined) throw new UnauthorizedError('missing X-Auth-Token');
   return a;
+}
+
+/** The URL's `accountId`, once the request's token is shown to give access to it (403 otherwise). */
+export function requestedAccount(request: FastifyRequest & { params: { accountId: string } }): string {
+  const account = requestAccount(request);
+  requireAccount(account, request.params.accountId);
+  return account;
 }
 
 export interface ResolvedConference {

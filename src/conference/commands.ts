@@ -4,7 +4,7 @@
  * Pure; every argument is validated first, so nothing malformed reaches the wire.
  */
 import { InvalidArgumentError } from './errors.js';
-import type { ConferenceCommand, ConferenceCommandKind, MemberTarget } from './types.js';
+import type { ConferenceCommand, ConferenceCommandKind, MemberAction, MemberTarget } from './types.js';
 import {
   assertBoolean,
   assertConferenceName,
@@ -46,7 +46,7 @@ export const COMMAND_KINDS: readonly ConferenceCommandKind[] = [
   'json_list',
 ];
 
-const MEMBER_ACTIONS: ReadonlySet<string> = new Set(['mute', 'unmute', 'tmute', 'deaf', 'undeaf', 'kick', 'hup', 'hold', 'unhold']);
+const MEMBER_ACTIONS: ReadonlySet<string> = new Set(['mute', 'unmute', 'tmute', 'deaf', 'undeaf', 'kick', 'hup', 'hold', 'unhold'] satisfies MemberAction[]);
 /** mod_conference honours `quiet` (no mute/unmute indication sound) only on these. */
 const QUIET_ACTIONS: ReadonlySet<string> = new Set(['mute', 'unmute', 'tmute']);
 
@@ -59,25 +59,18 @@ export function validateCommand(command: ConferenceCommand): void {
   if (command === null || typeof command !== 'object') throw new InvalidArgumentError('command must be an object');
   assertConferenceName(command.conference);
   const c = command;
+  if (isMemberActionCommand(c)) {
+    assertMemberTarget(c.target);
+    assertBoolean(c.quiet, 'quiet');
+    if (c.quiet && !QUIET_ACTIONS.has(c.kind)) throw new InvalidArgumentError(`quiet: not supported by ${c.kind}`, { field: 'quiet' });
+    return;
+  }
   switch (c.kind) {
     case 'lock':
     case 'unlock':
     case 'count':
     case 'list':
     case 'json_list':
-      return;
-    case 'mute':
-    case 'unmute':
-    case 'tmute':
-    case 'deaf':
-    case 'undeaf':
-    case 'kick':
-    case 'hup':
-    case 'hold':
-    case 'unhold':
-      assertMemberTarget(c.target);
-      assertBoolean(c.quiet, 'quiet');
-      if (c.quiet && !QUIET_ACTIONS.has(c.kind)) throw new InvalidArgumentError(`quiet: not supported by ${c.kind}`, { field: 'quiet' });
       return;
     case 'energy':
       assertMemberTarget(c.target);
@@ -148,6 +141,7 @@ export function buildCommand(command: ConferenceCommand): string {
   validateCommand(command);
   const head = `conference ${command.conference}`;
   const c = command;
+  if (isMemberActionCommand(c)) return `${head} ${c.kind} ${target(c.target)}${c.quiet ? ' quiet' : ''}`;
   switch (c.kind) {
     case 'lock':
     case 'unlock':
@@ -155,16 +149,6 @@ export function buildCommand(command: ConferenceCommand): string {
     case 'list':
     case 'json_list':
       return `${head} ${c.kind}`;
-    case 'mute':
-    case 'unmute':
-    case 'tmute':
-    case 'deaf':
-    case 'undeaf':
-    case 'kick':
-    case 'hup':
-    case 'hold':
-    case 'unhold':
-      return `${head} ${c.kind} ${target(c.target)}${c.quiet ? ' quiet' : ''}`;
     case 'energy':
     case 'volume_in':
     case 'volume_out':
@@ -190,8 +174,16 @@ export function buildCommand(command: ConferenceCommand): string {
 }
 
 /** True for commands whose target may address several members at once. */
-export function isMemberAction(kind: ConferenceCommandKind): boolean {
+export function isMemberAction(kind: string): kind is MemberAction {
   return MEMBER_ACTIONS.has(kind);
+}
+
+/** A member action command (mute … unhold): a target and an optional `quiet`. */
+export type MemberActionCommand = Extract<ConferenceCommand, { kind: MemberAction }>;
+
+/** isMemberAction for a whole command, so callers get the command's type narrowed. */
+export function isMemberActionCommand(command: ConferenceCommand): command is MemberActionCommand {
+  return MEMBER_ACTIONS.has(command.kind);
 }
 
 function parseTarget(word: string | undefined): MemberTarget {
@@ -219,6 +211,13 @@ export function parseCommandLine(line: string): ConferenceCommand {
     if (args.length > max) throw new InvalidArgumentError(`${kind}: too many arguments`, { field: 'args' });
   };
   let command: ConferenceCommand;
+  if (isMemberAction(kind)) {
+    tooMany(2);
+    if (args[1] !== undefined && args[1] !== 'quiet') throw new InvalidArgumentError(`${kind}: unexpected ${args[1]}`, { field: 'args' });
+    command = { kind, conference, target: parseTarget(args[0]), ...(args[1] === 'quiet' ? { quiet: true } : {}) };
+    validateCommand(command);
+    return command;
+  }
   switch (kind) {
     case 'lock':
     case 'unlock':
@@ -227,19 +226,6 @@ export function parseCommandLine(line: string): ConferenceCommand {
     case 'json_list':
       tooMany(0);
       command = { kind, conference };
-      break;
-    case 'mute':
-    case 'unmute':
-    case 'tmute':
-    case 'deaf':
-    case 'undeaf':
-    case 'kick':
-    case 'hup':
-    case 'hold':
-    case 'unhold':
-      tooMany(2);
-      if (args[1] !== undefined && args[1] !== 'quiet') throw new InvalidArgumentError(`${kind}: unexpected ${args[1]}`, { field: 'args' });
-      command = { kind, conference, target: parseTarget(args[0]), ...(args[1] === 'quiet' ? { quiet: true } : {}) };
       break;
     case 'energy':
     case 'volume_in':

@@ -39,6 +39,13 @@ export interface ListedMember {
   energyLevel: number;
   volumeIn: number;
   volumeOut: number;
+  /**
+   * Not in json_list/xml_list: the resync fills these for participants it did not know (from
+   * `uuid_dump <call id> json`), so their synthesized add-member carries the channel variables.
+   */
+  channelVars?: Record<string, string>;
+  channelName?: string;
+  presenceId?: string;
 }
 
 export interface ListedConference {

@@ -11,11 +11,11 @@
  * whose older instance we still held). `applySnapshot()` and `flushNode()` return only synthesized
  * events (`synthesized: true`) describing the difference they made.
  *
- * Duplicate suppression: just after a snapshot, real events that were already reflected in it can still
- * arrive (the api reply and the events travel on different sockets). For `quietWindowMs` after a
- * snapshot, a received state event that changes nothing (an add-member for a participant the snapshot
- * already added, a del-member for one it already removed, a mute for a muted member…) is dropped instead
- * of being delivered twice. Outside that window every received event passes straight through.
+ * Duplicate suppression: a received event passes straight through, even when it changes nothing
+ * (FreeSWITCH said it: consumers hear it). Only the caller can know that an event may already be
+ * reflected in a snapshot (resync.ts: events buffered while json_list was in flight, or provably older
+ * than the json_list request); it passes `{ dedupe: true }`, and then a state event that changes
+ * nothing is dropped instead of being told twice, and counted in `stats().deduplicated`.
  */
 import type { ConferenceEvent, MemberState } from './types.js';
 import type { ListedConference, ListedMember } from './json-list.js';
@@ -120,8 +120,28 @@ export interface ReadOnlyView {
 export interface RegistryOptions {
   /** Epoch milliseconds (default Date.now). */
   now?: () => number;
-  /** See the module comment (default 10 s). */
+  /**
+   * @deprecated No effect. Received events are no longer dropped for a time after a snapshot; the
+   * resync asks for deduplication per event (`apply(event, { dedupe: true })`).
+   */
   quietWindowMs?: number;
+}
+
+export interface ApplyOptions {
+  /**
+   * The event may already be reflected in the last snapshot (see resync.ts): when it is a state event
+   * that changes nothing, drop it (counted in `stats().deduplicated`) rather than tell it twice.
+   */
+  dedupe?: boolean;
+}
+
+/** Registry counts for metrics. */
+export interface RegistryStats {
+  nodes: number;
+  conferences: number;
+  participants: number;
+  /** Received state events dropped because a snapshot had already told consumers (since start). */
+  deduplicated: number;
 }
 
 interface ParticipantRec {
@@ -208,11 +228,14 @@ function memberFromListing(m: ListedMember, previous?: MemberState): MemberState
     energyLevel: m.energyLevel,
     // json_list has no current energy: keep what the last event said, 0 for a newcomer.
     currentEnergy: previous?.currentEnergy ?? 0,
-    // Nor channel variables: keep what add-member carried (Kazoo's custom_channel_vars live there).
-    channelVars: previous?.channelVars ?? {},
+    // Nor channel variables: keep what add-member carried (Kazoo's custom_channel_vars live there);
+    // for a newcomer, what the resync fetched with uuid_dump, if anything.
+    channelVars: previous?.channelVars ?? m.channelVars ?? {},
   };
-  if (previous?.channelName !== undefined) out.channelName = previous.channelName;
-  if (previous?.presenceId !== undefined) out.presenceId = previous.presenceId;
+  const channelName = previous?.channelName ?? m.channelName;
+  const presenceId = previous?.presenceId ?? m.presenceId;
+  if (channelName !== undefined) out.channelName = channelName;
+  if (presenceId !== undefined) out.presenceId = presenceId;
   return out;
 }
 
@@ -259,30 +282,32 @@ function parseMemberId(v: string | undefined): number | undefined {
 
 export class ConferenceRegistry {
   private readonly now: () => number;
-  private readonly quietWindowMs: number;
+  private deduplicated = 0;
   /** node → name → conference. */
   private readonly byNode = new Map<string, Map<string, ConferenceRec>>();
   /** name → nodes hosting it. */
   private readonly byName = new Map<string, Set<string>>();
   private readonly identities = new Map<string, NodeIdentity>();
-  /** node → epoch ms until which no-op state events are dropped (after a snapshot). */
-  private readonly quietUntil = new Map<string, number>();
 
   constructor(options: RegistryOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.quietWindowMs = options.quietWindowMs ?? 10_000;
   }
 
   // ---------------------------------------------------------------------------------------------
   // Received events
 
-  /** Applies a received event; returns what consumers should see (possibly nothing, see module doc). */
-  apply(event: ConferenceEvent): ConferenceEvent[] {
+  /**
+   * Applies a received event; returns what consumers should see: the event, preceded by any
+   * synthesized ones it implies. With `dedupe`, a state event that changes nothing is left out.
+   */
+  apply(event: ConferenceEvent, options?: ApplyOptions): ConferenceEvent[] {
     this.noteIdentity(event);
     const implied: ConferenceEvent[] = [];
     const changed = this.applyEvent(event, implied);
-    const quiet = (this.quietUntil.get(event.node) ?? 0) > this.now();
-    if (!changed && quiet && !event.synthesized && STATE_ACTIONS.has(event.action)) return implied;
+    if (!changed && options?.dedupe === true && !event.synthesized && STATE_ACTIONS.has(event.action)) {
+      this.deduplicated++;
+      return implied;
+    }
     implied.push(event);
     return implied;
   }
@@ -505,7 +530,6 @@ export class ConferenceRegistry {
     for (const rec of [...known.values()]) {
       if (!seen.has(rec.name)) emit(this.dropConference(rec, atMs));
     }
-    this.quietUntil.set(node, atMs + this.quietWindowMs);
     return all;
   }
 
@@ -576,13 +600,32 @@ export class ConferenceRegistry {
   }
 
   /**
+   * The listed call legs that `applySnapshot(node, listed)` would add (synthesized add-member): calls
+   * we do not know in that conference instance, or know under another member id. The resync fetches
+   * their channel variables before applying the snapshot.
+   */
+  unknownMembers(node: string, listed: readonly ListedConference[]): ListedMember[] {
+    const out: ListedMember[] = [];
+    for (const l of listed) {
+      if (!l.name) continue;
+      const rec = this.get(node, l.name);
+      const same = rec !== undefined && !(l.uuid && rec.uuid && rec.uuid !== l.uuid);
+      for (const m of l.members) {
+        if (!m.callId || m.type !== 'caller') continue;
+        const p = same ? rec.participants.get(m.callId) : undefined;
+        if (!p || p.member.memberId !== m.memberId) out.push(m);
+      }
+    }
+    return out;
+  }
+
+  /**
    * Forgets everything on `node` (it stayed down past its grace period) and returns the synthesized
    * del-member and conference-destroy events that tell consumers so.
    */
   flushNode(node: string, atMs = this.now()): ConferenceEvent[] {
     const out: ConferenceEvent[] = [];
     for (const rec of [...(this.byNode.get(node)?.values() ?? [])]) out.push(...this.dropConference(rec, atMs));
-    this.quietUntil.delete(node);
     return out;
   }
 
@@ -885,13 +928,13 @@ export class ConferenceRegistry {
   }
 
   /** Counts for metrics and benchmarks. */
-  stats(): { nodes: number; conferences: number; participants: number } {
+  stats(): RegistryStats {
     let conferences = 0;
     let participants = 0;
     for (const names of this.byNode.values()) {
       conferences += names.size;
       for (const rec of names.values()) participants += rec.participants.size;
     }
-    return { nodes: this.byNode.size, conferences, participants };
+    return { nodes: this.byNode.size, conferences, participants, deduplicated: this.deduplicated };
   }
 }

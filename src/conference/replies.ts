@@ -18,7 +18,8 @@ import {
   MemberNotFoundError,
   UnrecognizedReplyError,
 } from './errors.js';
-import type { CommandResult, ConferenceCommand } from './types.js';
+import type { CommandResult, ConferenceCommand, MemberTarget } from './types.js';
+import { isMemberActionCommand, type MemberActionCommand } from './commands.js';
 
 /** mod_event_socket's body when an api command wrote no output at all. */
 export const NO_OUTPUT_REPLY = '-ERR no reply';
@@ -179,7 +180,7 @@ const ACTION_VERBS: Record<string, readonly string[]> = {
 /** A body the parser cannot take as success. */
 class Unrecognized extends Error {}
 
-function parseMemberAction(c: Extract<ConferenceCommand, { quiet?: boolean }>, body: string): MemberActionData {
+function parseMemberAction(c: MemberActionCommand, body: string): MemberActionData {
   const verbs = ACTION_VERBS[c.kind] ?? [];
   const data: MemberActionData = { affected: [], skippedModerators: [] };
   for (const line of lines(body)) {
@@ -276,45 +277,35 @@ function parseGet(param: string, body: string): string | number | boolean {
   return value;
 }
 
+/**
+ * `-ERR no reply` to a command with a member target means nobody to act on: a numeric target would
+ * have said Non-Existant ID, so this is `last` in an empty conference (an error) or all/non_moderator
+ * with no one left (nothing to do: `nothing` is the command's empty result).
+ */
+function noMemberReply<T>(c: ConferenceCommand & { target: MemberTarget }, nothing: T): T {
+  if (c.target === 'last') throw new MemberNotFoundError(c.conference, 'last', { reply: NO_OUTPUT_REPLY });
+  if (c.target === 'all' || c.target === 'non_moderator') return nothing;
+  throw new Unrecognized();
+}
+
 function parseSuccess(c: ConferenceCommand, body: string): unknown {
   const one = (re: RegExp): RegExpExecArray => {
     const m = re.exec(body);
     if (!m) throw new Unrecognized();
     return m;
   };
+  if (isMemberActionCommand(c)) {
+    if (body === NO_OUTPUT_REPLY) return noMemberReply(c, { affected: [], skippedModerators: [] } satisfies MemberActionData);
+    return parseMemberAction(c, body);
+  }
   switch (c.kind) {
-    case 'mute':
-    case 'unmute':
-    case 'tmute':
-    case 'deaf':
-    case 'undeaf':
-    case 'kick':
-    case 'hup':
-    case 'hold':
-    case 'unhold':
-      if (body === NO_OUTPUT_REPLY) {
-        // Nobody to act on: a numeric target would have said Non-Existant ID, so this is `last`
-        // in an empty conference (an error) or all/non_moderator with no one left (nothing to do).
-        if (c.target === 'last') throw new MemberNotFoundError(c.conference, 'last', { reply: body });
-        if (c.target === 'all' || c.target === 'non_moderator') return { affected: [], skippedModerators: [] } satisfies MemberActionData;
-        throw new Unrecognized();
-      }
-      return parseMemberAction(c, body);
     case 'energy':
     case 'volume_in':
     case 'volume_out':
-      if (body === NO_OUTPUT_REPLY) {
-        if (c.target === 'last') throw new MemberNotFoundError(c.conference, 'last', { reply: body });
-        if (c.target === 'all' || c.target === 'non_moderator') return { levels: [] } satisfies LevelData;
-        throw new Unrecognized();
-      }
+      if (body === NO_OUTPUT_REPLY) return noMemberReply(c, { levels: [] } satisfies LevelData);
       return parseLevels(c, body);
     case 'dtmf': {
-      if (body === NO_OUTPUT_REPLY) {
-        if (c.target === 'last') throw new MemberNotFoundError(c.conference, 'last', { reply: body });
-        if (c.target === 'all' || c.target === 'non_moderator') return { affected: [], skippedModerators: [] };
-        throw new Unrecognized();
-      }
+      if (body === NO_OUTPUT_REPLY) return noMemberReply(c, { affected: [], skippedModerators: [] });
       const affected: Array<{ member: number; digits: string }> = [];
       const skippedModerators: number[] = [];
       for (const line of lines(body)) {

@@ -6,17 +6,24 @@
  * Events that arrive while the snapshot is in flight are buffered, then applied on top of the snapshot
  * once it is in. That order is safe because FreeSWITCH member events carry the member's whole state
  * (every flag, not a delta): an event already reflected in the snapshot re-sets the same values, and
- * one that happened after it moves the state forward. Re-deliveries that change nothing are dropped by
- * the registry's quiet window, so consumers see each change once.
+ * one that happened after it moves the state forward. Only those buffered events, and later ones whose
+ * Event-Date-Timestamp proves them older than the json_list request, can repeat what the snapshot's
+ * synthesized events already told: they are deduplicated (counted in the registry's stats). Every other
+ * received event passes through, even when it changes nothing: FreeSWITCH said it.
+ *
+ * Participants that joined while we were away have no channel variables in json_list; before the
+ * snapshot is applied their `uuid_dump <call id> json` is fetched (bounded concurrency and time), so
+ * their synthesized add-member carries them (Kazoo's custom_channel_vars: account id…).
  *
  * A node that goes down keeps its conferences (commands to it fail with NodeDownError) for
  * `downGraceMs`; past that, they are flushed with synthesized del-member / conference-destroy events.
  */
 import { TypedEmitter } from '../esl/emitter.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseJsonList, type ListedConference } from './json-list.js';
+import { parseJsonList, parseXmlList, type ListedConference, type ListedMember } from './json-list.js';
 import type { ConferenceRegistry } from './registry.js';
 import type { ConferenceEvent } from './types.js';
+import { parseUuidDump, uuidDumpCommand } from './uuid-dump.js';
 import type { EslEvent } from '../esl/codec.js';
 import { parseConferenceEvent } from './events.js';
 
@@ -41,10 +48,35 @@ export interface ResyncResult {
   synthesized: number;
   /** Received events buffered during the resync and applied after it. */
   replayed: number;
+  /** Of those, state events dropped because the snapshot had already told them (they changed nothing). */
+  deduplicated: number;
+  /** The listing command that answered (`conference xml_list` when json_list was refused). */
+  listCommand: string;
+  /** Newly discovered participants whose channel variables were fetched / could not be fetched. */
+  channelVarsFetched: number;
+  channelVarsFailed: number;
   apiMs: number;
   parseMs: number;
   diffMs: number;
+  /** Time spent fetching channel variables (uuid_dump), included in totalMs, not in diffMs. */
+  channelVarsMs: number;
   totalMs: number;
+}
+
+/**
+ * Steps of one resync, for benchmarks and diagnostics (`onPhase`): `reply` (listing reply in hand),
+ * `parsed`, `channel-vars` (uuid_dumps done), `applied` (snapshot applied and published), `replayed`
+ * (buffered events applied).
+ */
+export type ResyncPhase = 'reply' | 'parsed' | 'channel-vars' | 'applied' | 'replayed';
+
+export interface ChannelVarsOptions {
+  /** uuid_dump requests in flight at once per resync (default 8). */
+  concurrency?: number;
+  /** Per request (default 2 s). */
+  timeoutMs?: number;
+  /** For all of one resync's requests; participants not reached by then go without (default 10 s). */
+  budgetMs?: number;
 }
 
 export interface StateSyncOptions {
@@ -58,6 +90,15 @@ export interface StateSyncOptions {
   retryMs?: number;
   /** Events buffered during one resync beyond which the oldest are applied immediately (default 100 000). */
   maxBuffered?: number;
+  /**
+   * How long after a snapshot a received event that is provably older than the json_list request
+   * (Event-Date-Timestamp) may still be deduplicated (default 10 s). 0: only buffered events are.
+   */
+  stragglerWindowMs?: number;
+  /** Fetch channel variables of newly discovered participants with uuid_dump (default on); false: never. */
+  channelVars?: boolean | ChannelVarsOptions;
+  /** Called at each step of a resync with the ms elapsed since it started (errors are ignored). */
+  onPhase?: (node: string, phase: ResyncPhase, elapsedMs: number) => void;
   logger?: Logger;
   now?: () => number;
 }
@@ -80,6 +121,15 @@ interface NodeEntry {
   buffer: ConferenceEvent[];
   graceTimer?: NodeJS.Timeout;
   retryTimer?: NodeJS.Timeout;
+  /**
+   * Lower bound of (node clock − our clock) in µs: the largest Event-Date-Timestamp − arrival time
+   * seen since the last up (an event cannot arrive before it happened). Undefined until an event came.
+   */
+  clockOffsetLowUs?: number;
+  /** Our clock (ms) when the listing of the last applied snapshot was requested. */
+  listRequestedAtMs?: number;
+  /** Our clock (ms) when that snapshot was applied. */
+  snapshotAppliedAtMs?: number;
 }
 
 interface Waiter {
@@ -89,6 +139,13 @@ interface Waiter {
 }
 
 const JSON_LIST = 'conference json_list';
+const XML_LIST = 'conference xml_list';
+/**
+ * Slack for the straggler test: timestamps carry sub-ms noise (the simulator adds the sequence's µs),
+ * so only events at least this much older than the request count as provably older.
+ */
+const CLOCK_MARGIN_US = 5_000;
+const DEDUPE = { dedupe: true } as const;
 
 export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private readonly registry: ConferenceRegistry;
@@ -96,6 +153,9 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private readonly downGraceMs: number;
   private readonly retryMs: number;
   private readonly maxBuffered: number;
+  private readonly stragglerWindowMs: number;
+  private readonly channelVars: Required<ChannelVarsOptions> | undefined;
+  private readonly onPhase: ((node: string, phase: ResyncPhase, elapsedMs: number) => void) | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly entries = new Map<string, NodeEntry>();
@@ -109,6 +169,17 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     this.downGraceMs = options.downGraceMs ?? 30_000;
     this.retryMs = options.retryMs ?? 2_000;
     this.maxBuffered = options.maxBuffered ?? 100_000;
+    this.stragglerWindowMs = options.stragglerWindowMs ?? 10_000;
+    const cv = options.channelVars ?? true;
+    this.channelVars =
+      cv === false
+        ? undefined
+        : {
+            concurrency: Math.max(1, (cv === true ? undefined : cv.concurrency) ?? 8),
+            timeoutMs: (cv === true ? undefined : cv.timeoutMs) ?? 2_000,
+            budgetMs: (cv === true ? undefined : cv.budgetMs) ?? 10_000,
+          };
+    this.onPhase = options.onPhase;
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     for (const n of options.nodes ?? []) this.entry(n);
@@ -124,6 +195,10 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     clearTimeout(e.retryTimer);
     e.graceTimer = undefined;
     e.retryTimer = undefined;
+    // A new connection: the node may be another process (or host) with another clock.
+    e.clockOffsetLowUs = undefined;
+    e.listRequestedAtMs = undefined;
+    e.snapshotAppliedAtMs = undefined;
     const generation = ++e.generation;
     this.setState(node, e, 'resyncing');
     return this.resync(node, e, generation);
@@ -136,7 +211,7 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     clearTimeout(e.retryTimer);
     e.retryTimer = undefined;
     // Events buffered for an abandoned resync did happen: apply them rather than lose them.
-    this.drainBuffer(e);
+    this.drainBuffer(e, false);
     if (e.state === 'down' || e.state === 'flushed') return;
     this.setState(node, e, 'down');
     this.log.warn({ node, reason, graceMs: this.downGraceMs }, 'conference node down; keeping its state for the grace period');
@@ -149,12 +224,14 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   /** A received conference event (from events.ts). Buffered while its node resyncs. */
   handleEvent(event: ConferenceEvent): void {
     const e = this.entry(event.node);
+    this.noteClock(e, event);
     if (e.state === 'resyncing') {
       e.buffer.push(event);
+      // No snapshot to compare with yet: the overflow passes as received.
       if (e.buffer.length > this.maxBuffered) this.publish(this.registry.apply(e.buffer.shift()!));
       return;
     }
-    this.publish(this.registry.apply(event));
+    this.publish(this.registry.apply(event, this.isStraggler(e, event) ? DEDUPE : undefined));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -210,7 +287,7 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
       clearTimeout(e.graceTimer);
       clearTimeout(e.retryTimer);
       e.generation++;
-      this.drainBuffer(e);
+      this.drainBuffer(e, false);
     }
     for (const w of this.waiters) {
       clearTimeout(w.timer);
@@ -223,21 +300,35 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
 
   private async resync(node: string, e: NodeEntry, generation: number): Promise<ResyncResult | undefined> {
     const t0 = performance.now();
+    const superseded = (): boolean => generation !== e.generation || this.closed;
     try {
-      const fetched = await this.fetchListing(node, () => generation !== e.generation || this.closed);
+      const fetched = await this.fetchListing(node, e, t0, superseded);
       if (fetched === undefined) return undefined; // superseded by a down or a newer up: not even parsed
-      const { listed, t1 } = fetched;
+      const { listed, t1, receivedAtMs, command, requestedAtMs } = fetched;
       const t2 = performance.now();
-      if (generation !== e.generation || this.closed) return undefined;
+      this.phase(node, 'parsed', t2 - t0);
+      if (superseded()) return undefined;
+      const vars = await this.fetchChannelVars(node, e, listed, superseded);
+      if (superseded()) return undefined;
+      const t3 = performance.now();
+      if (this.channelVars) this.phase(node, 'channel-vars', t3 - t0);
       // Published conference by conference: nothing holds all of a cold resync's events at once.
       let synthesized = 0;
-      this.registry.applySnapshot(node, listed, this.now(), (events) => {
+      this.registry.applySnapshot(node, listed, receivedAtMs, (events) => {
         synthesized += events.length;
         this.publish(events);
       });
+      e.listRequestedAtMs = requestedAtMs;
+      e.snapshotAppliedAtMs = this.now();
+      this.phase(node, 'applied', performance.now() - t0);
       const replayed = e.buffer.length;
-      this.drainBuffer(e);
-      const t3 = performance.now();
+      const dedupedBefore = this.registry.stats().deduplicated;
+      // Buffered events may be older than the snapshot (different sockets): those that change nothing
+      // were told by the synthesized events already.
+      this.drainBuffer(e, true);
+      const deduplicated = this.registry.stats().deduplicated - dedupedBefore;
+      const t4 = performance.now();
+      this.phase(node, 'replayed', t4 - t0);
       this.setState(node, e, 'synced');
       let participants = 0;
       for (const c of listed) participants += c.members.length;
@@ -247,19 +338,24 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
         participants,
         synthesized,
         replayed,
+        deduplicated,
+        listCommand: command,
+        channelVarsFetched: vars.fetched,
+        channelVarsFailed: vars.failed,
         apiMs: t1 - t0,
         parseMs: t2 - t1,
-        diffMs: t3 - t2,
-        totalMs: t3 - t0,
+        diffMs: t4 - t3,
+        channelVarsMs: t3 - t2,
+        totalMs: t4 - t0,
       };
       this.log.info(result, 'conference state resynced');
       this.emit('resynced', result);
       return result;
     } catch (err) {
-      if (generation !== e.generation || this.closed) return undefined;
+      if (superseded()) return undefined;
       const error = err instanceof Error ? err : new Error(String(err));
       // Without a snapshot the buffered events are still the best knowledge we have.
-      this.drainBuffer(e);
+      this.drainBuffer(e, false);
       this.setState(node, e, 'stale');
       this.log.error({ node, err: error }, 'conference resync failed');
       this.emit('resync-failed', node, error);
@@ -275,15 +371,152 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   }
 
   /**
-   * json_list, parsed; undefined when the resync was superseded while the reply was on its way. Its own
-   * frame so that the reply text (7 MB for 1000 conferences) is garbage as soon as it is parsed, not
-   * held through the diff by the caller's frame.
+   * The node's conferences, parsed; undefined when the resync was superseded while a reply was on its
+   * way. json_list first; a reply it refuses (a build answering "Conference json_list not found", usage
+   * text, …) → xml_list; if that is refused too, the json_list error is thrown. Its own frame so that
+   * the reply text (7 MB for 1000 conferences) is garbage as soon as it is parsed, not held through the
+   * diff by the caller's frame.
    */
-  private async fetchListing(node: string, superseded: () => boolean): Promise<{ listed: ListedConference[]; t1: number } | undefined> {
-    const reply = await this.api(node, JSON_LIST);
+  private async fetchListing(
+    node: string,
+    e: NodeEntry,
+    t0: number,
+    superseded: () => boolean,
+  ): Promise<{ listed: ListedConference[]; t1: number; receivedAtMs: number; requestedAtMs: number; command: string } | undefined> {
+    let requestedAtMs = this.now();
+    let reply = await this.api(node, JSON_LIST);
     if (superseded()) return undefined;
-    const t1 = performance.now();
-    return { listed: parseJsonList(reply, JSON_LIST), t1 };
+    let t1 = performance.now();
+    this.phase(node, 'reply', t1 - t0);
+    let jsonError: unknown;
+    try {
+      return { listed: parseJsonList(reply, JSON_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: JSON_LIST };
+    } catch (err) {
+      jsonError = err;
+    }
+    this.log.warn({ node, err: jsonError, reply: reply.slice(0, 200) }, 'conference json_list refused; trying conference xml_list');
+    reply = '';
+    requestedAtMs = this.now();
+    reply = await this.api(node, XML_LIST);
+    if (superseded()) return undefined;
+    t1 = performance.now();
+    this.phase(node, 'reply', t1 - t0);
+    try {
+      return { listed: parseXmlList(reply, XML_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: XML_LIST };
+    } catch (xmlError) {
+      this.log.warn({ node, err: xmlError, reply: reply.slice(0, 200) }, 'conference xml_list refused too');
+      throw jsonError;
+    }
+  }
+
+  /**
+   * Fills `channelVars` (and channel name / presence id) of the listed participants the registry does
+   * not know, so that their synthesized add-member carries them: from a buffered event of theirs that
+   * has them, else from `uuid_dump <call id> json`. Bounded: `concurrency` requests at once, each within
+   * `timeoutMs`, all within `budgetMs`; whoever is not reached goes without (logged, counted).
+   */
+  private async fetchChannelVars(
+    node: string,
+    e: NodeEntry,
+    listed: ListedConference[],
+    superseded: () => boolean,
+  ): Promise<{ fetched: number; failed: number }> {
+    const counts = { fetched: 0, failed: 0 };
+    const opts = this.channelVars;
+    if (!opts) return counts;
+    const unknown = this.registry.unknownMembers(node, listed);
+    if (unknown.length === 0) return counts;
+    const buffered = new Map<string, NonNullable<ConferenceEvent['member']>>();
+    for (const ev of e.buffer) if (ev.member && Object.keys(ev.member.channelVars).length > 0) buffered.set(ev.member.callId, ev.member);
+    const todo: ListedMember[] = [];
+    for (const m of unknown) {
+      const known = buffered.get(m.callId);
+      if (!known) {
+        todo.push(m);
+        continue;
+      }
+      m.channelVars = { ...known.channelVars };
+      if (known.channelName !== undefined) m.channelName = known.channelName;
+      if (known.presenceId !== undefined) m.presenceId = known.presenceId;
+    }
+    const deadline = performance.now() + opts.budgetMs;
+    let next = 0;
+    let firstError: unknown;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length && !superseded()) {
+        const m = todo[next++]!;
+        if (performance.now() > deadline) {
+          counts.failed++;
+          continue;
+        }
+        try {
+          const dump = parseUuidDump(await this.apiWithin(node, uuidDumpCommand(m.callId), opts.timeoutMs));
+          m.channelVars = dump.channelVars;
+          if (dump.channelName !== undefined) m.channelName = dump.channelName;
+          if (dump.presenceId !== undefined) m.presenceId = dump.presenceId;
+          counts.fetched++;
+        } catch (err) {
+          // Usually the call hung up meanwhile (its del-member is on its way); emitted without.
+          counts.failed++;
+          firstError ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, todo.length) }, worker));
+    if (counts.failed > 0) {
+      this.log.warn(
+        { node, failed: counts.failed, fetched: counts.fetched, err: firstError },
+        'channel variables of some newly discovered participants could not be fetched; their add-member carries none',
+      );
+    }
+    return counts;
+  }
+
+  /** api() that rejects after `timeoutMs` (the request itself is left to the connection's own timeout). */
+  private apiWithin(node: string, command: string, timeoutMs: number): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${command.split(' ')[0]} timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+      this.api(node, command).then(
+        (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
+  /** Records a lower bound of the node's clock offset from a received event (see NodeEntry). */
+  private noteClock(e: NodeEntry, ev: ConferenceEvent): void {
+    if (ev.synthesized || !(ev.timestampUs > 0)) return;
+    const d = ev.timestampUs - this.now() * 1000;
+    if (e.clockOffsetLowUs === undefined || d > e.clockOffsetLowUs) e.clockOffsetLowUs = d;
+  }
+
+  /**
+   * Whether a received event (after the snapshot) provably happened before the listing was requested,
+   * so the snapshot already reflects it: its timestamp is earlier than the request time on the node's
+   * clock (request time on ours + a lower bound of the offset, minus a margin). Only shortly after a
+   * snapshot; unknown offset or timestamp → not a straggler (never drop what we cannot prove).
+   */
+  private isStraggler(e: NodeEntry, ev: ConferenceEvent): boolean {
+    if (e.listRequestedAtMs === undefined || e.snapshotAppliedAtMs === undefined || e.clockOffsetLowUs === undefined) return false;
+    if (ev.synthesized || !(ev.timestampUs > 0)) return false;
+    if (this.now() - e.snapshotAppliedAtMs > this.stragglerWindowMs) return false;
+    return ev.timestampUs < e.listRequestedAtMs * 1000 + e.clockOffsetLowUs - CLOCK_MARGIN_US;
+  }
+
+  private phase(node: string, phase: ResyncPhase, elapsedMs: number): void {
+    if (!this.onPhase) return;
+    try {
+      this.onPhase(node, phase, elapsedMs);
+    } catch (err) {
+      this.log.debug({ node, phase, err }, 'onPhase hook threw');
+    }
   }
 
   private flush(node: string): void {
@@ -297,10 +530,11 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     this.emit('flushed', node, events.length);
   }
 
-  private drainBuffer(e: NodeEntry): void {
+  /** Applies the buffered events in arrival order; `dedupe` only right after a snapshot (see resync). */
+  private drainBuffer(e: NodeEntry, dedupe: boolean): void {
     const buffered = e.buffer;
     e.buffer = [];
-    for (const ev of buffered) this.publish(this.registry.apply(ev));
+    for (const ev of buffered) this.publish(this.registry.apply(ev, dedupe ? DEDUPE : undefined));
   }
 
   private publish(events: readonly ConferenceEvent[]): void {

@@ -1,8 +1,11 @@
 /**
  * The api commands the simulator answers (`api X` and `bgapi X` run this), with FreeSWITCH's reply
- * texts: conference, originate, uuid_kill, status, fsctl, version, uuid_exists, hostname.
+ * texts: conference, originate, uuid_kill, uuid_dump, status, fsctl, version, uuid_exists, hostname.
  */
 import type { ConferenceEngine } from './engine.js';
+import { serializeJson, serializePlain, serializeXml } from './event.js';
+import { channelHeaders } from './member-headers.js';
+import { SITES } from './sites.js';
 import { runConferenceApi } from './conference-api.js';
 import { parseOriginate } from './originate.js';
 
@@ -33,6 +36,9 @@ export function runApi(engine: ConferenceEngine, line: string): string {
       break;
     case 'uuid_kill':
       out = uuidKill(engine, args);
+      break;
+    case 'uuid_dump':
+      out = uuidDump(engine, args);
       break;
     case 'uuid_exists':
       out = engine.memberByChannel(args.split(/\s+/)[0] ?? '') ? 'true' : 'false';
@@ -79,6 +85,32 @@ function uuidKill(engine: ConferenceEngine, args: string): string {
   if (!m) return '-ERR No such channel!\n';
   engine.removeMember(m, { cause: cause && /^[A-Z_]+$/.test(cause) ? cause : 'NORMAL_CLEARING' });
   return '+OK\n';
+}
+
+/**
+ * mod_commands' uuid_dump: a CHANNEL_DATA event with the channel's data and variables
+ * (switch_channel_event_set_data), printed as `json` (switch_event_serialize_json), `xml`, `plain`
+ * (lines, not url-encoded) or, by default (`txt` or any other word), url-encoded lines. Not fired.
+ */
+function uuidDump(engine: ConferenceEngine, args: string): string {
+  const [uuid, format = 'txt'] = args.split(/\s+/).filter((a) => a !== '');
+  if (!uuid) return '-USAGE: <uuid> [format]\n';
+  const m = engine.memberByChannel(uuid);
+  if (!m) return '-ERR No such channel!\n';
+  const event = engine.events.create('CHANNEL_DATA', undefined, SITES.uuidDump, channelHeaders(m, true));
+  switch (format.toLowerCase()) {
+    case 'json':
+      return serializeJson(event);
+    case 'xml':
+      return serializeXml(event);
+    case 'plain': {
+      let out = '';
+      for (const [k, v] of event.headers) out += `${k}: ${v}\n`;
+      return out + '\n';
+    }
+    default:
+      return serializePlain(event);
+  }
 }
 
 function fsctl(engine: ConferenceEngine, args: string): string {

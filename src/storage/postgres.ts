@@ -11,32 +11,12 @@ import type {
   ConferencecallQuery,
   ConferencecallStore,
   Storage,
-  StoredConferenceDocument,
   StoredConferencecall,
 } from './types.js';
+import { toDocument, unchangedUpdateError, type DocRow } from './document-row.js';
 
 /** Arbitrary constant: the advisory lock key of confmgr's migrations. */
 const MIGRATION_LOCK = 0x636f6e66;
-
-interface DocRow {
-  id: string;
-  account_id: string;
-  body: string;
-  revision: string;
-  created_at: string | number;
-  updated_at: string | number;
-}
-
-function toDocument(row: DocRow): StoredConferenceDocument {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    doc: JSON.parse(row.body) as Record<string, unknown>,
-    revision: row.revision,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
 
 const CC_COLUMNS = 'id, customer_id, conference_id, reference_type, reference_id, status, tm_create, tm_update, tm_delete, member_id, node';
 
@@ -114,10 +94,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
               id,
               expectedRevision,
             ]);
-      if (r.rowCount === 0) {
-        if (await conferences.get(id)) throw new DocumentConflictError(id, 'revision');
-        throw new StorageError(`Document ${id} vanished during update`, { id });
-      }
+      if (r.rowCount === 0) throw unchangedUpdateError(id, (await conferences.get(id)) !== undefined);
     },
     async delete(id) {
       const r = await pool.query('DELETE FROM conference_documents WHERE id = $1', [id]);

@@ -11,29 +11,9 @@ import type {
   ConferencecallQuery,
   ConferencecallStore,
   Storage,
-  StoredConferenceDocument,
   StoredConferencecall,
 } from './types.js';
-
-interface DocRow {
-  id: string;
-  account_id: string;
-  body: string;
-  revision: string;
-  created_at: number;
-  updated_at: number;
-}
-
-function toDocument(row: DocRow): StoredConferenceDocument {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    doc: JSON.parse(row.body) as Record<string, unknown>,
-    revision: row.revision,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
+import { toDocument, unchangedUpdateError, type DocRow } from './document-row.js';
 
 /** Applies every migration newer than the recorded version; returns the resulting version. */
 export function migrate(db: Db, migrations: readonly Migration[] = sqliteMigrations): number {
@@ -118,10 +98,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
         expectedRevision === undefined
           ? q.docUpdate.run(body, revision, updatedAt, id)
           : q.docUpdateIf.run(body, revision, updatedAt, id, expectedRevision);
-      if (info.changes === 0) {
-        if (q.docGet.get(id)) throw new DocumentConflictError(id, 'revision');
-        throw new StorageError(`Document ${id} vanished during update`, { id });
-      }
+      if (info.changes === 0) throw unchangedUpdateError(id, q.docGet.get(id) !== undefined);
     },
     async delete(id) {
       return q.docDelete.run(id).changes > 0;

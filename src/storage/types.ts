@@ -4,6 +4,7 @@
  * interface; `sqlite.ts` implements it. Methods are async so a networked back end (PostgreSQL)
  * can implement the same contract.
  */
+import type { Conferencecall, ConferencecallStatus } from '../conference/conferencecall.js';
 
 /** One stored conference document. `id` is the FreeSWITCH conference name. */
 export interface StoredConferenceDocument {
@@ -18,19 +19,10 @@ export interface StoredConferenceDocument {
   updatedAt: number;
 }
 
-export type ConferencecallStatus = 'joining' | 'joined' | 'leaving' | 'leaved';
+export type { ConferencecallStatus };
 
 /** A conferencecall as stored: the seed's record plus what confmgr needs to act on it. */
-export interface StoredConferencecall {
-  id: string;
-  customer_id: string;
-  conference_id: string;
-  reference_type: 'call';
-  reference_id: string;
-  status: ConferencecallStatus;
-  tm_create: string;
-  tm_update: string;
-  tm_delete: string;
+export interface StoredConferencecall extends Conferencecall {
   /** FreeSWITCH member id while the call is in the conference (not part of the seed's record). */
   member_id: number | null;
   /** The confmgr node name hosting the member (not part of the seed's record). */

@@ -3,8 +3,22 @@
  * an event source. Used by test/api-*.test.ts that do not go through the simulator.
  */
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from '../../src/conference/types.js';
-import type { EventSource, LiveConference, LiveParticipant, RealtimeRegistry } from '../../src/api/deps.js';
+import type { ApiToken, EventSource, LiveConference, LiveParticipant, RealtimeRegistry } from '../../src/api/deps.js';
 import { buildCommand } from '../../src/conference/commands.js';
+
+/** The two accounts the API tests use, each with its token. */
+export const ACCOUNT_A = 'acc_a';
+export const ACCOUNT_B = 'acc_b';
+export const TOKEN_A = 'token-for-account-a-000000';
+export const TOKEN_B = 'token-for-account-b-000000';
+
+/** ApiDeps.tokens for those two accounts (a fresh array for each service). */
+export function testTokens(): ApiToken[] {
+  return [
+    { token: TOKEN_A, account_id: ACCOUNT_A },
+    { token: TOKEN_B, account_id: ACCOUNT_B },
+  ];
+}
 
 export class FakeRegistry implements RealtimeRegistry {
   readonly live = new Map<string, LiveConference>();

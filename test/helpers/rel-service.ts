@@ -14,17 +14,21 @@ import { TcpProxy } from './rel-proxy.js';
 export const REL_TOKEN = 'rel-token-0123456789abcdef';
 export const REL_ACCOUNT = 'relacct';
 
-export interface RelRigOptions {
-  /** Password the service uses; the simulator's is `simPassword` (default: the same). */
-  password?: string;
-  simPassword?: string;
-  amqpUrl?: string;
+/** The service settings a reliability test may tune; each goes into the config file as is. */
+export interface RelTunables {
   bufferSize?: number;
   apiTimeoutMs?: number;
   downGraceMs?: number;
   livenessIntervalMs?: number;
   reconnect?: { baseMs: number; capMs: number };
   amqpReconnect?: { baseMs: number; capMs: number };
+}
+
+export interface RelRigOptions extends RelTunables {
+  /** Password the service uses; the simulator's is `simPassword` (default: the same). */
+  password?: string;
+  simPassword?: string;
+  amqpUrl?: string;
   http?: boolean;
   commandIntake?: boolean;
   logger?: Logger;
@@ -47,19 +51,15 @@ export interface RelRig {
   close(): Promise<void>;
 }
 
-export function relConfigText(o: {
-  port: number;
-  password: string;
-  exchange: string;
-  commandQueue: string;
-  bufferSize?: number;
-  apiTimeoutMs?: number;
-  downGraceMs?: number;
-  livenessIntervalMs?: number;
-  reconnect?: { baseMs: number; capMs: number };
-  amqpReconnect?: { baseMs: number; capMs: number };
-  logLevel?: string;
-}): string {
+export function relConfigText(
+  o: RelTunables & {
+    port: number;
+    password: string;
+    exchange: string;
+    commandQueue: string;
+    logLevel?: string;
+  },
+): string {
   const r = o.reconnect ?? { baseMs: 100, capMs: 1000 };
   const ar = o.amqpReconnect ?? { baseMs: 100, capMs: 1000 };
   return [
@@ -150,8 +150,8 @@ export async function startRelRig(options: RelRigOptions = {}): Promise<RelRig> 
   return rig;
 }
 
-function pick(o: RelRigOptions) {
-  const out: Partial<Parameters<typeof relConfigText>[0]> = {};
+function pick(o: RelRigOptions): RelTunables {
+  const out: RelTunables = {};
   if (o.bufferSize !== undefined) out.bufferSize = o.bufferSize;
   if (o.apiTimeoutMs !== undefined) out.apiTimeoutMs = o.apiTimeoutMs;
   if (o.downGraceMs !== undefined) out.downGraceMs = o.downGraceMs;

@@ -7,11 +7,11 @@
  * Errors use the same envelope as the rest of the API.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ConferencecallStatus } from '../../storage/types.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { CONFERENCECALL_STATUSES, toRecord } from '../conferencecall-record.js';
 import { checkConferenceId } from '../conference-document.js';
 import { requestAccount, type ApiContext } from '../context.js';
+import { requireOneOf } from '../one-of.js';
 
 type ListQuery = { page_size?: string; page_token?: string; conference_id?: string; status?: string };
 
@@ -42,15 +42,13 @@ export function conferencecallRoutes(app: FastifyInstance, ctx: ApiContext): voi
     if (q.page_token !== undefined && q.page_token !== '' && !TIMESTAMP_RE.test(q.page_token)) {
       throw ValidationError.field('page_token', 'pattern', 'Must be a tm_create timestamp (YYYY-MM-DD HH:MM:SS.ffffff)');
     }
-    if (q.status !== undefined && !(CONFERENCECALL_STATUSES as readonly string[]).includes(q.status)) {
-      throw ValidationError.field('status', 'enum', `Value is not one of: ${CONFERENCECALL_STATUSES.join(', ')}`, CONFERENCECALL_STATUSES);
-    }
+    const status = q.status === undefined ? undefined : requireOneOf('status', q.status, CONFERENCECALL_STATUSES);
     const rows = await store.list({
       customerId: account,
       pageSize,
       ...(q.page_token ? { pageToken: q.page_token } : {}),
       ...(q.conference_id !== undefined ? { conferenceId: checkConferenceId(q.conference_id) } : {}),
-      ...(q.status !== undefined ? { status: q.status as ConferencecallStatus } : {}),
+      ...(status !== undefined ? { status } : {}),
     });
     const last = rows[rows.length - 1];
     return { result: rows.map(toRecord), next_page_token: rows.length === pageSize && last ? last.tm_create : '' };

@@ -5,14 +5,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StoredConferenceDocument } from '../../storage/types.js';
 import type { LiveConference } from '../deps.js';
-import { requireAccount } from '../auth.js';
 import { success } from '../envelope.js';
 import { ValidationError, NotFoundError } from '../errors.js';
 import { conferenceOwner } from '../account.js';
 import { readOnly, summary } from '../realtime-view.js';
 import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../conference-document.js';
 import { newDocumentId } from '../conference-documents.js';
-import { requestAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+import { requireOneOf } from '../one-of.js';
+import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
 type AccountParams = { accountId: string };
 type ConferenceParams = { accountId: string; conferenceId: string };
@@ -49,8 +49,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const base = '/v2/accounts/:accountId/conferences';
 
   app.get<{ Params: AccountParams }>(base, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const docs = await ctx.documents.listByAccount(account);
     const seen = new Set(docs.map((d) => d.id));
     const out = docs.map((d) => listEntry(d.id, d.doc, ctx.deps.registry.conference(d.id)));
@@ -69,8 +68,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.put<{ Params: AccountParams }>(base, async (request, reply) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const data = requestData(request.body);
     const id = data.id === undefined ? newDocumentId() : typeof data.id === 'string' ? checkConferenceId(data.id, 'id') : badId();
     const body = prepareDocument(data);
@@ -85,15 +83,13 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     return success(request, documentView(conf.id, conf.doc?.doc, conf.live), conf.doc?.revision);
   });
 
   app.post<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const current = requireDocument(conf);
     const body = prepareDocument(requestData(request.body));
@@ -102,8 +98,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.patch<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const current = requireDocument(conf);
     const merged = stripReadOnly(mergePatch(current.doc, stripReadOnly(requestData(request.body))));
@@ -113,8 +108,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.delete<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const current = requireDocument(conf);
     await ctx.documents.remove(current.id);
@@ -123,16 +117,11 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   // PUT on one conference = an action (seed: "Perform an action on conference").
   app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
-    const data = requestData(request.body);
-    const action = data.action;
-    if (typeof action !== 'string' || !(CONFERENCE_ACTIONS as readonly string[]).includes(action)) {
-      throw ValidationError.field('action', 'enum', `Value is not one of: ${CONFERENCE_ACTIONS.join(', ')}`, CONFERENCE_ACTIONS);
-    }
+    const account = requestedAccount(request);
+    const action = requireOneOf('action', requestData(request.body).action, CONFERENCE_ACTIONS);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const live = requireRunning(ctx, conf);
-    const result = await ctx.deps.executor.execute({ kind: action as 'lock' | 'unlock', conference: conf.id });
+    const result = await ctx.deps.executor.execute({ kind: action, conference: conf.id });
     return success(request, { action, conference_id: conf.id, node: result.node || live.node });
   });
 }

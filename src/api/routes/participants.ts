@@ -7,12 +7,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { MemberTarget } from '../../conference/types.js';
 import { MemberNotFoundError } from '../../conference/errors.js';
-import { requireAccount } from '../auth.js';
 import { success } from '../envelope.js';
 import { ValidationError } from '../errors.js';
 import { requestData } from '../conference-document.js';
+import { requireOneOf } from '../one-of.js';
 import { participantView, participantsView } from '../realtime-view.js';
-import { requestAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
 type ConferenceParams = { accountId: string; conferenceId: string };
 type ParticipantParams = ConferenceParams & { participantId: string };
@@ -32,18 +32,11 @@ export function bulkTarget(action: ParticipantAction): MemberTarget {
 function parseBulkTarget(body: unknown, action: ParticipantAction): BulkTarget {
   const target = requestData(body).target;
   if (target === undefined || target === null) return bulkTarget(action) as BulkTarget;
-  if (typeof target !== 'string' || !(BULK_TARGETS as readonly string[]).includes(target)) {
-    throw ValidationError.field('target', 'enum', `Value is not one of: ${BULK_TARGETS.join(', ')}`, BULK_TARGETS);
-  }
-  return target as BulkTarget;
+  return requireOneOf('target', target, BULK_TARGETS);
 }
 
 function parseAction(body: unknown): ParticipantAction {
-  const action = requestData(body).action;
-  if (typeof action !== 'string' || !(PARTICIPANT_ACTIONS as readonly string[]).includes(action)) {
-    throw ValidationError.field('action', 'enum', `Value is not one of: ${PARTICIPANT_ACTIONS.join(', ')}`, PARTICIPANT_ACTIONS);
-  }
-  return action as ParticipantAction;
+  return requireOneOf('action', requestData(body).action, PARTICIPANT_ACTIONS);
 }
 
 function parseParticipantId(raw: string): number {
@@ -57,15 +50,13 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const base = '/v2/accounts/:accountId/conferences/:conferenceId/participants';
 
   app.get<{ Params: ConferenceParams }>(base, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     return success(request, participantsView(conf.live));
   });
 
   app.put<{ Params: ConferenceParams }>(base, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const action = parseAction(request.body);
     const target = parseBulkTarget(request.body, action);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
@@ -75,8 +66,7 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const id = parseParticipantId(request.params.participantId);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const p = conf.live?.participants.find((x) => x.participant_id === id);
@@ -85,8 +75,7 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request) => {
-    const account = requestAccount(request);
-    requireAccount(account, request.params.accountId);
+    const account = requestedAccount(request);
     const action = parseAction(request.body);
     const id = parseParticipantId(request.params.participantId);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
