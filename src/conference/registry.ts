@@ -51,34 +51,16 @@ export interface ConferenceInfo {
   alsoOn: string[];
 }
 
-export interface ParticipantInfo {
+/** A participant as the registry knows it: FreeSWITCH's member state plus where and since when. */
+export interface ParticipantInfo extends MemberState {
   node: string;
   conferenceName: string;
   conferenceUuid: string;
-  callId: string;
-  memberId: number;
-  callerIdName: string;
-  callerIdNumber: string;
-  isModerator: boolean;
-  hear: boolean;
-  see: boolean;
-  speak: boolean;
-  talking: boolean;
-  floor: boolean;
-  hold: boolean;
-  muteDetect: boolean;
-  video: boolean;
-  ghost: boolean;
-  energyLevel: number;
-  currentEnergy: number;
   volumeIn?: number;
   volumeOut?: number;
   /** Epoch milliseconds. */
   joinedAt: number;
   status: ConferencecallStatus;
-  channelVars: Record<string, string>;
-  channelName?: string;
-  presenceId?: string;
 }
 
 /** One participant of the seed's `_read_only.participants[]`. */
@@ -895,35 +877,18 @@ export class ConferenceRegistry {
   }
 
   private participantInfo(rec: ConferenceRec, p: ParticipantRec): ParticipantInfo {
-    const m = p.member;
     const out: ParticipantInfo = {
+      ...p.member,
+      // A copy: callers must not be able to change the registry's state through the result.
+      channelVars: { ...p.member.channelVars },
       node: rec.node,
       conferenceName: rec.name,
       conferenceUuid: rec.uuid,
-      callId: m.callId,
-      memberId: m.memberId,
-      callerIdName: m.callerIdName,
-      callerIdNumber: m.callerIdNumber,
-      isModerator: m.isModerator,
-      hear: m.hear,
-      see: m.see,
-      speak: m.speak,
-      talking: m.talking,
-      floor: m.floor,
-      hold: m.hold,
-      muteDetect: m.muteDetect,
-      video: m.video,
-      ghost: m.ghost,
-      energyLevel: m.energyLevel,
-      currentEnergy: m.currentEnergy,
       joinedAt: p.joinedAtMs,
       status: p.status,
-      channelVars: { ...m.channelVars },
     };
     if (p.volumeIn !== undefined) out.volumeIn = p.volumeIn;
     if (p.volumeOut !== undefined) out.volumeOut = p.volumeOut;
-    if (m.channelName !== undefined) out.channelName = m.channelName;
-    if (m.presenceId !== undefined) out.presenceId = m.presenceId;
     return out;
   }
 
