@@ -67,3 +67,32 @@ describe('registry figures on /metrics', () => {
     }
   });
 });
+
+describe('simulator input recording in a long run', () => {
+  it('keeps receivedBytes() exact for short runs and bounded for long ones', async () => {
+    const { connect } = await import('node:net');
+    const keep = 4096;
+    sim = await startSimulator({ port: 0, heartbeatMs: 0, keepReceivedBytes: keep });
+    const sock = connect(sim.port, '127.0.0.1');
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    const line = (i: number) => Buffer.from(`api status ${String(i).padStart(5, '0')}\n\n`);
+    const send = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        sock.write(line(i));
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    };
+    // Short run: every byte, in order (commands before auth are answered with an error and kept).
+    await send(0, 100);
+    const all = Buffer.concat([...Array(100).keys()].map(line));
+    expect(sim.receivedBytes().equals(all)).toBe(true);
+    // Long run (> 2 × keep): bounded, and what is kept is the newest bytes, intact.
+    await send(100, 2000);
+    const got = sim.receivedBytes();
+    expect(got.length).toBeGreaterThanOrEqual(keep);
+    expect(got.length).toBeLessThanOrEqual(2 * keep);
+    expect(got.toString().endsWith(line(1999).toString())).toBe(true);
+    sock.destroy();
+  });
+});

@@ -16,6 +16,9 @@ import type { Scheduler } from './scheduler.js';
 import { EslSession } from './session.js';
 import { SITES } from './sites.js';
 
+/** Default of SimulatorOptions.keepReceivedBytes (a long run would otherwise grow forever). */
+export const RECEIVED_BYTES_KEPT = 8 * 1024 * 1024;
+
 export interface SimulatorOptions {
   host?: string;
   /** 0 = an ephemeral port. */
@@ -37,6 +40,8 @@ export interface SimulatorOptions {
   maxEventQueue?: number;
   /** Consecutive drops before a slow reader is disconnected (FreeSWITCH: 500). */
   maxConsecutiveDrops?: number;
+  /** How many of the newest received bytes receivedBytes() keeps (default RECEIVED_BYTES_KEPT, 8 MiB). */
+  keepReceivedBytes?: number;
   /** Timers for deferred events (play-file-done…); tests may inject a ManualScheduler. */
   scheduler?: Scheduler;
   profiles?: readonly ProfileConfig[];
@@ -57,7 +62,7 @@ export interface Simulator {
   hang(on: boolean): void;
   /** Close everything, lose all state (member ids start again at 1), listen again on the same port. */
   restart(opts?: { downMs?: number }): Promise<void>;
-  /** Every byte received from all clients. */
+  /** Bytes received from all clients, in order: everything, or at least the newest `keepReceivedBytes` of a long run. */
   receivedBytes(): Buffer;
   /** Open client connections. */
   connectionCount(): number;
@@ -78,7 +83,8 @@ class EslSimulator implements Simulator {
   readonly engine: ConferenceEngine;
   private server: Server | undefined;
   private readonly sessions = new Set<EslSession>();
-  private readonly received: Buffer[] = [];
+  private received: Buffer[] = [];
+  private receivedLength = 0;
   private hung = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private boundPort = 0;
@@ -139,7 +145,7 @@ class EslSimulator implements Simulator {
         maxEventQueue: this.opts.maxEventQueue ?? 100_000,
         maxConsecutiveDrops: this.opts.maxConsecutiveDrops ?? 500,
         logger: this.log,
-        recordInput: (chunk) => this.received.push(chunk),
+        recordInput: (chunk) => this.recordInput(chunk),
         isHung: () => this.hung,
       },
       (s) => this.sessions.delete(s),
@@ -216,6 +222,21 @@ class EslSimulator implements Simulator {
     this.hung = false;
     if (opts.downMs && opts.downMs > 0) await new Promise((r) => setTimeout(r, opts.downMs));
     await this.listen(this.boundPort);
+  }
+
+  /** Keeps what tests inspect without letting a long-running simulator (demo, soak) grow without bound. */
+  private recordInput(chunk: Buffer): void {
+    const keep = this.opts.keepReceivedBytes ?? RECEIVED_BYTES_KEPT;
+    this.received.push(chunk);
+    this.receivedLength += chunk.length;
+    if (this.receivedLength > 2 * keep) {
+      const kept = Buffer.concat(this.received).subarray(-keep);
+      this.received = [Buffer.from(kept)];
+      this.receivedLength = kept.length;
+    } else if (this.received.length >= 1024) {
+      // One object per socket read adds up on the heap in a long run: fold them into one buffer.
+      this.received = [Buffer.concat(this.received, this.receivedLength)];
+    }
   }
 
   receivedBytes(): Buffer {
