@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- state [--conferences 1000] [--participants 10] [--churn 0.05] [--rounds 5] [--mem]`
+ * `npm run bench -- state [--conferences 1000] [--participants 10] [--churn 0.05] [--rounds 5] [--mem] [--no-channel-vars]`
  *
  * Resync cost at scale: N conferences × M participants on the simulator (src/simulator, run in a child
  * process), a real EslNodePool over TCP, and ConferenceStateSync resyncing on every `up`. Between rounds
@@ -201,7 +201,12 @@ async function runClient(): Promise<void> {
   const onPhase = verbose
     ? (_node: string, phase: ResyncPhase, ms: number): void => console.log(`  ${`${phase} (${fmt(ms)}):`.padEnd(28)} ${memoryLine()}`)
     : undefined;
-  const sync = new ConferenceStateSync({ registry, api, nodes: ['fs1'], downGraceMs: 60_000, onPhase });
+  // `--no-channel-vars`: no uuid_dump of newcomers (to tell how much of the memory their variables cost).
+  const channelVars = process.argv.includes('--no-channel-vars') ? false : undefined;
+  // `--whole`: one `conference json_list` per resync instead of the paged listing.
+  const listing = process.argv.includes('--whole') ? 'whole' : 'paged';
+  console.log(`listing: ${listing}`);
+  const sync = new ConferenceStateSync({ registry, api, nodes: ['fs1'], downGraceMs: 60_000, onPhase, channelVars, listing });
   let delivered = 0;
   sync.on('event', () => delivered++);
   attachStateSync(pool, sync);

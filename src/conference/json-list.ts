@@ -211,6 +211,23 @@ function parsePerConference(text: string): ListedConference[] | undefined {
   }
 }
 
+/**
+ * Conference names from `conference list summary` (conference_api_sub_list without members): one
+ * `+OK Conference <name> (<n> member(s) rate: … flags: …)` line per conference, or
+ * `+OK No active conferences.`. Undefined for anything else (the caller lists everything at once).
+ */
+export function parseListSummary(reply: string): string[] | undefined {
+  const text = reply.trim();
+  if (isEmptyReply(text)) return [];
+  const names: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\+OK Conference (\S+) \(\d+ members? /.exec(line);
+    if (!m) return undefined;
+    names.push(m[1]!);
+  }
+  return names;
+}
+
 // -----------------------------------------------------------------------------------------------
 // xml_list (mod_conference writes a fixed, flat shape; a tiny tag reader is enough)
 

@@ -20,7 +20,8 @@
  */
 import { TypedEmitter } from '../esl/emitter.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseJsonList, parseXmlList, type ListedConference, type ListedMember } from './json-list.js';
+import { ConferenceNotFoundError } from './errors.js';
+import { parseJsonList, parseListSummary, parseXmlList, type ListedConference, type ListedMember } from './json-list.js';
 import type { ConferenceRegistry } from './registry.js';
 import type { ConferenceEvent } from './types.js';
 import { parseUuidDump, uuidDumpCommand } from './uuid-dump.js';
@@ -97,6 +98,16 @@ export interface StateSyncOptions {
   stragglerWindowMs?: number;
   /** Fetch channel variables of newly discovered participants with uuid_dump (default on); false: never. */
   channelVars?: boolean | ChannelVarsOptions;
+  /**
+   * How a resync lists the node's conferences (default `whole`):
+   * - `whole`: one `conference json_list` (xml_list when refused): one reply of ~7 KB per conference.
+   * - `paged`: `conference list summary` for the names, then `conference <name> json_list` for each,
+   *   `pageConcurrency` at once: no reply ever holds every conference (memory at scale). Anything
+   *   unexpected (summary refused, a page not understood) falls back to `whole`.
+   */
+  listing?: 'whole' | 'paged';
+  /** Paged listing: `conference <name> json_list` requests in flight at once (default 8). */
+  pageConcurrency?: number;
   /** Called at each step of a resync with the ms elapsed since it started (errors are ignored). */
   onPhase?: (node: string, phase: ResyncPhase, elapsedMs: number) => void;
   logger?: Logger;
@@ -140,6 +151,9 @@ interface Waiter {
 
 const JSON_LIST = 'conference json_list';
 const XML_LIST = 'conference xml_list';
+const LIST_SUMMARY = 'conference list summary';
+/** ResyncResult.listCommand of a paged listing. */
+const PAGED_LIST = 'conference <name> json_list';
 /**
  * Slack for the straggler test: timestamps carry sub-ms noise (the simulator adds the sequence's µs),
  * so only events at least this much older than the request count as provably older.
@@ -155,6 +169,8 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private readonly maxBuffered: number;
   private readonly stragglerWindowMs: number;
   private readonly channelVars: Required<ChannelVarsOptions> | undefined;
+  private readonly listing: 'whole' | 'paged';
+  private readonly pageConcurrency: number;
   private readonly onPhase: ((node: string, phase: ResyncPhase, elapsedMs: number) => void) | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -179,6 +195,8 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
             timeoutMs: (cv === true ? undefined : cv.timeoutMs) ?? 2_000,
             budgetMs: (cv === true ? undefined : cv.budgetMs) ?? 10_000,
           };
+    this.listing = options.listing ?? 'whole';
+    this.pageConcurrency = Math.max(1, options.pageConcurrency ?? 8);
     this.onPhase = options.onPhase;
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
@@ -383,6 +401,16 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     t0: number,
     superseded: () => boolean,
   ): Promise<{ listed: ListedConference[]; t1: number; receivedAtMs: number; requestedAtMs: number; command: string } | undefined> {
+    if (this.listing === 'paged') {
+      const requestedAtMs = this.now();
+      const listed = await this.fetchPaged(node, superseded);
+      if (superseded()) return undefined;
+      if (listed) {
+        const t1 = performance.now();
+        this.phase(node, 'reply', t1 - t0);
+        return { listed, t1, receivedAtMs: this.now(), requestedAtMs, command: PAGED_LIST };
+      }
+    }
     let requestedAtMs = this.now();
     let reply = await this.api(node, JSON_LIST);
     if (superseded()) return undefined;
@@ -407,6 +435,47 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
       this.log.warn({ node, err: xmlError, reply: reply.slice(0, 200) }, 'conference xml_list refused too');
       throw jsonError;
     }
+  }
+
+  /**
+   * The paged listing: names from `conference list summary`, then each conference's own json_list,
+   * `pageConcurrency` at once. A conference gone meanwhile (`Conference <name> not found`) is left out
+   * (its destroy is among the buffered events). Undefined when the layout is not understood or a page
+   * fails: the caller then takes the whole listing.
+   */
+  private async fetchPaged(node: string, superseded: () => boolean): Promise<ListedConference[] | undefined> {
+    let names: string[] | undefined;
+    try {
+      names = parseListSummary(await this.api(node, LIST_SUMMARY));
+    } catch (err) {
+      this.log.warn({ node, err }, 'conference list summary failed; listing every conference at once');
+      return undefined;
+    }
+    if (names === undefined) {
+      this.log.warn({ node }, 'conference list summary not understood; listing every conference at once');
+      return undefined;
+    }
+    const pages: (ListedConference | undefined)[] = new Array<ListedConference | undefined>(names.length);
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < names.length && !failed && !superseded()) {
+        const i = next++;
+        const command = `conference ${names[i]!} json_list`;
+        try {
+          const listed = parseJsonList(await this.api(node, command), command);
+          if (listed.length === 1 && listed[0]!.name === names[i]) pages[i] = listed[0];
+          else if (listed.length !== 0) failed = true;
+        } catch (err) {
+          if (err instanceof ConferenceNotFoundError) continue; // ended since the summary
+          this.log.warn({ node, err, command }, 'a conference json_list page failed; listing every conference at once');
+          failed = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.pageConcurrency, names.length) }, worker));
+    if (failed) return undefined;
+    return pages.filter((c): c is ListedConference => c !== undefined);
   }
 
   /**
