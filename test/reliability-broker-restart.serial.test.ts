@@ -4,9 +4,8 @@
  * Expectation: nothing lost (after dedupe by message_id: at-least-once), per-conference order kept.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OutboundEvent } from '../src/conference/types.js';
 import { TestConsumer, delay, rabbitmqctl, uniqueName } from './helpers/bus-amqp.js';
-import { startRelRig, waitUntil, type RelRig } from './helpers/rel-service.js';
+import { dedupeByConference, recordProduced, startRelRig, steadyLoad, waitUntil, type RelRig } from './helpers/rel-service.js';
 
 let rig: RelRig | undefined;
 const consumers: TestConsumer[] = [];
@@ -26,26 +25,11 @@ describe('RabbitMQ stopped and started under steady load (end to end)', () => {
     for (const conf of ['rel-rs-1', 'rel-rs-2']) {
       conferences.set(conf, [1, 2].map((i) => sim.engine.originate({ conference: conf, callerIdNumber: `${conf}-${i}` }).member.id));
     }
-    const produced = new Map<string, string[]>();
-    service.events.subscribe((e: OutboundEvent) => {
-      const list = produced.get(e.conferenceId) ?? [];
-      list.push(String(e.payload.msg_id));
-      produced.set(e.conferenceId, list);
-    });
+    const produced = recordProduced(service);
     await waitUntil('4 members in the registry', () => service.registry.stats().participants === 4);
 
     // Steady talking load while the broker goes away and comes back.
-    let fired = 0;
-    const talking = new Set<string>();
-    const timer = setInterval(() => {
-      for (const [conf, ids] of conferences) {
-        const id = ids[fired % ids.length]!;
-        const key = `${conf}#${id}`;
-        if (talking.delete(key)) sim.engine.stopTalking(conf, id);
-        else (sim.engine.startTalking(conf, id), talking.add(key));
-      }
-      fired++;
-    }, 10);
+    const load = steadyLoad(rig, conferences, 100);
     try {
       await delay(800);
       await rabbitmqctl('stop_app');
@@ -57,7 +41,7 @@ describe('RabbitMQ stopped and started under steady load (end to end)', () => {
       await waitUntil('publisher reconnected', () => service.publisher.connected, 30_000);
       await delay(800);
     } finally {
-      clearInterval(timer);
+      await load.stop();
       // Whatever happened, the broker must be running for the tests after this one.
       await rabbitmqctl('start_app').catch(() => undefined);
       await rabbitmqctl('await_startup').catch(() => undefined);
@@ -75,19 +59,7 @@ describe('RabbitMQ stopped and started under steady load (end to end)', () => {
     await waitUntil('every produced event at the consumer', () => unique().size >= total, 30_000);
     await delay(300);
 
-    const seen = new Set<string>();
-    const got = new Map<string, string[]>();
-    let duplicates = 0;
-    for (const r of [...first.received, ...second.received]) {
-      const id = String(r.msg.properties.messageId);
-      if (seen.has(id)) {
-        duplicates++;
-        continue;
-      }
-      seen.add(id);
-      const conf = String(r.body.conference_id);
-      got.set(conf, [...(got.get(conf) ?? []), id]);
-    }
+    const { got, unique: seen, duplicates } = dedupeByConference([...first.received, ...second.received]);
     for (const [conf, ids] of produced) expect(got.get(conf), conf).toEqual(ids);
     console.log(`broker stop/start: ${total} events produced, ${seen.size} unique delivered, ${duplicates} duplicates, resent ${stats.resent}, connects ${stats.connects}`);
   }, 90_000);

@@ -8,10 +8,9 @@
  * The whole-broker stop/start is in test/bus-broker-restart.test.ts (publisher alone), not repeated here.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OutboundEvent } from '../src/conference/types.js';
 import { DEFAULT_PROFILE } from '../src/simulator/index.js';
 import { TestConsumer, delay, rabbitmqctl } from './helpers/bus-amqp.js';
-import { startRelRig, waitUntil, type RelRig } from './helpers/rel-service.js';
+import { dedupeByConference, recordProduced, startRelRig, steadyLoad, waitUntil, type RelRig } from './helpers/rel-service.js';
 
 const rigs: RelRig[] = [];
 const consumers: TestConsumer[] = [];
@@ -38,36 +37,6 @@ async function closeOurConnection(name: string, ports: number[]): Promise<number
   return closed;
 }
 
-/** Alternating start/stop-talking for every member of each conference, `perSecond` per conference. */
-function steadyLoad(rig: RelRig, conferences: Map<string, number[]>, perSecond: number): { stop: () => Promise<number> } {
-  let sent = 0;
-  let n = 0;
-  const started = Date.now();
-  const talking = new Set<string>();
-  const timer = setInterval(() => {
-    const due = Math.floor(((Date.now() - started) * perSecond) / 1000);
-    while (n < due) {
-      for (const [conf, ids] of conferences) {
-        const id = ids[n % ids.length]!;
-        const key = `${conf}#${id}`;
-        if (talking.delete(key)) rig.sim.engine.stopTalking(conf, id);
-        else {
-          rig.sim.engine.startTalking(conf, id);
-          talking.add(key);
-        }
-        sent++;
-      }
-      n++;
-    }
-  }, 5);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      return sent;
-    },
-  };
-}
-
 describe('the service publisher connection force-closed under steady load', () => {
   it('loses nothing (after dedupe by message_id) and keeps per-conference order', async () => {
     const rig = await startRelRig({ amqpProxy: true, amqpReconnect: { baseMs: 100, capMs: 500 } });
@@ -81,12 +50,7 @@ describe('the service publisher connection force-closed under steady load', () =
       conferences.set(conf, [1, 2, 3].map((i) => sim.engine.originate({ conference: conf, callerIdNumber: `${conf}-${i}` }).member.id));
     }
     // What the service produced, per conference, in order (the reference for "lost" and "order").
-    const produced = new Map<string, string[]>();
-    service.events.subscribe((e: OutboundEvent) => {
-      const list = produced.get(e.conferenceId) ?? [];
-      list.push(String(e.payload.msg_id));
-      produced.set(e.conferenceId, list);
-    });
+    const produced = recordProduced(service);
     await waitUntil('9 members in the registry', () => service.registry.stats().participants === 9);
 
     const load = steadyLoad(rig, conferences, 150); // 450 events/s in all
@@ -115,21 +79,7 @@ describe('the service publisher connection force-closed under steady load', () =
     );
     await delay(300);
     // Dedupe by message_id (at-least-once), keeping the first arrival; then compare with what was produced.
-    const seen = new Set<string>();
-    const got = new Map<string, string[]>();
-    let duplicates = 0;
-    for (const r of consumer.received) {
-      const id = String(r.msg.properties.messageId);
-      if (seen.has(id)) {
-        duplicates++;
-        continue;
-      }
-      seen.add(id);
-      const conf = String(r.body.conference_id);
-      const list = got.get(conf) ?? [];
-      list.push(id);
-      got.set(conf, list);
-    }
+    const { got, unique: seen, duplicates } = dedupeByConference(consumer.received);
     for (const [conf, ids] of produced) expect(got.get(conf), conf).toEqual(ids);
     console.log(
       `broker close_connection x2: simulator fired ${sent} talking events, service produced ${total} events, ` +

@@ -104,15 +104,11 @@ function isObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function memberFromJson(m: Json): ListedMember {
-  const flags = isObject(m.flags) ? m.flags : {};
-  const lastTalking = m.last_talking;
+type MemberFlags = Pick<ListedMember, 'hear' | 'see' | 'speak' | 'hold' | 'muteDetect' | 'talking' | 'video' | 'floor' | 'isModerator' | 'ghost' | 'endConference'>;
+
+/** The member `flags` object: the same names in json_list and xml_list. */
+function memberFlags(flags: Record<string, unknown>): MemberFlags {
   return {
-    memberId: num(m, 'id'),
-    callId: str(m, 'uuid'),
-    callerIdName: str(m, 'caller_id_name'),
-    callerIdNumber: str(m, 'caller_id_number'),
-    type: str(m, 'type') || 'caller',
     hear: bool(flags, 'can_hear', true),
     see: bool(flags, 'can_see', true),
     speak: bool(flags, 'can_speak', true),
@@ -124,6 +120,19 @@ function memberFromJson(m: Json): ListedMember {
     isModerator: bool(flags, 'is_moderator'),
     ghost: bool(flags, 'is_ghost'),
     endConference: bool(flags, 'end_conference'),
+  };
+}
+
+function memberFromJson(m: Json): ListedMember {
+  const flags = isObject(m.flags) ? m.flags : {};
+  const lastTalking = m.last_talking;
+  return {
+    memberId: num(m, 'id'),
+    callId: str(m, 'uuid'),
+    callerIdName: str(m, 'caller_id_name'),
+    callerIdNumber: str(m, 'caller_id_number'),
+    type: str(m, 'type') || 'caller',
+    ...memberFlags(flags),
     joinedSecondsAgo: num(m, 'join_time'),
     lastTalking: typeof lastTalking === 'number' ? lastTalking : undefined,
     energyLevel: num(m, 'energy'),
@@ -286,17 +295,7 @@ export function parseXmlList(reply: string, command = 'conference xml_list'): Li
         callerIdName: str(leaves, 'caller_id_name'),
         callerIdNumber: str(leaves, 'caller_id_number'),
         type: str(mAttrs, 'type') || 'caller',
-        hear: bool(flags, 'can_hear', true),
-        see: bool(flags, 'can_see', true),
-        speak: bool(flags, 'can_speak', true),
-        hold: bool(flags, 'hold'),
-        muteDetect: bool(flags, 'mute_detect'),
-        talking: bool(flags, 'talking'),
-        video: bool(flags, 'has_video'),
-        floor: bool(flags, 'has_floor'),
-        isModerator: bool(flags, 'is_moderator'),
-        ghost: bool(flags, 'is_ghost'),
-        endConference: bool(flags, 'end_conference'),
+        ...memberFlags(flags),
         joinedSecondsAgo: xmlNum(leaves, 'join_time'),
         lastTalking: Number.isFinite(lastTalking) ? lastTalking : undefined,
         energyLevel: xmlNum(leaves, 'energy'),

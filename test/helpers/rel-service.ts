@@ -8,7 +8,8 @@ import { parseConfig, type Config } from '../../src/config/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { createService, type ServiceHandle } from '../../src/main.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { AMQP_URL, deleteAll, uniqueName } from './bus-amqp.js';
+import { AMQP_URL, deleteAll, uniqueName, type Received } from './bus-amqp.js';
+import type { OutboundEvent } from '../../src/conference/types.js';
 import { TcpProxy } from './rel-proxy.js';
 
 export const REL_TOKEN = 'rel-token-0123456789abcdef';
@@ -212,3 +213,65 @@ export function wireCommandLines(sim: Simulator): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
 }
+
+/** What the service produced, conference id → msg_ids in order: the reference for "lost" and "order". */
+export function recordProduced(service: ServiceHandle): Map<string, string[]> {
+  const produced = new Map<string, string[]>();
+  service.events.subscribe((e: OutboundEvent) => {
+    const list = produced.get(e.conferenceId) ?? [];
+    list.push(String(e.payload.msg_id));
+    produced.set(e.conferenceId, list);
+  });
+  return produced;
+}
+
+/** Deliveries deduped by message_id (at-least-once; the first arrival counts), grouped by conference in order. */
+export function dedupeByConference(received: readonly Received[]): { got: Map<string, string[]>; unique: Set<string>; duplicates: number } {
+  const unique = new Set<string>();
+  const got = new Map<string, string[]>();
+  let duplicates = 0;
+  for (const r of received) {
+    const id = String(r.msg.properties.messageId);
+    if (unique.has(id)) {
+      duplicates++;
+      continue;
+    }
+    unique.add(id);
+    const conf = String(r.body.conference_id);
+    const list = got.get(conf) ?? [];
+    list.push(id);
+    got.set(conf, list);
+  }
+  return { got, unique, duplicates };
+}
+
+/** Alternating start/stop-talking for every member of each conference, `perSecond` per conference. */
+export function steadyLoad(rig: RelRig, conferences: Map<string, number[]>, perSecond: number): { stop: () => Promise<number> } {
+  let sent = 0;
+  let n = 0;
+  const started = Date.now();
+  const talking = new Set<string>();
+  const timer = setInterval(() => {
+    const due = Math.floor(((Date.now() - started) * perSecond) / 1000);
+    while (n < due) {
+      for (const [conf, ids] of conferences) {
+        const id = ids[n % ids.length]!;
+        const key = `${conf}#${id}`;
+        if (talking.delete(key)) rig.sim.engine.stopTalking(conf, id);
+        else {
+          rig.sim.engine.startTalking(conf, id);
+          talking.add(key);
+        }
+        sent++;
+      }
+      n++;
+    }
+  }, 5);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      return sent;
+    },
+  };
+}
+
