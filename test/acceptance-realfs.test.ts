@@ -145,7 +145,11 @@ describe('against a scripted FreeSWITCH answering as 1.10 does where the simulat
   }, 30_000);
 
   it('subscribes with the CUSTOM subclass last; an empty json_list (`-ERR no reply`) means no conference', async () => {
-    const subscribe = fake.commands.find((c) => c.startsWith('event '));
+    // Command connections subscribe to BACKGROUND_JOB only, in whatever order the sockets authenticate:
+    // the event connection's subscription is the one that names CUSTOM.
+    const subscribes = fake.commands.filter((c) => c.startsWith('event '));
+    const subscribe = subscribes.find((c) => /\bCUSTOM\b/.test(c));
+    expect(subscribes.every((c) => c.startsWith('event json '))).toBe(true);
     expect(subscribe).toMatch(/^event json .*\bCUSTOM conference::maintenance$/);
     await svc!.waitForOutput(/conference state resynced/, 20_000);
     expect(svc!.output).not.toMatch(/resync failed/);
