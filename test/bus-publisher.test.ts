@@ -148,7 +148,7 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
 
     // At-least-once: re-sent messages may be duplicated; after dedupe by message_id all arrive,
     // and per conference the first occurrences are in order.
-    await consumer.waitFor(total);
+    await consumer.waitForDistinct(total);
     const firstSeen = new Map<string, number[]>();
     const ids = new Set<string>();
     for (const r of consumer.received) {

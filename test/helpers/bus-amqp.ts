@@ -72,6 +72,20 @@ export class TestConsumer {
     });
   }
 
+  /** Distinct message_ids received: at-least-once delivery may repeat a message after a reconnect. */
+  distinctCount(): number {
+    return new Set(this.received.map((r) => String(r.msg.properties.messageId))).size;
+  }
+
+  /** Waits for `n` distinct messages; `waitFor` counts deliveries, duplicates included. */
+  async waitForDistinct(n: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.distinctCount() < n) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} distinct messages (have ${this.distinctCount()})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async close(): Promise<void> {
     await this.channel.deleteQueue(this.queue).catch(() => undefined);
     await this.connection.close().catch(() => undefined);
