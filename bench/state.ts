@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- state [--conferences 1000] [--participants 10] [--churn 0.05] [--rounds 5] [--mem] [--no-channel-vars]`
+ * `npm run bench -- state [--conferences 1000] [--participants 10] [--churn 0.05] [--rounds 5] [--mem] [--no-channel-vars] [--paged]`
  *
  * Resync cost at scale: N conferences × M participants on the simulator (src/simulator, run in a child
  * process), a real EslNodePool over TCP, and ConferenceStateSync resyncing on every `up`. Between rounds
@@ -86,7 +86,8 @@ async function runServer(): Promise<void> {
       // In one tick: nobody is connected while the changes happen, so their events are lost, as they
       // would be with a real FreeSWITCH; the pool reconnects, `up`, and only the resync can tell.
       sim.dropConnections();
-      process.send!({ changed: churn() });
+      const changed = churn();
+      process.send!({ changed, participants: calls.reduce((n, list) => n + list.length, 0) });
     } else if (msg.cmd === 'exit') void sim.close().then(() => process.exit(0));
   });
   process.send!({ port: sim.port, replyBytes: byteLength(engine.executeApi('conference json_list')) });
@@ -95,7 +96,7 @@ async function runServer(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // The client side (this process): real pool, codec, event parser, sync and registry
 
-type ServerMsg = { port?: number; replyBytes?: number; changed?: number };
+type ServerMsg = { port?: number; replyBytes?: number; changed?: number; participants?: number };
 
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
@@ -203,8 +204,8 @@ async function runClient(): Promise<void> {
     : undefined;
   // `--no-channel-vars`: no uuid_dump of newcomers (to tell how much of the memory their variables cost).
   const channelVars = process.argv.includes('--no-channel-vars') ? false : undefined;
-  // `--whole`: one `conference json_list` per resync instead of the paged listing.
-  const listing = process.argv.includes('--whole') ? 'whole' : 'paged';
+  // The service's listing (one `conference json_list`); `--paged`: list summary + json_list per conference.
+  const listing = process.argv.includes('--paged') ? 'paged' : 'whole';
   console.log(`listing: ${listing}`);
   const sync = new ConferenceStateSync({ registry, api, nodes: ['fs1'], downGraceMs: 60_000, onPhase, channelVars, listing });
   let delivered = 0;

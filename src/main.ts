@@ -128,6 +128,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     api: (node, command) => cluster.node(node).api(command),
     nodes: config.freeswitch.nodes.map((n) => n.name),
     downGraceMs: config.freeswitch.downGraceMs,
+    listing: config.freeswitch.resyncListing,
     logger: logger.child({ component: 'resync' }),
   });
   const router = new ConferenceRouter(registry, sync);

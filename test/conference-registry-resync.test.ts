@@ -319,7 +319,8 @@ describe('ConferenceStateSync', () => {
         'Unique-ID': callId,
         ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`variable_${k}`, v])),
       });
-    s.dumps.set('call-b', dump('call-b', { account_id: 'acc-b', owner_id: 'o-1' }));
+    // Only the variables confmgr reads are kept (channel-vars.ts); sip_user_agent is dropped.
+    s.dumps.set('call-b', dump('call-b', { account_id: 'acc-b', 'ecallmgr_Owner-ID': 'o-1', sip_user_agent: 'Zoiper' }));
     // call-c hangs up between json_list and its uuid_dump: -ERR No such channel! → emitted without.
     const s2 = s.sync.nodeUp('fs1');
     // Dave's verbose add-member arrives during the resync: his variables come from it, not from a dump.
@@ -331,7 +332,7 @@ describe('ConferenceStateSync', () => {
     expect(result).toMatchObject({ channelVarsFetched: 1, channelVarsFailed: 1 });
     const adds = s.seen.filter((e) => e.action === 'add-member');
     expect(adds.map((e) => [e.synthesized, e.member!.callId, e.member!.channelVars])).toEqual([
-      [true, 'call-b', { account_id: 'acc-b', owner_id: 'o-1' }],
+      [true, 'call-b', { account_id: 'acc-b', 'ecallmgr_Owner-ID': 'o-1' }],
       [true, 'call-c', {}],
       [true, 'call-d', { account_id: 'acc-d' }],
     ]); // Dave's own add-member changed nothing: told once

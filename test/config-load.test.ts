@@ -87,6 +87,18 @@ describe('config: valid files', () => {
   });
 });
 
+describe('config: resync listing', () => {
+  it('whole by default, paged when asked (also from the environment); anything else is refused by key', () => {
+    expect(parseConfig(MIN, 'min.yaml', { env: {} }).freeswitch.resyncListing).toBe('whole');
+    expect(parseConfig(`${MIN}  resync_listing: paged\n`, 'p.yaml', { env: {} }).freeswitch.resyncListing).toBe('paged');
+    expect(parseConfig(MIN, 'e.yaml', { env: { CONFMGR_FREESWITCH__RESYNC_LISTING: 'paged' } }).freeswitch.resyncListing).toBe('paged');
+    const issues = issuesOf(`${MIN}  resync_listing: pages\n`);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.key).toBe('freeswitch.resync_listing');
+    expect(issues[0]!.message).toContain('whole or paged');
+  });
+});
+
 describe('config: errors name the key and the problem', () => {
   it('rejects an unknown event name, naming it', () => {
     const issues = issuesOf(`${MIN}publish_participant_event: [add-member, add-membr]\n`);

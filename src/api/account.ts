@@ -25,6 +25,7 @@ export function accountOfParticipant(p: Pick<LiveParticipant, 'channel_vars' | '
 
 export function accountOfLive(conference: LiveConference | undefined): string | undefined {
   if (!conference) return undefined;
+  if (conference.participantsAccount) return conference.participantsAccount();
   const ordered = [...conference.participants].sort((a, b) => a.participant_id - b.participant_id);
   for (const p of ordered) {
     const account = accountOfParticipant(p);

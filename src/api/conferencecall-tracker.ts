@@ -151,11 +151,20 @@ export class ConferencecallTracker {
   async reconcile(known: (node: string | null) => boolean = (n) => n === null || this.o.nodeUp(n)): Promise<number> {
     return this.serial(async () => {
       let closed = 0;
+      // One view per conference, not per record: a resync after a restart reconciles every record.
+      const views = new Map<string, { node: string; calls: Set<string> } | undefined>();
+      const viewOf = (name: string): { node: string; calls: Set<string> } | undefined => {
+        if (views.has(name)) return views.get(name);
+        const c = this.o.registry.conference(name);
+        const v = c && { node: c.node, calls: new Set(c.participants.map((p) => p.call_id)) };
+        views.set(name, v);
+        return v;
+      };
       for (const r of await this.o.storage.conferencecalls.listActive()) {
-        const live = this.o.registry.conference(r.conference_id);
+        const live = viewOf(r.conference_id);
         if (live && !known(live.node)) continue;
         if (!live && !known(r.node ?? null)) continue;
-        if (live?.participants.some((p) => p.call_id === r.reference_id)) continue;
+        if (live?.calls.has(r.reference_id)) continue;
         await this.move(r.id, 'leaved');
         closed += 1;
       }

@@ -29,7 +29,8 @@ export interface LiveParticipant {
   join_time: number;
   /** Seconds in the conference so far. */
   duration: number;
-  /** Channel variables as FreeSWITCH sent them (`variable_` prefix stripped); used to find the account. */
+  /** The channel variables confmgr keeps (`variable_` prefix stripped; Kazoo CCVs, account_id, customer_id,
+   *  presence_id — src/conference/channel-vars.ts); used to find the account. */
   channel_vars?: Record<string, string>;
   /** The participant event's custom_channel_vars when known (Kazoo CCVs: account_id, ...). */
   custom_channel_vars?: Record<string, unknown>;
@@ -48,6 +49,11 @@ export interface LiveConference {
   /** Seconds since the conference started. */
   duration: number;
   participants: LiveParticipant[];
+  /**
+   * The account its participants' channel variables name (account.ts, rule 2), when the view can say
+   * so without building `participants` (the service's adapter can); absent: read from `participants`.
+   */
+  readonly participantsAccount?: () => string | undefined;
 }
 
 export interface RealtimeRegistry {

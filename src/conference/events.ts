@@ -13,6 +13,7 @@
  */
 import type { EslEvent } from '../esl/codec.js';
 import type { ConferenceEvent, MemberState } from './types.js';
+import { keptChannelVars } from './channel-vars.js';
 
 export const CONFERENCE_EVENT_NAME = 'CUSTOM';
 export const CONFERENCE_SUBCLASS = 'conference::maintenance';
@@ -208,11 +209,9 @@ export function isConferenceEvent(event: EslEvent): boolean {
   return event.name === CONFERENCE_EVENT_NAME && event.subclass === CONFERENCE_SUBCLASS;
 }
 
-/** `variable_<name>` headers → { name: value } (the member's channel variables). */
+/** `variable_<name>` headers → { name: value }: the member's channel variables confmgr keeps (channel-vars.ts). */
 export function channelVariables(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const k in headers) if (k.startsWith('variable_')) vars[k.slice(9)] = headers[k]!;
-  return vars;
+  return keptChannelVars(headers);
 }
 
 /**

@@ -24,8 +24,8 @@ export interface PayloadContext {
 /** Kazoo CCV values that are integers on the wire (the seed shows `"precedence": 5`). */
 const INTEGER_CCVS: ReadonlySet<string> = new Set(['precedence']);
 
-/** Kazoo's CCV prefix on FreeSWITCH channel variables (`variable_ecallmgr_Account-ID`). */
-export const CCV_PREFIX = 'ecallmgr_';
+import { CCV_PREFIX } from './channel-vars.js';
+export { CCV_PREFIX };
 
 /** `Account-ID` → `account_id`: Kazoo's CCV names as its JSON APIs show them. */
 export function ccvKey(name: string): string {

@@ -8,9 +8,10 @@
  * `-ERR …` from older builds: UnrecognizedReplyError.
  */
 import { InvalidArgumentError, UnrecognizedReplyError } from './errors.js';
+import { isKeptChannelVar, keptChannelVars } from './channel-vars.js';
 
 export interface ChannelDump {
-  /** `variable_<name>` headers as { name: value }. */
+  /** The kept `variable_<name>` headers (channel-vars.ts) as { name: value }. */
   channelVars: Record<string, string>;
   channelName?: string;
   presenceId?: string;
@@ -28,9 +29,17 @@ export function uuidDumpCommand(callId: string): string {
   return `uuid_dump ${callId} json`;
 }
 
+/** Headers of a dump that confmgr reads besides the kept channel variables. */
+const DUMP_HEADERS: ReadonlySet<string> = new Set(['Event-Name', 'Unique-ID', 'Channel-Name', 'Caller-Channel-Name', 'Channel-Presence-ID']);
+
+/** Only what confmgr reads is copied (and url-decoded): a real dump has 200+ headers, a resync reads thousands. */
+function wanted(name: string): boolean {
+  return DUMP_HEADERS.has(name) || (name.startsWith('variable_') && isKeptChannelVar(name.slice(9)));
+}
+
 export function parseUuidDump(reply: string, command = 'uuid_dump'): ChannelDump {
   const text = reply.trim();
-  let headers: Record<string, string>;
+  const headers: Record<string, string> = {};
   if (text.startsWith('{')) {
     let parsed: unknown;
     try {
@@ -39,14 +48,18 @@ export function parseUuidDump(reply: string, command = 'uuid_dump'): ChannelDump
       throw new UnrecognizedReplyError(command, text);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UnrecognizedReplyError(command, text);
-    headers = {};
+    const fields = parsed as Record<string, unknown>;
     // Array headers (switch_event_add_header with an index) are JSON arrays: not channel variables we use.
-    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) if (typeof v === 'string') headers[k] = v;
+    for (const k in fields) {
+      const v = fields[k];
+      if (typeof v === 'string' && wanted(k)) headers[k] = v;
+    }
   } else if (/^Event-Name: /m.test(text) && !text.startsWith('-')) {
-    headers = {};
     for (const line of text.split('\n')) {
       const i = line.indexOf(': ');
       if (i <= 0) continue;
+      const name = line.slice(0, i);
+      if (!wanted(name)) continue;
       const raw = line.slice(i + 2).replace(/\r$/, '');
       let value = raw;
       try {
@@ -54,14 +67,13 @@ export function parseUuidDump(reply: string, command = 'uuid_dump'): ChannelDump
       } catch {
         // not url-encoded after all (plain format): keep it as is
       }
-      headers[line.slice(0, i)] = value;
+      headers[name] = value;
     }
   } else {
     throw new UnrecognizedReplyError(command, text);
   }
   if (headers['Event-Name'] === undefined && headers['Unique-ID'] === undefined) throw new UnrecognizedReplyError(command, text);
-  const channelVars: Record<string, string> = {};
-  for (const k in headers) if (k.startsWith('variable_')) channelVars[k.slice(9)] = headers[k]!;
+  const channelVars = keptChannelVars(headers);
   const out: ChannelDump = { channelVars };
   const channelName = headers['Channel-Name'] ?? headers['Caller-Channel-Name'];
   if (channelName !== undefined) out.channelName = channelName;

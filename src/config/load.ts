@@ -35,6 +35,8 @@ export interface Config {
     connectTimeoutMs: number;
     apiTimeoutMs: number;
     downGraceMs: number;
+    /** How a resync lists the node's conferences (ConferenceStateSync `listing`). */
+    resyncListing: 'whole' | 'paged';
     maxQueuedCommands: number;
     livenessIntervalMs: number;
     /** 0 disables the event connection's silence watchdog. */
@@ -168,6 +170,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
       connectTimeoutMs: file.freeswitch.connect_timeout_ms,
       apiTimeoutMs: file.freeswitch.api_timeout_ms,
       downGraceMs: file.freeswitch.down_grace_ms,
+      resyncListing: file.freeswitch.resync_listing,
       maxQueuedCommands: file.freeswitch.max_queued_commands,
       livenessIntervalMs: file.freeswitch.liveness_interval_ms,
       heartbeatTimeoutMs: file.freeswitch.heartbeat_timeout_ms,

@@ -90,6 +90,11 @@ export const freeswitchSchema = z
     api_timeout_ms: int(100, 600_000).default(5_000),
     /** How long a node may stay down before its conferences are reported gone. */
     down_grace_ms: int(0, 3_600_000).default(30_000),
+    /**
+     * How a resync lists a node's conferences: `whole` (one `conference json_list`) or `paged`
+     * (`conference list summary`, then `conference <name> json_list` each: no multi-MB reply).
+     */
+    resync_listing: z.enum(['whole', 'paged'], { error: 'expected whole or paged' }).default('whole'),
     max_queued_commands: int(1, 1_000_000).default(1_000),
     liveness_interval_ms: int(0, 3_600_000).default(15_000),
     /**

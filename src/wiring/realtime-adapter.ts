@@ -4,6 +4,8 @@
  */
 import type { LiveConference, LiveParticipant, RealtimeRegistry } from '../api/deps.js';
 import { customChannelVars } from '../conference/payload.js';
+import { accountOfParticipant } from '../api/account.js';
+import type { MemberState } from '../conference/types.js';
 import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../conference/registry.js';
 
 /** Seconds from 0000-01-01 to 1970-01-01: Kazoo's gregorian seconds (seed: join_time 63635217275). */
@@ -12,15 +14,24 @@ export const GREGORIAN_EPOCH_OFFSET_S = 62_167_219_200;
 export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => number = Date.now): RealtimeRegistry {
   const live = (info: ConferenceInfo): LiveConference => {
     const t = now();
-    return {
+    const view: LiveConference = {
       name: info.name,
       uuid: info.uuid,
       node: info.node,
       focus: info.switchname || info.node,
       is_locked: info.locked,
       duration: Math.max(0, Math.floor((t - info.startedAt) / 1000)),
-      participants: registry.participants(info.name, info.node).map((p) => participant(info, p, t)),
+      // Built on first read: most callers (one per event) only want the node or the lock state, and
+      // building every participant's view for each of them was most of a resync burst's garbage.
+      get participants(): LiveParticipant[] {
+        const built = registry.participants(info.name, info.node).map((p) => participant(info, p, t));
+        Object.defineProperty(this, 'participants', { value: built, enumerable: true, writable: true });
+        return built;
+      },
     };
+    // Not enumerable: a JSON view of the conference stays the seed's fields.
+    Object.defineProperty(view, 'participantsAccount', { value: () => accountOfMembers(registry.memberStates(info.name, info.node)) });
+    return view;
   };
   return {
     conferences: () => registry.conferences().map(live),
@@ -29,6 +40,17 @@ export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => nu
       return info ? live(info) : undefined;
     },
   };
+}
+
+/** account.ts rule 2 on the registry's own member states: lowest member id first, no view built. */
+function accountOfMembers(members: Iterable<Readonly<MemberState>>): string | undefined {
+  let best: { id: number; account: string } | undefined;
+  for (const m of members) {
+    if (best && m.memberId > best.id) continue;
+    const account = accountOfParticipant({ channel_vars: m.channelVars });
+    if (account !== undefined) best = { id: m.memberId, account };
+  }
+  return best?.account;
 }
 
 function participant(info: ConferenceInfo, p: ParticipantInfo, nowMs: number): LiveParticipant {
