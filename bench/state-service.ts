@@ -16,21 +16,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
+import { AMQP_URL, arg, strArg } from './_bus-common.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) ? v : fallback;
-}
 const CONFERENCES = arg('conferences', 1000);
 const PARTICIPANTS = arg('participants', 10);
 const CHURN = arg('churn', 0.05);
-const NODE_FLAGS = (() => {
-  const i = process.argv.indexOf('--node-flags');
-  return i >= 0 ? (process.argv[i + 1] ?? '').split(/\s+/).filter((f) => f.startsWith('--')) : [];
-})();
+const NODE_FLAGS = (strArg('node-flags') ?? '').split(/\s+/).filter((f) => f.startsWith('--'));
 const LISTING = process.argv.includes('--paged') ? 'paged' : 'whole';
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const GOAL = 100 * 1024 * 1024;
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -155,32 +147,28 @@ async function scrape(httpPort: number): Promise<{ participants: number; publish
   }
 }
 
-/** Polls until `done` (sampling the service's RSS meanwhile); returns the time it took. */
-async function until(what: string, pid: number, httpPort: number, done: (m: NonNullable<Awaited<ReturnType<typeof scrape>>>) => boolean, timeoutMs = 120_000): Promise<number> {
+/** Polls until `done`; returns the time it took. (The kernel keeps the peak: VmHWM, read afterwards.) */
+async function until(what: string, httpPort: number, done: (m: NonNullable<Awaited<ReturnType<typeof scrape>>>) => boolean, timeoutMs = 120_000): Promise<number> {
   const started = performance.now();
   for (;;) {
     const m = await scrape(httpPort);
     if (m && done(m)) return performance.now() - started;
     if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(m)})`);
-    memoryOf(pid);
     await sleep(50);
   }
 }
 
-/** Events confirmed so far stop growing (the burst is over): their count and when the last one came. */
-async function settled(pid: number, httpPort: number): Promise<{ published: number; lastAt: number }> {
+/** Events confirmed so far stop growing for 1.5 s (the burst is over); returns their count. */
+async function settled(httpPort: number): Promise<number> {
   let last = -1;
   let lastAt = performance.now();
   const started = performance.now();
   for (;;) {
-    const m = await scrape(httpPort);
-    const n = m?.published ?? -1;
+    const n = (await scrape(httpPort))?.published ?? -1;
     if (n !== last) {
       last = n;
       lastAt = performance.now();
-    } else if (performance.now() - lastAt > 1500) return { published: n, lastAt };
-    if (performance.now() - started > 120_000) return { published: n, lastAt };
-    memoryOf(pid);
+    } else if (performance.now() - lastAt > 1500 || performance.now() - started > 120_000) return n;
     await sleep(20);
   }
 }
@@ -218,7 +206,7 @@ async function main(): Promise<void> {
     const idle = startService(cli, writeConfig(dir, idlePort, idleHttp, names));
     services.push(idle);
     idle.stdout!.resume();
-    await until('the idle service to answer', idle.pid!, idleHttp, () => true, 30_000);
+    await until('the idle service to answer', idleHttp, () => true, 30_000);
     await sleep(3000);
     const idleMem = memoryOf(idle.pid!);
     await stopService(idle);
@@ -231,9 +219,9 @@ async function main(): Promise<void> {
     services.push(svc);
     const log = readLog(svc);
     const total = CONFERENCES * PARTICIPANTS;
-    await until('every participant in the registry', svc.pid!, http, (m) => m.participants === total);
+    await until('every participant in the registry', http, (m) => m.participants === total);
     const learntMs = performance.now() - t0;
-    const { published: confirmed } = await settled(svc.pid!, http);
+    const confirmed = await settled(http);
     const cold = memoryOf(svc.pid!);
     const coldResync = log.resyncs[0];
     console.log(
@@ -244,8 +232,8 @@ async function main(): Promise<void> {
     // 3. A reconnect with churn: the node drops every socket, changes CHURN of the participants.
     const before = (await scrape(http))!;
     const { changed, participants } = await ask('drop-and-churn');
-    await until('the registry to match the node again', svc.pid!, http, (m) => m.up && m.participants === participants && m.published > before.published);
-    const { published: after } = await settled(svc.pid!, http);
+    await until('the registry to match the node again', http, (m) => m.up && m.participants === participants && m.published > before.published);
+    const after = await settled(http);
     await sleep(2000);
     const warm = memoryOf(svc.pid!);
     const down = log.downs.at(-1);

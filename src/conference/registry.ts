@@ -63,6 +63,9 @@ export interface ParticipantInfo extends MemberState {
   status: ConferencecallStatus;
 }
 
+/** Seconds from 0000-01-01 to 1970-01-01: Kazoo's gregorian seconds (seed: join_time 63635217275). */
+export const GREGORIAN_EPOCH_OFFSET_S = 62_167_219_200;
+
 /** One participant of the seed's `_read_only.participants[]`. */
 export interface ReadOnlyParticipant {
   call_id: string;
@@ -79,7 +82,7 @@ export interface ReadOnlyParticipant {
   current_energy: number;
   video: boolean;
   is_moderator: boolean;
-  /** Epoch seconds. */
+  /** Gregorian seconds (Kazoo's epoch, as in the seed: 63635217275). */
   join_time: number;
   /** Seconds in the conference so far. */
   duration: number;
@@ -839,7 +842,7 @@ export class ConferenceRegistry {
           current_energy: m.currentEnergy,
           video: m.video,
           is_moderator: m.isModerator,
-          join_time: Math.floor(p.joinedAtMs / 1000),
+          join_time: Math.floor(p.joinedAtMs / 1000) + GREGORIAN_EPOCH_OFFSET_S,
           duration: Math.max(0, Math.floor((nowMs - p.joinedAtMs) / 1000)),
         });
       }

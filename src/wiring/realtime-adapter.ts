@@ -6,10 +6,8 @@ import type { LiveConference, LiveParticipant, RealtimeRegistry } from '../api/d
 import { customChannelVars } from '../conference/payload.js';
 import { accountOfParticipant } from '../api/account.js';
 import type { MemberState } from '../conference/types.js';
-import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../conference/registry.js';
+import { GREGORIAN_EPOCH_OFFSET_S, type ConferenceInfo, type ConferenceRegistry, type ParticipantInfo } from '../conference/registry.js';
 
-/** Seconds from 0000-01-01 to 1970-01-01: Kazoo's gregorian seconds (seed: join_time 63635217275). */
-export const GREGORIAN_EPOCH_OFFSET_S = 62_167_219_200;
 
 export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => number = Date.now): RealtimeRegistry {
   const live = (info: ConferenceInfo): LiveConference => {
