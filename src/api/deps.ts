@@ -1,34 +1,16 @@
 /**
  * What the API needs from the rest of confmgr, injected by the service wiring (src/main.ts).
  *
- * `RealtimeRegistry` is the minimal read-only view of live conference state the API needs. The
- * conference registry (src/conference/registry.ts) did not exist when this was written, so the
- * wiring adapts it to this interface (see `fromConferenceRegistry` in ./registry-adapter.ts when present).
+ * `RealtimeRegistry` is the minimal read-only view of live conference state the API needs; the wiring
+ * adapts the conference registry to it (src/wiring/realtime-adapter.ts), tests use fakes.
  */
 import type { Logger } from '../log.js';
 import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/types.js';
 import type { Storage } from '../storage/types.js';
+import type { ReadOnlyParticipant } from '../conference/registry.js';
 
-/** One live participant, in the seed's `_read_only.participants[]` shape plus the channel variables. */
-export interface LiveParticipant {
-  call_id: string;
-  conference_name: string;
-  conference_uuid: string;
-  switch_hostname: string;
-  floor: boolean;
-  hear: boolean;
-  speak: boolean;
-  talking: boolean;
-  mute_detect: boolean;
-  participant_id: number;
-  energy_level: number;
-  current_energy: number;
-  video: boolean;
-  is_moderator: boolean;
-  /** Gregorian seconds (Kazoo's epoch, as in the seed: 63635217275). */
-  join_time: number;
-  /** Seconds in the conference so far. */
-  duration: number;
+/** One live participant: the seed's `_read_only.participants[]` shape plus the channel variables. */
+export interface LiveParticipant extends ReadOnlyParticipant {
   /** The channel variables confmgr keeps (`variable_` prefix stripped; Kazoo CCVs, account_id, customer_id,
    *  presence_id — src/conference/channel-vars.ts); used to find the account. */
   channel_vars?: Record<string, string>;

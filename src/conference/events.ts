@@ -209,18 +209,13 @@ export function isConferenceEvent(event: EslEvent): boolean {
   return event.name === CONFERENCE_EVENT_NAME && event.subclass === CONFERENCE_SUBCLASS;
 }
 
-/** `variable_<name>` headers → { name: value }: the member's channel variables confmgr keeps (channel-vars.ts). */
-export function channelVariables(headers: Readonly<Record<string, string>>): Record<string, string> {
-  return keptChannelVars(headers);
-}
-
 /**
  * The member an event describes, or undefined when it has no Member-ID. Flags missing from the
  * event take FreeSWITCH's defaults for a fresh member (hear/speak/see on, everything else off).
  */
 export function memberFromHeaders(
   h: Readonly<Record<string, string>>,
-  channelVars: Record<string, string> = channelVariables(h),
+  channelVars: Record<string, string> = keptChannelVars(h),
 ): MemberState | undefined {
   const id = parseIntHeader(h['Member-ID'], NaN);
   if (!Number.isInteger(id)) return undefined;

@@ -25,7 +25,6 @@ export interface PayloadContext {
 const INTEGER_CCVS: ReadonlySet<string> = new Set(['precedence']);
 
 import { CCV_PREFIX } from './channel-vars.js';
-export { CCV_PREFIX };
 
 /** `Account-ID` → `account_id`: Kazoo's CCV names as its JSON APIs show them. */
 export function ccvKey(name: string): string {
