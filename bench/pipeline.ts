@@ -23,6 +23,7 @@
  *                                  [--latency-rate 5000] [--latency-seconds 5] [--prof DIR]
  *   --trace      confmgr children print their publisher's confirmed/s, buffer, window and CPU every second
  *   --semi-space MB  run confmgr with `node --max-semi-space-size=MB` (V8 young generation; default V8's)
+ *   --node-flags "…"  more node/V8 flags for the confmgr children (e.g. "--optimize-for-size")
  *   --prof DIR   run every confmgr child with `node --cpu-prof` (profiles in DIR/confmgr-<sink>-<rate>/)
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -318,6 +319,7 @@ async function phase(port: number, sim: ChildProcess, sink: 'amqp' | 'count', ra
     const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/confmgr-${sink}-${rate}`] : [];
     const semi = arg('semi-space', 0);
     if (semi > 0) execArgv.push(`--max-semi-space-size=${semi}`);
+    execArgv.push(...(strArg('node-flags') ?? '').split(/\s+/).filter((f) => f.startsWith('--')));
     const trace = process.argv.includes('--trace') ? ['--trace'] : [];
     const child = forkRole('confmgr', ['--port', String(port), '--exchange', exchange, '--sink', sink, ...trace], execArgv);
     try {

@@ -1,16 +1,22 @@
 /**
- * `npm run bench -- state-service [--conferences 1000] [--participants 10] [--churn 0.05] [--paged] [--node-flags "--optimize-for-size"]`
+ * `npm run bench -- state-service [--conferences 1000] [--participants 10] [--churn 0.05] [--paged] [--rest-s 10] [--profiles default,arena,small] [--node-flags "…"] [--heap-snapshot]`
  *
  * The whole confmgr process (`confmgr start`: ESL pool, registry, resync, AMQP publisher and command
  * intake on the real RabbitMQ at AMQP_URL, REST/WebSocket API, SQLite storage, metrics) with N
  * conferences × M participants on the simulator (bench/state.ts's server, in a child process). Printed,
  * from the kernel (VmRSS / VmHWM of the service process): the RSS of the same process idle (no node
  * reachable), its peak over a cold start (every participant learnt, every synthesized event confirmed by
- * RabbitMQ) and one reconnect with churn, and its RSS once settled. Goal (issue 6): < 100 MB.
- * The service runs as an esbuild bundle of src/cli.ts under plain node (as a build would run it).
+ * RabbitMQ) and one reconnect with churn, and its RSS after `rest-s` seconds at rest. Goal (issue 6):
+ * < 100 MB. Each runtime profile is a fresh process, side by side in one run:
+ *   default  `node dist/cli.js start`, as installed;
+ *   arena    the same with MALLOC_ARENA_MAX=2 (glibc; the Docker image sets it);
+ *   small    arena plus `node --optimize-for-size` (V8 favours memory over speed; see README).
+ * `--node-flags` adds node/V8 flags to every profile. `--heap-snapshot` writes a V8 heap snapshot of
+ * each service at rest to the working directory, for Chrome DevTools' Memory tab.
+ * The service runs compiled by tsc under plain node, as `npm run build` and the Docker image run it.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,8 +27,30 @@ import { AMQP_URL, arg, strArg } from './_bus-common.js';
 const CONFERENCES = arg('conferences', 1000);
 const PARTICIPANTS = arg('participants', 10);
 const CHURN = arg('churn', 0.05);
-const NODE_FLAGS = (strArg('node-flags') ?? '').split(/\s+/).filter((f) => f.startsWith('--'));
+const HEAP_SNAPSHOT = process.argv.includes('--heap-snapshot');
+const NODE_FLAGS = [
+  ...(strArg('node-flags') ?? '').split(/\s+/).filter((f) => f.startsWith('--')),
+  ...(HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+];
 const LISTING = process.argv.includes('--paged') ? 'paged' : 'whole';
+const REST_S = arg('rest-s', 10);
+
+interface Profile {
+  key: string;
+  label: string;
+  env: Record<string, string>;
+  flags: string[];
+}
+const ALL_PROFILES: Profile[] = [
+  { key: 'default', label: 'default', env: {}, flags: [] },
+  { key: 'arena', label: 'MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' }, flags: [] },
+  { key: 'small', label: 'MALLOC_ARENA_MAX=2 + --optimize-for-size', env: { MALLOC_ARENA_MAX: '2' }, flags: ['--optimize-for-size'] },
+];
+const PROFILES = (strArg('profiles') ?? 'default,arena,small').split(',').map((k) => {
+  const p = ALL_PROFILES.find((x) => x.key === k.trim());
+  if (!p) throw new Error(`unknown profile ${k} (known: ${ALL_PROFILES.map((x) => x.key).join(', ')})`);
+  return p;
+});
 const GOAL = 100 * 1024 * 1024;
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,12 +74,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function bundleCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  // Inside the repo so the bundle's external packages resolve from node_modules.
-  const outfile = join(here, '..', 'node_modules', '.cache', 'confmgr-bench', 'cli.mjs');
-  await build({ entryPoints: [join(here, '..', 'src', 'cli.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'error' });
-  return outfile;
+/** Compiles src/ with the build's tsconfig (what `npm run build` and the Docker image run): separate ES
+ * modules, so the service's lazy imports (PostgreSQL, the demo, the simulator) stay unloaded, as in production. */
+async function buildCli(): Promise<string> {
+  // Inside the repo so the compiled modules resolve their packages from node_modules.
+  const outDir = join(here, '..', 'node_modules', '.cache', 'confmgr-bench', 'dist');
+  rmSync(outDir, { recursive: true, force: true });
+  const tsc = join(here, '..', 'node_modules', '.bin', 'tsc');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(tsc, ['-p', join(here, '..', 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'], { stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tsc exited with ${code}`))));
+  });
+  return join(outDir, 'cli.js');
 }
 
 interface Names {
@@ -115,10 +150,10 @@ function readLog(child: ChildProcess): ServiceLog {
   return log;
 }
 
-function startService(cli: string, config: string): ChildProcess {
-  const child = spawn(process.execPath, [...NODE_FLAGS, cli, 'start', '--config', config], {
+function startService(cli: string, config: string, profile: Profile): ChildProcess {
+  const child = spawn(process.execPath, [...profile.flags, ...NODE_FLAGS, cli, 'start', '--config', config], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, CONFMGR_BENCH_AMQP_URL: AMQP_URL },
+    env: { ...process.env, ...profile.env, CONFMGR_BENCH_AMQP_URL: AMQP_URL },
   });
   return child;
 }
@@ -130,6 +165,19 @@ async function stopService(child: ChildProcess): Promise<void> {
   await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
 }
 
+/** Asks the service (started with --heapsnapshot-signal=SIGUSR2) for a heap snapshot; waits until it is written. */
+async function heapSnapshot(child: ChildProcess): Promise<string> {
+  const before = new Set(readdirSync('.'));
+  child.kill('SIGUSR2');
+  for (let lastSize = -1; ; await sleep(500)) {
+    const file = readdirSync('.').find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (file === undefined) continue;
+    const size = statSync(file).size;
+    if (size > 0 && size === lastSize) return join(process.cwd(), file);
+    lastSize = size;
+  }
+}
+
 /** The service's own metrics: participants known, events confirmed by RabbitMQ, node up. */
 async function scrape(httpPort: number): Promise<{ participants: number; published: number; up: boolean } | undefined> {
   try {
@@ -137,6 +185,11 @@ async function scrape(httpPort: number): Promise<{ participants: number; publish
     const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
     let published = 0;
     for (const m of text.matchAll(/^confmgr_events_published_total\{[^}]*\} (\d+)/gm)) published += Number(m[1]);
+    noteHeap({
+      heapTotal: value(/^confmgr_nodejs_heap_size_total_bytes (\d+)/m),
+      heapUsed: value(/^confmgr_nodejs_heap_size_used_bytes (\d+)/m),
+      external: value(/^confmgr_nodejs_external_memory_bytes (\d+)/m),
+    });
     return {
       participants: value(/^confmgr_participants (\d+)/m),
       published,
@@ -146,6 +199,20 @@ async function scrape(httpPort: number): Promise<{ participants: number; publish
     return undefined;
   }
 }
+
+interface HeapSample {
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+}
+/** The largest V8 figures seen by any scrape (prom-client's default metrics, updated on each scrape). */
+const heapPeak: HeapSample = { heapTotal: 0, heapUsed: 0, external: 0 };
+let heapLast: HeapSample = { ...heapPeak };
+function noteHeap(h: HeapSample): void {
+  heapLast = h;
+  for (const k of Object.keys(heapPeak) as Array<keyof HeapSample>) if (h[k] > heapPeak[k]) heapPeak[k] = h[k];
+}
+const heapText = (h: HeapSample): string => `V8 heap ${mb(h.heapTotal)} (used ${mb(h.heapUsed)}), external ${mb(h.external)}`;
 
 /** Polls until `done`; returns the time it took. (The kernel keeps the peak: VmHWM, read afterwards.) */
 async function until(what: string, httpPort: number, done: (m: NonNullable<Awaited<ReturnType<typeof scrape>>>) => boolean, timeoutMs = 120_000): Promise<number> {
@@ -173,6 +240,103 @@ async function settled(httpPort: number): Promise<number> {
   }
 }
 
+interface ProfileResult {
+  profile: Profile;
+  idle: number;
+  peak: number;
+  afterReconnect: number;
+  rested: number;
+  coldResyncMs: number | undefined;
+  reconnectMs: number | undefined;
+  participantsAfter: number;
+}
+
+interface ProfileRun {
+  cli: string;
+  dir: string;
+  names: Names;
+  profile: Profile;
+  /** The simulator's ESL port. */
+  port: number;
+  /** Participants the simulator holds now. */
+  expected: number;
+  ask: (cmd: string) => Promise<ServerMsg>;
+  services: ChildProcess[];
+}
+
+async function runProfile({ cli, dir, names, profile, port, expected, ask, services }: ProfileRun): Promise<ProfileResult> {
+  // 1. The same process with nothing to hold: its node is unreachable (connection refused, retrying).
+  const idlePort = await freePort();
+  const idleHttp = await freePort();
+  const idle = startService(cli, writeConfig(dir, idlePort, idleHttp, names), profile);
+  services.push(idle);
+  idle.stdout!.resume();
+  await until('the idle service to answer', idleHttp, () => true, 30_000);
+  await sleep(3000);
+  await scrape(idleHttp);
+  const idleMem = memoryOf(idle.pid!);
+  const idleHeap = heapLast;
+  await stopService(idle);
+  console.log(`idle (no node reachable): RSS ${mb(idleMem.rss)}, peak ${mb(idleMem.hwm)}; ${heapText(idleHeap)}`);
+  Object.assign(heapPeak, { heapTotal: 0, heapUsed: 0, external: 0 });
+
+  // 2. Cold start against the full node: every participant learnt, every synthesized event confirmed.
+  const http = await freePort();
+  const t0 = performance.now();
+  const svc = startService(cli, writeConfig(dir, port, http, names), profile);
+  services.push(svc);
+  const log = readLog(svc);
+  await until('every participant in the registry', http, (m) => m.participants === expected);
+  const learntMs = performance.now() - t0;
+  const confirmed = await settled(http);
+  const cold = memoryOf(svc.pid!);
+  const coldResync = log.resyncs[0];
+  console.log(
+    `cold start: ${expected} participants known ${learntMs.toFixed(0)} ms after spawn (resync ${coldResync?.totalMs.toFixed(0)} ms by its own log); ` +
+      `${confirmed} events confirmed by RabbitMQ; RSS now ${mb(cold.rss)}, peak so far ${mb(cold.hwm)}`,
+  );
+
+  // 3. A reconnect with churn: the node drops every socket, changes CHURN of the participants.
+  const before = (await scrape(http))!;
+  const { changed, participants } = await ask('drop-and-churn');
+  await until('the registry to match the node again', http, (m) => m.up && m.participants === participants && m.published > before.published);
+  const after = await settled(http);
+  await sleep(2000);
+  await scrape(http);
+  const warm = memoryOf(svc.pid!);
+  const warmHeap = heapLast;
+  const down = log.downs.at(-1);
+  const resynced = log.resyncs.at(-1);
+  const reconnectMs = down !== undefined && resynced !== undefined && resynced.time >= down ? resynced.time - down : undefined;
+  const warmText =
+    reconnectMs !== undefined
+      ? `node down → resynced ${reconnectMs} ms (resync ${resynced!.totalMs.toFixed(0)} ms, ${resynced!.synthesized} synthesized events)`
+      : 'resync not seen in the log';
+  console.log(`reconnect: ${changed} changes; ${warmText}; ${after - before.published} more events confirmed; RSS now ${mb(warm.rss)}`);
+  console.log(`V8 after the reconnect: ${heapText(warmHeap)}; largest seen while polling: ${heapText(heapPeak)}`);
+  // At rest V8's memory reducer runs full GCs and hands pages back; how far RSS falls, and when.
+  const restTrail: string[] = [];
+  for (let t = 0; t < REST_S; t += 5) {
+    await sleep(5000);
+    restTrail.push(`${t + 5}s ${mb(memoryOf(svc.pid!).rss)}`);
+  }
+  await scrape(http);
+  const rested = memoryOf(svc.pid!);
+  if (REST_S > 0) console.log(`at rest: RSS ${restTrail.join(', ')}; ${heapText(heapLast)}`);
+  if (HEAP_SNAPSHOT) console.log(`heap snapshot: ${await heapSnapshot(svc)}`);
+  await stopService(svc);
+  return {
+    profile,
+    idle: idleMem.rss,
+    peak: rested.hwm,
+    afterReconnect: warm.rss,
+    rested: rested.rss,
+    coldResyncMs: coldResync?.totalMs,
+    reconnectMs,
+    participantsAfter: participants!,
+  };
+}
+
 async function main(): Promise<void> {
   try {
     const c = await amqp.connect(AMQP_URL);
@@ -181,7 +345,7 @@ async function main(): Promise<void> {
     console.log(`state-service bench skipped: no RabbitMQ at AMQP_URL (${(err as Error).message}); start one (scripts/ensure-rabbitmq.sh)`);
     return;
   }
-  const cli = await bundleCli();
+  const cli = await buildCli();
   const dir = mkdtempSync(join(tmpdir(), 'confmgr-bench-svc-'));
   const names: Names = { exchange: `confmgr-bench-state-${process.pid}`, commandQueue: `confmgr-bench-state-commands-${process.pid}` };
   const server = fork(join(here, 'state.ts'), ['--server', '--conferences', String(CONFERENCES), '--participants', String(PARTICIPANTS), '--churn', String(CHURN)], {
@@ -200,55 +364,25 @@ async function main(): Promise<void> {
         `(json_list ${mb(hello.replyBytes!)}), churn ${CHURN * 100}%, resync_listing ${LISTING}, node ${process.version}${NODE_FLAGS.length ? ` ${NODE_FLAGS.join(' ')}` : ''}`,
     );
 
-    // 1. The same process with nothing to hold: its node is unreachable (connection refused, retrying).
-    const idlePort = await freePort();
-    const idleHttp = await freePort();
-    const idle = startService(cli, writeConfig(dir, idlePort, idleHttp, names));
-    services.push(idle);
-    idle.stdout!.resume();
-    await until('the idle service to answer', idleHttp, () => true, 30_000);
-    await sleep(3000);
-    const idleMem = memoryOf(idle.pid!);
-    await stopService(idle);
-    console.log(`idle (no node reachable): RSS ${mb(idleMem.rss)}, peak ${mb(idleMem.hwm)}`);
-
-    // 2. Cold start against the full node: every participant learnt, every synthesized event confirmed.
-    const http = await freePort();
-    const t0 = performance.now();
-    const svc = startService(cli, writeConfig(dir, hello.port!, http, names));
-    services.push(svc);
-    const log = readLog(svc);
-    const total = CONFERENCES * PARTICIPANTS;
-    await until('every participant in the registry', http, (m) => m.participants === total);
-    const learntMs = performance.now() - t0;
-    const confirmed = await settled(http);
-    const cold = memoryOf(svc.pid!);
-    const coldResync = log.resyncs[0];
-    console.log(
-      `cold start: ${total} participants known ${learntMs.toFixed(0)} ms after spawn (resync ${coldResync?.totalMs.toFixed(0)} ms by its own log); ` +
-        `${confirmed} events confirmed by RabbitMQ; RSS now ${mb(cold.rss)}, peak so far ${mb(cold.hwm)}`,
-    );
-
-    // 3. A reconnect with churn: the node drops every socket, changes CHURN of the participants.
-    const before = (await scrape(http))!;
-    const { changed, participants } = await ask('drop-and-churn');
-    await until('the registry to match the node again', http, (m) => m.up && m.participants === participants && m.published > before.published);
-    const after = await settled(http);
-    await sleep(2000);
-    const warm = memoryOf(svc.pid!);
-    const down = log.downs.at(-1);
-    const resynced = log.resyncs.at(-1);
-    const warmText =
-      down !== undefined && resynced !== undefined && resynced.time >= down
-        ? `node down → resynced ${resynced.time - down} ms (resync ${resynced.totalMs.toFixed(0)} ms, ${resynced.synthesized} synthesized events)`
-        : 'resync not seen in the log';
-    console.log(`reconnect: ${changed} changes; ${warmText}; ${after - before.published} more events confirmed; RSS now ${mb(warm.rss)}`);
+    const results: ProfileResult[] = [];
+    let expected = CONFERENCES * PARTICIPANTS;
+    for (const profile of PROFILES) {
+      console.log(`\n— ${profile.label}`);
+      const r = await runProfile({ cli, dir, names, profile, port: hello.port!, expected, ask, services });
+      expected = r.participantsAfter;
+      results.push(r);
+    }
     console.log('');
-    console.log(
-      `whole-process RSS: idle ${mb(idleMem.rss)}; with ${total} participants peak ${mb(warm.hwm)}, settled ${mb(warm.rss)} ` +
-        `(goal < 100 MB: ${warm.hwm < GOAL ? 'met' : 'NOT met'}); participants' share of the peak: +${mb(warm.hwm - idleMem.rss)} over idle`,
-    );
-    await stopService(svc);
+    console.log('| profile | idle RSS | peak RSS (cold start + reconnect) | RSS after reconnect | RSS at rest | cold resync | node down → resynced |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of results) {
+      console.log(
+        `| ${r.profile.label} | ${mb(r.idle)} | ${mb(r.peak)} | ${mb(r.afterReconnect)} | ${REST_S > 0 ? `${mb(r.rested)} (${REST_S} s)` : '—'} | ` +
+          `${r.coldResyncMs?.toFixed(0) ?? '?'} ms | ${r.reconnectMs ?? '?'} ms |`,
+      );
+    }
+    const best = Math.min(...results.map((r) => r.peak));
+    console.log(`goal: whole process < 100 MB — peak ${best < GOAL ? 'met' : 'NOT met'} by the best profile (${mb(best)}); resync after a reconnect < 1 s — ${results.every((r) => r.reconnectMs !== undefined && r.reconnectMs < 1000) ? 'met' : 'NOT met'} in every profile`);
   } finally {
     for (const s of services) await stopService(s);
     server.send({ cmd: 'exit' });

@@ -89,6 +89,13 @@ export interface ServiceHandle {
 
 const APP_VERSION = readVersion();
 
+/** Resync pacing: a pause every this many synthesized events… */
+const RESYNC_PACE_EVERY = 500;
+/** …until fewer than this many wait in the publisher's buffer (the 5000 in flight not counted)… */
+const RESYNC_PACE_BUFFERED = 1000;
+/** …or this long has passed: a slow broker slows a resync down, it never stops it. */
+const RESYNC_PACE_MAX_WAIT_MS = 250;
+
 function readVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -129,6 +136,14 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     nodes: config.freeswitch.nodes.map((n) => n.name),
     downGraceMs: config.freeswitch.downGraceMs,
     listing: config.freeswitch.resyncListing,
+    // A cold start synthesizes an event per participant (12 000 for 1000 conferences × 10). Paced,
+    // they wait upstream as snapshot rows rather than all at once as AMQP bodies, conferencecall
+    // writes and WebSocket frames: the process's peak memory follows (README, bench state-service).
+    paceEvery: RESYNC_PACE_EVERY,
+    pace: async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // the event hub's consumers run
+      await publisher.whenBufferedBelow(RESYNC_PACE_BUFFERED, RESYNC_PACE_MAX_WAIT_MS);
+    },
     logger: logger.child({ component: 'resync' }),
   });
   const router = new ConferenceRouter(registry, sync);

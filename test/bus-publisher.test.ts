@@ -115,6 +115,29 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
     expect(publisher.stats().dropped.shutdown).toBe(11); // late events are counted too
   });
 
+  it('whenBufferedBelow: waits for the broker to take the buffer down, at once when there is no broker', async () => {
+    const { consumer, publisher } = await setup({ maxInFlight: 50, batchSize: 50 });
+    const n = 3000;
+    for (let i = 0; i < n; i++) publisher.publish(ev('add-member', 'c', `x${i}`, i));
+    expect(publisher.stats().buffered).toBe(n); // publish() only queues; the sender runs later
+    const t0 = performance.now();
+    await publisher.whenBufferedBelow(100, 30_000);
+    expect(publisher.stats().buffered).toBeLessThan(100);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    await consumer.waitForDistinct(n);
+    expect(consumer.distinctCount()).toBe(n);
+
+    // Its bound: never longer than maxWaitMs, even while the buffer stays full.
+    const stalled = new AmqpPublisher({ url: 'amqp://guest:guest@127.0.0.1:1', reconnect: { initialDelayMs: 20, maxDelayMs: 50 } });
+    void stalled.start();
+    cleanups.push(() => stalled.close(10));
+    for (let i = 0; i < 50; i++) stalled.publish(ev('add-member', 'c', 'x', i));
+    const t1 = performance.now();
+    await stalled.whenBufferedBelow(10, 60_000); // not connected: the buffer is there to fill
+    expect(performance.now() - t1).toBeLessThan(1000);
+    expect(stalled.stats()).toMatchObject({ connected: false, buffered: 50 });
+  });
+
   it('a forced close of its connection under steady load loses nothing and keeps per-conference order', async () => {
     const { consumer, publisher, connectionName } = await setup({ maxInFlight: 200 });
     const conferences = ['alpha', 'beta', 'gamma.delta'];

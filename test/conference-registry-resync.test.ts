@@ -88,7 +88,9 @@ afterEach(() => {
   for (const s of syncs.splice(0)) s.close();
 });
 
-function setup(options: { nodes?: string[]; downGraceMs?: number; retryMs?: number } = {}) {
+function setup(
+  options: { nodes?: string[]; downGraceMs?: number; retryMs?: number; pace?: () => Promise<void>; paceEvery?: number } = {},
+) {
   const registry = new ConferenceRegistry();
   const scripted = scriptedApi();
   const sync = new ConferenceStateSync({
@@ -97,6 +99,7 @@ function setup(options: { nodes?: string[]; downGraceMs?: number; retryMs?: numb
     nodes: options.nodes ?? ['fs1'],
     downGraceMs: options.downGraceMs ?? 60_000,
     retryMs: options.retryMs ?? 0,
+    ...(options.pace ? { pace: options.pace, paceEvery: options.paceEvery } : {}),
   });
   syncs.push(sync);
   const seen: ConferenceEvent[] = [];
@@ -385,6 +388,107 @@ describe('ConferenceStateSync', () => {
     syncs.push(sync);
     expect(await sync.nodeUp('fs1')).toBeDefined();
     expect(phases).toEqual(['fs1:reply', 'fs1:parsed', 'fs1:channel-vars', 'fs1:applied', 'fs1:replayed']);
+  });
+
+  /** A pace() the test releases by hand; `paused` counts the calls waiting. */
+  function manualPace() {
+    const waiting: Array<() => void> = [];
+    return {
+      pace: (): Promise<void> => new Promise<void>((r) => waiting.push(r)),
+      get paused(): number {
+        return waiting.length;
+      },
+      release: (): void => waiting.shift()!(),
+    };
+  }
+  /** upWith for a paced sync: releases every pause until the resync is done. */
+  async function upPaced(s: ReturnType<typeof setup>, p: ReturnType<typeof manualPace>, reply: string): Promise<void> {
+    let done = false;
+    const resync = s.sync.nodeUp('fs1').finally(() => (done = true));
+    s.pending.shift()!.resolve(reply);
+    while (!done) {
+      await tick();
+      while (p.paused > 0) p.release();
+    }
+    await resync;
+  }
+  const dave = member({ memberId: 4, callId: 'call-d', callerIdName: 'Dave' });
+  const erin = member({ memberId: 5, callId: 'call-e', callerIdName: 'Erin' });
+
+  it('paces a snapshot: a pause every paceEvery events, the node\'s own events held back meanwhile, the same result', async () => {
+    const p = manualPace();
+    const s = setup({ pace: p.pace, paceEvery: 3 });
+    const snapshot = jsonList([
+      { name: 'r1', uuid: 'u1', members: [alice, bob] },
+      { name: 'r2', uuid: 'u2', members: [carol, dave] },
+      { name: 'r3', uuid: 'u3', members: [erin] },
+    ]);
+    const resync = s.sync.nodeUp('fs1');
+    s.pending.shift()!.resolve(snapshot);
+    await tick();
+    // r1's three events are out; the resync waits before r2.
+    expect(summary(s.seen)).toEqual(['~conference-create', '~add-member:1/call-a', '~add-member:2/call-b']);
+    expect(p.paused).toBe(1);
+    expect(s.sync.state('fs1')).toBe('resyncing');
+    const muted = event('mute-member', { conference: 'r1', uuid: 'u1', member: { ...alice, speak: false } });
+    s.sync.handleEvent(muted);
+    expect(s.seen).toHaveLength(3); // held back until the snapshot is in
+    p.release();
+    await tick();
+    expect(s.seen).toHaveLength(6);
+    expect(p.paused).toBe(1);
+    p.release();
+    const result = await resync;
+    expect(p.paused).toBe(0); // r3's two events did not reach paceEvery again
+    expect(result).toMatchObject({ conferences: 3, participants: 5, synthesized: 8, replayed: 1 });
+    expect(summary(s.seen.slice(3))).toEqual([
+      '~conference-create',
+      '~add-member:3/call-c',
+      '~add-member:4/call-d',
+      '~conference-create',
+      '~add-member:5/call-e',
+      'mute-member:1/call-a',
+    ]);
+    // The same state as an unpaced resync of the same snapshot.
+    const plain = setup();
+    await upWith(plain, 'fs1', snapshot);
+    plain.sync.handleEvent(muted);
+    expect(s.registry.participants('r1').map((m) => [m.memberId, m.speak])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    // (Times left out: each sync stamps the snapshot with its own arrival time.)
+    const state = (r: ConferenceRegistry, name: string) =>
+      r.participants(name).map(({ joinedAt: _j, ...p }) => p);
+    for (const name of ['r1', 'r2', 'r3']) expect(state(s.registry, name)).toEqual(state(plain.registry, name));
+    expect(summary(s.seen)).toEqual(summary(plain.seen));
+  });
+
+  it('a resync superseded during a pause stops there, every change it made told; the next one completes it', async () => {
+    const p = manualPace();
+    const s = setup({ pace: p.pace, paceEvery: 1 });
+    await upPaced(s, p, jsonList([{ name: 'r1', uuid: 'u1', members: [alice] }, { name: 'r2', uuid: 'u2', members: [bob] }]));
+    s.sync.nodeDown('fs1', 'blip');
+    s.seen.length = 0;
+
+    // While away: carol joined r1, r2 ended, r3 started.
+    const away = jsonList([{ name: 'r1', uuid: 'u1', members: [alice, carol] }, { name: 'r3', uuid: 'u3', members: [dave] }]);
+    const resync = s.sync.nodeUp('fs1');
+    s.pending.shift()!.resolve(away);
+    await tick();
+    expect(summary(s.seen)).toEqual(['~add-member:3/call-c']);
+    s.sync.nodeDown('fs1', 'gone again'); // during the pause after r1
+    p.release();
+    expect(await resync).toBeUndefined();
+    expect(s.registry.participants('r1').map((m) => m.memberId)).toEqual([1, 3]); // applied and told
+    expect(s.registry.participants('r2').map((m) => m.memberId)).toEqual([2]); // not reached: still as before
+    expect(s.registry.conference('r3')).toBeUndefined();
+
+    s.seen.length = 0;
+    await upPaced(s, p, away);
+    expect(summary(s.seen)).toEqual(['~conference-create', '~add-member:4/call-d', '~del-member:2/call-b', '~conference-destroy']);
+    expect(s.registry.conference('r2')).toBeUndefined();
+    expect(s.sync.state('fs1')).toBe('synced');
   });
 
   it('flushes a node that stays down past its grace period, with events', async () => {

@@ -153,6 +153,7 @@ export class AmqpPublisher {
   private startedResolve: (() => void) | undefined;
   private readonly started: Promise<void>;
   private idleWaiters: Array<() => void> = [];
+  private belowWaiters: Array<{ n: number; release: () => void }> = [];
 
   private readonly idPrefix = randomBytes(6).toString('hex');
   private idSeq = 0;
@@ -279,6 +280,39 @@ export class AmqpPublisher {
   }
 
   /**
+   * Resolves once fewer than `n` events wait to be sent (the in-flight window not counted), at once
+   * while the broker is not connected (the buffer is there to fill then), or after `maxWaitMs`. For a
+   * producer that can choose its pace (a resync's burst of synthesized events): the burst then waits
+   * upstream at the broker's speed instead of all of it in this buffer. Never rejects.
+   */
+  whenBufferedBelow(n: number, maxWaitMs: number): Promise<void> {
+    if (this.pending.length < n || !this.flowing()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        n,
+        release: (): void => {
+          clearTimeout(timer);
+          this.belowWaiters = this.belowWaiters.filter((w) => w !== waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.release, maxWaitMs);
+      this.belowWaiters.push(waiter);
+    });
+  }
+
+  private releaseBelowWaiters(): void {
+    if (this.belowWaiters.length === 0) return;
+    const flowing = this.flowing();
+    for (const w of [...this.belowWaiters]) if (!flowing || this.pending.length < w.n) w.release();
+  }
+
+  /** Connected, not blocked by the broker (resource alarm), not stopping: the buffer is draining. */
+  private flowing(): boolean {
+    return this.connected && !this.session!.blocked && !this.stopping;
+  }
+
+  /**
    * Stops accepting, flushes within `deadlineMs`, then closes the connection. Whatever is still
    * unconfirmed is counted as dropped (reason `shutdown`) and logged.
    */
@@ -288,6 +322,7 @@ export class AmqpPublisher {
     const flushed = this.loop ? await this.flush(deadlineMs) : this.isIdle();
     this.stopping = true;
     this.abort.abort();
+    this.releaseBelowWaiters();
     const left = this.pending.drainAll();
     const session = this.session;
     if (session) for (let i = session.sentHead; i < session.sent.length; i++) {
@@ -415,9 +450,11 @@ export class AmqpPublisher {
           s.waitingDrain = false;
           this.scheduleDrain();
         });
+        this.releaseBelowWaiters();
         return;
       }
     }
+    this.releaseBelowWaiters();
     this.scheduleDrain();
   }
 
@@ -493,6 +530,7 @@ export class AmqpPublisher {
     if (this.pending.length > this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize);
     s.connection.close().catch(() => undefined);
     s.onClosed();
+    this.releaseBelowWaiters();
   }
 
   private connectLoop(): Promise<void> {
@@ -539,6 +577,7 @@ export class AmqpPublisher {
       connection.on('blocked', (reason: string) => {
         s.blocked = true;
         this.log.warn({ reason }, 'broker blocked the connection; buffering');
+        this.releaseBelowWaiters();
       });
       connection.on('unblocked', () => {
         s.blocked = false;

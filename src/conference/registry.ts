@@ -66,6 +66,14 @@ export interface ParticipantInfo extends MemberState {
 /** Seconds from 0000-01-01 to 1970-01-01: Kazoo's gregorian seconds (seed: join_time 63635217275). */
 export const GREGORIAN_EPOCH_OFFSET_S = 62_167_219_200;
 
+/** See ConferenceRegistry.beginSnapshot. */
+export interface SnapshotApplication {
+  /** Applies one listed conference; returns its synthesized events (empty when nothing changed). */
+  conference(l: ListedConference): ConferenceEvent[];
+  /** Drops the node's conferences that no `conference()` call listed; returns their events, one batch per conference. */
+  finish(): ConferenceEvent[][];
+}
+
 /** One participant of the seed's `_read_only.participants[]`. */
 export interface ReadOnlyParticipant {
   call_id: string;
@@ -457,7 +465,7 @@ export class ConferenceRegistry {
    * each participant's story consistent: per conference, leavers first, then newcomers, then flag
    * changes, then the floor. Conferences gone get del-member for every participant, then destroy.
    * With `sink`, the events go to it conference by conference as each is done (same order) and the
-   * returned array is empty.
+   * returned array is empty. `beginSnapshot` does the same one conference at a time.
    */
   applySnapshot(
     node: string,
@@ -470,52 +478,78 @@ export class ConferenceRegistry {
     // ~12 000 events, ~20 MB if they are all held at once.
     const all: ConferenceEvent[] = [];
     const emit = sink ?? ((events: ConferenceEvent[]): void => void all.push(...events));
-    const known = this.byNode.get(node) ?? new Map<string, ConferenceRec>();
-    const seen = new Set<string>();
+    const applying = this.beginSnapshot(node, atMs);
     for (const l of listed) {
-      if (!l.name) continue;
-      seen.add(l.name);
-      const out: ConferenceEvent[] = [];
-      let rec = known.get(l.name);
-      if (rec && l.uuid && rec.uuid && rec.uuid !== l.uuid) {
-        out.push(...this.dropConference(rec));
-        rec = undefined;
-      }
-      if (!rec) {
-        rec = {
-          name: l.name,
-          uuid: l.uuid,
-          node,
-          locked: l.locked,
-          startedAtMs: atMs - l.runTimeSeconds * 1000,
-          recordings: new Set(),
-          recordingFlag: l.recording,
-          participants: new Map(),
-        };
-        this.insert(rec);
-        out.push(this.synth('conference-create', rec, undefined, {}, atMs));
-        if (l.locked) out.push(this.synth('lock', rec, undefined, {}, atMs));
-        if (l.recording) out.push(this.synth('start-recording', rec, undefined, {}, atMs));
-      } else {
-        if (!rec.uuid) rec.uuid = l.uuid;
-        if (rec.locked !== l.locked) {
-          rec.locked = l.locked;
-          out.push(this.synth(l.locked ? 'lock' : 'unlock', rec, undefined, {}, atMs));
-        }
-        const recording = rec.recordings.size > 0 || rec.recordingFlag;
-        if (recording !== l.recording) {
-          rec.recordings.clear();
-          rec.recordingFlag = l.recording;
-          out.push(this.synth(l.recording ? 'start-recording' : 'stop-recording', rec, undefined, {}, atMs));
-        }
-      }
-      this.diffMembers(rec, l, atMs, out);
+      const out = applying.conference(l);
       if (out.length > 0) emit(out);
     }
-    for (const rec of [...known.values()]) {
-      if (!seen.has(rec.name)) emit(this.dropConference(rec, atMs));
-    }
+    for (const gone of applying.finish()) emit(gone);
     return all;
+  }
+
+  /**
+   * A snapshot applied piecewise, so a caller can let its consumers catch up between conferences
+   * (resync.ts paces a cold start this way): `conference(l)` for each listed conference, then
+   * `finish()` once, which drops the node's conferences the snapshot did not list. Between calls the
+   * node's events must be held back (resync buffers them); the other nodes' may be applied.
+   * Abandoned before `finish()`, the state is part old, part new, every change told: the next
+   * snapshot completes it.
+   */
+  beginSnapshot(node: string, atMs = this.now()): SnapshotApplication {
+    const seen = new Set<string>();
+    return {
+      conference: (l) => {
+        if (!l.name) return [];
+        seen.add(l.name);
+        return this.applyListedConference(node, l, atMs);
+      },
+      finish: () => {
+        const out: ConferenceEvent[][] = [];
+        for (const rec of [...(this.byNode.get(node)?.values() ?? [])]) {
+          if (!seen.has(rec.name)) out.push(this.dropConference(rec, atMs));
+        }
+        return out;
+      },
+    };
+  }
+
+  private applyListedConference(node: string, l: ListedConference, atMs: number): ConferenceEvent[] {
+    const out: ConferenceEvent[] = [];
+    let rec = this.byNode.get(node)?.get(l.name);
+    if (rec && l.uuid && rec.uuid && rec.uuid !== l.uuid) {
+      out.push(...this.dropConference(rec));
+      rec = undefined;
+    }
+    if (!rec) {
+      rec = {
+        name: l.name,
+        uuid: l.uuid,
+        node,
+        locked: l.locked,
+        startedAtMs: atMs - l.runTimeSeconds * 1000,
+        recordings: new Set(),
+        recordingFlag: l.recording,
+        participants: new Map(),
+      };
+      this.insert(rec);
+      out.push(this.synth('conference-create', rec, undefined, {}, atMs));
+      if (l.locked) out.push(this.synth('lock', rec, undefined, {}, atMs));
+      if (l.recording) out.push(this.synth('start-recording', rec, undefined, {}, atMs));
+    } else {
+      if (!rec.uuid) rec.uuid = l.uuid;
+      if (rec.locked !== l.locked) {
+        rec.locked = l.locked;
+        out.push(this.synth(l.locked ? 'lock' : 'unlock', rec, undefined, {}, atMs));
+      }
+      const recording = rec.recordings.size > 0 || rec.recordingFlag;
+      if (recording !== l.recording) {
+        rec.recordings.clear();
+        rec.recordingFlag = l.recording;
+        out.push(this.synth(l.recording ? 'start-recording' : 'stop-recording', rec, undefined, {}, atMs));
+      }
+    }
+    this.diffMembers(rec, l, atMs, out);
+    return out;
   }
 
   private diffMembers(rec: ConferenceRec, l: ListedConference, atMs: number, out: ConferenceEvent[]): void {

@@ -108,6 +108,14 @@ export interface StateSyncOptions {
   listing?: 'whole' | 'paged';
   /** Paged listing: `conference <name> json_list` requests in flight at once (default 8). */
   pageConcurrency?: number;
+  /**
+   * Awaited every `paceEvery` synthesized events while a snapshot is applied (default: never), to let
+   * the consumers of `event` catch up. It should resolve even when they cannot (broker down): the
+   * resync waits for it.
+   */
+  pace?: () => Promise<void>;
+  /** Synthesized events between two `pace` calls (default 500). */
+  paceEvery?: number;
   /** Called at each step of a resync with the ms elapsed since it started (errors are ignored). */
   onPhase?: (node: string, phase: ResyncPhase, elapsedMs: number) => void;
   logger?: Logger;
@@ -172,6 +180,8 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private readonly listing: 'whole' | 'paged';
   private readonly pageConcurrency: number;
   private readonly onPhase: ((node: string, phase: ResyncPhase, elapsedMs: number) => void) | undefined;
+  private readonly pace: (() => Promise<void>) | undefined;
+  private readonly paceEvery: number;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly entries = new Map<string, NodeEntry>();
@@ -198,6 +208,8 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     this.listing = options.listing ?? 'whole';
     this.pageConcurrency = Math.max(1, options.pageConcurrency ?? 8);
     this.onPhase = options.onPhase;
+    this.pace = options.pace;
+    this.paceEvery = Math.max(1, options.paceEvery ?? 500);
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     for (const n of options.nodes ?? []) this.entry(n);
@@ -330,12 +342,8 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
       if (superseded()) return undefined;
       const t3 = performance.now();
       if (this.channelVars) this.phase(node, 'channel-vars', t3 - t0);
-      // Published conference by conference: nothing holds all of a cold resync's events at once.
-      let synthesized = 0;
-      this.registry.applySnapshot(node, listed, receivedAtMs, (events) => {
-        synthesized += events.length;
-        this.publish(events);
-      });
+      const synthesized = await this.applyPaced(node, listed, receivedAtMs, superseded);
+      if (synthesized === undefined) return undefined;
       e.listRequestedAtMs = requestedAtMs;
       e.snapshotAppliedAtMs = this.now();
       this.phase(node, 'applied', performance.now() - t0);
@@ -386,6 +394,40 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
       }
       return undefined;
     }
+  }
+
+  /**
+   * Applies the snapshot conference by conference, publishing each one's events as it is done; every
+   * `paceEvery` events it awaits `pace` (when set), so that consumers (AMQP publisher, storage) work
+   * through a cold start's ~12 000 events as they come instead of all of them waiting in memory at
+   * once. The node's own events stay buffered meanwhile. Returns the number of events, or undefined
+   * when superseded during a pause (the part applied stands, told; the next resync finishes it).
+   */
+  private async applyPaced(
+    node: string,
+    listed: readonly ListedConference[],
+    atMs: number,
+    superseded: () => boolean,
+  ): Promise<number | undefined> {
+    const applying = this.registry.beginSnapshot(node, atMs);
+    let synthesized = 0;
+    let sincePause = 0;
+    for (const l of listed) {
+      const events = applying.conference(l);
+      synthesized += events.length;
+      this.publish(events);
+      sincePause += events.length;
+      if (this.pace && sincePause >= this.paceEvery) {
+        sincePause = 0;
+        await this.pace();
+        if (superseded()) return undefined;
+      }
+    }
+    for (const gone of applying.finish()) {
+      synthesized += gone.length;
+      this.publish(gone);
+    }
+    return synthesized;
   }
 
   /**
