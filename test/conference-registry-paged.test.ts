@@ -28,6 +28,12 @@ describe('parseListSummary', () => {
     expect(parseListSummary('+OK No active conferences.\n')).toEqual([]);
     expect(parseListSummary('-ERR Command not found\n')).toBeUndefined();
     expect(parseListSummary('+OK Conference a (1 member rate: 8000 flags: x)\nCaller 1;…\n')).toBeUndefined();
+    // The +OK prefix once (before the reply) or not at all, as FreeSWITCH builds differ.
+    expect(parseListSummary('+OK Conference a (1 member rate: 8000 flags: none)\nConference b (3 members rate: 16000 locked flags: locked|running)\n')).toEqual(['a', 'b']);
+    expect(parseListSummary('Conference a (1 member rate: 8000 flags: none)\n')).toEqual(['a']);
+    expect(parseListSummary('No active conferences.\n')).toEqual([]);
+    // A name FreeSWITCH printed with a space cannot be paged: list everything instead.
+    expect(parseListSummary('+OK Conference sales room (1 member rate: 8000 flags: none)\n')).toBeUndefined();
   });
 });
 

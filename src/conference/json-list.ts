@@ -70,7 +70,7 @@ const NOT_FOUND = /^(?:-ERR )?Conference (\S+) not found/;
 /** True when the reply says there is no conference at all. */
 function isEmptyReply(text: string): boolean {
   // `-ERR no reply` is mod_event_socket's body when the api wrote nothing at all: nothing listed.
-  return text === '' || text === '[]' || text === '-ERR no reply' || /^\+OK No active conferences\.?$/.test(text);
+  return text === '' || text === '[]' || text === '-ERR no reply' || /^(?:\+OK )?No active conferences\.?$/.test(text);
 }
 
 function failNotFoundOrUnrecognized(command: string, text: string): never {
@@ -222,15 +222,18 @@ function parsePerConference(text: string): ListedConference[] | undefined {
 
 /**
  * Conference names from `conference list summary` (conference_api_sub_list without members): one
- * `+OK Conference <name> (<n> member(s) rate: … flags: …)` line per conference, or
- * `+OK No active conferences.`. Undefined for anything else (the caller lists everything at once).
+ * `Conference <name> (<n> member(s) rate: … flags: …)` line per conference, or `No active
+ * conferences.`. FreeSWITCH 1.10 puts `+OK ` before the reply (fixtures: api-replies.txt); older
+ * sources write none, and one conference is all the fixtures show, so the prefix is optional on every
+ * line. A name with a space (printed raw; no `conference <name>` command could address it anyway)
+ * or anything else unexpected gives undefined: the caller then lists everything at once.
  */
 export function parseListSummary(reply: string): string[] | undefined {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   const names: string[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\+OK Conference (\S+) \(\d+ members? /.exec(line);
+    const m = /^(?:\+OK )?Conference (\S+) \(\d+ members? rate: /.exec(line);
     if (!m) return undefined;
     names.push(m[1]!);
   }
