@@ -1,22 +1,26 @@
 /**
- * `npm run bench -- state-service [--conferences 1000] [--participants 10] [--churn 0.05] [--paged] [--rest-s 10] [--profiles default,arena,small] [--node-flags "…"] [--heap-snapshot]`
+ * `npm run bench -- state-service [--conferences 1000] [--participants 10] [--churn 0.05] [--paged] [--rest-s 15] [--profiles launcher,node,small] [--node-flags "…"] [--heap-snapshot]`
  *
  * The whole confmgr process (`confmgr start`: ESL pool, registry, resync, AMQP publisher and command
  * intake on the real RabbitMQ at AMQP_URL, REST/WebSocket API, SQLite storage, metrics) with N
  * conferences × M participants on the simulator (bench/state.ts's server, in a child process). Printed,
  * from the kernel (VmRSS / VmHWM of the service process): the RSS of the same process idle (no node
  * reachable), its peak over a cold start (every participant learnt, every synthesized event confirmed by
- * RabbitMQ) and one reconnect with churn, and its RSS after `rest-s` seconds at rest. Goal (issue 6):
- * < 100 MB. Each runtime profile is a fresh process, side by side in one run:
- *   default  `node dist/cli.js start`, as installed;
- *   arena    the same with MALLOC_ARENA_MAX=2 (glibc; the Docker image sets it);
- *   small    arena plus `node --optimize-for-size` (V8 favours memory over speed; see README).
- * `--node-flags` adds node/V8 flags to every profile. `--heap-snapshot` writes a V8 heap snapshot of
+ * RabbitMQ) and one reconnect with churn, its RSS right after the reconnect, and after `rest-s` seconds
+ * at rest (V8's memory reducer hands memory back ~10 s after a burst), with where that memory is
+ * (file-backed, glibc's brk heap, anonymous). Goal (issue 6): < 100 MB. Each runtime profile is a fresh
+ * process, side by side in one run:
+ *   launcher  `bin/confmgr start`, the installed command and the Docker entrypoint, with its defaults
+ *             (glibc arena and trim settings, V8 heap limits: see bin/confmgr);
+ *   node      `node dist/cli.js start`: node's and glibc's own defaults, the baseline;
+ *   small     the launcher plus `--optimize-for-size` (V8 favours memory over speed; see README).
+ * `--node-flags` adds node/V8 flags to every profile (the launcher's CONFMGR_NODE_FLAGS; a V8 heap flag
+ * given there replaces the launcher's default for it). `--heap-snapshot` writes a V8 heap snapshot of
  * each service at rest to the working directory, for Chrome DevTools' Memory tab.
- * The service runs compiled by tsc under plain node, as `npm run build` and the Docker image run it.
+ * The service runs compiled by tsc, as `npm run build` and the Docker image run it.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,20 +37,22 @@ const NODE_FLAGS = [
   ...(HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2'] : []),
 ];
 const LISTING = process.argv.includes('--paged') ? 'paged' : 'whole';
-const REST_S = arg('rest-s', 10);
+const REST_S = arg('rest-s', 15);
 
 interface Profile {
   key: string;
   label: string;
+  /** Started through bin/confmgr (the installed command, with its runtime defaults) or as `node cli.js`. */
+  launcher: boolean;
   env: Record<string, string>;
   flags: string[];
 }
 const ALL_PROFILES: Profile[] = [
-  { key: 'default', label: 'default', env: {}, flags: [] },
-  { key: 'arena', label: 'MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' }, flags: [] },
-  { key: 'small', label: 'MALLOC_ARENA_MAX=2 + --optimize-for-size', env: { MALLOC_ARENA_MAX: '2' }, flags: ['--optimize-for-size'] },
+  { key: 'launcher', label: 'confmgr (the launcher\'s defaults)', launcher: true, env: {}, flags: [] },
+  { key: 'node', label: 'plain node (node\'s defaults)', launcher: false, env: {}, flags: [] },
+  { key: 'small', label: 'confmgr + --optimize-for-size', launcher: true, env: {}, flags: ['--optimize-for-size'] },
 ];
-const PROFILES = (strArg('profiles') ?? 'default,arena,small').split(',').map((k) => {
+const PROFILES = (strArg('profiles') ?? 'launcher,node,small').split(',').map((k) => {
   const p = ALL_PROFILES.find((x) => x.key === k.trim());
   if (!p) throw new Error(`unknown profile ${k} (known: ${ALL_PROFILES.map((x) => x.key).join(', ')})`);
   return p;
@@ -66,6 +72,31 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** Where the resident memory is, from /proc/<pid>/smaps: file-backed (the node binary and shared
+ * libraries), the brk heap (glibc's main arena), and anonymous mappings (V8's heap pages, other malloc
+ * arenas, thread stacks). */
+function breakdownOf(pid: number): string {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  let file = 0;
+  let brk = 0;
+  let anon = 0;
+  let name = '';
+  for (const line of smaps.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      name = head[1]!;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (!rss) continue;
+    const b = Number(rss[1]) * 1024;
+    if (name === '[heap]') brk += b;
+    else if (name === '' || name.startsWith('[')) anon += b;
+    else file += b;
+  }
+  return `file-backed ${mb(file)}, malloc brk heap ${mb(brk)}, anonymous ${mb(anon)}`;
+}
+
 async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -76,17 +107,23 @@ async function freePort(): Promise<number> {
 
 /** Compiles src/ with the build's tsconfig (what `npm run build` and the Docker image run): separate ES
  * modules, so the service's lazy imports (PostgreSQL, the demo, the simulator) stay unloaded, as in production. */
-async function buildCli(): Promise<string> {
-  // Inside the repo so the compiled modules resolve their packages from node_modules.
-  const outDir = join(here, '..', 'node_modules', '.cache', 'confmgr-bench', 'dist');
-  rmSync(outDir, { recursive: true, force: true });
+async function buildCli(): Promise<{ cli: string; launcher: string }> {
+  // Inside the repo so the compiled modules resolve their packages from node_modules. Laid out like the
+  // package (bin/, dist/, package.json) so bin/confmgr runs this build.
+  const root = join(here, '..', 'node_modules', '.cache', 'confmgr-bench');
+  const outDir = join(root, 'dist');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  for (const f of ['confmgr', 'confmgr.js']) copyFileSync(join(here, '..', 'bin', f), join(root, 'bin', f));
+  chmodSync(join(root, 'bin', 'confmgr'), 0o755);
+  copyFileSync(join(here, '..', 'package.json'), join(root, 'package.json'));
   const tsc = join(here, '..', 'node_modules', '.bin', 'tsc');
   await new Promise<void>((resolve, reject) => {
     const child = spawn(tsc, ['-p', join(here, '..', 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'], { stdio: 'inherit' });
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tsc exited with ${code}`))));
   });
-  return join(outDir, 'cli.js');
+  return { cli: join(outDir, 'cli.js'), launcher: join(root, 'bin', 'confmgr') };
 }
 
 interface Names {
@@ -150,13 +187,16 @@ function readLog(child: ChildProcess): ServiceLog {
   return log;
 }
 
-function startService(cli: string, config: string, profile: Profile): ChildProcess {
-  const child = spawn(process.execPath, [...profile.flags, ...NODE_FLAGS, cli, 'start', '--config', config], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...profile.env, CONFMGR_BENCH_AMQP_URL: AMQP_URL },
-  });
-  return child;
+function startService(build: Build, config: string, profile: Profile): ChildProcess {
+  const env = { ...process.env, ...profile.env, CONFMGR_BENCH_AMQP_URL: AMQP_URL };
+  const flags = [...profile.flags, ...NODE_FLAGS];
+  const args = ['start', '--config', config];
+  // The launcher puts CONFMGR_NODE_FLAGS on node's command line; it execs node, so the pid is the service's.
+  return profile.launcher
+    ? spawn(build.launcher, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, CONFMGR_NODE_FLAGS: flags.join(' ') } })
+    : spawn(process.execPath, [...flags, build.cli, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
 }
+type Build = Awaited<ReturnType<typeof buildCli>>;
 
 async function stopService(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
@@ -252,7 +292,7 @@ interface ProfileResult {
 }
 
 interface ProfileRun {
-  cli: string;
+  build: Build;
   dir: string;
   names: Names;
   profile: Profile;
@@ -264,11 +304,11 @@ interface ProfileRun {
   services: ChildProcess[];
 }
 
-async function runProfile({ cli, dir, names, profile, port, expected, ask, services }: ProfileRun): Promise<ProfileResult> {
+async function runProfile({ build, dir, names, profile, port, expected, ask, services }: ProfileRun): Promise<ProfileResult> {
   // 1. The same process with nothing to hold: its node is unreachable (connection refused, retrying).
   const idlePort = await freePort();
   const idleHttp = await freePort();
-  const idle = startService(cli, writeConfig(dir, idlePort, idleHttp, names), profile);
+  const idle = startService(build, writeConfig(dir, idlePort, idleHttp, names), profile);
   services.push(idle);
   idle.stdout!.resume();
   await until('the idle service to answer', idleHttp, () => true, 30_000);
@@ -276,14 +316,15 @@ async function runProfile({ cli, dir, names, profile, port, expected, ask, servi
   await scrape(idleHttp);
   const idleMem = memoryOf(idle.pid!);
   const idleHeap = heapLast;
+  const idleBreakdown = breakdownOf(idle.pid!);
   await stopService(idle);
-  console.log(`idle (no node reachable): RSS ${mb(idleMem.rss)}, peak ${mb(idleMem.hwm)}; ${heapText(idleHeap)}`);
+  console.log(`idle (no node reachable): RSS ${mb(idleMem.rss)}, peak ${mb(idleMem.hwm)}; ${heapText(idleHeap)}; ${idleBreakdown}`);
   Object.assign(heapPeak, { heapTotal: 0, heapUsed: 0, external: 0 });
 
   // 2. Cold start against the full node: every participant learnt, every synthesized event confirmed.
   const http = await freePort();
   const t0 = performance.now();
-  const svc = startService(cli, writeConfig(dir, port, http, names), profile);
+  const svc = startService(build, writeConfig(dir, port, http, names), profile);
   services.push(svc);
   const log = readLog(svc);
   await until('every participant in the registry', http, (m) => m.participants === expected);
@@ -322,7 +363,7 @@ async function runProfile({ cli, dir, names, profile, port, expected, ask, servi
   }
   await scrape(http);
   const rested = memoryOf(svc.pid!);
-  if (REST_S > 0) console.log(`at rest: RSS ${restTrail.join(', ')}; ${heapText(heapLast)}`);
+  if (REST_S > 0) console.log(`at rest: RSS ${restTrail.join(', ')}; ${heapText(heapLast)}; ${breakdownOf(svc.pid!)}`);
   if (HEAP_SNAPSHOT) console.log(`heap snapshot: ${await heapSnapshot(svc)}`);
   await stopService(svc);
   return {
@@ -345,7 +386,7 @@ async function main(): Promise<void> {
     console.log(`state-service bench skipped: no RabbitMQ at AMQP_URL (${(err as Error).message}); start one (scripts/ensure-rabbitmq.sh)`);
     return;
   }
-  const cli = await buildCli();
+  const build = await buildCli();
   const dir = mkdtempSync(join(tmpdir(), 'confmgr-bench-svc-'));
   const names: Names = { exchange: `confmgr-bench-state-${process.pid}`, commandQueue: `confmgr-bench-state-commands-${process.pid}` };
   const server = fork(join(here, 'state.ts'), ['--server', '--conferences', String(CONFERENCES), '--participants', String(PARTICIPANTS), '--churn', String(CHURN)], {
@@ -368,7 +409,7 @@ async function main(): Promise<void> {
     let expected = CONFERENCES * PARTICIPANTS;
     for (const profile of PROFILES) {
       console.log(`\n— ${profile.label}`);
-      const r = await runProfile({ cli, dir, names, profile, port: hello.port!, expected, ask, services });
+      const r = await runProfile({ build, dir, names, profile, port: hello.port!, expected, ask, services });
       expected = r.participantsAfter;
       results.push(r);
     }

@@ -99,6 +99,17 @@ describe('config: resync listing', () => {
   });
 });
 
+describe('config: memory compaction', () => {
+  it('on by default; off from the file or the environment; a non-boolean is refused by key', () => {
+    expect(parseConfig(MIN, 'min.yaml', { env: {} }).memory.compact).toBe(true);
+    expect(parseConfig(`${MIN}memory: { compact: false }\n`, 'f.yaml', { env: {} }).memory.compact).toBe(false);
+    expect(parseConfig(MIN, 'e.yaml', { env: { CONFMGR_MEMORY__COMPACT: 'false' } }).memory.compact).toBe(false);
+    const issues = issuesOf(`${MIN}memory: { compact: sometimes }\n`);
+    expect(issues.map((i) => i.key)).toEqual(['memory.compact']);
+    expect(issuesOf(`${MIN}memory: { compaction: true }\n`).map((i) => i.key)).toEqual(['memory.compaction']);
+  });
+});
+
 describe('config: errors name the key and the problem', () => {
   it('rejects an unknown event name, naming it', () => {
     const issues = issuesOf(`${MIN}publish_participant_event: [add-member, add-membr]\n`);

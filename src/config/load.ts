@@ -59,6 +59,7 @@ export interface Config {
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
+  memory: { compact: boolean };
 }
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -188,6 +189,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     storage,
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
+    memory: { compact: file.memory.compact },
   };
 }
 

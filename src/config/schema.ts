@@ -197,6 +197,16 @@ export function fileSchema(knownEvents: readonly string[]) {
       .prefault({}),
     log: logSchema.prefault({}),
     shutdown: z.strictObject({ timeout_ms: int(0, 600_000).default(10_000) }).prefault({}),
+    memory: z
+      .strictObject({
+        /**
+         * After start-up and after each resync (once its events have left for RabbitMQ), one full,
+         * compacting garbage collection hands the burst's memory back to the kernel (a ~50 ms pause with
+         * 10,000 participants). false: V8's memory reducer alone, whenever it sees fit.
+         */
+        compact: bool().default(true),
+      })
+      .prefault({}),
   });
 }
 
