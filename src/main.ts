@@ -100,6 +100,8 @@ const RESYNC_PACE_MAX_WAIT_MS = 250;
 /** How long a memory compaction waits for the resync's events to leave for RabbitMQ (a broker that is
  * down is not waited for: whenBufferedBelow returns at once then). */
 const COMPACT_SETTLE_MAX_WAIT_MS = 10_000;
+/** Resyncs below this size (participants listed + events synthesized) are not followed by a compaction. */
+const COMPACT_MIN_RESYNC_SIZE = 1_000;
 
 function readVersion(): string {
   try {
@@ -211,7 +213,12 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         logger: logger.child({ component: 'memory' }),
       })
     : undefined;
-  if (compactor) sync.on('resynced', (result) => compactor.request(`resync ${result.node}`));
+  // A small node's resync leaves little to reclaim: not worth a pause while events flow.
+  if (compactor) {
+    sync.on('resynced', (result) => {
+      if (result.participants + result.synthesized >= COMPACT_MIN_RESYNC_SIZE) compactor.request(`resync ${result.node}`);
+    });
+  }
   // After the first resync of a node, conferencecall records of calls that are gone (they left while
   // confmgr was away, so no del-member was seen) are closed. Only nodes already resynced are judged:
   // a node still resyncing shows no conferences yet. The resync's own events were emitted before
@@ -299,6 +306,9 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         });
         logger.info({ listen: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
       }
+      // Loading and compiling the modules left ~15 MB of V8 heap behind; reclaimed before any traffic,
+      // the pause delays nothing.
+      await compactor?.compactNow('startup');
       // Then the broker, then commands, then FreeSWITCH (events from the first resync are buffered either way).
       void publisher.start();
       if (options.commandIntake !== false) {
@@ -316,8 +326,6 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         },
         'confmgr started',
       );
-      // Loading and compiling the modules is a burst of its own (~10 MB of V8 heap it keeps otherwise).
-      compactor?.request('startup');
     },
 
     stop(reason = 'stop') {

@@ -194,6 +194,23 @@ describe.each(BACKENDS)('on %s', (backend) => {
       expect(Object.fromEntries(recs.map((r: any) => [r.reference_id, r.status]))).toEqual({ 'call-1': 'leaved', 'call-2': 'joined' });
     });
 
+    it('reconcile walks more records than one page (500): every gone call closed, every live one kept', async () => {
+      const n = 1_100;
+      for (let i = 0; i < n; i++) {
+        const conf = `room-${i % 7}`;
+        registry.join(conf, { participant_id: i + 1, call_id: `call-${i}`, custom_channel_vars: { account_id: A } });
+        events.emit(participantEvent('add-member', conf, `call-${i}`, i + 1, { custom_channel_vars: { account_id: A } }));
+      }
+      await api.idle();
+      for (let i = 0; i < n; i += 3) registry.leave(`room-${i % 7}`, `call-${i}`);
+      const gone = Math.ceil(n / 3);
+      expect(await api.tracker.reconcile()).toBe(gone);
+      const active = await storage.conferencecalls.listActive();
+      expect(active).toHaveLength(n - gone);
+      expect(active.every((r) => Number(r.reference_id.slice(5)) % 3 !== 0)).toBe(true);
+      expect(await api.tracker.reconcile()).toBe(0);
+    });
+
     it('reconcile(known) judges only nodes the caller trusts; records without a node only when every node is known', async () => {
       registry.start('east', { node: 'fs2', uuid: 'uuid-east' });
       await joinCall('room', 'call-1', 5); // room on fs1

@@ -68,6 +68,10 @@ describe('bin/confmgr', () => {
     expect(viaEnv.execArgv).toContain('--max-semi-space-size=8');
     expect(viaEnv.heapLimitMb).toBeGreaterThanOrEqual(2048);
 
+    // Set but empty: glibc's own (dynamic) thresholds, the variable not passed at all.
+    const glibc = await run({ MALLOC_TRIM_THRESHOLD_: '', MALLOC_MMAP_THRESHOLD_: '' });
+    expect(glibc.malloc).toEqual({ arena: '2' });
+
     const viaFlags = await run({ CONFMGR_NODE_FLAGS: '--max-old-space-size=384 --max-semi-space-size=2' });
     expect(viaFlags.execArgv).toEqual(expect.arrayContaining(['--max-old-space-size=384', '--max-semi-space-size=2']));
     expect(viaFlags.execArgv).not.toContain('--max-old-space-size=1024');

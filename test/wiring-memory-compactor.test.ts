@@ -79,6 +79,23 @@ describe('MemoryCompactor', () => {
     expect(collections).toBe(2);
   });
 
+  it('compactNow() collects at once, without waiting for settled(); not after close()', async () => {
+    let collections = 0;
+    let settledCalls = 0;
+    const c = new MemoryCompactor({
+      quietMs: 10_000,
+      logger: silent,
+      settled: async () => void settledCalls++,
+      collect: async () => void collections++,
+    });
+    await c.compactNow('startup');
+    expect(collections).toBe(1);
+    expect(settledCalls).toBe(0);
+    c.close();
+    await c.compactNow('startup');
+    expect(collections).toBe(1);
+  });
+
   it('close() cancels a pending collection', async () => {
     let collections = 0;
     const c = new MemoryCompactor({ quietMs: 20, logger: silent, settled: async () => {}, collect: async () => void collections++ });

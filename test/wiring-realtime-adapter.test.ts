@@ -34,6 +34,14 @@ describe('realtimeFromRegistry', () => {
     expect(Object.keys(json).sort()).toEqual(['duration', 'focus', 'is_locked', 'name', 'node', 'participants', 'uuid']);
   });
 
+  it('callIds() lists the call ids without building participants', () => {
+    const registry = registryWith([{ memberId: 2, callId: 'b' }, { memberId: 1, callId: 'a' }]);
+    const live = realtimeFromRegistry(registry).conference('room')!;
+    expect(live.callIds!().sort()).toEqual(['a', 'b']);
+    expect(Object.getOwnPropertyDescriptor(live, 'participants')!.get).toBeDefined(); // still not built
+    expect(live.callIds!().sort()).toEqual(live.participants.map((p) => p.call_id).sort());
+  });
+
   it.each([
     ['nobody names an account', [{}, {}], undefined],
     ['lowest member id with one wins', [{ 'ecallmgr_Account-ID': 'acc-3' }, { account_id: 'acc-1' }, {}], 'acc-1'],

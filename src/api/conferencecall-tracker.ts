@@ -25,6 +25,9 @@ import { InvalidStateError } from './errors.js';
 import { TM_NOT_YET, canAdvance, formatTimestamp, monotonicMicros } from './conferencecall-record.js';
 import { statusForEvent } from '../conference/conferencecall.js';
 
+/** Active records read at once by reconcile(). */
+const RECONCILE_PAGE = 500;
+
 export interface ConferencecallTrackerOptions {
   storage: Storage;
   documents: ConferenceDocuments;
@@ -156,17 +159,23 @@ export class ConferencecallTracker {
       const viewOf = (name: string): { node: string; calls: Set<string> } | undefined => {
         if (views.has(name)) return views.get(name);
         const c = this.o.registry.conference(name);
-        const v = c && { node: c.node, calls: new Set(c.participants.map((p) => p.call_id)) };
+        const v = c && { node: c.node, calls: new Set(c.callIds?.() ?? c.participants.map((p) => p.call_id)) };
         views.set(name, v);
         return v;
       };
-      for (const r of await this.o.storage.conferencecalls.listActive()) {
-        const live = viewOf(r.conference_id);
-        if (live && !known(live.node)) continue;
-        if (!live && !known(r.node ?? null)) continue;
-        if (live?.calls.has(r.reference_id)) continue;
-        await this.move(r.id, 'leaved');
-        closed += 1;
+      // A page at a time: a restart beside 10,000 calls would otherwise hold 10,000 rows at once.
+      for (let afterId: string | undefined; ; ) {
+        const page = await this.o.storage.conferencecalls.listActivePage(afterId, RECONCILE_PAGE);
+        for (const r of page) {
+          const live = viewOf(r.conference_id);
+          if (live && !known(live.node)) continue;
+          if (!live && !known(r.node ?? null)) continue;
+          if (live?.calls.has(r.reference_id)) continue;
+          await this.move(r.id, 'leaved');
+          closed += 1;
+        }
+        if (page.length < RECONCILE_PAGE) break;
+        afterId = page.at(-1)!.id;
       }
       return closed;
     });

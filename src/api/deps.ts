@@ -36,6 +36,8 @@ export interface LiveConference {
    * so without building `participants` (the service's adapter can); absent: read from `participants`.
    */
   readonly participantsAccount?: () => string | undefined;
+  /** Its participants' call ids, when the view can list them without building `participants`. */
+  readonly callIds?: () => string[];
 }
 
 export interface RealtimeRegistry {

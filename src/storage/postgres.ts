@@ -141,6 +141,11 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     async listActive() {
       return (await pool.query<StoredConferencecall>(`SELECT ${CC_COLUMNS} FROM conferencecalls WHERE status <> 'leaved' ORDER BY tm_create`)).rows;
     },
+    async listActivePage(afterId, limit) {
+      // Byte order for both the comparison and the sort, whatever the database's collation: keyset paging.
+      const sql = `SELECT ${CC_COLUMNS} FROM conferencecalls WHERE status <> 'leaved' AND id COLLATE "C" > $1 ORDER BY id COLLATE "C" LIMIT $2`;
+      return (await pool.query<StoredConferencecall>(sql, [afterId ?? '', limit])).rows;
+    },
     async list(query: ConferencecallQuery) {
       // Built from fixed fragments only; every value is a bound parameter.
       const params: unknown[] = [query.customerId];

@@ -67,6 +67,9 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
       "SELECT * FROM conferencecalls WHERE conference_id = ? AND reference_id = ? AND status <> 'leaved' ORDER BY tm_create DESC LIMIT 1",
     ),
     ccAllActive: db.prepare<[], StoredConferencecall>("SELECT * FROM conferencecalls WHERE status <> 'leaved' ORDER BY tm_create"),
+    ccActivePage: db.prepare<[string, number], StoredConferencecall>(
+      "SELECT * FROM conferencecalls WHERE status <> 'leaved' AND id > ? ORDER BY id LIMIT ?",
+    ),
   };
 
   const conferences: ConferenceDocumentStore = {
@@ -120,6 +123,9 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     },
     async listActive() {
       return q.ccAllActive.all();
+    },
+    async listActivePage(afterId, limit) {
+      return q.ccActivePage.all(afterId ?? '', limit);
     },
     async list(query: ConferencecallQuery) {
       // Built from fixed fragments only; every value is a bound parameter.

@@ -59,6 +59,11 @@ export interface ConferencecallStore {
   findActive(conferenceId: string, callId: string): Promise<StoredConferencecall | undefined>;
   /** Every record not yet leaved (for reconciliation after a restart). */
   listActive(): Promise<StoredConferencecall[]>;
+  /**
+   * Up to `limit` records not yet leaved, in id order, those after `afterId` only: reconciliation walks
+   * every active record a page at a time instead of holding 10,000 rows at once.
+   */
+  listActivePage(afterId: string | undefined, limit: number): Promise<StoredConferencecall[]>;
   /** Newest first (tm_create descending). */
   list(query: ConferencecallQuery): Promise<StoredConferencecall[]>;
 }

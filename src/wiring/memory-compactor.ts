@@ -9,7 +9,8 @@
  * V8 for every collectable byte (no `--expose-gc`). It blocks the event loop for the collection
  * (~50 ms with 10,000 participants): events wait in socket buffers meanwhile, none is lost. Requests are
  * coalesced: one collection after the last request of a burst, once `settled()` says its output has
- * left (the AMQP buffer drained), and then `quietMs` more.
+ * left (the AMQP buffer drained), and then `quietMs` more. `compactNow()` is for start-up, before any
+ * traffic.
  */
 import type { Logger } from 'pino';
 
@@ -40,6 +41,12 @@ export class MemoryCompactor {
     this.log = options.logger;
     this.collect = options.collect ?? collectAllGarbage;
     this.settled = options.settled;
+  }
+
+  /** Collects now (start-up, before any traffic: the pause delays nothing). */
+  async compactNow(reason: string): Promise<void> {
+    if (this.closed || this.disabled) return;
+    await this.compact([reason]);
   }
 
   /** Asks for one collection after the current burst; repeated requests coalesce. */
@@ -90,6 +97,10 @@ export class MemoryCompactor {
     if (this.closed || this.requested !== seen) return;
     const reasons = [...this.reasons];
     this.reasons.clear();
+    await this.compact(reasons);
+  }
+
+  private async compact(reasons: string[]): Promise<void> {
     const before = process.memoryUsage();
     const started = performance.now();
     try {

@@ -101,6 +101,31 @@ export function storageContract(name: string, backend: StorageBackend): void {
       }
     });
 
+    it('walks the active conferencecalls a page at a time, in id order, each once', async () => {
+      const s = await backend.fresh();
+      try {
+        // Ids whose byte order differs from a case-insensitive one: the pages must not skip or repeat.
+        const ids = ['b', 'B', 'a', 'A', 'a1', 'Z', 'z', '_', '0', 'c9', 'C10'];
+        for (const [i, id] of ids.entries()) {
+          await s.conferencecalls.insert(call({ id, reference_id: `call-${i}`, status: id === 'z' ? 'leaved' : 'joined', tm_create: `2026-01-01 00:00:${String(10 + i)}.000000` }));
+        }
+        const seen: string[] = [];
+        let pages = 0;
+        for (let after: string | undefined; ; pages++) {
+          const page = await s.conferencecalls.listActivePage(after, 3);
+          seen.push(...page.map((r) => r.id));
+          if (page.length < 3) break;
+          after = page.at(-1)!.id;
+        }
+        const active = ids.filter((id) => id !== 'z');
+        expect(seen).toEqual([...active].sort((x, y) => (Buffer.from(x) < Buffer.from(y) ? -1 : 1)));
+        expect(pages).toBe(3);
+        expect(await s.conferencecalls.listActivePage('zz', 3)).toEqual([]);
+      } finally {
+        await s.close();
+      }
+    });
+
     it('treats filter values as data, not SQL', async () => {
       const s = await backend.fresh();
       try {
