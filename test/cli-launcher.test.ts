@@ -54,7 +54,7 @@ describe('bin/confmgr', () => {
   it('runs the CLI with its defaults: two malloc arenas, trim and mmap thresholds, V8 heap 1 GB, semi-space 8 MB', async () => {
     const seen = await run({});
     expect(seen.stdout).toContain('valid');
-    expect(seen.malloc).toEqual({ arena: '2', trim: '131072', mmap: '131072' });
+    expect(seen.malloc).toEqual({ arena: '2', trim: '131072', mmap: '33554432' });
     expect(seen.execArgv).toEqual(expect.arrayContaining(['--max-old-space-size=1024', '--max-semi-space-size=8']));
     // V8's limit counts the young generation too: old space 1024 MB + a few semi-spaces.
     expect(seen.heapLimitMb).toBeGreaterThanOrEqual(1024);
@@ -63,7 +63,7 @@ describe('bin/confmgr', () => {
 
   it("keeps the operator's malloc settings and V8 heap flags (NODE_OPTIONS or CONFMGR_NODE_FLAGS) instead of its own", async () => {
     const viaEnv = await run({ MALLOC_ARENA_MAX: '4', MALLOC_TRIM_THRESHOLD_: '1048576', NODE_OPTIONS: '--max-old-space-size=2048' });
-    expect(viaEnv.malloc).toEqual({ arena: '4', trim: '1048576', mmap: '131072' });
+    expect(viaEnv.malloc).toEqual({ arena: '4', trim: '1048576', mmap: '33554432' });
     expect(viaEnv.execArgv.some((a) => a.startsWith('--max-old-space-size'))).toBe(false);
     expect(viaEnv.execArgv).toContain('--max-semi-space-size=8');
     expect(viaEnv.heapLimitMb).toBeGreaterThanOrEqual(2048);
