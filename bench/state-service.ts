@@ -44,13 +44,12 @@ interface Profile {
   label: string;
   /** Started through bin/confmgr (the installed command, with its runtime defaults) or as `node cli.js`. */
   launcher: boolean;
-  env: Record<string, string>;
   flags: string[];
 }
 const ALL_PROFILES: Profile[] = [
-  { key: 'launcher', label: 'confmgr (the launcher\'s defaults)', launcher: true, env: {}, flags: [] },
-  { key: 'node', label: 'plain node (node\'s defaults)', launcher: false, env: {}, flags: [] },
-  { key: 'small', label: 'confmgr + --optimize-for-size', launcher: true, env: {}, flags: ['--optimize-for-size'] },
+  { key: 'launcher', label: 'confmgr (the launcher\'s defaults)', launcher: true, flags: [] },
+  { key: 'node', label: 'plain node (node\'s defaults)', launcher: false, flags: [] },
+  { key: 'small', label: 'confmgr + --optimize-for-size', launcher: true, flags: ['--optimize-for-size'] },
 ];
 const PROFILES = (strArg('profiles') ?? 'launcher,node,small').split(',').map((k) => {
   const p = ALL_PROFILES.find((x) => x.key === k.trim());
@@ -188,7 +187,7 @@ function readLog(child: ChildProcess): ServiceLog {
 }
 
 function startService(build: Build, config: string, profile: Profile): ChildProcess {
-  const env = { ...process.env, ...profile.env, CONFMGR_BENCH_AMQP_URL: AMQP_URL };
+  const env = { ...process.env, CONFMGR_BENCH_AMQP_URL: AMQP_URL };
   const flags = [...profile.flags, ...NODE_FLAGS];
   const args = ['start', '--config', config];
   // The launcher puts CONFMGR_NODE_FLAGS on node's command line; it execs node, so the pid is the service's.
