@@ -19,30 +19,16 @@ import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+
 import { EslParser, type EslFrame } from '../src/esl/codec.js';
+import { readFixture } from '../test/helpers/fixtures.js';
 import { EslConnection } from '../src/esl/connection.js';
 
 type Format = 'json' | 'plain';
-const here = dirname(fileURLToPath(import.meta.url));
-
-function fixtureDir(): string {
-  const candidates = [process.env.CONFMGR_FIXTURES, resolve(here, '../../shared/fixtures/freeswitch'), resolve(here, '../shared/fixtures/freeswitch')];
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      readFileSync(join(c, 'README.md'));
-      return c;
-    } catch {
-      // next
-    }
-  }
-  throw new Error('fixtures not found (set CONFMGR_FIXTURES)');
-}
 
 /** The exact bytes of every event frame in a capture. */
 function eventFrames(file: string): Buffer[] {
-  const raw = readFileSync(join(fixtureDir(), file));
+  const raw = readFixture(file);
   const out: Buffer[] = [];
   let start = 0;
   for (const frame of new EslParser().push(raw)) {

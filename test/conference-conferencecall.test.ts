@@ -16,10 +16,10 @@ import {
   type Conferencecall,
 } from '../src/conference/conferencecall.js';
 import type { ConferenceEvent } from '../src/conference/types.js';
-import { FIXTURE_DIR, readRaw } from './helpers/fixtures.js';
+import { SEED_DIR, readRaw } from './helpers/fixtures.js';
 
 function seedRecord(): Conferencecall {
-  const text = readFileSync(join(FIXTURE_DIR, '../../seeds/000_1e4e94a0f19f7bb8.txt'), 'utf8');
+  const text = readFileSync(join(SEED_DIR, '000_1e4e94a0f19f7bb8.txt'), 'utf8');
   const example = /Example\n\+\+\+\+\+\+\+\n\n\.\. code::\n\n([\s\S]*?\n    })/.exec(text);
   if (!example) throw new Error('seed example not found');
   return JSON.parse(example[1]!) as Conferencecall;

@@ -12,11 +12,11 @@ import {
   type PayloadContext,
 } from '../src/conference/payload.js';
 import type { ConferenceEvent, MemberState } from '../src/conference/types.js';
-import { FIXTURE_DIR, readRaw } from './helpers/fixtures.js';
+import { SEED_DIR, readRaw } from './helpers/fixtures.js';
 
 /** The seed's example participant event (004_*.txt, "#### Example event"). */
 function seedExample(): Record<string, unknown> {
-  const seedDir = join(FIXTURE_DIR, '../../seeds');
+  const seedDir = SEED_DIR;
   const text = readFileSync(join(seedDir, '004_109fc17fbd7acb0b.txt'), 'utf8');
   const block = /#### Example event\s+```json\n([\s\S]*?)```/.exec(text);
   if (!block) throw new Error('seed example not found');

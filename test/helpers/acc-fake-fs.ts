@@ -4,16 +4,12 @@
  * and member events built from the recorded fixture (demo-json.raw) with values a busy switch has
  * (member ids in the thousands, UTF-8 caller names). Written from the wire format only; no src/ import.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { ROOT } from './acc-harness.js';
-
-export const FIXTURES = join(ROOT, '..', 'shared', 'fixtures', 'freeswitch');
+import { readFixture } from './fixtures.js';
 
 /** The JSON bodies of every `text/event-json` frame of a fixture, in order. */
 export function fixtureJsonEvents(name = 'demo-json.raw'): Array<Record<string, string>> {
-  const raw = readFileSync(join(FIXTURES, name));
+  const raw = readFixture(name);
   const out: Array<Record<string, string>> = [];
   let pos = 0;
   while (pos < raw.length) {

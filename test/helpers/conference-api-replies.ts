@@ -1,4 +1,4 @@
-/** The exchanges of shared/fixtures/freeswitch/api-replies.txt: each command sent and its raw reply. */
+/** The exchanges of test/fixtures/freeswitch/api-replies.txt: each command sent and its raw reply. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EslParser, type EslFrame } from '../../src/esl/codec.js';

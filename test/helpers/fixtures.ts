@@ -1,21 +1,17 @@
-/** Access to the FreeSWITCH wire fixtures in ../shared/fixtures/freeswitch (the spec of the wire). */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+/**
+ * The one way into the FreeSWITCH wire fixtures (test/fixtures/freeswitch, the spec of the wire),
+ * for tests, benches and scripts alike.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
+export const FIXTURE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/freeswitch');
 
-function findFixtureDir(): string {
-  const candidates = [
-    process.env.CONFMGR_FIXTURES,
-    resolve(here, '../../../shared/fixtures/freeswitch'),
-    resolve(here, '../../shared/fixtures/freeswitch'),
-  ].filter((p): p is string => typeof p === 'string');
-  for (const c of candidates) if (existsSync(join(c, 'README.md'))) return c;
-  throw new Error(`FreeSWITCH fixtures not found; tried ${candidates.join(', ')} (set CONFMGR_FIXTURES)`);
+/** The bytes of one fixture file, by its name in the fixture folder. */
+export function readFixture(file: string): Buffer {
+  return readFileSync(join(FIXTURE_DIR, file));
 }
-
-export const FIXTURE_DIR = findFixtureDir();
 
 export function rawFixtureNames(): string[] {
   return readdirSync(FIXTURE_DIR)
@@ -96,3 +92,7 @@ export function unPythonRepr(s: string): Buffer {
   }
   return Buffer.from(out);
 }
+
+/** The product's source documents (Kazoo's conferences API and participant events; VoIPbin's
+ *  conferencecall record), kept beside the wire fixtures. */
+export const SEED_DIR = resolve(FIXTURE_DIR, '../seeds');
