@@ -2,7 +2,7 @@
  * The whole event path, end to end, each part in its OWN process so none steals another's event loop:
  *
  *   simulator  (child)  real ESL over TCP, flood of start/stop-talking from 10 conferences × 10 members
- *   confmgr    (child)  src/main.ts's createService (EslCluster → parseConferenceEvent → ConferenceStateSync
+ *   confmgr    (child)  src/app/service.ts's createService (EslCluster → parseConferenceEvent → ConferenceStateSync
  *                       → toOutboundEvent → AmqpPublisher + event hub, prom-client metrics), no HTTP/intake;
  *                       a fresh process per scenario (clean heap, its own peak RSS, its own CPU profile)
  *   consumer   (child)  one durable queue bound to `conference.event.#`, prefetch 2000, ack per message
@@ -30,11 +30,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createService } from '../src/main.js';
+import { createService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/index.js';
 import { eventRoutingKey } from '../src/bus/routing.js';
 import type { OutboundEvent } from '../src/conference/types.js';
-import { silentLogger } from '../src/log.js';
+import { silentLogger } from '../src/util/log.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { AMQP_URL, arg, awaitCount, percentile, rawCeiling, resetConsumer, strArg, withQueue, type ConsumerReport } from './_bus-common.js';
 
@@ -138,7 +138,7 @@ async function simMain(): Promise<void> {
 }
 
 // -------------------------------------------------------------------------------------------------
-// confmgr (child): the real wiring from src/main.ts. Sinks:
+// confmgr (child): the real wiring from src/app/service.ts. Sinks:
 //   amqp   the real AmqpPublisher; `ts_us` is appended to each payload for the consumer's latency
 //   count  bench-only harness replacing AmqpPublisher.publish: does the same per-event CPU work before
 //          the broker (filter check, routing key, JSON → Buffer), then counts and discards

@@ -20,9 +20,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EslNodePool } from '../src/esl/pool.js';
 import { byteLength } from '../src/esl/codec.js';
-import { ConferenceRegistry } from '../src/conference/registry.js';
+import { ConferenceRegistry } from '../src/state/registry.js';
 import { parseJsonList } from '../src/conference/json-list.js';
-import { ConferenceStateSync, attachStateSync, type ResyncPhase, type ResyncResult } from '../src/conference/resync.js';
+import { ConferenceStateSync, attachStateSync, type ResyncPhase, type ResyncResult } from '../src/state/node-sync.js';
 import { startSimulator } from '../src/simulator/index.js';
 
 function arg(name: string, fallback: number): number {

@@ -28,8 +28,8 @@ import amqp from 'amqplib';
 import { commandRoutingKey } from '../src/bus/routing.js';
 import { parseConfig } from '../src/config/index.js';
 import type { ConferenceCommand } from '../src/conference/types.js';
-import { createLogger, redactUrl, silentLogger } from '../src/log.js';
-import { createService } from '../src/main.js';
+import { createLogger, redactUrl, silentLogger } from '../src/util/log.js';
+import { createService } from '../src/app/service.js';
 import { startSimulator } from '../src/simulator/index.js';
 
 const { values } = parseArgs({

@@ -3,16 +3,16 @@
  * 403 vs 404 for a conference id.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Logger } from '../log.js';
+import type { Logger } from '../util/log.js';
 import { ConferenceNotFoundError, NodeDownError } from '../conference/errors.js';
 import type { StoredConferenceDocument } from '../storage/types.js';
-import type { ApiDeps, LiveConference } from './deps.js';
-import type { ConferenceDocuments } from './conference-documents.js';
-import type { ConferencecallTracker } from './conferencecall-tracker.js';
+import type { ApiDeps, LiveConference } from '../records/live.js';
+import type { ConferenceDocuments } from '../records/conference-documents.js';
+import type { ConferencecallTracker } from '../records/conferencecall-tracker.js';
 import { requireAccount, type TokenAuthenticator } from './auth.js';
-import { conferenceOwner } from './account.js';
+import { conferenceOwner } from '../records/account.js';
 import { ConferenceUnattributedError, ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
-import { checkConferenceId } from './conference-document.js';
+import { checkConferenceId } from '../records/conference-document.js';
 
 export interface ApiContext {
   deps: ApiDeps;

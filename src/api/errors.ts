@@ -2,7 +2,7 @@
  * API errors and THE table from error codes (ConfmgrError.code, from any layer) to HTTP statuses.
  * Every route throws typed errors; one fastify error handler (./envelope.ts) maps them here.
  */
-import { ConfmgrError } from '../errors.js';
+import { ConfmgrError } from '../util/errors.js';
 
 export class UnauthorizedError extends ConfmgrError {
   constructor(message = 'invalid credentials') {

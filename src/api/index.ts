@@ -9,12 +9,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocketPlugin from '@fastify/websocket';
-import { silentLogger } from '../log.js';
-import type { ApiDeps } from './deps.js';
+import { silentLogger } from '../util/log.js';
+import type { ApiDeps } from '../records/live.js';
 import { TokenAuthenticator } from './auth.js';
-import { ConferenceDocuments } from './conference-documents.js';
-import { ConferencecallTracker } from './conferencecall-tracker.js';
-import { DocumentEnforcer } from './document-enforcer.js';
+import { ConferenceDocuments } from '../records/conference-documents.js';
+import { ConferencecallTracker } from '../records/conferencecall-tracker.js';
+import { DocumentEnforcer } from '../records/document-enforcer.js';
 import { WebSocketHub } from './websocket.js';
 import { errorBody, requestIdOf, sendError } from './envelope.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -136,5 +136,5 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   };
 }
 
-export type { ApiDeps, RealtimeRegistry, LiveConference, LiveParticipant, EventSource, ApiToken } from './deps.js';
+export type { ApiDeps, RealtimeRegistry, LiveConference, LiveParticipant, EventSource, ApiToken } from '../records/live.js';
 export { HTTP_STATUS_BY_CODE } from './errors.js';

@@ -11,15 +11,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { Logger } from '../log.js';
-import { silentLogger } from '../log.js';
-import { ConfmgrError } from '../errors.js';
+import type { Logger } from '../util/log.js';
+import { silentLogger } from '../util/log.js';
+import { ConfmgrError } from '../util/errors.js';
 import type { OutboundEvent } from '../conference/types.js';
-import type { RealtimeRegistry } from './deps.js';
-import type { ConferenceDocuments } from './conference-documents.js';
+import type { RealtimeRegistry } from '../records/live.js';
+import type { ConferenceDocuments } from '../records/conference-documents.js';
 import type { TokenAuthenticator } from './auth.js';
-import { conferenceOwner } from './account.js';
-import { CONFERENCE_ID_RE } from './conference-document.js';
+import { conferenceOwner } from '../records/account.js';
+import { CONFERENCE_ID_RE } from '../records/conference-document.js';
 import { HTTP_STATUS_BY_CODE, ValidationError } from './errors.js';
 
 interface Subscription {

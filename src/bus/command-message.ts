@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { CommandResult, ConferenceCommand, MemberTarget } from '../conference/types.js';
-import { ConfmgrError } from '../errors.js';
+import { ConfmgrError } from '../util/errors.js';
 import { InvalidCommandMessageError } from './errors.js';
 import { parseRoutingKey } from './routing.js';
 

@@ -1,5 +1,5 @@
 /** Typed errors of the AMQP bus layer; each has a stable `code`. */
-import { ConfmgrError } from '../errors.js';
+import { ConfmgrError } from '../util/errors.js';
 
 /** A routing-key segment that `encodeSegment` could not have produced. */
 export class RoutingKeyDecodeError extends ConfmgrError {

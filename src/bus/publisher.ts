@@ -20,11 +20,11 @@
 import { randomBytes } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { OutboundEvent } from '../conference/types.js';
-import { silentLogger, redactUrl, type Logger } from '../log.js';
-import { reconnectLoop, type BackoffOptions } from './backoff.js';
+import { silentLogger, redactUrl, type Logger } from '../util/log.js';
+import { reconnectLoop, type BackoffOptions } from '../util/reconnect.js';
 import { connectAmqp } from './connect.js';
 import { EventFilter } from './filter.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../util/fifo.js';
 import { eventRoutingKey } from './routing.js';
 
 export type PublisherCounter =

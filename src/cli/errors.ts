@@ -1,4 +1,4 @@
-import { ConfmgrError } from '../errors.js';
+import { ConfmgrError } from '../util/errors.js';
 
 /** Wrong arguments on the command line. Exit code 2, with the usage text. */
 export class UsageError extends ConfmgrError {

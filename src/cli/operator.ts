@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clientUrlFor, loadHttpSettings, type HttpSettings } from '../config/http-settings.js';
-import { ConfmgrError } from '../errors.js';
+import { ConfmgrError } from '../util/errors.js';
 import { UsageError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { CliIo, CliValues } from './run.js';
@@ -135,7 +135,7 @@ function asList(data: unknown): Record<string, unknown>[] {
 
 /**
  * Why a running conference may be missing: the API only shows an account's conferences, and a
- * conference belongs to an account through a document or its callers' channel variables (src/api/account.ts).
+ * conference belongs to an account through a document or its callers' channel variables (src/records/account.ts).
  */
 export const NO_CONFERENCES_HINT =
   'No conferences.\n' +

@@ -5,8 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
-import { ConfmgrError } from '../errors.js';
-import { redactUrl } from '../log.js';
+import { ConfmgrError } from '../util/errors.js';
+import { redactUrl } from '../util/log.js';
 import { UsageError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runOperatorCommand, OPERATOR_COMMANDS } from './operator.js';
@@ -110,7 +110,7 @@ async function dispatch(command: string, args: string[], values: CliValues, io: 
       if (!file) throw new UsageError('start needs --config FILE (or CONFMGR_CONFIG)');
       if (args.length > 0) throw new UsageError(`start takes no arguments (got ${args.join(' ')})`);
       const config = loadConfigFile(file, { env: io.env });
-      const { runService } = await import('../main.js');
+      const { runService } = await import('../app/service.js');
       return await runService(config, { configFile: file, env: io.env, err: io.err });
     }
     case 'simulate': {
@@ -121,7 +121,7 @@ async function dispatch(command: string, args: string[], values: CliValues, io: 
     }
     case 'demo': {
       if (args.length > 0) throw new UsageError(`demo takes no arguments (got ${args.join(' ')})`);
-      const { runDemo } = await import('../demo.js');
+      const { runDemo } = await import('../demo/index.js');
       const amqpUrl = values['amqp-url'] ?? io.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
       const summary = await runDemo({
         amqpUrl,

@@ -12,7 +12,7 @@
  */
 import { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslTimeoutError } from '../esl/errors.js';
 import type { EslNode } from '../esl/types.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../util/log.js';
 import { buildCommand } from './commands.js';
 import { CommandTimeoutError, InvalidArgumentError, NodeDownError } from './errors.js';
 import { parseReply } from './replies.js';

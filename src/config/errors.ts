@@ -1,4 +1,4 @@
-import { ConfmgrError } from '../errors.js';
+import { ConfmgrError } from '../util/errors.js';
 
 /** One problem in the operator's config: where (dotted path) and what is wrong. */
 export interface ConfigIssue {

@@ -53,7 +53,7 @@ export interface Config {
   };
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
-  /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/api/account.ts). */
+  /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/records/account.ts). */
   http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };

@@ -4,8 +4,8 @@
  */
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
-import { ConfmgrError } from '../errors.js';
-import { redactUrl } from '../log.js';
+import { ConfmgrError } from '../util/errors.js';
+import { redactUrl } from '../util/log.js';
 import { EVENT_PREFIX, commandRoutingKey } from '../bus/routing.js';
 
 export class BrokerUnreachableError extends ConfmgrError {

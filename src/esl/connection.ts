@@ -9,10 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { ConfmgrError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
+import type { ConfmgrError } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/log.js';
 import { EslParser, decodeEvent, encode, type EslEvent, type EslFrame, type ParserOptions } from './codec.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter } from '../util/emitter.js';
 import {
   EslAuthError,
   EslCommandError,

@@ -2,8 +2,8 @@
 export * from './codec.js';
 export * from './errors.js';
 export type * from './types.js';
-export { Backoff, type BackoffOptions } from './backoff.js';
-export { TypedEmitter } from './emitter.js';
+export { Backoff, type BackoffOptions } from '../util/backoff.js';
+export { TypedEmitter } from '../util/emitter.js';
 export {
   EslConnection,
   orderEventNames,

@@ -14,12 +14,12 @@
  *   20 s heartbeats).
  */
 import PQueue from 'p-queue';
-import type { ConfmgrError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
-import { Backoff } from './backoff.js';
+import type { ConfmgrError } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { Backoff } from '../util/backoff.js';
 import { encode, type EslEvent } from './codec.js';
 import { EslConnection, orderEventNames, type BgapiOptions } from './connection.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter } from '../util/emitter.js';
 import { EslAuthError, EslConnectionClosedError, EslNodeDownError, EslOverloadError } from './errors.js';
 import type { ApiOptions, BackgroundJobResult, EslNode, NodeConfig, NodeEvents, NodeState } from './types.js';
 

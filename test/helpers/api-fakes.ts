@@ -3,7 +3,7 @@
  * an event source. Used by test/api-*.test.ts that do not go through the simulator.
  */
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from '../../src/conference/types.js';
-import type { ApiToken, EventSource, LiveConference, LiveParticipant, RealtimeRegistry } from '../../src/api/deps.js';
+import type { ApiToken, EventSource, LiveConference, LiveParticipant, RealtimeRegistry } from '../../src/records/live.js';
 import { buildCommand } from '../../src/conference/commands.js';
 
 /** The two accounts the API tests use, each with its token. */

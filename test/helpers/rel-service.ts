@@ -5,8 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { createLogger, silentLogger, type Logger } from '../../src/log.js';
-import { createService, type ServiceHandle } from '../../src/main.js';
+import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
+import { createService, type ServiceHandle } from '../../src/app/service.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { AMQP_URL, deleteAll, uniqueName, type Received } from './bus-amqp.js';
 import type { OutboundEvent } from '../../src/conference/types.js';

@@ -4,13 +4,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StoredConferenceDocument } from '../../storage/types.js';
-import type { LiveConference } from '../deps.js';
+import type { LiveConference } from '../../records/live.js';
 import { success } from '../envelope.js';
 import { ValidationError, NotFoundError } from '../errors.js';
-import { conferenceOwner } from '../account.js';
-import { readOnly, summary } from '../realtime-view.js';
-import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../conference-document.js';
-import { newDocumentId } from '../conference-documents.js';
+import { conferenceOwner } from '../../records/account.js';
+import { readOnly, summary } from '../../records/realtime-view.js';
+import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../../records/conference-document.js';
+import { newDocumentId } from '../../records/conference-documents.js';
 import { requireOneOf } from '../one-of.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 

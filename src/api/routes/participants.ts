@@ -9,9 +9,9 @@ import type { MemberTarget } from '../../conference/types.js';
 import { MemberNotFoundError } from '../../conference/errors.js';
 import { success } from '../envelope.js';
 import { ValidationError } from '../errors.js';
-import { requestData } from '../conference-document.js';
+import { requestData } from '../../records/conference-document.js';
 import { requireOneOf } from '../one-of.js';
-import { participantView, participantsView } from '../realtime-view.js';
+import { participantView, participantsView } from '../../records/realtime-view.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
 type ConferenceParams = { accountId: string; conferenceId: string };

@@ -1,0 +1,244 @@
+/**
+ * Conferencecall lifecycle and history, persisted. Which FreeSWITCH signal drives each step:
+ *  - joined  ← `add-member` (the member is in the conference; audio flows). `joining` is not
+ *    observable from conference::maintenance events, so records start at `joined`.
+ *  - leaving ← DELETE /conferencecalls/{id} (written before the kick is sent), any other kick/hup
+ *    (`markLeaving`, called by the service's executor wrapper before the command is sent), or
+ *    FreeSWITCH's `kick-member` / `hup-member` (src/conference/conferencecall.ts statusForEvent decides).
+ *  - leaved  ← `del-member` (FreeSWITCH confirms; also synthesized by the registry's resync when a
+ *    member left while confmgr was away), or a kick answered "member/conference not found".
+ * States only move forward; records are never deleted (history), `tm_delete` keeps the sentinel.
+ * All state changes run one at a time in arrival order (a promise chain), so a del-member that races
+ * a DELETE can never move a record backwards.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../util/log.js';
+import { silentLogger } from '../util/log.js';
+import { ConfmgrError } from '../util/errors.js';
+import { NodeDownError } from '../conference/errors.js';
+import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/types.js';
+import type { Storage, StoredConferencecall, ConferencecallStatus } from '../storage/types.js';
+import type { RealtimeRegistry } from './live.js';
+import type { ConferenceDocuments } from './conference-documents.js';
+import { conferenceOwner } from './account.js';
+import { InvalidStateError } from '../api/errors.js';
+import { TM_NOT_YET, canAdvance, formatTimestamp, monotonicMicros } from './conferencecall-record.js';
+import { statusForEvent } from '../conference/conferencecall.js';
+
+/** Active records read at once by reconcile(). */
+const RECONCILE_PAGE = 500;
+
+export interface ConferencecallTrackerOptions {
+  storage: Storage;
+  documents: ConferenceDocuments;
+  registry: RealtimeRegistry;
+  executor: ConferenceCommandExecutor;
+  nodeUp(node: string): boolean;
+  /** Owner (customer_id) of calls in conferences nothing else attributes (http.default_account_id). */
+  defaultAccountId?: string | undefined;
+  logger?: Logger;
+  now?: () => number;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+export class ConferencecallTracker {
+  private chain: Promise<unknown> = Promise.resolve();
+  /** add-member event → whether it created a record (the call was new); see isNewParticipant. */
+  private readonly addOutcomes = new WeakMap<OutboundEvent, Promise<boolean>>();
+  private readonly micros: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly o: ConferencecallTrackerOptions) {
+    this.micros = monotonicMicros(o.now ?? Date.now);
+    this.log = o.logger ?? silentLogger;
+  }
+
+  /** Event listener: never throws; failures are logged. */
+  readonly handle = (event: OutboundEvent): void => {
+    // The conference layer decides which Action drives which status (one place).
+    const status = statusForEvent({ action: event.event } as ConferenceEvent);
+    if (status === undefined || status === 'joining') return;
+    if (status === 'joined') {
+      const added = this.serial(() => this.onAdd(event));
+      this.addOutcomes.set(event, added);
+      void added.catch((err: unknown) => this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed'));
+      return;
+    }
+    void this.serial(() => this.onLeave(event, status)).catch((err: unknown) =>
+      this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed'),
+    );
+  };
+
+  /**
+   * For an add-member event this tracker has handled (subscribe the tracker before asking): whether
+   * the call had no open record before it, i.e. confmgr (this process or an earlier one, the records
+   * are persisted) had never seen it join. Rejects when the record could not be read or written;
+   * false for events the tracker did not handle.
+   */
+  isNewParticipant(event: OutboundEvent): Promise<boolean> {
+    return this.addOutcomes.get(event) ?? Promise.resolve(false);
+  }
+
+  /**
+   * A kick/hup is about to be sent (any door: AMQP, HTTP, CLI): the open records of the calls it
+   * affects move to `leaving` now, before FreeSWITCH answers with del-member (→ `leaved`).
+   * `target` as in the command: a member id, `all`, `non_moderator`; `last` cannot be resolved
+   * reliably and marks nothing (FreeSWITCH's kick-member event moves it). `node`: the node the
+   * command goes to; participants of an instance on another node are not touched. Returns how many
+   * records moved. Never rejects for a missing conference or member (the command will say so).
+   */
+  async markLeaving(conference: string, target: number | string, node?: string): Promise<number> {
+    const live = this.o.registry.conference(conference);
+    if (!live || (node !== undefined && live.node !== node)) return 0;
+    const affected = live.participants.filter((p) =>
+      target === 'all' ? true : target === 'non_moderator' ? !p.is_moderator : p.participant_id === target,
+    );
+    if (affected.length === 0) return 0;
+    return this.serial(async () => {
+      let moved = 0;
+      for (const p of affected) {
+        const r = await this.o.storage.conferencecalls.findActive(conference, p.call_id);
+        if (!r || !canAdvance(r.status, 'leaving')) continue;
+        await this.move(r.id, 'leaving', { member_id: p.participant_id, node: live.node });
+        moved += 1;
+      }
+      return moved;
+    });
+  }
+
+  /** Resolves when every queued state change is written (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const c = this.chain;
+      await c.catch(() => undefined);
+      if (c === this.chain) return;
+    }
+  }
+
+  /**
+   * DELETE /conferencecalls/{id}: leaving, then a kick; leaved follows on del-member. Returns the
+   * record as it stands when the kick was accepted. Ownership is checked by the caller.
+   */
+  async requestLeave(record: StoredConferencecall): Promise<StoredConferencecall> {
+    if (record.status === 'leaved') throw new InvalidStateError(`conferencecall ${record.id} has already left`, { id: record.id, status: record.status });
+    const live = this.o.registry.conference(record.conference_id);
+    const participant = live?.participants.find((p) => p.call_id === record.reference_id);
+    if (!live || !participant) {
+      // Gone without us seeing del-member (e.g. while confmgr was down): it has left.
+      return this.serial(() => this.move(record.id, 'leaved'));
+    }
+    if (!this.o.nodeUp(live.node)) throw new NodeDownError(live.node, { conference: record.conference_id });
+    const leaving = await this.serial(() => this.move(record.id, 'leaving', { member_id: participant.participant_id, node: live.node }));
+    try {
+      await this.o.executor.execute({ kind: 'kick', conference: record.conference_id, target: participant.participant_id });
+    } catch (err) {
+      if (err instanceof ConfmgrError && (err.code === 'MEMBER_NOT_FOUND' || err.code === 'CONFERENCE_NOT_FOUND')) {
+        return this.serial(() => this.move(record.id, 'leaved'));
+      }
+      throw err;
+    }
+    return leaving;
+  }
+
+  /**
+   * After the first resync of a node: records still open whose call is no longer in its conference
+   * are closed as leaved (they left while confmgr was away: no del-member was ever seen).
+   * `known(node)` says whether the registry's view of that node can be trusted (connected AND
+   * resynced — a node still resyncing shows no conferences yet); `known(null)` is asked for records
+   * that never learnt their node, and should be true only once every node has been resynced.
+   * Default: the node is connected. Returns how many records were closed.
+   */
+  async reconcile(known: (node: string | null) => boolean = (n) => n === null || this.o.nodeUp(n)): Promise<number> {
+    return this.serial(async () => {
+      let closed = 0;
+      // One view per conference, not per record: a resync after a restart reconciles every record.
+      const views = new Map<string, { node: string; calls: Set<string> } | undefined>();
+      const viewOf = (name: string): { node: string; calls: Set<string> } | undefined => {
+        if (views.has(name)) return views.get(name);
+        const c = this.o.registry.conference(name);
+        const v = c && { node: c.node, calls: new Set(c.callIds?.() ?? c.participants.map((p) => p.call_id)) };
+        views.set(name, v);
+        return v;
+      };
+      // A page at a time: a restart beside 10,000 calls would otherwise hold 10,000 rows at once.
+      for (let afterId: string | undefined; ; ) {
+        const page = await this.o.storage.conferencecalls.listActivePage(afterId, RECONCILE_PAGE);
+        for (const r of page) {
+          const live = viewOf(r.conference_id);
+          if (live && !known(live.node)) continue;
+          if (!live && !known(r.node ?? null)) continue;
+          if (live?.calls.has(r.reference_id)) continue;
+          await this.move(r.id, 'leaved');
+          closed += 1;
+        }
+        if (page.length < RECONCILE_PAGE) break;
+        afterId = page.at(-1)!.id;
+      }
+      return closed;
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.catch(() => undefined).then(fn);
+    this.chain = next;
+    return next;
+  }
+
+  /** Returns whether the call was new (no open record before). */
+  private async onAdd(event: OutboundEvent): Promise<boolean> {
+    const callId = event.callId ?? str(event.payload.call_id);
+    if (!callId) return false;
+    const memberId = typeof event.payload.participant_id === 'number' ? event.payload.participant_id : null;
+    const live = this.o.registry.conference(event.conferenceId);
+    const node = live?.node ?? null;
+    const store = this.o.storage.conferencecalls;
+    const existing = await store.findActive(event.conferenceId, callId);
+    const tm = formatTimestamp(this.micros());
+    if (existing) {
+      // Seen again (resync after a reconnect or restart): refresh where it is, never go back.
+      const status: ConferencecallStatus = canAdvance(existing.status, 'joined') ? 'joined' : existing.status;
+      await store.update({ ...existing, status, member_id: memberId ?? existing.member_id, node: node ?? existing.node, tm_update: tm });
+      return false;
+    }
+    const doc = await this.o.documents.get(event.conferenceId);
+    const account =
+      conferenceOwner({ documentAccount: doc?.accountId, payload: event.payload, live, defaultAccount: this.o.defaultAccountId }) ?? '';
+    await store.insert({
+      id: randomUUID(),
+      customer_id: account,
+      conference_id: event.conferenceId,
+      reference_type: 'call',
+      reference_id: callId,
+      status: 'joined',
+      tm_create: tm,
+      tm_update: tm,
+      tm_delete: TM_NOT_YET,
+      member_id: memberId,
+      node,
+    });
+    return true;
+  }
+
+  /** kick-member / hup-member → leaving; del-member → leaved. */
+  private async onLeave(event: OutboundEvent, status: 'leaving' | 'leaved'): Promise<void> {
+    const callId = event.callId ?? str(event.payload.call_id);
+    if (!callId) return;
+    const existing = await this.o.storage.conferencecalls.findActive(event.conferenceId, callId);
+    if (existing) await this.move(existing.id, status);
+  }
+
+  /** Moves a record forward (no-op when it is already there or beyond); returns the stored row. */
+  private async move(id: string, to: ConferencecallStatus, extra: Partial<StoredConferencecall> = {}): Promise<StoredConferencecall> {
+    const store = this.o.storage.conferencecalls;
+    const current = await store.get(id);
+    if (!current) throw new InvalidStateError(`conferencecall ${id} vanished`, { id });
+    if (!canAdvance(current.status, to)) return current;
+    const next: StoredConferencecall = { ...current, ...extra, status: to, tm_update: formatTimestamp(this.micros()) };
+    if (to === 'leaved') next.member_id = null;
+    await store.update(next);
+    return next;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Applies conference documents to live calls. When a call joins a conference that has a document
+ * (`add-member`): mute it if its role (member / moderator) has `join_muted`, deafen it if
+ * `join_deaf`, and play the entry tone to the conference; on `del-member` play the exit tone.
+ * Roles default as the seed says (members join muted). Tones: `false` = none, a string = that tone
+ * string or media URI, `true` or absent = Kazoo's default tone.
+ *
+ * Events the registry synthesizes during a resync (OutboundEvent.synthesized) say "is in the
+ * conference", not "has just joined":
+ *  - a participant confmgr already handled (it has a conferencecall record from before the resync)
+ *    is left alone: it may have been unmuted on purpose since it joined;
+ *  - a participant that joined while confmgr was away (no record yet) gets join_muted / join_deaf
+ *    (the document's policy would otherwise never apply to it), but no entry tone: the tone
+ *    announces a join to everyone, and this join happened at some unknown time before;
+ *  - a synthesized del-member plays no exit tone, for the same reason.
+ * Whether a participant is new comes from `isNewParticipant` (the conferencecall tracker); without
+ * it, synthesized events are not enforced at all.
+ * Commands go through the executor (validated there); failures are logged, never thrown.
+ */
+import type { Logger } from '../util/log.js';
+import { silentLogger } from '../util/log.js';
+import type { ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from '../conference/types.js';
+import type { ConferenceDocuments } from './conference-documents.js';
+import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, roleSettings, toneFile } from './conference-document.js';
+
+export interface DocumentEnforcerOptions {
+  documents: ConferenceDocuments;
+  executor: ConferenceCommandExecutor;
+  logger?: Logger;
+  /**
+   * For synthesized add-member events: whether confmgr had no record of this participant before the
+   * event (it joined while confmgr was away). Absent: synthesized events are never enforced.
+   */
+  isNewParticipant?: (event: OutboundEvent) => Promise<boolean>;
+}
+
+export class DocumentEnforcer {
+  private readonly log: Logger;
+  private pending = new Set<Promise<void>>();
+
+  constructor(private readonly o: DocumentEnforcerOptions) {
+    this.log = o.logger ?? silentLogger;
+  }
+
+  readonly handle = (event: OutboundEvent): void => {
+    if (event.event !== 'add-member' && event.event !== 'del-member') return;
+    const synthesized = event.synthesized === true || event.payload.synthesized === true;
+    if (synthesized && (event.event !== 'add-member' || !this.o.isNewParticipant)) return;
+    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones: true })).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  };
+
+  /** Resolves when the commands of every event seen so far have been answered (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** The commands a document asks for on this event (pure; exported for tests). `tones: false` leaves the tones out. */
+  static commandsFor(doc: Record<string, unknown>, event: OutboundEvent, options: { tones?: boolean } = {}): ConferenceCommand[] {
+    const conference = event.conferenceId;
+    const tones = options.tones ?? true;
+    if (event.event === 'del-member') {
+      if (!tones) return [];
+      const file = toneFile(doc.play_exit_tone, DEFAULT_EXIT_TONE);
+      return file ? [{ kind: 'play', conference, file }] : [];
+    }
+    const commands: ConferenceCommand[] = [];
+    const member = event.payload.participant_id;
+    if (typeof member === 'number' && Number.isInteger(member) && member > 0) {
+      const role = roleSettings(doc, event.payload.is_moderator === true);
+      if (role.join_muted && event.payload.speak !== false) commands.push({ kind: 'mute', conference, target: member, quiet: true });
+      if (role.join_deaf && event.payload.hear !== false) commands.push({ kind: 'deaf', conference, target: member });
+    }
+    const file = tones ? toneFile(doc.play_entry_tone, DEFAULT_ENTRY_TONE) : undefined;
+    if (file) commands.push({ kind: 'play', conference, file });
+    return commands;
+  }
+
+  private async applyIfNew(event: OutboundEvent): Promise<void> {
+    let isNew: boolean;
+    try {
+      isNew = await this.o.isNewParticipant!(event);
+    } catch (err) {
+      // Unknown: leave the call alone rather than re-mute someone who may have been unmuted on purpose.
+      this.log.warn({ err, conference: event.conferenceId, call: event.callId }, 'cannot tell whether a resynced participant is new; not enforcing');
+      return;
+    }
+    if (isNew) await this.apply(event, { tones: false });
+  }
+
+  private async apply(event: OutboundEvent, options: { tones: boolean }): Promise<void> {
+    let doc;
+    try {
+      doc = await this.o.documents.get(event.conferenceId);
+    } catch (err) {
+      this.log.error({ err, conference: event.conferenceId }, 'cannot read conference document');
+      return;
+    }
+    if (!doc) return;
+    for (const command of DocumentEnforcer.commandsFor(doc.doc, event, options)) {
+      try {
+        await this.o.executor.execute(command);
+      } catch (err) {
+        // The exit tone of the last member fails with conference-not-found: expected, not an error.
+        const level = (err as { code?: string }).code === 'CONFERENCE_NOT_FOUND' ? 'debug' : 'warn';
+        this.log[level]({ err, command: command.kind, conference: event.conferenceId }, 'document enforcement command failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * What the API needs from the rest of confmgr, injected by the service wiring (src/app/service.ts).
+ *
+ * `RealtimeRegistry` is the minimal read-only view of live conference state the API needs; the wiring
+ * adapts the conference registry to it (src/records/realtime-adapter.ts), tests use fakes.
+ */
+import type { Logger } from '../util/log.js';
+import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/types.js';
+import type { Storage } from '../storage/types.js';
+import type { ReadOnlyParticipant } from '../state/registry.js';
+
+/** One live participant: the seed's `_read_only.participants[]` shape plus the channel variables. */
+export interface LiveParticipant extends ReadOnlyParticipant {
+  /** The channel variables confmgr keeps (`variable_` prefix stripped; Kazoo CCVs, account_id, customer_id,
+   *  presence_id — src/conference/channel-vars.ts); used to find the account. */
+  channel_vars?: Record<string, string>;
+  /** The participant event's custom_channel_vars when known (Kazoo CCVs: account_id, ...). */
+  custom_channel_vars?: Record<string, unknown>;
+}
+
+/** One live conference instance. */
+export interface LiveConference {
+  /** The FreeSWITCH conference name (= the conference document id). */
+  name: string;
+  uuid: string;
+  /** confmgr node name hosting it (config `freeswitch.nodes[].name`). */
+  node: string;
+  /** FreeSWITCH-Switchname of that node (Kazoo's `focus`). */
+  focus: string;
+  is_locked: boolean;
+  /** Seconds since the conference started. */
+  duration: number;
+  participants: LiveParticipant[];
+  /**
+   * The account its participants' channel variables name (account.ts, rule 2), when the view can say
+   * so without building `participants` (the service's adapter can); absent: read from `participants`.
+   */
+  readonly participantsAccount?: () => string | undefined;
+  /** Its participants' call ids, when the view can list them without building `participants`. */
+  readonly callIds?: () => string[];
+}
+
+export interface RealtimeRegistry {
+  conferences(): LiveConference[];
+  conference(name: string): LiveConference | undefined;
+}
+
+export interface EventSource {
+  /** Every outbound event (participant and conference level), in order; returns an unsubscribe. */
+  subscribe(listener: (event: OutboundEvent) => void): () => void;
+}
+
+export interface ApiToken {
+  token: string;
+  account_id: string;
+}
+
+export interface ApiDeps {
+  registry: RealtimeRegistry;
+  executor: ConferenceCommandExecutor;
+  storage: Storage;
+  tokens: ApiToken[];
+  /**
+   * Owner of running conferences that neither a document nor a channel variable attributes
+   * (config `http.default_account_id`); absent: such conferences are visible to nobody.
+   */
+  defaultAccountId?: string | undefined;
+  events: EventSource;
+  /** The publish_participant_event rule (true = publish); absent = everything passes. */
+  filter?: (eventName: string) => boolean;
+  /** Whether the named FreeSWITCH node is connected (503 when a conference's node is not). */
+  nodeUp(node: string): boolean;
+  logger?: Logger;
+  /** Clock for records and durations (tests); default Date.now. */
+  now?: () => number;
+}

@@ -1,0 +1,714 @@
+/**
+ * Keeps the registry true across reconnects. FreeSWITCH sends nothing for the time a client is away,
+ * so on every `up(node)` of the ESL pool we ask `conference json_list`, diff it against what we knew
+ * for that node and publish the difference as synthesized events.
+ *
+ * Events that arrive while the snapshot is in flight are buffered, then applied on top of the snapshot
+ * once it is in. That order is safe because FreeSWITCH member events carry the member's whole state
+ * (every flag, not a delta): an event already reflected in the snapshot re-sets the same values, and
+ * one that happened after it moves the state forward. Only those buffered events, and later ones whose
+ * Event-Date-Timestamp proves them older than the json_list request, can repeat what the snapshot's
+ * synthesized events already told: they are deduplicated (counted in the registry's stats). Every other
+ * received event passes through, even when it changes nothing: FreeSWITCH said it.
+ *
+ * Participants that joined while we were away have no channel variables in json_list; before the
+ * snapshot is applied their `uuid_dump <call id> json` is fetched (bounded concurrency and time), so
+ * their synthesized add-member carries them (Kazoo's custom_channel_vars: account id…).
+ *
+ * A node that goes down keeps its conferences (commands to it fail with NodeDownError) for
+ * `downGraceMs`; past that, they are flushed with synthesized del-member / conference-destroy events.
+ */
+import { TypedEmitter } from '../util/emitter.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { ConferenceNotFoundError } from '../conference/errors.js';
+import { parseJsonList, parseListSummary, parseXmlList, type ListedConference, type ListedMember } from '../conference/json-list.js';
+import type { ConferenceRegistry } from './registry.js';
+import type { ConferenceEvent } from '../conference/types.js';
+import { parseUuidDump, uuidDumpCommand } from '../conference/uuid-dump.js';
+import type { EslEvent } from '../esl/codec.js';
+import { parseConferenceEvent } from '../conference/events.js';
+
+/** Runs `api <command>` on `node` and resolves with the reply body (the pool's EslNode.api). */
+export type NodeApi = (node: string, command: string) => Promise<string>;
+
+/**
+ * - `pending`: configured, never synced yet (state being built: lookups may wait for it)
+ * - `resyncing`: connected, json_list in flight (state being rebuilt: lookups may wait for it)
+ * - `synced`: connected and rebuilt
+ * - `stale`: connected but the last json_list failed; retried every `retryMs`
+ * - `down`: disconnected, conferences kept until the grace period ends
+ * - `flushed`: down past the grace period, its conferences forgotten
+ */
+export type NodeSyncState = 'pending' | 'resyncing' | 'synced' | 'stale' | 'down' | 'flushed';
+
+export interface ResyncResult {
+  node: string;
+  conferences: number;
+  participants: number;
+  /** Synthesized events published by the diff. */
+  synthesized: number;
+  /** Received events buffered during the resync and applied after it. */
+  replayed: number;
+  /** Of those, state events dropped because the snapshot had already told them (they changed nothing). */
+  deduplicated: number;
+  /** The listing command that answered (`conference xml_list` when json_list was refused). */
+  listCommand: string;
+  /** Newly discovered participants whose channel variables were fetched / could not be fetched. */
+  channelVarsFetched: number;
+  channelVarsFailed: number;
+  apiMs: number;
+  parseMs: number;
+  diffMs: number;
+  /** Time spent fetching channel variables (uuid_dump), included in totalMs, not in diffMs. */
+  channelVarsMs: number;
+  totalMs: number;
+}
+
+/**
+ * Steps of one resync, for benchmarks and diagnostics (`onPhase`): `reply` (listing reply in hand),
+ * `parsed`, `channel-vars` (uuid_dumps done), `applied` (snapshot applied and published), `replayed`
+ * (buffered events applied).
+ */
+export type ResyncPhase = 'reply' | 'parsed' | 'channel-vars' | 'applied' | 'replayed';
+
+export interface ChannelVarsOptions {
+  /** uuid_dump requests in flight at once per resync (default 8). */
+  concurrency?: number;
+  /** Per request (default 2 s). */
+  timeoutMs?: number;
+  /** For all of one resync's requests; participants not reached by then go without (default 10 s). */
+  budgetMs?: number;
+}
+
+export interface StateSyncOptions {
+  registry: ConferenceRegistry;
+  api: NodeApi;
+  /** Configured node names; each starts `pending`. Nodes seen later are added on the fly. */
+  nodes?: readonly string[];
+  /** How long a down node keeps its conferences (default 30 s). */
+  downGraceMs?: number;
+  /** Delay before retrying a failed json_list while the node is up (default 2 s; 0 disables). */
+  retryMs?: number;
+  /** Events buffered during one resync beyond which the oldest are applied immediately (default 100 000). */
+  maxBuffered?: number;
+  /**
+   * How long after a snapshot a received event that is provably older than the json_list request
+   * (Event-Date-Timestamp) may still be deduplicated (default 10 s). 0: only buffered events are.
+   */
+  stragglerWindowMs?: number;
+  /** Fetch channel variables of newly discovered participants with uuid_dump (default on); false: never. */
+  channelVars?: boolean | ChannelVarsOptions;
+  /**
+   * How a resync lists the node's conferences (default `whole`):
+   * - `whole`: one `conference json_list` (xml_list when refused): one reply of ~7 KB per conference.
+   * - `paged`: `conference list summary` for the names, then `conference <name> json_list` for each,
+   *   `pageConcurrency` at once: no reply ever holds every conference (memory at scale). Anything
+   *   unexpected (summary refused, a page not understood) falls back to `whole`.
+   */
+  listing?: 'whole' | 'paged';
+  /** Paged listing: `conference <name> json_list` requests in flight at once (default 8). */
+  pageConcurrency?: number;
+  /**
+   * Awaited every `paceEvery` synthesized events while a snapshot is applied (default: never), to let
+   * the consumers of `event` catch up. It should resolve even when they cannot (broker down): the
+   * resync waits for it.
+   */
+  pace?: () => Promise<void>;
+  /** Synthesized events between two `pace` calls (default 500). */
+  paceEvery?: number;
+  /** Called at each step of a resync with the ms elapsed since it started (errors are ignored). */
+  onPhase?: (node: string, phase: ResyncPhase, elapsedMs: number) => void;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface StateSyncEvents {
+  [event: string]: unknown[];
+  /** Every event consumers should see, received or synthesized, in order. */
+  event: [ConferenceEvent];
+  resynced: [ResyncResult];
+  'resync-failed': [node: string, error: Error];
+  flushed: [node: string, events: number];
+  /** A node's sync state changed. */
+  state: [node: string, state: NodeSyncState];
+}
+
+interface NodeEntry {
+  state: NodeSyncState;
+  /** Bumped by every up and down: a resync finishing under an older generation is discarded. */
+  generation: number;
+  buffer: ConferenceEvent[];
+  graceTimer?: NodeJS.Timeout;
+  retryTimer?: NodeJS.Timeout;
+  /**
+   * Lower bound of (node clock − our clock) in µs: the largest Event-Date-Timestamp − arrival time
+   * seen since the last up (an event cannot arrive before it happened). Undefined until an event came.
+   */
+  clockOffsetLowUs?: number;
+  /** Our clock (ms) when the listing of the last applied snapshot was requested. */
+  listRequestedAtMs?: number;
+  /** Our clock (ms) when that snapshot was applied. */
+  snapshotAppliedAtMs?: number;
+}
+
+interface Waiter {
+  nodes: readonly string[] | undefined;
+  resolve: (settled: boolean) => void;
+  timer: NodeJS.Timeout;
+}
+
+const JSON_LIST = 'conference json_list';
+const XML_LIST = 'conference xml_list';
+const LIST_SUMMARY = 'conference list summary';
+/** ResyncResult.listCommand of a paged listing. */
+const PAGED_LIST = 'conference <name> json_list';
+/**
+ * Slack for the straggler test: timestamps carry sub-ms noise (the simulator adds the sequence's µs),
+ * so only events at least this much older than the request count as provably older.
+ */
+const CLOCK_MARGIN_US = 5_000;
+const DEDUPE = { dedupe: true } as const;
+
+export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
+  private readonly registry: ConferenceRegistry;
+  private readonly api: NodeApi;
+  private readonly downGraceMs: number;
+  private readonly retryMs: number;
+  private readonly maxBuffered: number;
+  private readonly stragglerWindowMs: number;
+  private readonly channelVars: Required<ChannelVarsOptions> | undefined;
+  private readonly listing: 'whole' | 'paged';
+  private readonly pageConcurrency: number;
+  private readonly onPhase: ((node: string, phase: ResyncPhase, elapsedMs: number) => void) | undefined;
+  private readonly pace: (() => Promise<void>) | undefined;
+  private readonly paceEvery: number;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly entries = new Map<string, NodeEntry>();
+  private waiters: Waiter[] = [];
+  private closed = false;
+
+  constructor(options: StateSyncOptions) {
+    super();
+    this.registry = options.registry;
+    this.api = options.api;
+    this.downGraceMs = options.downGraceMs ?? 30_000;
+    this.retryMs = options.retryMs ?? 2_000;
+    this.maxBuffered = options.maxBuffered ?? 100_000;
+    this.stragglerWindowMs = options.stragglerWindowMs ?? 10_000;
+    const cv = options.channelVars ?? true;
+    this.channelVars =
+      cv === false
+        ? undefined
+        : {
+            concurrency: Math.max(1, (cv === true ? undefined : cv.concurrency) ?? 8),
+            timeoutMs: (cv === true ? undefined : cv.timeoutMs) ?? 2_000,
+            budgetMs: (cv === true ? undefined : cv.budgetMs) ?? 10_000,
+          };
+    this.listing = options.listing ?? 'whole';
+    this.pageConcurrency = Math.max(1, options.pageConcurrency ?? 8);
+    this.onPhase = options.onPhase;
+    this.pace = options.pace;
+    this.paceEvery = Math.max(1, options.paceEvery ?? 500);
+    this.log = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    for (const n of options.nodes ?? []) this.entry(n);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs (wired to the ESL pool: up, down, and events already turned into ConferenceEvents)
+
+  /** The node's event connection is (re)subscribed: rebuild its state. Never rejects. */
+  async nodeUp(node: string): Promise<ResyncResult | undefined> {
+    const e = this.entry(node);
+    clearTimeout(e.graceTimer);
+    clearTimeout(e.retryTimer);
+    e.graceTimer = undefined;
+    e.retryTimer = undefined;
+    // A new connection: the node may be another process (or host) with another clock.
+    e.clockOffsetLowUs = undefined;
+    e.listRequestedAtMs = undefined;
+    e.snapshotAppliedAtMs = undefined;
+    const generation = ++e.generation;
+    this.setState(node, e, 'resyncing');
+    return this.resync(node, e, generation);
+  }
+
+  /** The node's connection is gone. Its conferences stay (NodeDownError) until the grace period ends. */
+  nodeDown(node: string, reason = 'down'): void {
+    const e = this.entry(node);
+    e.generation++;
+    clearTimeout(e.retryTimer);
+    e.retryTimer = undefined;
+    // Events buffered for an abandoned resync did happen: apply them rather than lose them.
+    this.drainBuffer(e, false);
+    if (e.state === 'down' || e.state === 'flushed') return;
+    this.setState(node, e, 'down');
+    this.log.warn({ node, reason, graceMs: this.downGraceMs }, 'conference node down; keeping its state for the grace period');
+    if (!e.graceTimer && !this.closed) {
+      e.graceTimer = setTimeout(() => this.flush(node), this.downGraceMs);
+      e.graceTimer.unref();
+    }
+  }
+
+  /** A received conference event (from events.ts). Buffered while its node resyncs. */
+  handleEvent(event: ConferenceEvent): void {
+    const e = this.entry(event.node);
+    this.noteClock(e, event);
+    if (e.state === 'resyncing') {
+      e.buffer.push(event);
+      // No snapshot to compare with yet: the overflow passes as received.
+      if (e.buffer.length > this.maxBuffered) this.publish(this.registry.apply(e.buffer.shift()!));
+      return;
+    }
+    this.publish(this.registry.apply(event, this.isStraggler(e, event) ? DEDUPE : undefined));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // State for the router
+
+  state(node: string): NodeSyncState | undefined {
+    return this.entries.get(node)?.state;
+  }
+
+  nodes(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** Whether `node`'s part of the state is still being built (never synced, or json_list in flight). */
+  isRebuilding(node: string): boolean {
+    const s = this.entries.get(node)?.state;
+    return s === 'pending' || s === 'resyncing';
+  }
+
+  rebuildingNodes(): string[] {
+    return this.nodes().filter((n) => this.isRebuilding(n));
+  }
+
+  isDown(node: string): boolean {
+    const s = this.entries.get(node)?.state;
+    return s === 'down' || s === 'flushed';
+  }
+
+  /**
+   * Resolves true once none of `nodes` (default: all) is rebuilding, false when `timeoutMs` passes
+   * first. `pending` nodes count as rebuilding until they come up or are reported down.
+   */
+  whenSettled(timeoutMs: number, nodes?: readonly string[]): Promise<boolean> {
+    if (this.settled(nodes) || this.closed) return Promise.resolve(this.settled(nodes));
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        nodes,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          resolve(false);
+        }, timeoutMs),
+      };
+      waiter.timer.unref();
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Stops timers and releases waiters; the registry keeps its state. */
+  close(): void {
+    this.closed = true;
+    for (const e of this.entries.values()) {
+      clearTimeout(e.graceTimer);
+      clearTimeout(e.retryTimer);
+      e.generation++;
+      this.drainBuffer(e, false);
+    }
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.resolve(false);
+    }
+    this.waiters = [];
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async resync(node: string, e: NodeEntry, generation: number): Promise<ResyncResult | undefined> {
+    const t0 = performance.now();
+    const superseded = (): boolean => generation !== e.generation || this.closed;
+    try {
+      const fetched = await this.fetchListing(node, e, t0, superseded);
+      if (fetched === undefined) return undefined; // superseded by a down or a newer up: not even parsed
+      const { listed, t1, receivedAtMs, command, requestedAtMs } = fetched;
+      const t2 = performance.now();
+      this.phase(node, 'parsed', t2 - t0);
+      if (superseded()) return undefined;
+      const vars = await this.fetchChannelVars(node, e, listed, superseded);
+      if (superseded()) return undefined;
+      const t3 = performance.now();
+      if (this.channelVars) this.phase(node, 'channel-vars', t3 - t0);
+      const synthesized = await this.applyPaced(node, listed, receivedAtMs, superseded);
+      if (synthesized === undefined) return undefined;
+      e.listRequestedAtMs = requestedAtMs;
+      e.snapshotAppliedAtMs = this.now();
+      this.phase(node, 'applied', performance.now() - t0);
+      const replayed = e.buffer.length;
+      const dedupedBefore = this.registry.stats().deduplicated;
+      // Buffered events may be older than the snapshot (different sockets): those that change nothing
+      // were told by the synthesized events already.
+      this.drainBuffer(e, true);
+      const deduplicated = this.registry.stats().deduplicated - dedupedBefore;
+      const t4 = performance.now();
+      this.phase(node, 'replayed', t4 - t0);
+      this.setState(node, e, 'synced');
+      let participants = 0;
+      for (const c of listed) participants += c.members.length;
+      const result: ResyncResult = {
+        node,
+        conferences: listed.length,
+        participants,
+        synthesized,
+        replayed,
+        deduplicated,
+        listCommand: command,
+        channelVarsFetched: vars.fetched,
+        channelVarsFailed: vars.failed,
+        apiMs: t1 - t0,
+        parseMs: t2 - t1,
+        diffMs: t4 - t3,
+        channelVarsMs: t3 - t2,
+        totalMs: t4 - t0,
+      };
+      this.log.info(result, 'conference state resynced');
+      this.emit('resynced', result);
+      return result;
+    } catch (err) {
+      if (superseded()) return undefined;
+      const error = err instanceof Error ? err : new Error(String(err));
+      // Without a snapshot the buffered events are still the best knowledge we have.
+      this.drainBuffer(e, false);
+      this.setState(node, e, 'stale');
+      this.log.error({ node, err: error }, 'conference resync failed');
+      this.emit('resync-failed', node, error);
+      if (this.retryMs > 0) {
+        e.retryTimer = setTimeout(() => {
+          e.retryTimer = undefined;
+          if (e.state === 'stale' && e.generation === generation) void this.nodeUp(node);
+        }, this.retryMs);
+        e.retryTimer.unref();
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Applies the snapshot conference by conference, publishing each one's events as it is done; every
+   * `paceEvery` events it awaits `pace` (when set), so that consumers (AMQP publisher, storage) work
+   * through a cold start's ~12 000 events as they come instead of all of them waiting in memory at
+   * once. The node's own events stay buffered meanwhile. Returns the number of events, or undefined
+   * when superseded during a pause (the part applied stands, told; the next resync finishes it).
+   */
+  private async applyPaced(
+    node: string,
+    listed: readonly ListedConference[],
+    atMs: number,
+    superseded: () => boolean,
+  ): Promise<number | undefined> {
+    const applying = this.registry.beginSnapshot(node, atMs);
+    let synthesized = 0;
+    let sincePause = 0;
+    for (const l of listed) {
+      const events = applying.conference(l);
+      synthesized += events.length;
+      this.publish(events);
+      sincePause += events.length;
+      if (this.pace && sincePause >= this.paceEvery) {
+        sincePause = 0;
+        await this.pace();
+        if (superseded()) return undefined;
+      }
+    }
+    for (const gone of applying.finish()) {
+      synthesized += gone.length;
+      this.publish(gone);
+    }
+    return synthesized;
+  }
+
+  /**
+   * The node's conferences, parsed; undefined when the resync was superseded while a reply was on its
+   * way. json_list first; a reply it refuses (a build answering "Conference json_list not found", usage
+   * text, …) → xml_list; if that is refused too, the json_list error is thrown. Its own frame so that
+   * the reply text (7 MB for 1000 conferences) is garbage as soon as it is parsed, not held through the
+   * diff by the caller's frame.
+   */
+  private async fetchListing(
+    node: string,
+    e: NodeEntry,
+    t0: number,
+    superseded: () => boolean,
+  ): Promise<{ listed: ListedConference[]; t1: number; receivedAtMs: number; requestedAtMs: number; command: string } | undefined> {
+    if (this.listing === 'paged') {
+      const requestedAtMs = this.now();
+      const listed = await this.fetchPaged(node, superseded);
+      if (superseded()) return undefined;
+      if (listed) {
+        const t1 = performance.now();
+        this.phase(node, 'reply', t1 - t0);
+        return { listed, t1, receivedAtMs: this.now(), requestedAtMs, command: PAGED_LIST };
+      }
+    }
+    let requestedAtMs = this.now();
+    let reply = await this.api(node, JSON_LIST);
+    if (superseded()) return undefined;
+    let t1 = performance.now();
+    this.phase(node, 'reply', t1 - t0);
+    let jsonError: unknown;
+    try {
+      return { listed: parseJsonList(reply, JSON_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: JSON_LIST };
+    } catch (err) {
+      jsonError = err;
+    }
+    this.log.warn({ node, err: jsonError, reply: reply.slice(0, 200) }, 'conference json_list refused; trying conference xml_list');
+    reply = '';
+    requestedAtMs = this.now();
+    reply = await this.api(node, XML_LIST);
+    if (superseded()) return undefined;
+    t1 = performance.now();
+    this.phase(node, 'reply', t1 - t0);
+    try {
+      return { listed: parseXmlList(reply, XML_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: XML_LIST };
+    } catch (xmlError) {
+      this.log.warn({ node, err: xmlError, reply: reply.slice(0, 200) }, 'conference xml_list refused too');
+      throw jsonError;
+    }
+  }
+
+  /**
+   * The paged listing: names from `conference list summary`, then each conference's own json_list,
+   * `pageConcurrency` at once. A conference gone meanwhile (`Conference <name> not found`) is left out
+   * (its destroy is among the buffered events). Undefined when the layout is not understood or a page
+   * fails: the caller then takes the whole listing.
+   */
+  private async fetchPaged(node: string, superseded: () => boolean): Promise<ListedConference[] | undefined> {
+    let names: string[] | undefined;
+    try {
+      names = parseListSummary(await this.api(node, LIST_SUMMARY));
+    } catch (err) {
+      this.log.warn({ node, err }, 'conference list summary failed; listing every conference at once');
+      return undefined;
+    }
+    if (names === undefined) {
+      this.log.warn({ node }, 'conference list summary not understood; listing every conference at once');
+      return undefined;
+    }
+    const pages: (ListedConference | undefined)[] = new Array<ListedConference | undefined>(names.length);
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < names.length && !failed && !superseded()) {
+        const i = next++;
+        const command = `conference ${names[i]!} json_list`;
+        try {
+          const listed = parseJsonList(await this.api(node, command), command);
+          if (listed.length === 1 && listed[0]!.name === names[i]) pages[i] = listed[0];
+          else if (listed.length !== 0) failed = true;
+        } catch (err) {
+          if (err instanceof ConferenceNotFoundError) continue; // ended since the summary
+          this.log.warn({ node, err, command }, 'a conference json_list page failed; listing every conference at once');
+          failed = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.pageConcurrency, names.length) }, worker));
+    if (failed) return undefined;
+    return pages.filter((c): c is ListedConference => c !== undefined);
+  }
+
+  /**
+   * Fills `channelVars` (and channel name / presence id) of the listed participants the registry does
+   * not know, so that their synthesized add-member carries them: from a buffered event of theirs that
+   * has them, else from `uuid_dump <call id> json`. Bounded: `concurrency` requests at once, each within
+   * `timeoutMs`, all within `budgetMs`; whoever is not reached goes without (logged, counted).
+   */
+  private async fetchChannelVars(
+    node: string,
+    e: NodeEntry,
+    listed: ListedConference[],
+    superseded: () => boolean,
+  ): Promise<{ fetched: number; failed: number }> {
+    const counts = { fetched: 0, failed: 0 };
+    const opts = this.channelVars;
+    if (!opts) return counts;
+    const unknown = this.registry.unknownMembers(node, listed);
+    if (unknown.length === 0) return counts;
+    const buffered = new Map<string, NonNullable<ConferenceEvent['member']>>();
+    for (const ev of e.buffer) if (ev.member && Object.keys(ev.member.channelVars).length > 0) buffered.set(ev.member.callId, ev.member);
+    const todo: ListedMember[] = [];
+    for (const m of unknown) {
+      const known = buffered.get(m.callId);
+      if (!known) {
+        todo.push(m);
+        continue;
+      }
+      m.channelVars = { ...known.channelVars };
+      if (known.channelName !== undefined) m.channelName = known.channelName;
+      if (known.presenceId !== undefined) m.presenceId = known.presenceId;
+    }
+    const deadline = performance.now() + opts.budgetMs;
+    let next = 0;
+    let firstError: unknown;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length && !superseded()) {
+        const m = todo[next++]!;
+        if (performance.now() > deadline) {
+          counts.failed++;
+          continue;
+        }
+        try {
+          const dump = parseUuidDump(await this.apiWithin(node, uuidDumpCommand(m.callId), opts.timeoutMs));
+          m.channelVars = dump.channelVars;
+          if (dump.channelName !== undefined) m.channelName = dump.channelName;
+          if (dump.presenceId !== undefined) m.presenceId = dump.presenceId;
+          counts.fetched++;
+        } catch (err) {
+          // Usually the call hung up meanwhile (its del-member is on its way); emitted without.
+          counts.failed++;
+          firstError ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, todo.length) }, worker));
+    if (counts.failed > 0) {
+      this.log.warn(
+        { node, failed: counts.failed, fetched: counts.fetched, err: firstError },
+        'channel variables of some newly discovered participants could not be fetched; their add-member carries none',
+      );
+    }
+    return counts;
+  }
+
+  /** api() that rejects after `timeoutMs` (the request itself is left to the connection's own timeout). */
+  private apiWithin(node: string, command: string, timeoutMs: number): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${command.split(' ')[0]} timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+      this.api(node, command).then(
+        (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
+  /** Records a lower bound of the node's clock offset from a received event (see NodeEntry). */
+  private noteClock(e: NodeEntry, ev: ConferenceEvent): void {
+    if (ev.synthesized || !(ev.timestampUs > 0)) return;
+    const d = ev.timestampUs - this.now() * 1000;
+    if (e.clockOffsetLowUs === undefined || d > e.clockOffsetLowUs) e.clockOffsetLowUs = d;
+  }
+
+  /**
+   * Whether a received event (after the snapshot) provably happened before the listing was requested,
+   * so the snapshot already reflects it: its timestamp is earlier than the request time on the node's
+   * clock (request time on ours + a lower bound of the offset, minus a margin). Only shortly after a
+   * snapshot; unknown offset or timestamp → not a straggler (never drop what we cannot prove).
+   */
+  private isStraggler(e: NodeEntry, ev: ConferenceEvent): boolean {
+    if (e.listRequestedAtMs === undefined || e.snapshotAppliedAtMs === undefined || e.clockOffsetLowUs === undefined) return false;
+    if (ev.synthesized || !(ev.timestampUs > 0)) return false;
+    if (this.now() - e.snapshotAppliedAtMs > this.stragglerWindowMs) return false;
+    return ev.timestampUs < e.listRequestedAtMs * 1000 + e.clockOffsetLowUs - CLOCK_MARGIN_US;
+  }
+
+  private phase(node: string, phase: ResyncPhase, elapsedMs: number): void {
+    if (!this.onPhase) return;
+    try {
+      this.onPhase(node, phase, elapsedMs);
+    } catch (err) {
+      this.log.debug({ node, phase, err }, 'onPhase hook threw');
+    }
+  }
+
+  private flush(node: string): void {
+    const e = this.entry(node);
+    e.graceTimer = undefined;
+    if (e.state !== 'down') return;
+    const events = this.registry.flushNode(node, this.now());
+    this.publish(events);
+    this.setState(node, e, 'flushed');
+    this.log.warn({ node, events: events.length }, 'conference node stayed down past its grace period; state flushed');
+    this.emit('flushed', node, events.length);
+  }
+
+  /** Applies the buffered events in arrival order; `dedupe` only right after a snapshot (see resync). */
+  private drainBuffer(e: NodeEntry, dedupe: boolean): void {
+    const buffered = e.buffer;
+    e.buffer = [];
+    for (const ev of buffered) this.publish(this.registry.apply(ev, dedupe ? DEDUPE : undefined));
+  }
+
+  private publish(events: readonly ConferenceEvent[]): void {
+    for (const ev of events) this.emit('event', ev);
+  }
+
+  private entry(node: string): NodeEntry {
+    let e = this.entries.get(node);
+    if (!e) {
+      e = { state: 'pending', generation: 0, buffer: [] };
+      this.entries.set(node, e);
+    }
+    return e;
+  }
+
+  private setState(node: string, e: NodeEntry, state: NodeSyncState): void {
+    if (e.state === state) return;
+    e.state = state;
+    this.emit('state', node, state);
+    if (this.waiters.length > 0) {
+      const still: Waiter[] = [];
+      for (const w of this.waiters) {
+        if (this.settled(w.nodes)) {
+          clearTimeout(w.timer);
+          w.resolve(true);
+        } else still.push(w);
+      }
+      this.waiters = still;
+    }
+  }
+
+  private settled(nodes: readonly string[] | undefined): boolean {
+    return (nodes ?? this.nodes()).every((n) => !this.isRebuilding(n));
+  }
+}
+
+/** What attachStateSync listens to: the ESL cluster or one pool (NodeEvents). */
+export interface NodeEventSource {
+  on(event: 'up', listener: (node: string) => void): unknown;
+  on(event: 'down', listener: (node: string, reason: string) => void): unknown;
+  on(event: 'event', listener: (node: string, event: EslEvent) => void): unknown;
+  off(event: 'up', listener: (node: string) => void): unknown;
+  off(event: 'down', listener: (node: string, reason: string) => void): unknown;
+  off(event: 'event', listener: (node: string, event: EslEvent) => void): unknown;
+}
+
+/**
+ * Wires a cluster (or pool) to a ConferenceStateSync: conference events are parsed (events.ts) and
+ * handed over in wire order, `up` starts a resync, `down` starts the grace period. Returns a detach.
+ */
+export function attachStateSync(source: NodeEventSource, sync: ConferenceStateSync): () => void {
+  const onUp = (node: string): void => void sync.nodeUp(node);
+  const onDown = (node: string, reason: string): void => sync.nodeDown(node, reason);
+  const onEvent = (node: string, event: EslEvent): void => {
+    const ev = parseConferenceEvent(event, node);
+    if (ev) sync.handleEvent(ev);
+  };
+  source.on('up', onUp);
+  source.on('down', onDown);
+  source.on('event', onEvent);
+  return () => {
+    source.off('up', onUp);
+    source.off('down', onDown);
+    source.off('event', onEvent);
+  };
+}

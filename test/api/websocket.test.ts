@@ -1,0 +1,169 @@
+/**
+ * WebSocket end to end over a real listening socket with a `ws` client (fake registry / events):
+ * subscribe protocol, account and conference scopes, the publish filter and event subsets, auth.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Fastify, { type FastifyInstance } from 'fastify';
+import WebSocket from 'ws';
+import { registerApi, type ApiHandle } from '../../src/api/index.js';
+import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
+import { ACCOUNT_A as A, ACCOUNT_B as B, TOKEN_A, TOKEN_B, testTokens, FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from '../helpers/api-fakes.js';
+
+let app: FastifyInstance;
+let storage: Storage;
+let registry: FakeRegistry;
+let events: FakeEvents;
+let api: ApiHandle;
+let url: string;
+const sockets: WebSocket[] = [];
+
+beforeEach(async () => {
+  app = Fastify();
+  storage = openSqliteStorage({ path: ':memory:' });
+  registry = new FakeRegistry();
+  events = new FakeEvents();
+  api = await registerApi(app, {
+    registry,
+    executor: new FakeExecutor(),
+    storage,
+    events,
+    tokens: testTokens(),
+    filter: (name) => name !== 'start-talking' && name !== 'stop-talking',
+    nodeUp: () => true,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.server.address();
+  if (typeof addr !== 'object' || !addr) throw new Error('no address');
+  url = `ws://127.0.0.1:${addr.port}/v2/websocket`;
+});
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.terminate();
+  await app.close();
+  await storage.close();
+});
+
+/** A client that queues every message it receives. */
+class Client {
+  readonly messages: any[] = [];
+  private waiters: Array<() => void> = [];
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (d) => {
+      this.messages.push(JSON.parse(d.toString()));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  static async open(headers: Record<string, string> = {}): Promise<Client> {
+    const ws = new WebSocket(url, { headers });
+    sockets.push(ws);
+    const c = new Client(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return c;
+  }
+  async next(): Promise<any> {
+    const deadline = Date.now() + 10_000;
+    while (this.messages.length === 0) {
+      if (Date.now() > deadline) throw new Error('no message');
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+    return this.messages.shift();
+  }
+  async request(msg: Record<string, unknown>): Promise<any> {
+    this.ws.send(JSON.stringify(msg));
+    return this.next();
+  }
+}
+
+function ev(name: string, conf: string, call: string, member: number, account = A) {
+  return participantEvent(name, conf, call, member, { custom_channel_vars: { account_id: account } });
+}
+
+describe('websocket participant events', () => {
+  it('an account subscription receives the AMQP payload of its conferences only, filtered', async () => {
+    const c = await Client.open({ 'x-auth-token': TOKEN_A });
+    const sub = await c.request({ action: 'subscribe', account_id: A, request_id: 'r1' });
+    expect(sub).toMatchObject({ action: 'reply', status: 'success', request_id: 'r1', data: { account_id: A, conference_id: null, events: null } });
+
+    const e1 = ev('add-member', 'room', 'call-1', 1);
+    events.emit(ev('add-member', 'broom', 'call-9', 9, B)); // another account
+    events.emit(ev('start-talking', 'room', 'call-1', 1)); // filtered out by publish_participant_event
+    events.emit(e1);
+    await api.idle();
+    const got = await c.next();
+    expect(got).toEqual(e1.payload);
+    expect(JSON.stringify(got)).toBe(JSON.stringify(e1.payload));
+    expect(c.messages).toEqual([]);
+  });
+
+  it('a conference subscription with an events subset; auth in the first message; unsubscribe', async () => {
+    await app.inject({ method: 'PUT', url: `/v2/accounts/${A}/conferences`, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { id: 'room' } } });
+    const c = await Client.open();
+    const unauth = await c.request({ action: 'subscribe', conference_id: 'room' });
+    expect(unauth).toMatchObject({ status: 'error', error: '401' });
+    const sub = await c.request({ action: 'subscribe', auth_token: TOKEN_A, conference_id: 'room', events: ['del-member'] });
+    expect(sub.status).toBe('success');
+    // Document owned by A: the event's own channel vars do not matter.
+    events.emit(participantEvent('add-member', 'room', 'x', 1));
+    events.emit(participantEvent('add-member', 'other', 'y', 2, { custom_channel_vars: { account_id: A } }));
+    events.emit(participantEvent('del-member', 'room', 'x', 1));
+    await api.idle();
+    expect((await c.next()).event).toBe('del-member');
+    expect(c.messages).toEqual([]);
+
+    const un = await c.request({ action: 'unsubscribe', subscription: sub.data.subscription });
+    expect(un).toMatchObject({ status: 'success', data: { removed: 1 } });
+    events.emit(participantEvent('del-member', 'room', 'z', 3));
+    await api.idle();
+    const pong = await c.request({ action: 'ping' });
+    expect(pong.data).toEqual({ pong: true });
+  });
+
+  it('refuses another account and bad requests, naming the field', async () => {
+    await app.inject({ method: 'PUT', url: `/v2/accounts/${B}/conferences`, headers: { 'x-auth-token': TOKEN_B }, payload: { data: { id: 'bconf' } } });
+    const c = await Client.open({ 'x-auth-token': TOKEN_A });
+    expect(await c.request({ action: 'subscribe', account_id: B })).toMatchObject({ status: 'error', error: '403' });
+    expect(await c.request({ action: 'subscribe', conference_id: 'bconf' })).toMatchObject({ status: 'error', error: '403' });
+    expect((await c.request({ action: 'subscribe', conference_id: 'bad name' })).data.conference_id).toBeDefined();
+    expect((await c.request({ action: 'subscribe', events: 'add-member' })).data.events).toBeDefined();
+    expect((await c.request({ action: 'dance' })).data.action).toBeDefined();
+    c.ws.send('not json');
+    expect((await c.next()).data.message).toBeDefined();
+    expect(await c.request({ action: 'auth', auth_token: 'wrong' })).toMatchObject({ status: 'error', error: '401' });
+  });
+
+  it('a wrong token on the upgrade request is refused with 401', async () => {
+    const ws = new WebSocket(url, { headers: { 'x-auth-token': 'wrong' } });
+    sockets.push(ws);
+    const status = await new Promise<number>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => resolve(101));
+      ws.once('error', () => resolve(-1));
+    });
+    expect(status).toBe(401);
+  });
+
+  it('every socket gets each event once, and closed sockets are forgotten', async () => {
+    const c1 = await Client.open({ 'x-auth-token': TOKEN_A });
+    const c2 = await Client.open({ 'x-auth-token': TOKEN_A });
+    await c1.request({ action: 'subscribe' });
+    await c1.request({ action: 'subscribe', conference_id: 'room' });
+    await c2.request({ action: 'subscribe', conference_id: 'room' });
+    events.emit(ev('mute-member', 'room', 'call-1', 1));
+    await api.idle();
+    expect((await c1.next()).event).toBe('mute-member');
+    expect((await c2.next()).event).toBe('mute-member');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c1.messages).toEqual([]);
+    c2.ws.close();
+    await new Promise<void>((r) => c2.ws.once('close', () => r()));
+    const deadline = Date.now() + 5000;
+    while (api.websocket.size !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(api.websocket.size).toBe(1);
+  });
+});
