@@ -26,10 +26,9 @@ import { createLogger, redactUrl, type Logger } from '../util/log.js';
 import { ConfmgrError } from '../util/errors.js';
 import { EslCluster } from '../esl/cluster.js';
 import type { NodeConfig, NodeState } from '../esl/types.js';
-import { parseConferenceEvent } from '../conference/events.js';
 import { toOutboundEvent, type PayloadContext } from '../conference/payload.js';
 import { ConferenceRegistry } from '../state/registry.js';
-import { ConferenceStateSync } from '../state/node-sync.js';
+import { ConferenceStateSync, attachStateSync } from '../state/node-sync.js';
 import { ConferenceRouter } from '../state/router.js';
 import { ConferenceControl } from '../conference/control.js';
 import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/types.js';
@@ -190,16 +189,8 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     nodeName: instanceName,
   };
 
-  // FreeSWITCH → typed events → state → consumers.
-  cluster.on('event', (node, raw) => {
-    const event = parseConferenceEvent(raw, node);
-    if (!event) return;
-    metrics.eventReceived(node, event.action);
-    sync.handleEvent(event);
-  });
-  // The pool logs ups and downs, the resync its results: no second log line here.
-  cluster.on('up', (node) => void sync.nodeUp(node));
-  cluster.on('down', (node, reason) => sync.nodeDown(node, reason));
+  // FreeSWITCH → typed events → state → consumers. The pool logs ups and downs, the resync its results.
+  attachStateSync(cluster, sync, { onEvent: (event) => metrics.eventReceived(event.node, event.action) });
   sync.on('event', (event: ConferenceEvent) => {
     const out = toOutboundEvent(payloadCtx, event);
     publisher.publish(out);

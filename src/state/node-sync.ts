@@ -692,16 +692,24 @@ export interface NodeEventSource {
   off(event: 'event', listener: (node: string, event: EslEvent) => void): unknown;
 }
 
+export interface AttachOptions {
+  /** Sees each parsed conference event before the sync does (e.g. a received-events metric). */
+  onEvent?: (event: ConferenceEvent) => void;
+}
+
 /**
  * Wires a cluster (or pool) to a ConferenceStateSync: conference events are parsed (events.ts) and
  * handed over in wire order, `up` starts a resync, `down` starts the grace period. Returns a detach.
  */
-export function attachStateSync(source: NodeEventSource, sync: ConferenceStateSync): () => void {
+export function attachStateSync(source: NodeEventSource, sync: ConferenceStateSync, options: AttachOptions = {}): () => void {
+  const seen = options.onEvent;
   const onUp = (node: string): void => void sync.nodeUp(node);
   const onDown = (node: string, reason: string): void => sync.nodeDown(node, reason);
   const onEvent = (node: string, event: EslEvent): void => {
     const ev = parseConferenceEvent(event, node);
-    if (ev) sync.handleEvent(ev);
+    if (!ev) return;
+    seen?.(ev);
+    sync.handleEvent(ev);
   };
   source.on('up', onUp);
   source.on('down', onDown);
