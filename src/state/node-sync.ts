@@ -20,16 +20,14 @@
  */
 import { TypedEmitter } from '../util/emitter.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { ConferenceNotFoundError } from '../conference/errors.js';
-import { parseJsonList, parseListSummary, parseXmlList, type ListedConference, type ListedMember } from '../conference/json-list.js';
+import type { ListedConference } from '../conference/json-list.js';
 import type { ConferenceRegistry } from './registry.js';
 import type { ConferenceEvent } from '../conference/types.js';
-import { parseUuidDump, uuidDumpCommand } from '../conference/uuid-dump.js';
 import type { EslEvent } from '../esl/codec.js';
 import { parseConferenceEvent } from '../conference/events.js';
+import { fetchChannelVars, fetchListing, type FetchContext, type NodeApi } from './listing-fetch.js';
 
-/** Runs `api <command>` on `node` and resolves with the reply body (the pool's EslNode.api). */
-export type NodeApi = (node: string, command: string) => Promise<string>;
+export type { NodeApi } from './listing-fetch.js';
 
 /**
  * - `pending`: configured, never synced yet (state being built: lookups may wait for it)
@@ -157,11 +155,6 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-const JSON_LIST = 'conference json_list';
-const XML_LIST = 'conference xml_list';
-const LIST_SUMMARY = 'conference list summary';
-/** ResyncResult.listCommand of a paged listing. */
-const PAGED_LIST = 'conference <name> json_list';
 /**
  * Slack for the straggler test: timestamps carry sub-ms noise (the simulator adds the sequence's µs),
  * so only events at least this much older than the request count as provably older.
@@ -331,14 +324,23 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private async resync(node: string, e: NodeEntry, generation: number): Promise<ResyncResult | undefined> {
     const t0 = performance.now();
     const superseded = (): boolean => generation !== e.generation || this.closed;
+    const ctx: FetchContext = { node, api: this.api, log: this.log, now: this.now, superseded };
     try {
-      const fetched = await this.fetchListing(node, e, t0, superseded);
+      let t1 = t0;
+      const fetched = await fetchListing(ctx, {
+        listing: this.listing,
+        pageConcurrency: this.pageConcurrency,
+        onReply: () => {
+          t1 = performance.now();
+          this.phase(node, 'reply', t1 - t0);
+        },
+      });
       if (fetched === undefined) return undefined; // superseded by a down or a newer up: not even parsed
-      const { listed, t1, receivedAtMs, command, requestedAtMs } = fetched;
+      const { listed, receivedAtMs, command, requestedAtMs } = fetched;
       const t2 = performance.now();
       this.phase(node, 'parsed', t2 - t0);
       if (superseded()) return undefined;
-      const vars = await this.fetchChannelVars(node, e, listed, superseded);
+      const vars = await this.newcomersChannelVars(ctx, e, listed);
       if (superseded()) return undefined;
       const t3 = performance.now();
       if (this.channelVars) this.phase(node, 'channel-vars', t3 - t0);
@@ -431,115 +433,20 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   }
 
   /**
-   * The node's conferences, parsed; undefined when the resync was superseded while a reply was on its
-   * way. json_list first; a reply it refuses (a build answering "Conference json_list not found", usage
-   * text, …) → xml_list; if that is refused too, the json_list error is thrown. Its own frame so that
-   * the reply text (7 MB for 1000 conferences) is garbage as soon as it is parsed, not held through the
-   * diff by the caller's frame.
+   * Fills the channel variables of the listed participants the registry does not know: from a buffered
+   * event of theirs that has them, else from `uuid_dump` (bounded by the `channelVars` options).
    */
-  private async fetchListing(
-    node: string,
+  private async newcomersChannelVars(
+    ctx: FetchContext,
     e: NodeEntry,
-    t0: number,
-    superseded: () => boolean,
-  ): Promise<{ listed: ListedConference[]; t1: number; receivedAtMs: number; requestedAtMs: number; command: string } | undefined> {
-    if (this.listing === 'paged') {
-      const requestedAtMs = this.now();
-      const listed = await this.fetchPaged(node, superseded);
-      if (superseded()) return undefined;
-      if (listed) {
-        const t1 = performance.now();
-        this.phase(node, 'reply', t1 - t0);
-        return { listed, t1, receivedAtMs: this.now(), requestedAtMs, command: PAGED_LIST };
-      }
-    }
-    let requestedAtMs = this.now();
-    let reply = await this.api(node, JSON_LIST);
-    if (superseded()) return undefined;
-    let t1 = performance.now();
-    this.phase(node, 'reply', t1 - t0);
-    let jsonError: unknown;
-    try {
-      return { listed: parseJsonList(reply, JSON_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: JSON_LIST };
-    } catch (err) {
-      jsonError = err;
-    }
-    this.log.warn({ node, err: jsonError, reply: reply.slice(0, 200) }, 'conference json_list refused; trying conference xml_list');
-    reply = '';
-    requestedAtMs = this.now();
-    reply = await this.api(node, XML_LIST);
-    if (superseded()) return undefined;
-    t1 = performance.now();
-    this.phase(node, 'reply', t1 - t0);
-    try {
-      return { listed: parseXmlList(reply, XML_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: XML_LIST };
-    } catch (xmlError) {
-      this.log.warn({ node, err: xmlError, reply: reply.slice(0, 200) }, 'conference xml_list refused too');
-      throw jsonError;
-    }
-  }
-
-  /**
-   * The paged listing: names from `conference list summary`, then each conference's own json_list,
-   * `pageConcurrency` at once. A conference gone meanwhile (`Conference <name> not found`) is left out
-   * (its destroy is among the buffered events). Undefined when the layout is not understood or a page
-   * fails: the caller then takes the whole listing.
-   */
-  private async fetchPaged(node: string, superseded: () => boolean): Promise<ListedConference[] | undefined> {
-    let names: string[] | undefined;
-    try {
-      names = parseListSummary(await this.api(node, LIST_SUMMARY));
-    } catch (err) {
-      this.log.warn({ node, err }, 'conference list summary failed; listing every conference at once');
-      return undefined;
-    }
-    if (names === undefined) {
-      this.log.warn({ node }, 'conference list summary not understood; listing every conference at once');
-      return undefined;
-    }
-    const pages: (ListedConference | undefined)[] = new Array<ListedConference | undefined>(names.length);
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < names.length && !failed && !superseded()) {
-        const i = next++;
-        const command = `conference ${names[i]!} json_list`;
-        try {
-          const listed = parseJsonList(await this.api(node, command), command);
-          if (listed.length === 1 && listed[0]!.name === names[i]) pages[i] = listed[0];
-          else if (listed.length !== 0) failed = true;
-        } catch (err) {
-          if (err instanceof ConferenceNotFoundError) continue; // ended since the summary
-          this.log.warn({ node, err, command }, 'a conference json_list page failed; listing every conference at once');
-          failed = true;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.pageConcurrency, names.length) }, worker));
-    if (failed) return undefined;
-    return pages.filter((c): c is ListedConference => c !== undefined);
-  }
-
-  /**
-   * Fills `channelVars` (and channel name / presence id) of the listed participants the registry does
-   * not know, so that their synthesized add-member carries them: from a buffered event of theirs that
-   * has them, else from `uuid_dump <call id> json`. Bounded: `concurrency` requests at once, each within
-   * `timeoutMs`, all within `budgetMs`; whoever is not reached goes without (logged, counted).
-   */
-  private async fetchChannelVars(
-    node: string,
-    e: NodeEntry,
-    listed: ListedConference[],
-    superseded: () => boolean,
+    listed: readonly ListedConference[],
   ): Promise<{ fetched: number; failed: number }> {
-    const counts = { fetched: 0, failed: 0 };
-    const opts = this.channelVars;
-    if (!opts) return counts;
-    const unknown = this.registry.unknownMembers(node, listed);
-    if (unknown.length === 0) return counts;
+    if (!this.channelVars) return { fetched: 0, failed: 0 };
+    const unknown = this.registry.unknownMembers(ctx.node, listed);
+    if (unknown.length === 0) return { fetched: 0, failed: 0 };
     const buffered = new Map<string, NonNullable<ConferenceEvent['member']>>();
     for (const ev of e.buffer) if (ev.member && Object.keys(ev.member.channelVars).length > 0) buffered.set(ev.member.callId, ev.member);
-    const todo: ListedMember[] = [];
+    const todo = [];
     for (const m of unknown) {
       const known = buffered.get(m.callId);
       if (!known) {
@@ -550,55 +457,7 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
       if (known.channelName !== undefined) m.channelName = known.channelName;
       if (known.presenceId !== undefined) m.presenceId = known.presenceId;
     }
-    const deadline = performance.now() + opts.budgetMs;
-    let next = 0;
-    let firstError: unknown;
-    const worker = async (): Promise<void> => {
-      while (next < todo.length && !superseded()) {
-        const m = todo[next++]!;
-        if (performance.now() > deadline) {
-          counts.failed++;
-          continue;
-        }
-        try {
-          const dump = parseUuidDump(await this.apiWithin(node, uuidDumpCommand(m.callId), opts.timeoutMs));
-          m.channelVars = dump.channelVars;
-          if (dump.channelName !== undefined) m.channelName = dump.channelName;
-          if (dump.presenceId !== undefined) m.presenceId = dump.presenceId;
-          counts.fetched++;
-        } catch (err) {
-          // Usually the call hung up meanwhile (its del-member is on its way); emitted without.
-          counts.failed++;
-          firstError ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(opts.concurrency, todo.length) }, worker));
-    if (counts.failed > 0) {
-      this.log.warn(
-        { node, failed: counts.failed, fetched: counts.fetched, err: firstError },
-        'channel variables of some newly discovered participants could not be fetched; their add-member carries none',
-      );
-    }
-    return counts;
-  }
-
-  /** api() that rejects after `timeoutMs` (the request itself is left to the connection's own timeout). */
-  private apiWithin(node: string, command: string, timeoutMs: number): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${command.split(' ')[0]} timed out after ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      this.api(node, command).then(
-        (reply) => {
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+    return fetchChannelVars(ctx, todo, this.channelVars);
   }
 
   /** Records a lower bound of the node's clock offset from a received event (see NodeEntry). */
