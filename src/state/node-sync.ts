@@ -1,35 +1,30 @@
 /**
- * Keeps the registry true across reconnects. FreeSWITCH sends nothing for the time a client is away,
- * so on every `up(node)` of the ESL pool we ask `conference json_list`, diff it against what we knew
- * for that node and publish the difference as synthesized events.
+ * Keeps the registry true across reconnects: one state machine per node (pending → resyncing →
+ * synced / stale, down → flushed). FreeSWITCH sends nothing for the time a client is away, so on
+ * every `up(node)` of the ESL pool the node's conferences are listed (listing-fetch.ts), diffed
+ * against what we knew for that node, and the difference is published as synthesized events.
  *
- * Events that arrive while the snapshot is in flight are buffered, then applied on top of the snapshot
- * once it is in. That order is safe because FreeSWITCH member events carry the member's whole state
- * (every flag, not a delta): an event already reflected in the snapshot re-sets the same values, and
- * one that happened after it moves the state forward. Only those buffered events, and later ones whose
- * Event-Date-Timestamp proves them older than the json_list request, can repeat what the snapshot's
- * synthesized events already told: they are deduplicated (counted in the registry's stats). Every other
- * received event passes through, even when it changes nothing: FreeSWITCH said it.
- *
- * Participants that joined while we were away have no channel variables in json_list; before the
- * snapshot is applied their `uuid_dump <call id> json` is fetched (bounded concurrency and time), so
- * their synthesized add-member carries them (Kazoo's custom_channel_vars: account id…).
+ * Events that arrive while the listing is in flight are held (event-buffer.ts, which also says which
+ * received events may be deduplicated), then applied on top of the snapshot once it is in.
+ * Participants that joined while we were away have no channel variables in the listing: before the
+ * snapshot is applied they are taken from a held event of theirs or fetched with `uuid_dump`, so their
+ * synthesized add-member carries them (Kazoo's custom_channel_vars: account id…). The snapshot is
+ * applied conference by conference, pausing every `paceEvery` events for the consumers (`pace`).
  *
  * A node that goes down keeps its conferences (commands to it fail with NodeDownError) for
  * `downGraceMs`; past that, they are flushed with synthesized del-member / conference-destroy events.
  */
 import { TypedEmitter } from '../util/emitter.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { ConferenceNotFoundError } from '../conference/errors.js';
-import { parseJsonList, parseListSummary, parseXmlList, type ListedConference, type ListedMember } from '../conference/json-list.js';
+import type { ListedConference } from '../conference/json-list.js';
 import type { ConferenceRegistry } from './registry.js';
 import type { ConferenceEvent } from '../conference/types.js';
-import { parseUuidDump, uuidDumpCommand } from '../conference/uuid-dump.js';
 import type { EslEvent } from '../esl/codec.js';
 import { parseConferenceEvent } from '../conference/events.js';
+import { fetchChannelVars, fetchListing, type FetchContext, type NodeApi } from './listing-fetch.js';
+import { ResyncEventBuffer } from './event-buffer.js';
 
-/** Runs `api <command>` on `node` and resolves with the reply body (the pool's EslNode.api). */
-export type NodeApi = (node: string, command: string) => Promise<string>;
+export type { NodeApi } from './listing-fetch.js';
 
 /**
  * - `pending`: configured, never synced yet (state being built: lookups may wait for it)
@@ -137,18 +132,9 @@ interface NodeEntry {
   state: NodeSyncState;
   /** Bumped by every up and down: a resync finishing under an older generation is discarded. */
   generation: number;
-  buffer: ConferenceEvent[];
+  buffer: ResyncEventBuffer;
   graceTimer?: NodeJS.Timeout;
   retryTimer?: NodeJS.Timeout;
-  /**
-   * Lower bound of (node clock − our clock) in µs: the largest Event-Date-Timestamp − arrival time
-   * seen since the last up (an event cannot arrive before it happened). Undefined until an event came.
-   */
-  clockOffsetLowUs?: number;
-  /** Our clock (ms) when the listing of the last applied snapshot was requested. */
-  listRequestedAtMs?: number;
-  /** Our clock (ms) when that snapshot was applied. */
-  snapshotAppliedAtMs?: number;
 }
 
 interface Waiter {
@@ -157,16 +143,6 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-const JSON_LIST = 'conference json_list';
-const XML_LIST = 'conference xml_list';
-const LIST_SUMMARY = 'conference list summary';
-/** ResyncResult.listCommand of a paged listing. */
-const PAGED_LIST = 'conference <name> json_list';
-/**
- * Slack for the straggler test: timestamps carry sub-ms noise (the simulator adds the sequence's µs),
- * so only events at least this much older than the request count as provably older.
- */
-const CLOCK_MARGIN_US = 5_000;
 const DEDUPE = { dedupe: true } as const;
 
 export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
@@ -225,10 +201,7 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     clearTimeout(e.retryTimer);
     e.graceTimer = undefined;
     e.retryTimer = undefined;
-    // A new connection: the node may be another process (or host) with another clock.
-    e.clockOffsetLowUs = undefined;
-    e.listRequestedAtMs = undefined;
-    e.snapshotAppliedAtMs = undefined;
+    e.buffer.newConnection();
     const generation = ++e.generation;
     this.setState(node, e, 'resyncing');
     return this.resync(node, e, generation);
@@ -240,8 +213,8 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     e.generation++;
     clearTimeout(e.retryTimer);
     e.retryTimer = undefined;
-    // Events buffered for an abandoned resync did happen: apply them rather than lose them.
-    this.drainBuffer(e, false);
+    // Events held for an abandoned resync did happen: apply them rather than lose them.
+    this.replayHeld(e, false);
     if (e.state === 'down' || e.state === 'flushed') return;
     this.setState(node, e, 'down');
     this.log.warn({ node, reason, graceMs: this.downGraceMs }, 'conference node down; keeping its state for the grace period');
@@ -251,17 +224,16 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     }
   }
 
-  /** A received conference event (from events.ts). Buffered while its node resyncs. */
+  /** A received conference event (from events.ts). Held while its node resyncs. */
   handleEvent(event: ConferenceEvent): void {
     const e = this.entry(event.node);
-    this.noteClock(e, event);
+    e.buffer.noteClock(event);
     if (e.state === 'resyncing') {
-      e.buffer.push(event);
-      // No snapshot to compare with yet: the overflow passes as received.
-      if (e.buffer.length > this.maxBuffered) this.publish(this.registry.apply(e.buffer.shift()!));
+      const overflow = e.buffer.hold(event);
+      if (overflow) this.publish(this.registry.apply(overflow));
       return;
     }
-    this.publish(this.registry.apply(event, this.isStraggler(e, event) ? DEDUPE : undefined));
+    this.publish(this.registry.apply(event, e.buffer.isStraggler(event) ? DEDUPE : undefined));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -317,7 +289,7 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
       clearTimeout(e.graceTimer);
       clearTimeout(e.retryTimer);
       e.generation++;
-      this.drainBuffer(e, false);
+      this.replayHeld(e, false);
     }
     for (const w of this.waiters) {
       clearTimeout(w.timer);
@@ -328,30 +300,40 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * One resync: listing → newcomers' channel variables → snapshot applied (paced) → held events
+   * replayed → `synced`; on failure the held events are applied as received, `stale`, retried every
+   * `retryMs`. A down or a newer up supersedes it: it stops at its next step, discarded.
+   */
   private async resync(node: string, e: NodeEntry, generation: number): Promise<ResyncResult | undefined> {
     const t0 = performance.now();
     const superseded = (): boolean => generation !== e.generation || this.closed;
+    const ctx: FetchContext = { node, api: this.api, log: this.log, now: this.now, superseded };
     try {
-      const fetched = await this.fetchListing(node, e, t0, superseded);
+      let t1 = t0;
+      const fetched = await fetchListing(ctx, {
+        listing: this.listing,
+        pageConcurrency: this.pageConcurrency,
+        onReply: () => {
+          t1 = performance.now();
+          this.phase(node, 'reply', t1 - t0);
+        },
+      });
       if (fetched === undefined) return undefined; // superseded by a down or a newer up: not even parsed
-      const { listed, t1, receivedAtMs, command, requestedAtMs } = fetched;
+      const { listed, receivedAtMs, command, requestedAtMs } = fetched;
       const t2 = performance.now();
       this.phase(node, 'parsed', t2 - t0);
       if (superseded()) return undefined;
-      const vars = await this.fetchChannelVars(node, e, listed, superseded);
+      const vars = await this.newcomersChannelVars(ctx, e, listed);
       if (superseded()) return undefined;
       const t3 = performance.now();
       if (this.channelVars) this.phase(node, 'channel-vars', t3 - t0);
       const synthesized = await this.applyPaced(node, listed, receivedAtMs, superseded);
       if (synthesized === undefined) return undefined;
-      e.listRequestedAtMs = requestedAtMs;
-      e.snapshotAppliedAtMs = this.now();
+      e.buffer.snapshotApplied(requestedAtMs);
       this.phase(node, 'applied', performance.now() - t0);
-      const replayed = e.buffer.length;
       const dedupedBefore = this.registry.stats().deduplicated;
-      // Buffered events may be older than the snapshot (different sockets): those that change nothing
-      // were told by the synthesized events already.
-      this.drainBuffer(e, true);
+      const replayed = this.replayHeld(e, true);
       const deduplicated = this.registry.stats().deduplicated - dedupedBefore;
       const t4 = performance.now();
       this.phase(node, 'replayed', t4 - t0);
@@ -380,8 +362,8 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     } catch (err) {
       if (superseded()) return undefined;
       const error = err instanceof Error ? err : new Error(String(err));
-      // Without a snapshot the buffered events are still the best knowledge we have.
-      this.drainBuffer(e, false);
+      // Without a snapshot the held events are still the best knowledge we have.
+      this.replayHeld(e, false);
       this.setState(node, e, 'stale');
       this.log.error({ node, err: error }, 'conference resync failed');
       this.emit('resync-failed', node, error);
@@ -397,11 +379,26 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   }
 
   /**
+   * Fills the channel variables of the listed participants the registry does not know: from a held
+   * event of theirs that has them, else from `uuid_dump` (bounded by the `channelVars` options).
+   */
+  private async newcomersChannelVars(
+    ctx: FetchContext,
+    e: NodeEntry,
+    listed: readonly ListedConference[],
+  ): Promise<{ fetched: number; failed: number }> {
+    if (!this.channelVars) return { fetched: 0, failed: 0 };
+    const unknown = this.registry.unknownMembers(ctx.node, listed);
+    if (unknown.length === 0) return { fetched: 0, failed: 0 };
+    return fetchChannelVars(ctx, e.buffer.lendChannelVars(unknown), this.channelVars);
+  }
+
+  /**
    * Applies the snapshot conference by conference, publishing each one's events as it is done; every
    * `paceEvery` events it awaits `pace` (when set), so that consumers (AMQP publisher, storage) work
-   * through a cold start's ~12 000 events as they come instead of all of them waiting in memory at
-   * once. The node's own events stay buffered meanwhile. Returns the number of events, or undefined
-   * when superseded during a pause (the part applied stands, told; the next resync finishes it).
+   * through a cold start's events as they come instead of all of them waiting in memory at once. The
+   * node's own events stay held meanwhile. Returns the number of events, or undefined when superseded
+   * during a pause (the part applied stands, told; the next resync finishes it).
    */
   private async applyPaced(
     node: string,
@@ -430,195 +427,9 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     return synthesized;
   }
 
-  /**
-   * The node's conferences, parsed; undefined when the resync was superseded while a reply was on its
-   * way. json_list first; a reply it refuses (a build answering "Conference json_list not found", usage
-   * text, …) → xml_list; if that is refused too, the json_list error is thrown. Its own frame so that
-   * the reply text (7 MB for 1000 conferences) is garbage as soon as it is parsed, not held through the
-   * diff by the caller's frame.
-   */
-  private async fetchListing(
-    node: string,
-    e: NodeEntry,
-    t0: number,
-    superseded: () => boolean,
-  ): Promise<{ listed: ListedConference[]; t1: number; receivedAtMs: number; requestedAtMs: number; command: string } | undefined> {
-    if (this.listing === 'paged') {
-      const requestedAtMs = this.now();
-      const listed = await this.fetchPaged(node, superseded);
-      if (superseded()) return undefined;
-      if (listed) {
-        const t1 = performance.now();
-        this.phase(node, 'reply', t1 - t0);
-        return { listed, t1, receivedAtMs: this.now(), requestedAtMs, command: PAGED_LIST };
-      }
-    }
-    let requestedAtMs = this.now();
-    let reply = await this.api(node, JSON_LIST);
-    if (superseded()) return undefined;
-    let t1 = performance.now();
-    this.phase(node, 'reply', t1 - t0);
-    let jsonError: unknown;
-    try {
-      return { listed: parseJsonList(reply, JSON_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: JSON_LIST };
-    } catch (err) {
-      jsonError = err;
-    }
-    this.log.warn({ node, err: jsonError, reply: reply.slice(0, 200) }, 'conference json_list refused; trying conference xml_list');
-    reply = '';
-    requestedAtMs = this.now();
-    reply = await this.api(node, XML_LIST);
-    if (superseded()) return undefined;
-    t1 = performance.now();
-    this.phase(node, 'reply', t1 - t0);
-    try {
-      return { listed: parseXmlList(reply, XML_LIST), t1, receivedAtMs: this.now(), requestedAtMs, command: XML_LIST };
-    } catch (xmlError) {
-      this.log.warn({ node, err: xmlError, reply: reply.slice(0, 200) }, 'conference xml_list refused too');
-      throw jsonError;
-    }
-  }
-
-  /**
-   * The paged listing: names from `conference list summary`, then each conference's own json_list,
-   * `pageConcurrency` at once. A conference gone meanwhile (`Conference <name> not found`) is left out
-   * (its destroy is among the buffered events). Undefined when the layout is not understood or a page
-   * fails: the caller then takes the whole listing.
-   */
-  private async fetchPaged(node: string, superseded: () => boolean): Promise<ListedConference[] | undefined> {
-    let names: string[] | undefined;
-    try {
-      names = parseListSummary(await this.api(node, LIST_SUMMARY));
-    } catch (err) {
-      this.log.warn({ node, err }, 'conference list summary failed; listing every conference at once');
-      return undefined;
-    }
-    if (names === undefined) {
-      this.log.warn({ node }, 'conference list summary not understood; listing every conference at once');
-      return undefined;
-    }
-    const pages: (ListedConference | undefined)[] = new Array<ListedConference | undefined>(names.length);
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < names.length && !failed && !superseded()) {
-        const i = next++;
-        const command = `conference ${names[i]!} json_list`;
-        try {
-          const listed = parseJsonList(await this.api(node, command), command);
-          if (listed.length === 1 && listed[0]!.name === names[i]) pages[i] = listed[0];
-          else if (listed.length !== 0) failed = true;
-        } catch (err) {
-          if (err instanceof ConferenceNotFoundError) continue; // ended since the summary
-          this.log.warn({ node, err, command }, 'a conference json_list page failed; listing every conference at once');
-          failed = true;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.pageConcurrency, names.length) }, worker));
-    if (failed) return undefined;
-    return pages.filter((c): c is ListedConference => c !== undefined);
-  }
-
-  /**
-   * Fills `channelVars` (and channel name / presence id) of the listed participants the registry does
-   * not know, so that their synthesized add-member carries them: from a buffered event of theirs that
-   * has them, else from `uuid_dump <call id> json`. Bounded: `concurrency` requests at once, each within
-   * `timeoutMs`, all within `budgetMs`; whoever is not reached goes without (logged, counted).
-   */
-  private async fetchChannelVars(
-    node: string,
-    e: NodeEntry,
-    listed: ListedConference[],
-    superseded: () => boolean,
-  ): Promise<{ fetched: number; failed: number }> {
-    const counts = { fetched: 0, failed: 0 };
-    const opts = this.channelVars;
-    if (!opts) return counts;
-    const unknown = this.registry.unknownMembers(node, listed);
-    if (unknown.length === 0) return counts;
-    const buffered = new Map<string, NonNullable<ConferenceEvent['member']>>();
-    for (const ev of e.buffer) if (ev.member && Object.keys(ev.member.channelVars).length > 0) buffered.set(ev.member.callId, ev.member);
-    const todo: ListedMember[] = [];
-    for (const m of unknown) {
-      const known = buffered.get(m.callId);
-      if (!known) {
-        todo.push(m);
-        continue;
-      }
-      m.channelVars = { ...known.channelVars };
-      if (known.channelName !== undefined) m.channelName = known.channelName;
-      if (known.presenceId !== undefined) m.presenceId = known.presenceId;
-    }
-    const deadline = performance.now() + opts.budgetMs;
-    let next = 0;
-    let firstError: unknown;
-    const worker = async (): Promise<void> => {
-      while (next < todo.length && !superseded()) {
-        const m = todo[next++]!;
-        if (performance.now() > deadline) {
-          counts.failed++;
-          continue;
-        }
-        try {
-          const dump = parseUuidDump(await this.apiWithin(node, uuidDumpCommand(m.callId), opts.timeoutMs));
-          m.channelVars = dump.channelVars;
-          if (dump.channelName !== undefined) m.channelName = dump.channelName;
-          if (dump.presenceId !== undefined) m.presenceId = dump.presenceId;
-          counts.fetched++;
-        } catch (err) {
-          // Usually the call hung up meanwhile (its del-member is on its way); emitted without.
-          counts.failed++;
-          firstError ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(opts.concurrency, todo.length) }, worker));
-    if (counts.failed > 0) {
-      this.log.warn(
-        { node, failed: counts.failed, fetched: counts.fetched, err: firstError },
-        'channel variables of some newly discovered participants could not be fetched; their add-member carries none',
-      );
-    }
-    return counts;
-  }
-
-  /** api() that rejects after `timeoutMs` (the request itself is left to the connection's own timeout). */
-  private apiWithin(node: string, command: string, timeoutMs: number): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${command.split(' ')[0]} timed out after ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      this.api(node, command).then(
-        (reply) => {
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
-  }
-
-  /** Records a lower bound of the node's clock offset from a received event (see NodeEntry). */
-  private noteClock(e: NodeEntry, ev: ConferenceEvent): void {
-    if (ev.synthesized || !(ev.timestampUs > 0)) return;
-    const d = ev.timestampUs - this.now() * 1000;
-    if (e.clockOffsetLowUs === undefined || d > e.clockOffsetLowUs) e.clockOffsetLowUs = d;
-  }
-
-  /**
-   * Whether a received event (after the snapshot) provably happened before the listing was requested,
-   * so the snapshot already reflects it: its timestamp is earlier than the request time on the node's
-   * clock (request time on ours + a lower bound of the offset, minus a margin). Only shortly after a
-   * snapshot; unknown offset or timestamp → not a straggler (never drop what we cannot prove).
-   */
-  private isStraggler(e: NodeEntry, ev: ConferenceEvent): boolean {
-    if (e.listRequestedAtMs === undefined || e.snapshotAppliedAtMs === undefined || e.clockOffsetLowUs === undefined) return false;
-    if (ev.synthesized || !(ev.timestampUs > 0)) return false;
-    if (this.now() - e.snapshotAppliedAtMs > this.stragglerWindowMs) return false;
-    return ev.timestampUs < e.listRequestedAtMs * 1000 + e.clockOffsetLowUs - CLOCK_MARGIN_US;
+  /** Applies and publishes the node's held events (ResyncEventBuffer.replay says when they are deduplicated). */
+  private replayHeld(e: NodeEntry, afterSnapshot: boolean): number {
+    return e.buffer.replay(afterSnapshot, (ev, dedupe) => this.publish(this.registry.apply(ev, dedupe ? DEDUPE : undefined)));
   }
 
   private phase(node: string, phase: ResyncPhase, elapsedMs: number): void {
@@ -641,13 +452,6 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     this.emit('flushed', node, events.length);
   }
 
-  /** Applies the buffered events in arrival order; `dedupe` only right after a snapshot (see resync). */
-  private drainBuffer(e: NodeEntry, dedupe: boolean): void {
-    const buffered = e.buffer;
-    e.buffer = [];
-    for (const ev of buffered) this.publish(this.registry.apply(ev, dedupe ? DEDUPE : undefined));
-  }
-
   private publish(events: readonly ConferenceEvent[]): void {
     for (const ev of events) this.emit('event', ev);
   }
@@ -655,7 +459,11 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private entry(node: string): NodeEntry {
     let e = this.entries.get(node);
     if (!e) {
-      e = { state: 'pending', generation: 0, buffer: [] };
+      e = {
+        state: 'pending',
+        generation: 0,
+        buffer: new ResyncEventBuffer({ maxBuffered: this.maxBuffered, stragglerWindowMs: this.stragglerWindowMs, now: this.now }),
+      };
       this.entries.set(node, e);
     }
     return e;
