@@ -5,10 +5,10 @@
  * FreeSWITCH password or AMQP URL in environment variables) can still use the file.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath } from './overrides.js';
 import { httpSchema } from './schema.js';
+import { parseYamlMapping } from './yaml-document.js';
 
 export interface HttpSettings {
   /** As written in http.listen (brackets removed from IPv6). */
@@ -29,16 +29,9 @@ export function loadHttpSettings(file: string, env: NodeJS.ProcessEnv = process.
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ConfigError(file, [{ key: '', message: `cannot read the config file: ${reason}` }]);
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => ({ key: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` })));
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(file, [{ key: '', message: 'expected a YAML mapping (key: value) at the top level' }]);
-  }
-  applyEnvOverrides(raw as Record<string, unknown>, env);
-  const parsed = httpSchema.prefault({}).safeParse((raw as Record<string, unknown>).http ?? undefined);
+  const raw = parseYamlMapping(text, file);
+  applyEnvOverrides(raw, env);
+  const parsed = httpSchema.prefault({}).safeParse(raw.http ?? undefined);
   if (!parsed.success) {
     const issues: ConfigIssue[] = parsed.error.issues.map((i) => ({ key: formatPath(['http', ...i.path]), message: i.message }));
     throw new ConfigError(file, issues);

@@ -4,13 +4,13 @@
  * Every problem is collected into one ConfigError naming each key; nothing is started before this passes.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath, type AppliedOverride } from './overrides.js';
 import { fileSchema, type ConfigFile } from './schema.js';
 import { knownEventNames } from './known-events-source.js';
 import { crossChecks } from './cross-checks.js';
+import { parseYamlMapping } from './yaml-document.js';
 
 export interface FreeswitchNodeConfig {
   name: string;
@@ -86,22 +86,12 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Config 
 
 export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      doc.errors.map((e) => ({ key: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` })),
-    );
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(source, [{ key: '', message: 'expected a YAML mapping (key: value) at the top level' }]);
-  }
-  const overrides = applyEnvOverrides(raw as Record<string, unknown>, env);
+  const raw = parseYamlMapping(text, source);
+  const overrides = applyEnvOverrides(raw, env);
   const result = fileSchema(options.knownEvents ?? knownEventNames()).safeParse(raw);
   const issues = [
     ...(result.success ? [] : result.error.issues.map((i) => describeIssue(i, raw, overrides))),
-    ...crossChecks(raw as Record<string, unknown>),
+    ...crossChecks(raw),
   ];
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
   return resolve(result.data, env, source);

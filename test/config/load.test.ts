@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig, knownEventNames } from '../../src/config/index.js';
+import { loadHttpSettings } from '../../src/config/http-settings.js';
 
 const MIN = `
 freeswitch:
@@ -221,5 +222,39 @@ describe('config: storage', () => {
     const issues = issuesOf(`${MIN}storage: {url: "mysql://u:pw@h/db"}\n`);
     expect(issues[0]!.key).toBe('storage.url');
     expect(JSON.stringify(issues)).not.toContain('pw@');
+  });
+});
+
+describe('config: hostile YAML is a config error, never a crash', () => {
+  // "Billion laughs": nine levels of nine aliases each would expand to 9^9 strings.
+  const BOMB = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    .concat('bcdefghi'.split('').map((k, i) => {
+      const prev = 'abcdefghi'[i]!;
+      return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(', ')}]`;
+    }))
+    .join('\n');
+
+  it('an alias bomb is refused with a one-line message naming the limit', () => {
+    const issues = issuesOf(`${MIN}${BOMB}\n`);
+    expect(issues).toEqual([{ key: '', message: expect.stringMatching(/^YAML: too many alias references/) }]);
+    expect(issues[0]!.message).not.toContain('\n');
+  });
+
+  it('an alias to an anchor that does not exist is refused, not thrown as a ReferenceError', () => {
+    const issues = issuesOf('freeswitch: {nodes: [*nosuch]}\n');
+    expect(issues).toEqual([{ key: '', message: expect.stringMatching(/^YAML: .*nosuch/) }]);
+  });
+
+  it('a few aliases (a shared setting) are still fine', () => {
+    const c = parseConfig(`${MIN}  reconnect: &rc {base_ms: 200, cap_ms: 2000}\namqp: {reconnect: *rc}\n`, 'x', { env: {} });
+    expect(c.amqp.reconnect).toEqual({ baseMs: 200, capMs: 2000 });
+    expect(c.freeswitch.reconnect).toEqual({ baseMs: 200, capMs: 2000 });
+  });
+
+  it('the operator commands reading the http section refuse the same bomb with a ConfigError', () => {
+    const f = join(dir, 'bomb.yaml');
+    writeFileSync(f, `${MIN}${BOMB}\n`);
+    expect(() => loadHttpSettings(f, {})).toThrow(ConfigError);
+    expect(() => loadHttpSettings(f, {})).toThrow(/too many alias references/);
   });
 });
