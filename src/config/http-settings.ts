@@ -9,6 +9,7 @@ import { ConfigError, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath } from './overrides.js';
 import { httpSchema } from './schema.js';
 import { parseYamlMapping } from './yaml-document.js';
+import { shownEnvName } from './secret-values.js';
 
 export interface HttpSettings {
   /** As written in http.listen (brackets removed from IPv6). */
@@ -16,7 +17,10 @@ export interface HttpSettings {
   port: number;
   /** Tokens whose secret is available here (a `token_env` not set in this shell is left out). */
   tokens: Array<{ token: string; accountId: string }>;
-  /** `token_env` variables of tokens that could not be resolved, for error messages. */
+  /**
+   * `token_env` variables of tokens that could not be resolved, for error messages (a name not in
+   * UPPER_CASE form, which may be a secret pasted there, is replaced by the key naming it).
+   */
   unresolvedTokenEnv: string[];
   defaultAccountId: string | undefined;
 }
@@ -40,11 +44,11 @@ export function loadHttpSettings(file: string, env: NodeJS.ProcessEnv = process.
   const colon = http.listen.lastIndexOf(':');
   const tokens: HttpSettings['tokens'] = [];
   const unresolvedTokenEnv: string[] = [];
-  for (const t of http.tokens) {
+  http.tokens.forEach((t, i) => {
     const token = t.token ?? (t.token_env ? env[t.token_env] : undefined);
     if (token) tokens.push({ token, accountId: t.account_id });
-    else if (t.token_env) unresolvedTokenEnv.push(t.token_env);
-  }
+    else if (t.token_env) unresolvedTokenEnv.push(shownEnvName(t.token_env, `http.tokens[${i}].token_env`));
+  });
   return {
     host: http.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
     port: Number(http.listen.slice(colon + 1)),

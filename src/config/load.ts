@@ -11,6 +11,7 @@ import { fileSchema, type ConfigFile } from './schema.js';
 import { knownEventNames } from './known-events-source.js';
 import { crossChecks } from './cross-checks.js';
 import { parseYamlMapping } from './yaml-document.js';
+import { aboutEnvVariable, isSecretPath } from './secret-values.js';
 
 export interface FreeswitchNodeConfig {
   name: string;
@@ -64,9 +65,6 @@ export interface Config {
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
-/** Keys whose values are never echoed back in an error message. */
-const SECRET_KEY = /(password|token|url|secret)$/i;
-
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Event names accepted in publish_participant_event (default: the conference layer's list). */
@@ -102,7 +100,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
   const fromEnv = (key: string, name: string): string => {
     const value = env[name];
     if (value === undefined || value === '') {
-      issues.push({ key, message: `environment variable ${name} is not set` });
+      issues.push({ key, message: aboutEnvVariable(name, 'is not set') });
       return '';
     }
     return value;
@@ -118,14 +116,14 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
 
   let url = file.amqp.url ?? (file.amqp.url_env ? fromEnv('amqp.url_env', file.amqp.url_env) : DEFAULT_AMQP_URL);
   if (file.amqp.url_env && url !== '' && !/^amqps?:\/\/\S+$/.test(url)) {
-    issues.push({ key: 'amqp.url_env', message: `environment variable ${file.amqp.url_env} is not an amqp:// or amqps:// URL` });
+    issues.push({ key: 'amqp.url_env', message: aboutEnvVariable(file.amqp.url_env, 'is not an amqp:// or amqps:// URL') });
     url = '';
   }
 
   const tokens = file.http.tokens.map((t, i) => {
     const token = t.token ?? fromEnv(`http.tokens[${i}].token_env`, t.token_env!);
     if (t.token_env && token !== '' && token.length < 16) {
-      issues.push({ key: `http.tokens[${i}].token_env`, message: `the token in ${t.token_env} must be at least 16 characters` });
+      issues.push({ key: `http.tokens[${i}].token_env`, message: aboutEnvVariable(t.token_env, 'holds a token shorter than 16 characters') });
     }
     return { token, accountId: t.account_id };
   });
@@ -144,7 +142,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
   if (st.url !== undefined || st.url_env !== undefined) {
     const pgUrl = st.url ?? fromEnv('storage.url_env', st.url_env!);
     if (st.url_env && pgUrl !== '' && !/^postgres(ql)?:\/\/\S+$/.test(pgUrl)) {
-      issues.push({ key: 'storage.url_env', message: `environment variable ${st.url_env} is not a postgres:// URL` });
+      issues.push({ key: 'storage.url_env', message: aboutEnvVariable(st.url_env, 'is not a postgres:// URL') });
     }
     storage = { driver: 'postgres', url: pgUrl, ...(st.pool_max !== undefined ? { poolMax: st.pool_max } : {}) };
   } else {
@@ -200,10 +198,6 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, overrides: Applied
   const from = overrides.find((o) => o.key === key || key.startsWith(`${o.key}[`) || key.startsWith(`${o.key}.`));
   if (from) message += ` [from ${from.variable}]`;
   return { key, message };
-}
-
-function isSecretPath(path: ReadonlyArray<PropertyKey>): boolean {
-  return path.some((p) => typeof p === 'string' && SECRET_KEY.test(p) && !p.endsWith('_env'));
 }
 
 function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {

@@ -6,6 +6,7 @@
  * Numeric and boolean leaves also accept strings, because CONFMGR_* environment overrides are strings.
  */
 import { z } from 'zod';
+import { envNameProblem } from './secret-values.js';
 
 /** "8021" → 8021 (env overrides), numbers pass through; anything else is left for zod to reject. */
 function numeric(value: unknown): unknown {
@@ -45,9 +46,11 @@ const bool = () => z.preprocess(booleanish, z.boolean({ error: 'expected true or
 const nonEmpty = (what: string) =>
   z.string({ error: `expected ${what} (a string)` }).trim().min(1, { error: `${what} must not be empty` });
 
-const envName = z
-  .string({ error: 'expected the name of an environment variable' })
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected the name of an environment variable (letters, digits, _)' });
+/** Never quotes the value in its message: a secret or URL pasted here by mistake stays unseen. */
+const envName = z.string({ error: 'expected the name of an environment variable (a string)' }).superRefine((value, ctx) => {
+  const problem = envNameProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const nodeName = z
   .string({ error: 'expected a node name (a string)' })

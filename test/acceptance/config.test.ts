@@ -63,6 +63,34 @@ describe('configuration errors: exit 2, every bad key named, nothing started', (
     expect(usage.code).toBe(2);
   });
 
+  it('a URL or secret where a variable name goes: check-config and start exit 2 naming the key, never the value', async () => {
+    const file = writeConfig(
+      tmp.dir,
+      'secret-under-env.yaml',
+      'freeswitch:\n  nodes:\n    - {name: fs1, host: 127.0.0.1, password_env: "SuperSecretPw6!"}\n' +
+        'amqp:\n  url_env: amqp://u:SuperSecretPw7@127.0.0.1:5672\n' +
+        'http:\n  tokens: [{token_env: "SuperSecretPw8-0123456789abcdef", account_id: a}]\n' +
+        'storage:\n  url_env: postgres://u:SuperSecretPw9@db/confmgr\n',
+    );
+    for (const args of [['check-config', file], ['start', '--config', file]]) {
+      const r = await runCli(args);
+      expect([args[0], r.code]).toEqual([args[0], 2]);
+      expect(r.stderr).toMatch(/freeswitch\.nodes\[0\]\.password_env: not the name of an environment variable/);
+      expect(r.stderr).toMatch(/amqp\.url_env: looks like a URL/);
+      expect(r.stderr).toMatch(/http\.tokens\[0\]\.token_env: not the name of an environment variable/);
+      expect(r.stderr).toMatch(/storage\.url_env: looks like a URL/);
+      expect(r.stdout + r.stderr).not.toMatch(/SuperSecretPw/);
+    }
+    // A valid-looking name that is not set: the message says so without repeating a mixed-case name.
+    const unset = writeConfig(tmp.dir, 'secret-as-name.yaml', 'freeswitch:\n  nodes:\n    - {name: fs1, host: 127.0.0.1, password_env: SuperSecretPw6}\n');
+    for (const args of [['check-config', unset], ['start', '--config', unset]]) {
+      const r = await runCli(args);
+      expect([args[0], r.code]).toEqual([args[0], 2]);
+      expect(r.stderr).toMatch(/freeswitch\.nodes\[0\]\.password_env: the environment variable named here is not set/);
+      expect(r.stdout + r.stderr).not.toMatch(/SuperSecretPw/);
+    }
+  });
+
   it('secrets are not echoed by check-config', async () => {
     const file = writeConfig(tmp.dir, 'secret.yaml', `${node()}amqp:\n  url: amqp://bob:S3cretPw@127.0.0.1:5672\n`);
     const r = await runCli(['check-config', file]);

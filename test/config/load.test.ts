@@ -162,6 +162,34 @@ log: {level: loud}
     expect(issues).toEqual([{ key: 'freeswitch.nodes[0].password_env', message: 'environment variable NOPE_PW is not set' }]);
   });
 
+  it('never echoes a value under *_env: a URL or a secret where a variable name goes is refused by key', () => {
+    const issues = issuesOf(
+      `freeswitch:\n  nodes:\n    - {name: fs1, host: h, password_env: "pw:Hunter2!x"}\n` +
+        `amqp: {url_env: "amqp://u:Hunter2a@h"}\nstorage: {url_env: "postgres://u:Hunter2b@db/x"}\n` +
+        `http: {tokens: [{token_env: "tok-Hunter2c-0123456789", account_id: a}, {token_env: 1234567890123456, account_id: b}]}\n`,
+    );
+    expect(issues).toEqual([
+      { key: 'freeswitch.nodes[0].password_env', message: expect.stringMatching(/^not the name of an environment variable/) },
+      { key: 'amqp.url_env', message: expect.stringMatching(/^looks like a URL/) },
+      { key: 'http.tokens[0].token_env', message: expect.stringMatching(/^not the name of an environment variable/) },
+      { key: 'http.tokens[1].token_env', message: expect.stringMatching(/environment variable/) },
+      { key: 'storage.url_env', message: expect.stringMatching(/^looks like a URL/) },
+    ]);
+    expect(JSON.stringify(issues)).not.toMatch(/Hunter2|1234567890123456/);
+  });
+
+  it('names a missing variable only when its name has the UPPER_CASE form (anything else may be a pasted secret)', () => {
+    const issues = issuesOf(`freeswitch:\n  nodes:\n    - {name: fs1, host: h, password_env: SuperSecretPw6}\namqp: {url_env: RMQ_URL}\n`, { RMQ_URL: 'nope' });
+    expect(issues).toEqual([
+      { key: 'freeswitch.nodes[0].password_env', message: expect.stringMatching(/^the environment variable named here is not set \(its name is not shown/) },
+      { key: 'amqp.url_env', message: 'environment variable RMQ_URL is not an amqp:// or amqps:// URL' },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('SuperSecretPw6');
+    const f = join(dir, 'tokens.yaml');
+    writeFileSync(f, 'http: {tokens: [{token_env: TokenHunter2d, account_id: a}, {token_env: API_TOKEN_X, account_id: b}]}\n');
+    expect(loadHttpSettings(f, {}).unresolvedTokenEnv).toEqual(['the variable named in http.tokens[0].token_env', 'API_TOKEN_X']);
+  });
+
   it('refuses password together with password_env', () => {
     const issues = issuesOf(`freeswitch:\n  nodes:\n    - {name: fs1, host: h, password: a, password_env: B}\n`, { B: 'b' });
     expect(issues[0]).toMatchObject({ key: 'freeswitch.nodes[0].password', message: expect.stringContaining('not both') });
