@@ -11,7 +11,7 @@ import { fileSchema, type ConfigFile } from './schema.js';
 import { knownEventNames } from './known-events-source.js';
 import { crossChecks } from './cross-checks.js';
 import { parseYamlMapping } from './yaml-document.js';
-import { aboutEnvVariable, isSecretPath } from './secret-values.js';
+import { aboutEnvVariable, hasCredentials, isSecretPath } from './secret-values.js';
 
 export interface FreeswitchNodeConfig {
   name: string;
@@ -191,7 +191,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, overrides: Applied
   let message = issue.message;
   const value = valueAt(raw, issue.path);
   if (value === undefined && issue.code === 'invalid_type') message = `missing: ${message}`;
-  else if (value !== undefined && (value === null || typeof value !== 'object') && !isSecretPath(issue.path)) {
+  else if (value !== undefined && (value === null || typeof value !== 'object') && !isSecretPath(issue.path) && !hasCredentials(value)) {
     const shown = JSON.stringify(value);
     if (!message.includes(shown)) message += ` (got ${shown})`;
   }

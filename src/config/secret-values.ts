@@ -8,6 +8,11 @@
 /** Keys whose values are never echoed back in an error message. */
 const SECRET_KEY = /(password|passwd|token|url|secret|credentials?|_env)$/i;
 
+/** A `user:password@` part, wherever it was put (a URL under `host`, in an override…): never echoed. */
+export function hasCredentials(value: unknown): boolean {
+  return typeof value === 'string' && /[^\s:/@]*:[^\s/@]*@/.test(value);
+}
+
 /** What an environment variable name may be (POSIX: letters, digits and `_`, not starting with a digit). */
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -178,6 +178,15 @@ log: {level: loud}
     expect(JSON.stringify(issues)).not.toMatch(/Hunter2|1234567890123456/);
   });
 
+  it('never echoes user:password@ credentials, whichever key they were put under', () => {
+    const issues = issuesOf(`freeswitch:\n  nodes:\n    - {name: fs1, host: "u:Hunter2e@fs.example", password: x}\napp_name: 42\n`, {
+      CONFMGR_LOG__LEVEL: 'amqp://u:Hunter2f@h',
+    });
+    expect(issues.map((i) => i.key).sort()).toEqual(['app_name', 'freeswitch.nodes[0].host', 'log.level']);
+    expect(JSON.stringify(issues)).not.toMatch(/Hunter2/);
+    expect(issues.find((i) => i.key === 'app_name')!.message).toContain('(got 42)'); // other values are still shown
+  });
+
   it('names a missing variable only when its name has the UPPER_CASE form (anything else may be a pasted secret)', () => {
     const issues = issuesOf(`freeswitch:\n  nodes:\n    - {name: fs1, host: h, password_env: SuperSecretPw6}\namqp: {url_env: RMQ_URL}\n`, { RMQ_URL: 'nope' });
     expect(issues).toEqual([
