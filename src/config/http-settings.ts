@@ -4,11 +4,11 @@
  * overrides and schema as the service, so that a shell without the service's other secrets (the
  * FreeSWITCH password or AMQP URL in environment variables) can still use the file.
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath } from './overrides.js';
 import { httpSchema } from './schema.js';
 import { parseYamlMapping } from './yaml-document.js';
+import { readConfigText } from './read-file.js';
 import { shownEnvName } from './secret-values.js';
 
 export interface HttpSettings {
@@ -26,13 +26,7 @@ export interface HttpSettings {
 }
 
 export function loadHttpSettings(file: string, env: NodeJS.ProcessEnv = process.env): HttpSettings {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ConfigError(file, [{ key: '', message: `cannot read the config file: ${reason}` }]);
-  }
+  const text = readConfigText(file);
   const raw = parseYamlMapping(text, file);
   applyEnvOverrides(raw, env);
   const parsed = httpSchema.prefault({}).safeParse(raw.http ?? undefined);

@@ -3,14 +3,14 @@
  * the resolved `Config` the rest of the process uses (camelCase, nothing optional left to guess).
  * Every problem is collected into one ConfigError naming each key; nothing is started before this passes.
  */
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, shorten, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath, type AppliedOverride } from './overrides.js';
 import { fileSchema, type ConfigFile } from './schema.js';
 import { knownEventNames } from './known-events-source.js';
 import { crossChecks } from './cross-checks.js';
 import { parseYamlMapping } from './yaml-document.js';
+import { readConfigText } from './read-file.js';
 import { aboutEnvVariable, hasCredentials, isSecretPath } from './secret-values.js';
 
 export interface FreeswitchNodeConfig {
@@ -63,6 +63,9 @@ export interface Config {
   memory: { compact: boolean };
 }
 
+/** Unknown keys named in one issue (a mapping may hold thousands). */
+const MAX_UNKNOWN_KEYS_SHOWN = 20;
+
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 export interface LoadOptions {
@@ -72,13 +75,7 @@ export interface LoadOptions {
 }
 
 export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ConfigError(file, [{ key: '', message: `cannot read the config file: ${reason}` }]);
-  }
+  const text = readConfigText(file);
   return parseConfig(text, file, options);
 }
 
@@ -184,15 +181,22 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown, overrides: AppliedOverride[]): ConfigIssue {
   if (issue.code === 'unrecognized_keys') {
     const base = formatPath(issue.path);
-    const keys = issue.keys.map((k) => (base === '' ? k : `${base}.${k}`));
-    return { key: keys.join(', '), message: `unknown key${keys.length > 1 ? 's' : ''} (misspelt, or not supported)` };
+    const keys = issue.keys.slice(0, MAX_UNKNOWN_KEYS_SHOWN).map((k) => shorten(base === '' ? k : `${base}.${k}`));
+    if (issue.keys.length > keys.length) keys.push(`… ${issue.keys.length - keys.length} more`);
+    return { key: keys.join(', '), message: `unknown key${issue.keys.length > 1 ? 's' : ''} (misspelt, or not supported)` };
   }
   const key = formatPath(issue.path);
   let message = issue.message;
   const value = valueAt(raw, issue.path);
   if (value === undefined && issue.code === 'invalid_type') message = `missing: ${message}`;
-  else if (value !== undefined && (value === null || typeof value !== 'object') && !isSecretPath(issue.path) && !hasCredentials(value)) {
-    const shown = JSON.stringify(value);
+  else if (
+    value !== undefined &&
+    (value === null || typeof value !== 'object') &&
+    issue.code !== 'too_big' &&
+    !isSecretPath(issue.path) &&
+    !hasCredentials(value)
+  ) {
+    const shown = shorten(JSON.stringify(value));
     if (!message.includes(shown)) message += ` (got ${shown})`;
   }
   const from = overrides.find((o) => o.key === key || key.startsWith(`${o.key}[`) || key.startsWith(`${o.key}.`));

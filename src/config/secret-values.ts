@@ -4,6 +4,7 @@
  * an operator who pastes the secret itself under `password_env`, or a URL under `url_env`, must not
  * find it in `check-config`'s output, in `start`'s stderr or in a log line.
  */
+import { CONFIG_LIMITS } from './limits.js';
 
 /** Keys whose values are never echoed back in an error message. */
 const SECRET_KEY = /(password|passwd|token|url|secret|credentials?|_env)$/i;
@@ -16,8 +17,7 @@ export function hasCredentials(value: unknown): boolean {
 /** What an environment variable name may be (POSIX: letters, digits and `_`, not starting with a digit). */
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Longer than any real variable name: a longer value is a pasted secret, not a name. */
-export const MAX_ENV_NAME_LENGTH = 128;
+const MAX_ENV_NAME_LENGTH = CONFIG_LIMITS.envNameLength;
 
 /**
  * A name shown in messages: only the conventional form (UPPER_CASE words joined by `_`). Anything else

@@ -6,6 +6,8 @@
  */
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './errors.js';
+import { CONFIG_LIMITS } from './limits.js';
+import { TOO_LARGE } from './read-file.js';
 
 /**
  * How many nodes alias expansion may produce in one document (the `yaml` package's `maxAliasCount`).
@@ -33,6 +35,10 @@ function describeParserFailure(err: unknown): ConfigIssue {
 
 /** Parses `text` as one YAML mapping; an empty document is `{}`. Throws ConfigError for anything else. */
 export function parseYamlMapping(text: string, source: string): Record<string, unknown> {
+  // Text handed over directly (not read by readConfigText) gets the same bound.
+  if (text.length > CONFIG_LIMITS.fileBytes || Buffer.byteLength(text, 'utf8') > CONFIG_LIMITS.fileBytes) {
+    throw new ConfigError(source, [{ key: '', message: TOO_LARGE }]);
+  }
   let raw: unknown;
   try {
     // logLevel 'error': the parser's warnings (e.g. a collection used as a key) are not printed to stderr.
