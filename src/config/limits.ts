@@ -12,6 +12,8 @@ export const CONFIG_LIMITS = {
   tokens: 1_000,
   /** publish_participant_event entries (the known event names number a few dozen). */
   publishParticipantEvent: 256,
+  /** recordings.dirs. */
+  recordingDirs: 64,
   /** app_name (copied into every event). */
   appNameLength: 128,
   /** amqp.exchange, amqp.command_queue: AMQP's short-string limit. */

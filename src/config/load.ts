@@ -58,6 +58,8 @@ export interface Config {
   http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
+  /** Directories `record` / `norecord` command paths must be under (ConferenceControl's recordingDirs). */
+  recordings: { dirs: string[] };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
@@ -172,6 +174,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     publishParticipantEvent: file.publish_participant_event ?? undefined,
     http,
     storage,
+    recordings: { dirs: file.recordings.dirs },
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },

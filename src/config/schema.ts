@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { envNameProblem } from './secret-values.js';
 import { CONFIG_LIMITS as L } from './limits.js';
+import { DEFAULT_RECORDING_DIRS, recordingDirProblem } from '../conference/recording-path.js';
 
 /** "8021" → 8021 (env overrides), numbers pass through; anything else is left for zod to reject. */
 function numeric(value: unknown): unknown {
@@ -178,6 +179,30 @@ export const httpSchema = z.strictObject({
   default_account_id: accountId.optional(),
 });
 
+const recordingDir = z
+  .string({ error: 'expected an absolute directory path' })
+  .max(L.pathLength, atMost(L.pathLength))
+  .superRefine((dir, ctx) => {
+    const problem = recordingDirProblem(dir);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const recordingsSchema = z.strictObject({
+  /**
+   * The directories `record` / `norecord` commands may name files in (src/conference/recording-path.ts):
+   * any other path, a relative one or one with `..` is refused before it reaches FreeSWITCH; [] refuses
+   * every recording command.
+   */
+  dirs: z
+    .preprocess(
+      listish,
+      z
+        .array(recordingDir, { error: 'expected a list of absolute directory paths' })
+        .max(L.recordingDirs, { error: `at most ${L.recordingDirs} directories` }),
+    )
+    .default([...DEFAULT_RECORDING_DIRS]),
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const logSchema = z.strictObject({
@@ -229,6 +254,7 @@ export function fileSchema(knownEvents: readonly string[]) {
         pool_max: int(1, 1000).optional(),
       })
       .prefault({}),
+    recordings: recordingsSchema.prefault({}),
     log: logSchema.prefault({}),
     shutdown: z.strictObject({ timeout_ms: int(0, 600_000).default(10_000) }).prefault({}),
     memory: z

@@ -295,3 +295,23 @@ describe('config: hostile YAML is a config error, never a crash', () => {
     expect(() => loadHttpSettings(f, {})).toThrow(/too many alias references/);
   });
 });
+
+describe('config: recordings.dirs', () => {
+  it('FreeSWITCH’s recordings directory by default; a list from the file or the environment; [] allowed', () => {
+    expect(parseConfig(MIN, 'x', { env: {} }).recordings).toEqual({ dirs: ['/var/lib/freeswitch/recordings'] });
+    expect(parseConfig(`${MIN}recordings: {dirs: [/rec, /srv/rec/]}\n`, 'x', { env: {} }).recordings.dirs).toEqual(['/rec', '/srv/rec/']);
+    expect(parseConfig(MIN, 'x', { env: { CONFMGR_RECORDINGS__DIRS: '/a, /b' } }).recordings.dirs).toEqual(['/a', '/b']);
+    expect(parseConfig(`${MIN}recordings: {dirs: []}\n`, 'x', { env: {} }).recordings.dirs).toEqual([]);
+  });
+
+  it('refuses relative directories, traversal, / and too many, by key', () => {
+    const issues = issuesOf(`${MIN}recordings: {dirs: [recordings, /rec/../etc, /, "/ok"]}\n`);
+    expect(issues).toEqual([
+      { key: 'recordings.dirs[0]', message: expect.stringMatching(/absolute/) },
+      { key: 'recordings.dirs[1]', message: expect.stringMatching(/\.\./) },
+      { key: 'recordings.dirs[2]', message: expect.stringMatching(/must not be \//) },
+    ]);
+    const many = Array.from({ length: 65 }, (_, i) => `/r${i}`).join(', ');
+    expect(issuesOf(`${MIN}recordings: {dirs: [${many}]}\n`)).toEqual([{ key: 'recordings.dirs', message: 'at most 64 directories' }]);
+  });
+});
