@@ -195,7 +195,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, overrides: Applied
   else if (
     value !== undefined &&
     (value === null || typeof value !== 'object') &&
-    issue.code !== 'too_big' &&
+    !(issue.code === 'too_big' && typeof value === 'string') && // "at most N characters" says it; no need to quote it
     !isSecretPath(issue.path) &&
     !hasCredentials(value)
   ) {

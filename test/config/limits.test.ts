@@ -132,8 +132,11 @@ describe('config limits: strings', () => {
     ]);
   });
 
-  it('ports stay in range (node 1-65535, listen 0-65535)', () => {
+  it('ports stay in range (node 1-65535, listen 0-65535), the number shown', () => {
     expect(issuesOf(`freeswitch:\n  nodes: [{name: fs1, host: h, password: p, port: 0}]\n`).map((i) => i.key)).toEqual(['freeswitch.nodes[0].port']);
+    expect(issuesOf(`freeswitch:\n  nodes: [{name: fs1, host: h, password: p, port: 65536}]\n`)).toEqual([
+      { key: 'freeswitch.nodes[0].port', message: 'expected a TCP port from 1 to 65535 (got 65536)' },
+    ]);
     expect(issuesOf(`${MIN}http: {listen: "127.0.0.1:65536"}\n`).map((i) => i.key)).toEqual(['http.listen']);
   });
 });
