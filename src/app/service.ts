@@ -158,6 +158,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     nodes: (name) => (cluster.has(name) ? cluster.node(name) : undefined),
     logger: logger.child({ component: 'control' }),
     timeoutMs: config.freeswitch.apiTimeoutMs,
+    recordingDirs: config.recordings.dirs,
   });
   // Every door (AMQP intake, HTTP, CLI, the API's own DELETE) goes through this one executor.
   const executor = leaveMarkingExecutor(metrics.instrument(control), {

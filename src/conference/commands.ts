@@ -4,6 +4,7 @@
  * Pure; every argument is validated first, so nothing malformed reaches the wire.
  */
 import { InvalidArgumentError } from './errors.js';
+import { assertRecordingPath } from './recording-path.js';
 import type { ConferenceCommand, ConferenceCommandKind, MemberAction, MemberTarget } from './types.js';
 import {
   assertBoolean,
@@ -54,8 +55,14 @@ function target(t: MemberTarget): string {
   return typeof t === 'number' ? String(t) : t;
 }
 
-/** Throws InvalidArgumentError unless `command` is a well-formed ConferenceCommand. */
-export function validateCommand(command: ConferenceCommand): void {
+/** Operator policy applied on top of the syntax rules. */
+export interface CommandPolicy {
+  /** Directories `record` / `norecord` paths must be under (recording-path.ts); absent: not restricted. */
+  recordingDirs?: readonly string[];
+}
+
+/** Throws InvalidArgumentError unless `command` is a well-formed ConferenceCommand allowed by `policy`. */
+export function validateCommand(command: ConferenceCommand, policy: CommandPolicy = {}): void {
   if (command === null || typeof command !== 'object') throw new InvalidArgumentError('command must be an object');
   assertConferenceName(command.conference);
   const c = command;
@@ -114,9 +121,11 @@ export function validateCommand(command: ConferenceCommand): void {
     case 'record':
       assertFilePath(c.path, 'path');
       if (c.path === 'all') throw new InvalidArgumentError('path: "all" is not a file name', { field: 'path' });
+      if (policy.recordingDirs) assertRecordingPath(c.path, policy.recordingDirs);
       return;
     case 'norecord':
       assertFilePath(c.path, 'path');
+      if (c.path !== 'all' && policy.recordingDirs) assertRecordingPath(c.path, policy.recordingDirs);
       return;
     case 'get':
       assertGetParam(c.param);
@@ -135,10 +144,10 @@ export function subcommandOf(command: ConferenceCommand): string {
 
 /**
  * The api string, without the `api ` prefix: e.g. `conference demo mute non_moderator quiet`.
- * Validates first; throws InvalidArgumentError on anything that must not reach FreeSWITCH.
+ * Validates first (with `policy`); throws InvalidArgumentError on anything that must not reach FreeSWITCH.
  */
-export function buildCommand(command: ConferenceCommand): string {
-  validateCommand(command);
+export function buildCommand(command: ConferenceCommand, policy: CommandPolicy = {}): string {
+  validateCommand(command, policy);
   const head = `conference ${command.conference}`;
   const c = command;
   if (isMemberActionCommand(c)) return `${head} ${c.kind} ${target(c.target)}${c.quiet ? ' quiet' : ''}`;

@@ -13,7 +13,7 @@
 import { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslTimeoutError } from '../esl/errors.js';
 import type { EslNode } from '../esl/types.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { buildCommand } from './commands.js';
+import { buildCommand, type CommandPolicy } from './commands.js';
 import { CommandTimeoutError, InvalidArgumentError, NodeDownError } from './errors.js';
 import { parseReply } from './replies.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceLocator, MemberTarget } from './types.js';
@@ -26,6 +26,8 @@ export interface ConferenceControlOptions {
   logger?: Logger;
   /** Per-command reply deadline passed to EslNode.api (the node's default when absent). */
   timeoutMs?: number;
+  /** Directories `record` / `norecord` paths must be under (config `recordings.dirs`); absent: not restricted. */
+  recordingDirs?: readonly string[];
 }
 
 /** Kazoo's participant actions (seed 004) as FreeSWITCH sees them. */
@@ -36,25 +38,27 @@ export class ConferenceControl implements ConferenceCommandExecutor {
   private readonly nodes: NodeDirectory;
   private readonly logger: Logger;
   private readonly timeoutMs: number | undefined;
+  private readonly policy: CommandPolicy;
 
   constructor(options: ConferenceControlOptions) {
     this.locator = options.locator;
     this.nodes = options.nodes;
     this.logger = options.logger ?? silentLogger;
     this.timeoutMs = options.timeoutMs;
+    this.policy = options.recordingDirs ? { recordingDirs: [...options.recordingDirs] } : {};
   }
 
   /** Runs `command` on the node hosting its conference. */
   async execute(command: ConferenceCommand): Promise<CommandResult> {
     // Validate before locating: a bad argument never costs a lookup, let alone a wire write.
-    const apiCommand = buildCommand(command);
+    const apiCommand = buildCommand(command, this.policy);
     const node = await this.locator.nodeFor(command.conference);
     return this.run(node, command, apiCommand);
   }
 
   /** Runs `command` on a given node, bypassing the locator (resync, diagnostics). */
   async executeOn(node: string, command: ConferenceCommand): Promise<CommandResult> {
-    return this.run(node, command, buildCommand(command));
+    return this.run(node, command, buildCommand(command, this.policy));
   }
 
   // --- the seed's conference actions -------------------------------------------------------

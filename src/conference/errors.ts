@@ -23,6 +23,17 @@ export class InvalidArgumentError extends ConfmgrError {
   }
 }
 
+/**
+ * A `record` / `norecord` path outside the configured recording directories, or one that could escape
+ * them (src/conference/recording-path.ts). Its code is INVALID_ARGUMENT, so every boundary answers it
+ * like any other refused argument; `details.problem` says which rule refused it.
+ */
+export class RecordingPathRefusedError extends InvalidArgumentError {
+  constructor(message: string, details: { field: string; problem: string }) {
+    super(message, details);
+  }
+}
+
 /** FreeSWITCH understood the command and refused it (e.g. floor already held). */
 export class CommandRejectedError extends ConfmgrError {
   constructor(message: string, details?: Record<string, unknown>) {

@@ -2,7 +2,7 @@
  * Rules that span several keys, checked on the raw document (after overrides) so that they are reported
  * together with the schema's per-key problems instead of only after those are fixed.
  */
-import type { ConfigIssue } from './errors.js';
+import { shorten, type ConfigIssue } from './errors.js';
 
 function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -28,7 +28,7 @@ export function crossChecks(raw: Record<string, unknown>): ConfigIssue[] {
       if (typeof node.name === 'string') {
         const first = seen.get(node.name);
         if (first !== undefined) {
-          issues.push({ key: `freeswitch.nodes[${i}].name`, message: `duplicate node name "${node.name}" (also nodes[${first}])` });
+          issues.push({ key: `freeswitch.nodes[${i}].name`, message: `duplicate node name "${shorten(node.name)}" (also nodes[${first}])` });
         } else seen.set(node.name, i);
       }
     });

@@ -4,11 +4,12 @@
  * overrides and schema as the service, so that a shell without the service's other secrets (the
  * FreeSWITCH password or AMQP URL in environment variables) can still use the file.
  */
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath } from './overrides.js';
 import { httpSchema } from './schema.js';
+import { parseYamlMapping } from './yaml-document.js';
+import { readConfigText } from './read-file.js';
+import { shownEnvName } from './secret-values.js';
 
 export interface HttpSettings {
   /** As written in http.listen (brackets removed from IPv6). */
@@ -16,29 +17,19 @@ export interface HttpSettings {
   port: number;
   /** Tokens whose secret is available here (a `token_env` not set in this shell is left out). */
   tokens: Array<{ token: string; accountId: string }>;
-  /** `token_env` variables of tokens that could not be resolved, for error messages. */
+  /**
+   * `token_env` variables of tokens that could not be resolved, for error messages (a name not in
+   * UPPER_CASE form, which may be a secret pasted there, is replaced by the key naming it).
+   */
   unresolvedTokenEnv: string[];
   defaultAccountId: string | undefined;
 }
 
 export function loadHttpSettings(file: string, env: NodeJS.ProcessEnv = process.env): HttpSettings {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ConfigError(file, [{ key: '', message: `cannot read the config file: ${reason}` }]);
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => ({ key: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` })));
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(file, [{ key: '', message: 'expected a YAML mapping (key: value) at the top level' }]);
-  }
-  applyEnvOverrides(raw as Record<string, unknown>, env);
-  const parsed = httpSchema.prefault({}).safeParse((raw as Record<string, unknown>).http ?? undefined);
+  const text = readConfigText(file);
+  const raw = parseYamlMapping(text, file);
+  applyEnvOverrides(raw, env);
+  const parsed = httpSchema.prefault({}).safeParse(raw.http ?? undefined);
   if (!parsed.success) {
     const issues: ConfigIssue[] = parsed.error.issues.map((i) => ({ key: formatPath(['http', ...i.path]), message: i.message }));
     throw new ConfigError(file, issues);
@@ -47,11 +38,11 @@ export function loadHttpSettings(file: string, env: NodeJS.ProcessEnv = process.
   const colon = http.listen.lastIndexOf(':');
   const tokens: HttpSettings['tokens'] = [];
   const unresolvedTokenEnv: string[] = [];
-  for (const t of http.tokens) {
+  http.tokens.forEach((t, i) => {
     const token = t.token ?? (t.token_env ? env[t.token_env] : undefined);
     if (token) tokens.push({ token, accountId: t.account_id });
-    else if (t.token_env) unresolvedTokenEnv.push(t.token_env);
-  }
+    else if (t.token_env) unresolvedTokenEnv.push(shownEnvName(t.token_env, `http.tokens[${i}].token_env`));
+  });
   return {
     host: http.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
     port: Number(http.listen.slice(colon + 1)),

@@ -3,14 +3,15 @@
  * the resolved `Config` the rest of the process uses (camelCase, nothing optional left to guess).
  * Every problem is collected into one ConfigError naming each key; nothing is started before this passes.
  */
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, shorten, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath, type AppliedOverride } from './overrides.js';
 import { fileSchema, type ConfigFile } from './schema.js';
 import { knownEventNames } from './known-events-source.js';
 import { crossChecks } from './cross-checks.js';
+import { parseYamlMapping } from './yaml-document.js';
+import { readConfigText } from './read-file.js';
+import { aboutEnvVariable, hasCredentials, isSecretPath } from './secret-values.js';
 
 export interface FreeswitchNodeConfig {
   name: string;
@@ -57,15 +58,17 @@ export interface Config {
   http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
+  /** Directories `record` / `norecord` command paths must be under (ConferenceControl's recordingDirs). */
+  recordings: { dirs: string[] };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
 }
 
-export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+/** Unknown keys named in one issue (a mapping may hold thousands). */
+const MAX_UNKNOWN_KEYS_SHOWN = 20;
 
-/** Keys whose values are never echoed back in an error message. */
-const SECRET_KEY = /(password|token|url|secret)$/i;
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -74,34 +77,18 @@ export interface LoadOptions {
 }
 
 export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ConfigError(file, [{ key: '', message: `cannot read the config file: ${reason}` }]);
-  }
+  const text = readConfigText(file);
   return parseConfig(text, file, options);
 }
 
 export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      doc.errors.map((e) => ({ key: '', message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/:$/, '')}` })),
-    );
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(source, [{ key: '', message: 'expected a YAML mapping (key: value) at the top level' }]);
-  }
-  const overrides = applyEnvOverrides(raw as Record<string, unknown>, env);
+  const raw = parseYamlMapping(text, source);
+  const overrides = applyEnvOverrides(raw, env);
   const result = fileSchema(options.knownEvents ?? knownEventNames()).safeParse(raw);
   const issues = [
     ...(result.success ? [] : result.error.issues.map((i) => describeIssue(i, raw, overrides))),
-    ...crossChecks(raw as Record<string, unknown>),
+    ...crossChecks(raw),
   ];
   if (!result.success || issues.length > 0) throw new ConfigError(source, issues);
   return resolve(result.data, env, source);
@@ -112,7 +99,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
   const fromEnv = (key: string, name: string): string => {
     const value = env[name];
     if (value === undefined || value === '') {
-      issues.push({ key, message: `environment variable ${name} is not set` });
+      issues.push({ key, message: aboutEnvVariable(name, 'is not set') });
       return '';
     }
     return value;
@@ -128,14 +115,14 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
 
   let url = file.amqp.url ?? (file.amqp.url_env ? fromEnv('amqp.url_env', file.amqp.url_env) : DEFAULT_AMQP_URL);
   if (file.amqp.url_env && url !== '' && !/^amqps?:\/\/\S+$/.test(url)) {
-    issues.push({ key: 'amqp.url_env', message: `environment variable ${file.amqp.url_env} is not an amqp:// or amqps:// URL` });
+    issues.push({ key: 'amqp.url_env', message: aboutEnvVariable(file.amqp.url_env, 'is not an amqp:// or amqps:// URL') });
     url = '';
   }
 
   const tokens = file.http.tokens.map((t, i) => {
     const token = t.token ?? fromEnv(`http.tokens[${i}].token_env`, t.token_env!);
     if (t.token_env && token !== '' && token.length < 16) {
-      issues.push({ key: `http.tokens[${i}].token_env`, message: `the token in ${t.token_env} must be at least 16 characters` });
+      issues.push({ key: `http.tokens[${i}].token_env`, message: aboutEnvVariable(t.token_env, 'holds a token shorter than 16 characters') });
     }
     return { token, accountId: t.account_id };
   });
@@ -154,7 +141,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
   if (st.url !== undefined || st.url_env !== undefined) {
     const pgUrl = st.url ?? fromEnv('storage.url_env', st.url_env!);
     if (st.url_env && pgUrl !== '' && !/^postgres(ql)?:\/\/\S+$/.test(pgUrl)) {
-      issues.push({ key: 'storage.url_env', message: `environment variable ${st.url_env} is not a postgres:// URL` });
+      issues.push({ key: 'storage.url_env', message: aboutEnvVariable(st.url_env, 'is not a postgres:// URL') });
     }
     storage = { driver: 'postgres', url: pgUrl, ...(st.pool_max !== undefined ? { poolMax: st.pool_max } : {}) };
   } else {
@@ -187,6 +174,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     publishParticipantEvent: file.publish_participant_event ?? undefined,
     http,
     storage,
+    recordings: { dirs: file.recordings.dirs },
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },
@@ -196,24 +184,27 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown, overrides: AppliedOverride[]): ConfigIssue {
   if (issue.code === 'unrecognized_keys') {
     const base = formatPath(issue.path);
-    const keys = issue.keys.map((k) => (base === '' ? k : `${base}.${k}`));
-    return { key: keys.join(', '), message: `unknown key${keys.length > 1 ? 's' : ''} (misspelt, or not supported)` };
+    const keys = issue.keys.slice(0, MAX_UNKNOWN_KEYS_SHOWN).map((k) => shorten(base === '' ? k : `${base}.${k}`));
+    if (issue.keys.length > keys.length) keys.push(`… ${issue.keys.length - keys.length} more`);
+    return { key: keys.join(', '), message: `unknown key${issue.keys.length > 1 ? 's' : ''} (misspelt, or not supported)` };
   }
   const key = formatPath(issue.path);
   let message = issue.message;
   const value = valueAt(raw, issue.path);
   if (value === undefined && issue.code === 'invalid_type') message = `missing: ${message}`;
-  else if (value !== undefined && (value === null || typeof value !== 'object') && !isSecretPath(issue.path)) {
-    const shown = JSON.stringify(value);
+  else if (
+    value !== undefined &&
+    (value === null || typeof value !== 'object') &&
+    !(issue.code === 'too_big' && typeof value === 'string') && // "at most N characters" says it; no need to quote it
+    !isSecretPath(issue.path) &&
+    !hasCredentials(value)
+  ) {
+    const shown = shorten(JSON.stringify(value));
     if (!message.includes(shown)) message += ` (got ${shown})`;
   }
   const from = overrides.find((o) => o.key === key || key.startsWith(`${o.key}[`) || key.startsWith(`${o.key}.`));
   if (from) message += ` [from ${from.variable}]`;
   return { key, message };
-}
-
-function isSecretPath(path: ReadonlyArray<PropertyKey>): boolean {
-  return path.some((p) => typeof p === 'string' && SECRET_KEY.test(p) && !p.endsWith('_env'));
 }
 
 function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {

@@ -8,6 +8,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { fileSchema } from './schema.js';
+import { MAX_ALIAS_COUNT } from './yaml-document.js';
 
 export const OVERRIDE_PREFIX = 'CONFMGR_';
 
@@ -65,7 +66,7 @@ export function applyEnvOverrides(doc: Record<string, unknown>, env: NodeJS.Proc
 function parseValue(raw: string): unknown {
   if (!/^\s*[[{]/.test(raw)) return raw;
   try {
-    return parseYaml(raw) as unknown;
+    return parseYaml(raw, { maxAliasCount: MAX_ALIAS_COUNT, logLevel: 'error' }) as unknown;
   } catch {
     return raw;
   }

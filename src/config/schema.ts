@@ -4,8 +4,12 @@
  * Rules spanning several keys (x or x_env, unique names) are in cross-checks.ts, so they are reported even
  * when other keys are invalid too.
  * Numeric and boolean leaves also accept strings, because CONFMGR_* environment overrides are strings.
+ * Every list and string has an upper bound (limits.ts).
  */
 import { z } from 'zod';
+import { envNameProblem } from './secret-values.js';
+import { CONFIG_LIMITS as L } from './limits.js';
+import { DEFAULT_RECORDING_DIRS, recordingDirProblem } from '../conference/recording-path.js';
 
 /** "8021" → 8021 (env overrides), numbers pass through; anything else is left for zod to reject. */
 function numeric(value: unknown): unknown {
@@ -42,12 +46,30 @@ export const int = (min: number, max: number, what = 'an integer') =>
 
 const bool = () => z.preprocess(booleanish, z.boolean({ error: 'expected true or false' }));
 
-const nonEmpty = (what: string) =>
-  z.string({ error: `expected ${what} (a string)` }).trim().min(1, { error: `${what} must not be empty` });
+/** Checked first and aborting, so an oversized value gets this one message and no pattern check. */
+const atMost = (max: number) => ({ error: `at most ${max} characters`, abort: true });
 
-const envName = z
-  .string({ error: 'expected the name of an environment variable' })
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected the name of an environment variable (letters, digits, _)' });
+const nonEmpty = (what: string, max: number) =>
+  z
+    .string({ error: `expected ${what} (a string)` })
+    .max(max, atMost(max))
+    .trim()
+    .min(1, { error: `${what} must not be empty` });
+
+/** A password or token: it travels on one ESL line (`auth …`) or in one HTTP header. */
+const secret = (min: number, minMessage: string) =>
+  z
+    .string({ error: 'expected a string' })
+    .max(L.secretLength, atMost(L.secretLength))
+    .min(min, { error: minMessage })
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\x00-\x1f\x7f]*$/, { error: 'must not contain control characters' });
+
+/** Never quotes the value in its message: a secret or URL pasted here by mistake stays unseen. */
+const envName = z.string({ error: 'expected the name of an environment variable (a string)' }).superRefine((value, ctx) => {
+  const problem = envNameProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const nodeName = z
   .string({ error: 'expected a node name (a string)' })
@@ -58,6 +80,7 @@ const nodeName = z
 /** Host names and IP literals only: these end up in socket calls and log lines. */
 const host = z
   .string({ error: 'expected a host name or IP address' })
+  .max(L.hostLength, atMost(L.hostLength))
   .regex(/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|[A-Za-z0-9]([A-Za-z0-9.-]{0,252}))$/, {
     error: 'expected a host name or IP address',
   });
@@ -67,7 +90,7 @@ export const nodeSchema = z
     name: nodeName,
     host,
     port: int(1, 65535, 'a TCP port').default(8021),
-    password: z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' }).optional(),
+    password: secret(1, 'must not be empty').optional(),
     password_env: envName.optional(),
     command_connections: int(1, 64).default(2),
   });
@@ -84,7 +107,8 @@ export const freeswitchSchema = z
     {
     nodes: z
       .array(nodeSchema, { error: 'expected a list of nodes' })
-      .min(1, { error: 'at least one FreeSWITCH node is required' }),
+      .min(1, { error: 'at least one FreeSWITCH node is required' })
+      .max(L.nodes, { error: `at most ${L.nodes} FreeSWITCH nodes` }),
     reconnect: reconnectSchema.prefault({}),
     connect_timeout_ms: int(100, 600_000).default(5_000),
     api_timeout_ms: int(100, 600_000).default(5_000),
@@ -110,14 +134,15 @@ export const amqpSchema = z
   .strictObject({
     url: z
       .string({ error: 'expected an amqp:// or amqps:// URL' })
+      .max(L.urlLength, atMost(L.urlLength))
       .regex(/^amqps?:\/\/[^\s]+$/, { error: 'expected an amqp:// or amqps:// URL' })
       .optional(),
     url_env: envName.optional(),
-    exchange: nonEmpty('an exchange name').default('conference'),
+    exchange: nonEmpty('an exchange name', L.amqpNameLength).default('conference'),
     /** Events held while the broker is unreachable; beyond it the oldest are dropped (and counted). */
     buffer_size: int(1, 10_000_000).default(100_000),
     /** Queue the command intake consumes (RPC: reply_to + correlation_id). */
-    command_queue: nonEmpty('a queue name').default('confmgr.commands'),
+    command_queue: nonEmpty('a queue name', L.amqpNameLength).default('confmgr.commands'),
     reconnect: reconnectSchema.prefault({}),
     /** On shutdown, how long to wait for buffered events to be confirmed by the broker. */
     flush_timeout_ms: int(0, 600_000).default(5_000),
@@ -129,7 +154,7 @@ const accountId = z
 
 const tokenSchema = z
   .strictObject({
-    token: z.string({ error: 'expected a string' }).min(16, { error: 'must be at least 16 characters' }).optional(),
+    token: secret(16, 'must be at least 16 characters').optional(),
     token_env: envName.optional(),
     account_id: accountId,
   });
@@ -138,16 +163,44 @@ export const httpSchema = z.strictObject({
   /** host:port, e.g. 127.0.0.1:8000 or [::1]:8000; port 0 picks a free port. */
   listen: z
     .string({ error: 'expected host:port' })
+    .max(L.listenLength, atMost(L.listenLength))
     .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:8000', abort: true })
     .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: 'port must be from 0 to 65535' })
     .default('127.0.0.1:8000'),
-  tokens: z.array(tokenSchema, { error: 'expected a list of {token, account_id}' }).default([]),
+  tokens: z
+    .array(tokenSchema, { error: 'expected a list of {token, account_id}' })
+    .max(L.tokens, { error: `at most ${L.tokens} tokens` })
+    .default([]),
   /**
    * The account of running conferences nothing else attributes (no conference document, no
    * `ecallmgr_Account-ID` / `account_id` channel variable). Absent: such conferences belong to no
    * account and the API does not show them.
    */
   default_account_id: accountId.optional(),
+});
+
+const recordingDir = z
+  .string({ error: 'expected an absolute directory path' })
+  .max(L.pathLength, atMost(L.pathLength))
+  .superRefine((dir, ctx) => {
+    const problem = recordingDirProblem(dir);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const recordingsSchema = z.strictObject({
+  /**
+   * The directories `record` / `norecord` commands may name files in (src/conference/recording-path.ts):
+   * any other path, a relative one or one with `..` is refused before it reaches FreeSWITCH; [] refuses
+   * every recording command.
+   */
+  dirs: z
+    .preprocess(
+      listish,
+      z
+        .array(recordingDir, { error: 'expected a list of absolute directory paths' })
+        .max(L.recordingDirs, { error: `at most ${L.recordingDirs} directories` }),
+    )
+    .default([...DEFAULT_RECORDING_DIRS]),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -161,21 +214,26 @@ export const logSchema = z.strictObject({
 export function fileSchema(knownEvents: readonly string[]) {
   const known = new Set(knownEvents);
   return z.strictObject({
-    app_name: nonEmpty('an application name').default('confmgr'),
+    app_name: nonEmpty('an application name', L.appNameLength).default('confmgr'),
     freeswitch: freeswitchSchema,
     amqp: amqpSchema.prefault({}),
     /** Absent (or null) → publish every event; [] → publish none. */
     publish_participant_event: z
       .preprocess(
         listish,
-        z.array(z.string({ error: 'expected an event name (a string)' }), {
-          error: 'expected a list of event names',
-        }),
+        z
+          .array(
+            z
+              .string({ error: 'expected an event name (a string)' })
+              .max(L.eventNameLength, { error: `an event name has at most ${L.eventNameLength} characters` }),
+            { error: 'expected a list of event names' },
+          )
+          .max(L.publishParticipantEvent, { error: `at most ${L.publishParticipantEvent} event names` }),
       )
       .nullish()
       .superRefine((list, ctx) => {
         list?.forEach((name, i) => {
-          if (!known.has(name)) {
+          if (name.length <= L.eventNameLength && !known.has(name)) {
             ctx.addIssue({ code: 'custom', path: [i], message: `unknown event "${name}"; known: ${[...known].join(', ')}` });
           }
         });
@@ -186,15 +244,17 @@ export function fileSchema(knownEvents: readonly string[]) {
       .strictObject({
         /** Optional, explicit: `sqlite` (path) or `postgres` (url / url_env). Inferred when absent. */
         driver: z.enum(['sqlite', 'postgres'], { error: 'expected sqlite or postgres' }).optional(),
-        path: nonEmpty('a file path').optional(),
+        path: nonEmpty('a file path', L.pathLength).optional(),
         url: z
           .string({ error: 'expected a postgres:// URL' })
+          .max(L.urlLength, atMost(L.urlLength))
           .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// or postgresql:// URL' })
           .optional(),
         url_env: envName.optional(),
         pool_max: int(1, 1000).optional(),
       })
       .prefault({}),
+    recordings: recordingsSchema.prefault({}),
     log: logSchema.prefault({}),
     shutdown: z.strictObject({ timeout_ms: int(0, 600_000).default(10_000) }).prefault({}),
     memory: z

@@ -6,6 +6,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteBrokerObjects, runCli, tempDir, uniq, writeConfig } from '../helpers/acc-harness.js';
 
+/** "Billion laughs": nine anchors, each a list of nine aliases to the one before (9^9 strings expanded). */
+function aliasBomb(): string {
+  const keys = 'abcdefghi';
+  const lines = [`z_a: &a [${Array(9).fill('lol').join(', ')}]`];
+  for (let i = 1; i < keys.length; i++) lines.push(`z_${keys[i]}: &${keys[i]} [${Array(9).fill(`*${keys[i - 1]}`).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
 describe('configuration errors: exit 2, every bad key named, nothing started', () => {
   const tmp = tempDir();
   afterAll(() => tmp.remove());
@@ -20,6 +28,8 @@ describe('configuration errors: exit 2, every bad key named, nothing started', (
     ['no nodes', 'freeswitch:\n  nodes: []\n', [/freeswitch\.nodes/]],
     ['YAML syntax', 'freeswitch: [\n', [/YAML/i]],
     ['short token', `${node()}http:\n  tokens: [{token: short, account_id: a}]\n`, [/http\.tokens\[0\]\.token/]],
+    ['YAML alias bomb', `${node()}${aliasBomb()}`, [/YAML: too many alias references/]],
+    ['YAML alias to no anchor', 'freeswitch: {nodes: [*nosuch]}\n', [/YAML: .*nosuch/]],
   ];
 
   for (const [what, text, patterns] of cases) {
@@ -32,6 +42,8 @@ describe('configuration errors: exit 2, every bad key named, nothing started', (
         expect([args[0], r.code]).toEqual([args[0], 2]);
         for (const p of patterns) expect(r.stderr).toMatch(p);
         expect(r.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack trace
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+        expect(r.stderr).not.toMatch(/ReferenceError|TypeError|RangeError/);
       }
     });
   }
@@ -49,6 +61,34 @@ describe('configuration errors: exit 2, every bad key named, nothing started', (
     expect(missing.stderr).toMatch(/nope\.yaml/);
     const usage = await runCli(['frobnicate']);
     expect(usage.code).toBe(2);
+  });
+
+  it('a URL or secret where a variable name goes: check-config and start exit 2 naming the key, never the value', async () => {
+    const file = writeConfig(
+      tmp.dir,
+      'secret-under-env.yaml',
+      'freeswitch:\n  nodes:\n    - {name: fs1, host: 127.0.0.1, password_env: "SuperSecretPw6!"}\n' +
+        'amqp:\n  url_env: amqp://u:SuperSecretPw7@127.0.0.1:5672\n' +
+        'http:\n  tokens: [{token_env: "SuperSecretPw8-0123456789abcdef", account_id: a}]\n' +
+        'storage:\n  url_env: postgres://u:SuperSecretPw9@db/confmgr\n',
+    );
+    for (const args of [['check-config', file], ['start', '--config', file]]) {
+      const r = await runCli(args);
+      expect([args[0], r.code]).toEqual([args[0], 2]);
+      expect(r.stderr).toMatch(/freeswitch\.nodes\[0\]\.password_env: not the name of an environment variable/);
+      expect(r.stderr).toMatch(/amqp\.url_env: looks like a URL/);
+      expect(r.stderr).toMatch(/http\.tokens\[0\]\.token_env: not the name of an environment variable/);
+      expect(r.stderr).toMatch(/storage\.url_env: looks like a URL/);
+      expect(r.stdout + r.stderr).not.toMatch(/SuperSecretPw/);
+    }
+    // A valid-looking name that is not set: the message says so without repeating a mixed-case name.
+    const unset = writeConfig(tmp.dir, 'secret-as-name.yaml', 'freeswitch:\n  nodes:\n    - {name: fs1, host: 127.0.0.1, password_env: SuperSecretPw6}\n');
+    for (const args of [['check-config', unset], ['start', '--config', unset]]) {
+      const r = await runCli(args);
+      expect([args[0], r.code]).toEqual([args[0], 2]);
+      expect(r.stderr).toMatch(/freeswitch\.nodes\[0\]\.password_env: the environment variable named here is not set/);
+      expect(r.stdout + r.stderr).not.toMatch(/SuperSecretPw/);
+    }
   });
 
   it('secrets are not echoed by check-config', async () => {

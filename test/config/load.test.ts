@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig, knownEventNames } from '../../src/config/index.js';
+import { loadHttpSettings } from '../../src/config/http-settings.js';
 
 const MIN = `
 freeswitch:
@@ -161,6 +162,43 @@ log: {level: loud}
     expect(issues).toEqual([{ key: 'freeswitch.nodes[0].password_env', message: 'environment variable NOPE_PW is not set' }]);
   });
 
+  it('never echoes a value under *_env: a URL or a secret where a variable name goes is refused by key', () => {
+    const issues = issuesOf(
+      `freeswitch:\n  nodes:\n    - {name: fs1, host: h, password_env: "pw:Hunter2!x"}\n` +
+        `amqp: {url_env: "amqp://u:Hunter2a@h"}\nstorage: {url_env: "postgres://u:Hunter2b@db/x"}\n` +
+        `http: {tokens: [{token_env: "tok-Hunter2c-0123456789", account_id: a}, {token_env: 1234567890123456, account_id: b}]}\n`,
+    );
+    expect(issues).toEqual([
+      { key: 'freeswitch.nodes[0].password_env', message: expect.stringMatching(/^not the name of an environment variable/) },
+      { key: 'amqp.url_env', message: expect.stringMatching(/^looks like a URL/) },
+      { key: 'http.tokens[0].token_env', message: expect.stringMatching(/^not the name of an environment variable/) },
+      { key: 'http.tokens[1].token_env', message: expect.stringMatching(/environment variable/) },
+      { key: 'storage.url_env', message: expect.stringMatching(/^looks like a URL/) },
+    ]);
+    expect(JSON.stringify(issues)).not.toMatch(/Hunter2|1234567890123456/);
+  });
+
+  it('never echoes user:password@ credentials, whichever key they were put under', () => {
+    const issues = issuesOf(`freeswitch:\n  nodes:\n    - {name: fs1, host: "u:Hunter2e@fs.example", password: x}\napp_name: 42\n`, {
+      CONFMGR_LOG__LEVEL: 'amqp://u:Hunter2f@h',
+    });
+    expect(issues.map((i) => i.key).sort()).toEqual(['app_name', 'freeswitch.nodes[0].host', 'log.level']);
+    expect(JSON.stringify(issues)).not.toMatch(/Hunter2/);
+    expect(issues.find((i) => i.key === 'app_name')!.message).toContain('(got 42)'); // other values are still shown
+  });
+
+  it('names a missing variable only when its name has the UPPER_CASE form (anything else may be a pasted secret)', () => {
+    const issues = issuesOf(`freeswitch:\n  nodes:\n    - {name: fs1, host: h, password_env: SuperSecretPw6}\namqp: {url_env: RMQ_URL}\n`, { RMQ_URL: 'nope' });
+    expect(issues).toEqual([
+      { key: 'freeswitch.nodes[0].password_env', message: expect.stringMatching(/^the environment variable named here is not set \(its name is not shown/) },
+      { key: 'amqp.url_env', message: 'environment variable RMQ_URL is not an amqp:// or amqps:// URL' },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('SuperSecretPw6');
+    const f = join(dir, 'tokens.yaml');
+    writeFileSync(f, 'http: {tokens: [{token_env: TokenHunter2d, account_id: a}, {token_env: API_TOKEN_X, account_id: b}]}\n');
+    expect(loadHttpSettings(f, {}).unresolvedTokenEnv).toEqual(['the variable named in http.tokens[0].token_env', 'API_TOKEN_X']);
+  });
+
   it('refuses password together with password_env', () => {
     const issues = issuesOf(`freeswitch:\n  nodes:\n    - {name: fs1, host: h, password: a, password_env: B}\n`, { B: 'b' });
     expect(issues[0]).toMatchObject({ key: 'freeswitch.nodes[0].password', message: expect.stringContaining('not both') });
@@ -221,5 +259,59 @@ describe('config: storage', () => {
     const issues = issuesOf(`${MIN}storage: {url: "mysql://u:pw@h/db"}\n`);
     expect(issues[0]!.key).toBe('storage.url');
     expect(JSON.stringify(issues)).not.toContain('pw@');
+  });
+});
+
+describe('config: hostile YAML is a config error, never a crash', () => {
+  // "Billion laughs": nine levels of nine aliases each would expand to 9^9 strings.
+  const BOMB = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    .concat('bcdefghi'.split('').map((k, i) => {
+      const prev = 'abcdefghi'[i]!;
+      return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(', ')}]`;
+    }))
+    .join('\n');
+
+  it('an alias bomb is refused with a one-line message naming the limit', () => {
+    const issues = issuesOf(`${MIN}${BOMB}\n`);
+    expect(issues).toEqual([{ key: '', message: expect.stringMatching(/^YAML: too many alias references/) }]);
+    expect(issues[0]!.message).not.toContain('\n');
+  });
+
+  it('an alias to an anchor that does not exist is refused, not thrown as a ReferenceError', () => {
+    const issues = issuesOf('freeswitch: {nodes: [*nosuch]}\n');
+    expect(issues).toEqual([{ key: '', message: expect.stringMatching(/^YAML: .*nosuch/) }]);
+  });
+
+  it('a few aliases (a shared setting) are still fine', () => {
+    const c = parseConfig(`${MIN}  reconnect: &rc {base_ms: 200, cap_ms: 2000}\namqp: {reconnect: *rc}\n`, 'x', { env: {} });
+    expect(c.amqp.reconnect).toEqual({ baseMs: 200, capMs: 2000 });
+    expect(c.freeswitch.reconnect).toEqual({ baseMs: 200, capMs: 2000 });
+  });
+
+  it('the operator commands reading the http section refuse the same bomb with a ConfigError', () => {
+    const f = join(dir, 'bomb.yaml');
+    writeFileSync(f, `${MIN}${BOMB}\n`);
+    expect(() => loadHttpSettings(f, {})).toThrow(ConfigError);
+    expect(() => loadHttpSettings(f, {})).toThrow(/too many alias references/);
+  });
+});
+
+describe('config: recordings.dirs', () => {
+  it('FreeSWITCH’s recordings directory by default; a list from the file or the environment; [] allowed', () => {
+    expect(parseConfig(MIN, 'x', { env: {} }).recordings).toEqual({ dirs: ['/var/lib/freeswitch/recordings'] });
+    expect(parseConfig(`${MIN}recordings: {dirs: [/rec, /srv/rec/]}\n`, 'x', { env: {} }).recordings.dirs).toEqual(['/rec', '/srv/rec/']);
+    expect(parseConfig(MIN, 'x', { env: { CONFMGR_RECORDINGS__DIRS: '/a, /b' } }).recordings.dirs).toEqual(['/a', '/b']);
+    expect(parseConfig(`${MIN}recordings: {dirs: []}\n`, 'x', { env: {} }).recordings.dirs).toEqual([]);
+  });
+
+  it('refuses relative directories, traversal, / and too many, by key', () => {
+    const issues = issuesOf(`${MIN}recordings: {dirs: [recordings, /rec/../etc, /, "/ok"]}\n`);
+    expect(issues).toEqual([
+      { key: 'recordings.dirs[0]', message: expect.stringMatching(/absolute/) },
+      { key: 'recordings.dirs[1]', message: expect.stringMatching(/\.\./) },
+      { key: 'recordings.dirs[2]', message: expect.stringMatching(/must not be \//) },
+    ]);
+    const many = Array.from({ length: 65 }, (_, i) => `/r${i}`).join(', ');
+    expect(issuesOf(`${MIN}recordings: {dirs: [${many}]}\n`)).toEqual([{ key: 'recordings.dirs', message: 'at most 64 directories' }]);
   });
 });

@@ -11,8 +11,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { runCli, type CliIo } from '../../src/cli/run.js';
-import { AMQP_URL, rabbitmqctl } from '../helpers/bus-amqp.js';
+import { startSimulator } from '../../src/simulator/index.js';
+import { AMQP_URL, deleteAll, rabbitmqctl, uniqueName } from '../helpers/bus-amqp.js';
 import { capturingLogger, startRelRig, waitUntil, type RelRig } from '../helpers/rel-service.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -22,7 +24,10 @@ const AMQP_USER = `rel-secrets-${tag}`;
 const AMQP_SECRET = `AmqpPw-${tag}-Xk7`;
 const WRONG_AMQP_SECRET = `AmqpWrong-${tag}-Vb3`;
 const TOKEN_SECRET = `Token-${tag}-0123456789abcdef`;
-const SECRETS = [ESL_SECRET, AMQP_SECRET, WRONG_AMQP_SECRET, TOKEN_SECRET];
+const PG_SECRET = `PgPw-${tag}-Mn4`;
+/** A secret that is also a valid variable name (letters, digits, _): put under password_env by mistake. */
+const NAME_LIKE_SECRET = `SuperSecretPw6x${tag}`;
+const SECRETS = [ESL_SECRET, AMQP_SECRET, WRONG_AMQP_SECRET, TOKEN_SECRET, PG_SECRET, NAME_LIKE_SECRET];
 
 const { logger, lines } = capturingLogger('trace');
 const messages: string[] = []; // error messages and CLI output, scanned like the log lines
@@ -35,6 +40,19 @@ function amqpUrl(password: string, port?: number): string {
   u.password = password;
   if (port !== undefined) u.port = String(port);
   return u.toString();
+}
+
+const BIN = join(__dirname, '..', '..', 'bin', 'confmgr.js');
+
+/** `confmgr …` as its own process: exit code and stdout + stderr together. */
+function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => resolve({ code, out }));
+  });
 }
 
 function leaks(text: string): string[] {
@@ -142,6 +160,88 @@ describe('secrets in logs (level trace) and error messages', () => {
       env: 2,
     });
   });
+
+  it('a secret or URL where an environment variable NAME goes is refused by key, its value never shown', async () => {
+    const node = (extra: string) => `freeswitch: {nodes: [{name: fs1, host: 127.0.0.1, ${extra}}]}\n`;
+    // [file text, environment, expected key, expected message]
+    const cases: Record<string, [string, NodeJS.ProcessEnv, RegExp, RegExp]> = {
+      'amqp-url-in-url-env': [`${node(`password: ${ESL_SECRET}`)}amqp: {url_env: "amqp://u:${AMQP_SECRET}@h:5672"}\n`, {}, /amqp\.url_env/, /looks like a URL/],
+      'pg-url-in-storage-url-env': [`${node(`password: ${ESL_SECRET}`)}storage: {url_env: "postgres://u:${PG_SECRET}@db/x"}\n`, {}, /storage\.url_env/, /looks like a URL/],
+      'secret-in-password-env': [node(`password_env: "${ESL_SECRET}"`), {}, /freeswitch\.nodes\[0\]\.password_env/, /not the name of an environment variable/],
+      'secret-in-token-env': [`${node(`password: x`)}http: {tokens: [{token_env: "${TOKEN_SECRET}", account_id: a}]}\n`, {}, /http\.tokens\[0\]\.token_env/, /not the name of an environment variable/],
+      'name-like-secret-in-password-env': [node(`password_env: ${NAME_LIKE_SECRET}`), {}, /freeswitch\.nodes\[0\]\.password_env/, /is not set/],
+      'number-in-password-env': [node(`password_env: 31415926`), {}, /freeswitch\.nodes\[0\]\.password_env/, /environment variable/],
+      'url-in-url-env-override': [node('password: x'), { CONFMGR_AMQP__URL_ENV: `amqp://u:${AMQP_SECRET}@h` }, /amqp\.url_env/, /looks like a URL.*CONFMGR_AMQP__URL_ENV/],
+      'secret-in-password-env-override': [node('password: x'), { CONFMGR_FREESWITCH__NODES__0__PASSWORD_ENV: NAME_LIKE_SECRET }, /password_env/, /is not set/],
+    };
+    for (const [name, [text, env, key, message]] of Object.entries(cases)) {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, text);
+      const out: string[] = [];
+      const code = await runCli(['check-config', file], { out: (t) => void out.push(t), err: (t) => void out.push(t), env });
+      messages.push(...out);
+      const all = out.join('');
+      expect([name, code], all).toEqual([name, 2]);
+      expect(all, name).toMatch(key);
+      expect(all, name).toMatch(message);
+      expect(leaks(all), name).toEqual([]);
+      expect(all, name).not.toContain('31415926');
+    }
+  });
+
+  it('`confmgr start` (a child process): exit 2 with the clear message; a SIGHUP reload of such a file logs no secret', async () => {
+    const bad = join(dir, 'start-bad.yaml');
+    writeFileSync(bad, `freeswitch: {nodes: [{name: fs1, host: 127.0.0.1, password_env: "${ESL_SECRET}"}]}\namqp: {url_env: "amqp://u:${AMQP_SECRET}@h"}\n`);
+    const refused = await runChild(['start', '--config', bad], {});
+    messages.push(refused.out);
+    expect(refused.code).toBe(2);
+    expect(refused.out).toMatch(/amqp\.url_env: .*looks like a URL/);
+    expect(refused.out).toMatch(/freeswitch\.nodes\[0\]\.password_env: not the name of an environment variable/);
+    expect(leaks(refused.out)).toEqual([]);
+
+    // A running service re-reads its file on SIGHUP: the refusal it logs must not carry the secret either.
+    const sim = await startSimulator({ host: '127.0.0.1', port: 0, password: ESL_SECRET, heartbeatMs: 0 });
+    const exchange = uniqueName('t-rel-sec');
+    const queue = uniqueName('t-rel-sec-cmd');
+    const file = join(dir, 'start-good.yaml');
+    const httpPort = await freePort();
+    const write = (amqpSection: string) =>
+      writeFileSync(
+        file,
+        [
+          'freeswitch:',
+          `  nodes: [{name: fs1, host: 127.0.0.1, port: ${sim.port}, password_env: REL_SEC_ESL_PASSWORD}]`,
+          `amqp: {${amqpSection}, exchange: ${exchange}, command_queue: ${queue}}`,
+          `http: {listen: "127.0.0.1:${httpPort}"}`,
+          'storage: {path: ":memory:"}',
+          'log: {level: trace, pretty: false}',
+        ].join('\n'),
+      );
+    write('url_env: REL_SEC_AMQP_URL');
+    const child = spawn(process.execPath, [BIN, 'start', '--config', file], {
+      env: { ...process.env, REL_SEC_ESL_PASSWORD: ESL_SECRET, REL_SEC_AMQP_URL: amqpUrl(AMQP_SECRET) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await waitUntil('confmgr started', () => out.includes('"confmgr started"'), 30_000, 50);
+      write(`url_env: "amqp://u:${WRONG_AMQP_SECRET}@h", url: "amqp://u:${WRONG_AMQP_SECRET}@h x"`);
+      child.kill('SIGHUP');
+      await waitUntil('the reload refused', () => out.includes('SIGHUP: config invalid'), 15_000, 50);
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await sim.close();
+      await deleteAll([exchange], [queue]).catch(() => undefined);
+    }
+    lines.push(...out.split('\n'));
+    expect(out.split('\n').find((l) => l.includes('SIGHUP: config invalid'))).toMatch(/amqp\.url_env: looks like a URL/);
+    expect(leaks(out)).toEqual([]);
+  }, 60_000);
 
   it('no captured line or message contains a secret', () => {
     const leaked = [...lines, ...messages].map((text) => ({ text, found: leaks(text) })).filter((x) => x.found.length > 0);
