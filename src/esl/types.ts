@@ -2,7 +2,7 @@
  * The contract the ESL layer offers to the layers above it. `connection.ts` implements one socket,
  * `pool.ts` one node (event connection + N command connections), `cluster.ts` a set of nodes.
  */
-import type { EslEvent } from './codec.js';
+import type { EslEvent } from './event-decoding.js';
 
 export interface ApiOptions {
   /** Reply deadline; on expiry the request fails with EslTimeoutError and its connection is replaced. */
