@@ -57,8 +57,8 @@ export class EslParser {
   private bodyLength = 0;
   /**
    * A body that did not arrive in one chunk is copied, as chunks come in, into one buffer of exactly
-   * Content-Length bytes: each socket chunk is then garbage at once, and a 7 MB api/response costs one
-   * copy instead of a concat per chunk (which was quadratic in time and in transient memory).
+   * Content-Length bytes: each socket chunk is then garbage at once, and a large api/response costs one
+   * copy instead of a concat per chunk (quadratic in time and in transient memory).
    */
   private body: Buffer | undefined;
   private bodyFilled = 0;
@@ -279,7 +279,7 @@ function findBlankLine(buf: Buffer, from: number): number {
 export function parseHeaderBlock(text: string, where: string, decode = false): Record<string, string> {
   const headers: Record<string, string> = {};
   let pos = 0;
-  // The next '%' in the text: only values that hold one are URL-decoded (a handful of ~70 lines in a
+  // The next '%' in the text: only values that hold one are URL-decoded (a handful of the lines in a
   // plain event), instead of searching every value for it.
   let nextPercent = decode ? text.indexOf('%') : -1;
   while (pos < text.length) {

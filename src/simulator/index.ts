@@ -1,6 +1,6 @@
 /**
  * The FreeSWITCH stand-in: an Event Socket server (mod_event_socket) over a conference engine
- * (mod_conference), byte-compatible with the fixtures in shared/fixtures/freeswitch.
+ * (mod_conference), byte-compatible with the FreeSWITCH wire captures in test/fixtures/freeswitch.
  */
 export { startSimulator, type Simulator, type SimulatorOptions } from './server.js';
 export {
