@@ -5,4 +5,5 @@
 export * from './frame-parser.js';
 export * from './event-decoding.js';
 export * from './url-coding.js';
+export * from './xml-entities.js';
 export * from './encoders.js';

@@ -1,4 +1,7 @@
-/** XML character data: entity and character references → text (event-xml bodies). */
+/**
+ * XML character data: entity and character references → text. The one XML unescaper: event-xml
+ * bodies use it, and so may any reader of FreeSWITCH's XML replies (e.g. `conference xml_list`).
+ */
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
