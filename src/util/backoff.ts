@@ -1,11 +1,12 @@
 /**
- * Reconnect delays: exponential backoff with full jitter (delay = random(0, min(cap, base·2^attempt))).
- * Full jitter spreads the reconnects of many confmgr instances after a FreeSWITCH restart.
+ * The reconnect policy of every connection that reconnects (the ESL pool's, the AMQP publisher's and
+ * command intake's): exponential backoff with full jitter, delay = random(0, min(cap, base·2^attempt)).
+ * Full jitter spreads the reconnects of many confmgr instances after a FreeSWITCH or broker restart.
  */
 export interface BackoffOptions {
-  /** First ceiling in ms (default 250). */
+  /** First ceiling in ms (default 250); `*.reconnect.base_ms` in the config. */
   baseMs?: number;
-  /** Largest ceiling in ms (default 30000). */
+  /** Largest ceiling in ms (default 30000); `*.reconnect.cap_ms` in the config. */
   capMs?: number;
   /** Injectable for tests; must return [0, 1). */
   random?: () => number;
