@@ -8,10 +8,9 @@ export {
   MAINTENANCE,
   type EngineEventListener,
   type FloodRequest,
-  type OriginateRequest,
   type OriginateResult,
 } from './engine.js';
 export { SimEvent, type EventFormat, type Header } from './event.js';
 export { ManualScheduler, realScheduler, type Scheduler, type TimerHandle } from './scheduler.js';
-export { DEFAULT_PROFILE, type ConferenceSnapshot, type MemberSnapshot, type ProfileConfig } from './model.js';
+export { DEFAULT_PROFILE, type ConferenceSnapshot, type MemberSnapshot, type OriginateRequest, type ProfileConfig } from './model.js';
 export { SimulatorError, SimulatorInvalidArgumentError, SimulatorNotFoundError, SimulatorStateError } from './errors.js';
