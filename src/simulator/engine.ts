@@ -23,6 +23,7 @@ import { SITES } from './sites.js';
 import { playDurationMs, playStats } from './tones.js';
 import { recordingStats, talkingStats, toneEnergy } from './measurements.js';
 import { runApi } from './api.js';
+import type { ApiEngine } from './api-engine.js';
 
 export type { OriginateRequest } from './model.js';
 
@@ -81,7 +82,7 @@ interface Play {
 const TONE_FALLBACK_MS = 1000;
 const VOLUME_LIMIT = 4;
 
-export class ConferenceEngine {
+export class ConferenceEngine implements ApiEngine {
   readonly events: EventFactory;
   hooks: EngineHooks = {};
   private readonly scheduler: Scheduler;
