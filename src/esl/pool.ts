@@ -273,6 +273,11 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
       // Command connections hear BACKGROUND_JOB to correlate their own bgapi jobs (FreeSWITCH fires the
       // job's event to every subscriber, so each connection ignores Job-UUIDs it did not generate).
       await conn.subscribe(slot.role === 'event' ? this.events : ['BACKGROUND_JOB'], 'json', { timeoutMs: this.apiTimeoutMs });
+      // Bytes right behind the reply (garbage, a disconnect notice) may have closed it already, and its
+      // 'close' went by before any listener of ours: that is a failed attempt, not a ready connection.
+      if (!conn.isReady) {
+        throw conn.closeReason ?? new EslConnectionClosedError(`connection ${slot.label} closed after subscribing`, { connection: slot.label });
+      }
     } catch (err) {
       conn?.close('failed to subscribe');
       slot.connecting = false;

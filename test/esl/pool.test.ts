@@ -13,6 +13,7 @@ import type { NodeConfig } from '../../src/esl/types.js';
 import { readSummary } from '../helpers/fixtures.js';
 import {
   apiResponse,
+  commandReply,
   eventFrameBytes,
   jsonEvent,
   startScriptedServer,
@@ -261,6 +262,28 @@ describe('EslNodePool', () => {
     expect(downs.length).toBe(1); // one transition, not one per attempt
     expect(p.stats().connectAttempts).toBeGreaterThan(3);
     expect(p.state).toBe('down');
+  });
+
+  it('a connection closed by bytes right behind its subscription reply is a failed attempt: the slot reconnects', async () => {
+    const eventConnects: number[] = [];
+    let hostile = true;
+    const s = await serve({
+      onCommand: async (cmd, c) => {
+        if (!cmd.startsWith('event ')) return false;
+        if (cmd.includes('CUSTOM')) eventConnects.push(Date.now());
+        // The reply and bytes that are no ESL frame in one write: both arrive in one read.
+        const garbage = hostile ? Buffer.from('this is no frame\n\n') : Buffer.alloc(0);
+        await c.write(Buffer.concat([commandReply('+OK event listener enabled json'), garbage]));
+        return true;
+      },
+    });
+    const p = pool(config(s, { commandConnections: 1 }));
+    p.start();
+    await until(() => eventConnects.length >= 3, 15_000);
+    expect(p.state).not.toBe('up');
+    hostile = false;
+    await p.waitUntilUp(15_000);
+    expect(p.stats().eventConnectionReady).toBe(true);
   });
 
   it('replaces an event connection that stops delivering events (HEARTBEAT watchdog)', async () => {
