@@ -4,8 +4,10 @@
  * - Commands go to the least-loaded ready command connection, each of which runs one command at a time
  *   (p-queue, concurrency 1: FreeSWITCH answers one socket strictly in order anyway, and a timeout then
  *   costs only the one command that was on the wire). Waiting commands are bounded (EslOverloadError).
- * - Every connection reconnects on its own with exponential backoff + full jitter; a refused password
- *   waits `authRetryMs` instead (no reconnect storm against bad credentials).
+ * - Every connection reconnects on its own with exponential backoff + full jitter; the backoff starts
+ *   over only once a connection has stayed up `reconnect.resetAfterMs` (a peer that authenticates and
+ *   then sends garbage is not reconnected at the first delay forever). A refused password waits
+ *   `authRetryMs` instead (no reconnect storm against bad credentials).
  * - `up` fires when the event connection is (re)subscribed and a command connection is ready: events
  *   were lost while down, so the layer above resyncs on every `up`. `down` fires when either is lost.
  * - Liveness: a periodic `api status` on every connection (a timeout closes and replaces it) and, when
@@ -25,6 +27,9 @@ import { EslAuthError, EslConnectionClosedError, EslNodeDownError, EslOverloadEr
 import type { ApiOptions, BackgroundJobResult, EslNode, NodeConfig, NodeEvents, NodeState } from './types.js';
 
 export const DEFAULT_NODE_EVENTS: readonly string[] = ['BACKGROUND_JOB', 'HEARTBEAT', 'CUSTOM', 'conference::maintenance'];
+
+/** How long a connection must stay up before its backoff starts over (NodeConfig.reconnect.resetAfterMs). */
+export const DEFAULT_RESET_AFTER_MS = 5000;
 
 export interface PoolOptions {
   logger?: Logger;
@@ -95,7 +100,13 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
     this.livenessIntervalMs = config.livenessIntervalMs ?? 20_000;
     this.heartbeatTimeoutMs = this.events.includes('HEARTBEAT') ? (config.heartbeatTimeoutMs ?? 65_000) : 0;
     this.authRetryMs = config.authRetryMs ?? 60_000;
-    const backoff = () => new Backoff({ baseMs: config.reconnect?.baseMs, capMs: config.reconnect?.capMs, random: options.random });
+    const backoff = () =>
+      new Backoff({
+        baseMs: config.reconnect?.baseMs,
+        capMs: config.reconnect?.capMs,
+        resetAfterMs: config.reconnect?.resetAfterMs ?? DEFAULT_RESET_AFTER_MS,
+        random: options.random,
+      });
     const slot = (role: Role, label: string): Slot => ({
       role,
       label,
@@ -289,7 +300,7 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
       void conn.exit({ timeoutMs: 1000 });
       return;
     }
-    slot.backoff.reset();
+    slot.backoff.connected();
     slot.conn = conn;
     slot.queue = new PQueue({ concurrency: 1 });
     const live = conn;

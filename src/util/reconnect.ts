@@ -24,8 +24,8 @@ export interface ReconnectLoopOptions {
   backoff?: BackoffOptions;
   /**
    * One connection's whole life: connect, set up, and resolve when it is lost. Call `connected()`
-   * once it is up, so the next failure starts the backoff from the first delay again. A throw (or
-   * rejection) counts as a failed attempt.
+   * once it is up, so the next failure starts the backoff from the first delay again (when it stayed
+   * up `backoff.resetAfterMs`, default at once). A throw (or rejection) counts as a failed attempt.
    */
   session: (connected: () => void) => Promise<void>;
   /** A session threw while the loop was still running (logged by the caller). */
@@ -38,7 +38,7 @@ export async function reconnectLoop(options: ReconnectLoopOptions): Promise<void
   const backoff = new Backoff(options.backoff);
   while (!signal.aborted) {
     try {
-      await options.session(() => backoff.reset());
+      await options.session(() => backoff.connected());
     } catch (err) {
       if (!signal.aborted) options.onError?.(err);
     }

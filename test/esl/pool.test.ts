@@ -286,6 +286,57 @@ describe('EslNodePool', () => {
     expect(p.stats().eventConnectionReady).toBe(true);
   });
 
+  it('a peer that authenticates and then sends garbage is retried ever more slowly (the backoff starts over only after a connection stayed up)', async () => {
+    const eventConnects: number[] = [];
+    const s = await serve({
+      onCommand: async (cmd, c) => {
+        if (!cmd.startsWith('event ')) return false;
+        if (cmd.includes('CUSTOM')) eventConnects.push(Date.now());
+        // Subscribed (the pool takes the connection as ready), then bytes that are no ESL frame.
+        await c.write(commandReply('+OK event listener enabled json'));
+        await sleep(20);
+        await c.write('this is no frame\n\n');
+        return true;
+      },
+    });
+    const p = new EslNodePool(config(s, { commandConnections: 1, reconnect: { baseMs: 20, capMs: 5000 } }), { random: () => 0.99 });
+    closers.push(() => p.close(200));
+    p.start();
+    await until(() => eventConnects.length >= 7, 15_000);
+    const gaps = eventConnects.slice(1, 7).map((t, i) => t - eventConnects[i]!);
+    // Each retry waits 99 % of a doubling ceiling: 19, 39, 79, 158, 316, 633 ms; timers only fire late.
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(Math.floor(0.99 * 20 * 2 ** i) - 1));
+  });
+
+  it('a connection that stayed up resetAfterMs starts the backoff over', async () => {
+    const eventConnects: number[] = [];
+    let hostile = true;
+    const s = await serve({
+      onCommand: async (cmd, c) => {
+        if (!cmd.startsWith('event ')) return false;
+        if (cmd.includes('CUSTOM')) eventConnects.push(Date.now());
+        await c.write(commandReply('+OK event listener enabled json'));
+        if (!hostile) return true;
+        await sleep(20);
+        await c.write('this is no frame\n\n');
+        return true;
+      },
+    });
+    const p = new EslNodePool(config(s, { commandConnections: 1, reconnect: { baseMs: 20, capMs: 5000, resetAfterMs: 200 } }), { random: () => 0.99 });
+    closers.push(() => p.close(200));
+    p.start();
+    await until(() => eventConnects.length >= 6, 15_000); // five failures: the next delay would be 633 ms
+    hostile = false;
+    await until(() => eventConnects.length >= 7 && p.state === 'up', 15_000);
+    await sleep(300); // up longer than resetAfterMs
+    const before = eventConnects.length;
+    const dropped = Date.now();
+    s.dropAll();
+    await until(() => eventConnects.length > before, 15_000);
+    // Back to the first delay (19 ms), not the 1267 ms the seventh failure in a row would wait.
+    expect(eventConnects.at(-1)! - dropped).toBeLessThan(1000);
+  });
+
   it('replaces an event connection that stops delivering events (HEARTBEAT watchdog)', async () => {
     const s = await serve();
     const p = pool(config(s, { heartbeatTimeoutMs: 400 }));

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Backoff } from '../../src/util/backoff.js';
 
 describe('Backoff (the one reconnect policy)', () => {
@@ -28,5 +28,31 @@ describe('Backoff (the one reconnect policy)', () => {
     expect([d.baseMs, d.capMs]).toEqual([250, 30_000]);
     const odd = new Backoff({ baseMs: 500, capMs: 100 });
     expect([odd.baseMs, odd.capMs]).toEqual([500, 500]);
+  });
+
+  describe('connected() with resetAfterMs', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('a connection lost before resetAfterMs keeps backing off; one that stayed up starts over', () => {
+      vi.useFakeTimers();
+      const b = new Backoff({ baseMs: 20, capMs: 10_000, resetAfterMs: 5000, random: () => 0.5 });
+      expect([b.next(), b.next()]).toEqual([10, 20]);
+      b.connected();
+      vi.advanceTimersByTime(4999);
+      expect(b.next()).toBe(40); // up 4999 ms: not proved healthy
+      b.connected();
+      vi.advanceTimersByTime(5000);
+      expect(b.next()).toBe(10); // up 5000 ms: starts over
+      expect(b.attempts).toBe(1);
+    });
+
+    it('without resetAfterMs (the default), connected() starts over at once', () => {
+      const b = new Backoff({ baseMs: 20, capMs: 10_000, random: () => 0.5 });
+      b.next();
+      b.next();
+      b.connected();
+      expect(b.attempts).toBe(0);
+      expect(b.next()).toBe(10);
+    });
   });
 });
