@@ -5,13 +5,12 @@
  * with the seed that replays it.
  */
 import { parseArgs } from 'node:util';
-import { checkInput, frameSlices, mutate, rng, FuzzInvariantError } from '../test/fuzz/codec-fuzz-core.js';
-import { rawFixtureNames, readRaw } from '../test/helpers/fixtures.js';
+import { checkInput, fuzzCorpus, mutate, rng, FuzzInvariantError } from '../test/fuzz/codec-fuzz-core.js';
 
 const { values } = parseArgs({ options: { inputs: { type: 'string', default: '1000000' }, seed: { type: 'string', default: String(Date.now() % 1e9) } } });
 const inputs = Number(values.inputs);
 const seed = Number(values.seed);
-const frames = rawFixtureNames().flatMap((n) => frameSlices(readRaw(n)));
+const frames = fuzzCorpus();
 const next = rng(seed);
 const started = process.hrtime.bigint();
 let errors = 0;

@@ -177,7 +177,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     connectionName: amqpConnectionName('publisher', instanceName),
     exchange: config.amqp.exchange,
     bufferSize: config.amqp.bufferSize,
-    reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
+    reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
     filter,
     appId: config.appName,
     logger,
@@ -405,7 +405,7 @@ async function startCommandIntake(service: ServiceHandle): Promise<() => Promise
     queue: config.amqp.commandQueue,
     appId: config.appName,
     connectionName: amqpConnectionName('commands', service.instanceName),
-    reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
+    reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
     logger,
   });
   void intake.start();

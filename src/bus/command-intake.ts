@@ -11,7 +11,8 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { CommandTimeoutError } from '../conference/errors.js';
 import type { CommandResult, ConferenceCommandExecutor } from '../conference/types.js';
 import { redactUrl, silentLogger, type Logger } from '../util/log.js';
-import { reconnectLoop, sleep, type BackoffOptions } from '../util/reconnect.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { reconnectLoop, sleep } from '../util/reconnect.js';
 import { connectAmqp } from './connect.js';
 import {
   buildReply,

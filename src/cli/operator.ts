@@ -9,7 +9,8 @@ import { clientUrlFor, loadHttpSettings, type HttpSettings } from '../config/htt
 import { ConfmgrError } from '../util/errors.js';
 import { UsageError } from './errors.js';
 import { EXIT } from './exit-codes.js';
-import type { CliIo, CliValues } from './run.js';
+import type { CliIo } from './io.js';
+import type { CliValues } from './options.js';
 import { ServiceClient } from './service-client.js';
 import { formatDuration, renderTable } from './table.js';
 

@@ -3,27 +3,17 @@
  * Heavy modules (service, simulator, demo) are imported lazily so `check-config` and the operator
  * commands start fast and do not depend on them.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
 import { ConfmgrError } from '../util/errors.js';
 import { redactUrl } from '../util/log.js';
 import { UsageError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { processIo, type CliIo } from './io.js';
 import { runOperatorCommand, OPERATOR_COMMANDS } from './operator.js';
+import { CLI_OPTIONS, type CliValues } from './options.js';
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  env: NodeJS.ProcessEnv;
-  /** Where relative config paths are looked up (default process.cwd()). */
-  cwd?: string;
-}
-
-export const processIo: CliIo = {
-  out: (t) => void process.stdout.write(t),
-  err: (t) => void process.stderr.write(t),
-  env: process.env,
-};
+export type { CliIo } from './io.js';
 
 export const USAGE = `Usage: confmgr <command> [options]
 
@@ -54,30 +44,11 @@ Operator commands (talk to a running service over its HTTP API)
 Exit codes: 0 ok, 1 command failed, 2 bad usage or invalid config, 3 service or broker unreachable.
 `;
 
-const OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  port: { type: 'string', short: 'p' },
-  host: { type: 'string' },
-  password: { type: 'string' },
-  url: { type: 'string' },
-  token: { type: 'string' },
-  account: { type: 'string' },
-  json: { type: 'boolean' },
-  'amqp-url': { type: 'string' },
-  exchange: { type: 'string' },
-  conference: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} satisfies ParseArgsConfig['options'];
-
-export type CliValues = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
-};
-
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let values: CliValues;
   let positionals: string[];
   try {
-    const parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: [...argv], options: CLI_OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values as CliValues;
     positionals = parsed.positionals;
   } catch (err) {

@@ -1,7 +1,7 @@
 /** `confmgr simulate`: the FreeSWITCH simulator alone, until SIGINT/SIGTERM. */
 import { startSimulator } from '../simulator/index.js';
 import { EXIT } from './exit-codes.js';
-import type { CliIo } from './run.js';
+import type { CliIo } from './io.js';
 
 export async function runSimulatorCommand(options: { host: string; port: number; password: string }, io: CliIo): Promise<number> {
   let sim: Awaited<ReturnType<typeof startSimulator>>;

@@ -1,7 +1,6 @@
 /**
  * The conference domain's public surface: command building and reply parsing, the executor,
- * event parsing, payloads, conferencecall lifecycle. (The registry modules — registry.ts,
- * resync.ts, json-list.ts, router.ts — export themselves; import them directly.)
+ * event parsing, payloads, conferencecall lifecycle. (json-list.ts exports itself; import it directly.)
  */
 export * from './types.js';
 export * from './errors.js';

@@ -11,7 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { ConfmgrError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { EslParser, decodeEvent, encode, type EslEvent, type EslFrame, type ParserOptions } from './codec.js';
+import { EslParser, type EslFrame, type ParserOptions } from './frame-parser.js';
+import { decodeEvent, type EslEvent } from './event-decoding.js';
+import { encode } from './encoders.js';
 import { TypedEmitter } from '../util/emitter.js';
 import {
   EslAuthError,
@@ -184,9 +186,9 @@ export class EslConnection extends TypedEmitter<ConnectionEvents> {
       this.socket.write(authBytes);
     };
 
-    // Reads land in one buffer per connection, reused for every read: no 64 KiB allocation per read
-    // (a 7 MB json_list reply is ~110 of them, garbage until the next GC), and the parser copies out
-    // only the bytes of a frame still incomplete (see EslParser.feedTransient).
+    // Reads land in one buffer per connection, reused for every read: no allocation per read (a
+    // large json_list reply spans many reads, each garbage until the next GC), and the parser copies
+    // out only the bytes of a frame still incomplete (see EslParser.feedTransient).
     const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
     const socket = netConnect({
       host: options.host,

@@ -1,17 +1,17 @@
-/** The ESL layer's public face: what src/conference and src/main may import. */
-export * from './codec.js';
-export * from './errors.js';
-export type * from './types.js';
-export { Backoff, type BackoffOptions } from '../util/backoff.js';
-export { TypedEmitter } from '../util/emitter.js';
-export {
-  EslConnection,
-  orderEventNames,
-  type BgapiOptions,
-  type ConnectionEvents,
-  type ConnectionOptions,
-  type ConnectionState,
-  type DisconnectNotice,
-} from './connection.js';
-export { EslNodePool, DEFAULT_NODE_EVENTS, type PoolOptions, type PoolStats } from './pool.js';
+/**
+ * The ESL layer's public face: what the other folders use. The cluster and the node contract
+ * (conference, state, app); the typed errors they see thrown; the pure wire format (the simulator
+ * writes FreeSWITCH's frames with it, tests and benches parse captures with it, readers of
+ * FreeSWITCH's XML replies unescape with it); one node (EslNodePool) and one socket (EslConnection)
+ * for tests and benches that drive them alone.
+ */
 export { EslCluster, type ClusterOptions } from './cluster.js';
+export { EslNodePool, type PoolOptions, type PoolStats } from './pool.js';
+export { EslConnection } from './connection.js';
+export type { ApiOptions, BackgroundJobResult, EslNode, NodeConfig, NodeEvents, NodeState } from './types.js';
+export * from './errors.js';
+export { EslParser, type EslFrame } from './frame-parser.js';
+export { decodeEvent, isEventFrame, type EslEvent } from './event-decoding.js';
+export { byteLength, encodeFrame } from './encoders.js';
+export { urlEncode } from './url-coding.js';
+export { xmlUnescape } from './xml-entities.js';

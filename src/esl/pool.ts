@@ -4,8 +4,10 @@
  * - Commands go to the least-loaded ready command connection, each of which runs one command at a time
  *   (p-queue, concurrency 1: FreeSWITCH answers one socket strictly in order anyway, and a timeout then
  *   costs only the one command that was on the wire). Waiting commands are bounded (EslOverloadError).
- * - Every connection reconnects on its own with exponential backoff + full jitter; a refused password
- *   waits `authRetryMs` instead (no reconnect storm against bad credentials).
+ * - Every connection reconnects on its own with exponential backoff + full jitter; the backoff starts
+ *   over only once a connection has stayed up `reconnect.resetAfterMs` (a peer that authenticates and
+ *   then sends garbage is not reconnected at the first delay forever). A refused password waits
+ *   `authRetryMs` instead (no reconnect storm against bad credentials).
  * - `up` fires when the event connection is (re)subscribed and a command connection is ready: events
  *   were lost while down, so the layer above resyncs on every `up`. `down` fires when either is lost.
  * - Liveness: a periodic `api status` on every connection (a timeout closes and replaces it) and, when
@@ -17,13 +19,17 @@ import PQueue from 'p-queue';
 import type { ConfmgrError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import { Backoff } from '../util/backoff.js';
-import { encode, type EslEvent } from './codec.js';
+import { encode } from './encoders.js';
+import type { EslEvent } from './event-decoding.js';
 import { EslConnection, orderEventNames, type BgapiOptions } from './connection.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { EslAuthError, EslConnectionClosedError, EslNodeDownError, EslOverloadError } from './errors.js';
 import type { ApiOptions, BackgroundJobResult, EslNode, NodeConfig, NodeEvents, NodeState } from './types.js';
 
 export const DEFAULT_NODE_EVENTS: readonly string[] = ['BACKGROUND_JOB', 'HEARTBEAT', 'CUSTOM', 'conference::maintenance'];
+
+/** How long a connection must stay up before its backoff starts over (NodeConfig.reconnect.resetAfterMs). */
+export const DEFAULT_RESET_AFTER_MS = 5000;
 
 export interface PoolOptions {
   logger?: Logger;
@@ -94,7 +100,13 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
     this.livenessIntervalMs = config.livenessIntervalMs ?? 20_000;
     this.heartbeatTimeoutMs = this.events.includes('HEARTBEAT') ? (config.heartbeatTimeoutMs ?? 65_000) : 0;
     this.authRetryMs = config.authRetryMs ?? 60_000;
-    const backoff = () => new Backoff({ baseMs: config.reconnect?.baseMs, capMs: config.reconnect?.capMs, random: options.random });
+    const backoff = () =>
+      new Backoff({
+        baseMs: config.reconnect?.baseMs,
+        capMs: config.reconnect?.capMs,
+        resetAfterMs: config.reconnect?.resetAfterMs ?? DEFAULT_RESET_AFTER_MS,
+        random: options.random,
+      });
     const slot = (role: Role, label: string): Slot => ({
       role,
       label,
@@ -272,6 +284,11 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
       // Command connections hear BACKGROUND_JOB to correlate their own bgapi jobs (FreeSWITCH fires the
       // job's event to every subscriber, so each connection ignores Job-UUIDs it did not generate).
       await conn.subscribe(slot.role === 'event' ? this.events : ['BACKGROUND_JOB'], 'json', { timeoutMs: this.apiTimeoutMs });
+      // Bytes right behind the reply (garbage, a disconnect notice) may have closed it already, and its
+      // 'close' went by before any listener of ours: that is a failed attempt, not a ready connection.
+      if (!conn.isReady) {
+        throw conn.closeReason ?? new EslConnectionClosedError(`connection ${slot.label} closed after subscribing`, { connection: slot.label });
+      }
     } catch (err) {
       conn?.close('failed to subscribe');
       slot.connecting = false;
@@ -283,7 +300,7 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
       void conn.exit({ timeoutMs: 1000 });
       return;
     }
-    slot.backoff.reset();
+    slot.backoff.connected();
     slot.conn = conn;
     slot.queue = new PQueue({ concurrency: 1 });
     const live = conn;

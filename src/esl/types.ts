@@ -2,7 +2,7 @@
  * The contract the ESL layer offers to the layers above it. `connection.ts` implements one socket,
  * `pool.ts` one node (event connection + N command connections), `cluster.ts` a set of nodes.
  */
-import type { EslEvent } from './codec.js';
+import type { EslEvent } from './event-decoding.js';
 
 export interface ApiOptions {
   /** Reply deadline; on expiry the request fails with EslTimeoutError and its connection is replaced. */
@@ -38,7 +38,12 @@ export interface NodeConfig {
   connectTimeoutMs?: number;
   /** Default api timeout (default 5000). */
   apiTimeoutMs?: number;
-  reconnect?: { baseMs?: number; capMs?: number };
+  /**
+   * Backoff between attempts of each connection (full jitter). `resetAfterMs`: the backoff starts over
+   * only after a connection stayed up this long (default 5000), so a peer that authenticates and then
+   * breaks the connection at once is retried ever more slowly instead of many times a second.
+   */
+  reconnect?: { baseMs?: number; capMs?: number; resetAfterMs?: number };
   /** Bounded wait queue per node; beyond it commands fail with EslOverloadError. */
   maxQueuedCommands?: number;
   /** Liveness: a periodic `api status` with this interval (0 disables). */

@@ -2,7 +2,7 @@
  * The api commands the simulator answers (`api X` and `bgapi X` run this), with FreeSWITCH's reply
  * texts: conference, originate, uuid_kill, uuid_dump, status, fsctl, version, uuid_exists, hostname.
  */
-import type { ConferenceEngine } from './engine.js';
+import type { ApiEngine } from './api-engine.js';
 import { serializeJson, serializePlain, serializeXml } from './event.js';
 import { channelHeaders } from './member-headers.js';
 import { SITES } from './sites.js';
@@ -24,7 +24,7 @@ export function splitCommand(line: string): { cmd: string; args: string } {
   return { cmd: trimmed.slice(0, sp), args: trimmed.slice(sp).trim() };
 }
 
-export function runApi(engine: ConferenceEngine, line: string): string {
+export function runApi(engine: ApiEngine, line: string): string {
   const { cmd, args } = splitCommand(line);
   let out: string;
   switch (cmd.toLowerCase()) {
@@ -62,7 +62,7 @@ export function runApi(engine: ConferenceEngine, line: string): string {
   return out === '' ? '-ERR no reply\n' : out;
 }
 
-function originate(engine: ConferenceEngine, args: string): string {
+function originate(engine: ApiEngine, args: string): string {
   const parsed = parseOriginate(args);
   if (parsed.kind === 'usage') return ORIGINATE_USAGE;
   if (parsed.kind === 'error') return `-ERR ${parsed.cause}\n`;
@@ -78,7 +78,7 @@ function originate(engine: ConferenceEngine, args: string): string {
   return `+OK ${uuid}\n`;
 }
 
-function uuidKill(engine: ConferenceEngine, args: string): string {
+function uuidKill(engine: ApiEngine, args: string): string {
   const [uuid, cause] = args.split(/\s+/);
   if (!uuid) return '-USAGE: <uuid> [cause]\n';
   const m = engine.memberByChannel(uuid);
@@ -92,7 +92,7 @@ function uuidKill(engine: ConferenceEngine, args: string): string {
  * (switch_channel_event_set_data), printed as `json` (switch_event_serialize_json), `xml`, `plain`
  * (lines, not url-encoded) or, by default (`txt` or any other word), url-encoded lines. Not fired.
  */
-function uuidDump(engine: ConferenceEngine, args: string): string {
+function uuidDump(engine: ApiEngine, args: string): string {
   const [uuid, format = 'txt'] = args.split(/\s+/).filter((a) => a !== '');
   if (!uuid) return '-USAGE: <uuid> [format]\n';
   const m = engine.memberByChannel(uuid);
@@ -113,7 +113,7 @@ function uuidDump(engine: ConferenceEngine, args: string): string {
   }
 }
 
-function fsctl(engine: ConferenceEngine, args: string): string {
+function fsctl(engine: ApiEngine, args: string): string {
   const [sub] = args.split(/\s+/);
   if ((sub ?? '').toLowerCase() === 'shutdown') {
     engine.requestShutdown();
@@ -123,7 +123,7 @@ function fsctl(engine: ConferenceEngine, args: string): string {
 }
 
 /** `status`: the text FreeSWITCH 1.10.12 prints, with this process's uptime and session counters. */
-export function statusText(engine: ConferenceEngine): string {
+export function statusText(engine: ApiEngine): string {
   let rest = engine.uptimeMs * 1000;
   const micro = Math.floor(rest % 1000);
   rest = Math.floor(rest / 1000);

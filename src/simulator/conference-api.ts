@@ -2,11 +2,11 @@
  * `api conference …`: argument splitting, member targets (id, all, last, non_moderator) and every
  * reply text as conference_api.c writes it in 1.10 (its spellings and bare usage texts included).
  */
-import type { ConferenceEngine } from './engine.js';
+import type { ApiEngine } from './api-engine.js';
 import { jsonList, listAll, memberLines, xmlList } from './listings.js';
 import type { Conference, Member } from './model.js';
 
-type MemberHandler = (engine: ConferenceEngine, m: Member, data: string | undefined) => string;
+type MemberHandler = (engine: ApiEngine, m: Member, data: string | undefined) => string;
 
 interface MemberCommand {
   syntax: string;
@@ -77,7 +77,7 @@ function isQuiet(data: string | undefined): boolean {
   return data !== undefined && data.includes('quiet');
 }
 
-type SplitHandler = (engine: ConferenceEngine, conf: Conference, argv: string[]) => string | undefined;
+type SplitHandler = (engine: ApiEngine, conf: Conference, argv: string[]) => string | undefined;
 
 interface SplitCommand {
   syntax: string;
@@ -206,7 +206,7 @@ function helpText(): string {
   return HELP_ORDER.map(([cmd, syntax]) => `<conf name> ${cmd} ${syntax}\n`).join('');
 }
 
-export function runConferenceApi(engine: ConferenceEngine, args: string): string {
+export function runConferenceApi(engine: ApiEngine, args: string): string {
   const argv = args.split(' ').filter((w) => w.length > 0);
   if (argv.length === 0) return helpText();
   const conf = engine.conference(argv[0]!);
@@ -226,7 +226,7 @@ export function runConferenceApi(engine: ConferenceEngine, args: string): string
   return dispatch(engine, conf, argv);
 }
 
-function dispatch(engine: ConferenceEngine, conf: Conference, argv: string[]): string {
+function dispatch(engine: ApiEngine, conf: Conference, argv: string[]): string {
   const sub = argv[1]!.toLowerCase();
   const split = SPLIT_COMMANDS[sub];
   if (split) {
@@ -238,7 +238,7 @@ function dispatch(engine: ConferenceEngine, conf: Conference, argv: string[]): s
   return runOnTargets(engine, conf, argv, sub, member);
 }
 
-function runOnTargets(engine: ConferenceEngine, conf: Conference, argv: string[], sub: string, cmd: MemberCommand): string {
+function runOnTargets(engine: ApiEngine, conf: Conference, argv: string[], sub: string, cmd: MemberCommand): string {
   const target = argv[2];
   const data = argv[3];
   const id = atoi(target);

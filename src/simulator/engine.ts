@@ -14,6 +14,7 @@ import {
   type Conference,
   type ConferenceSnapshot,
   type Member,
+  type OriginateRequest,
   type ProfileConfig,
   type Recording,
 } from './model.js';
@@ -22,6 +23,9 @@ import { SITES } from './sites.js';
 import { playDurationMs, playStats } from './tones.js';
 import { recordingStats, talkingStats, toneEnergy } from './measurements.js';
 import { runApi } from './api.js';
+import type { ApiEngine } from './api-engine.js';
+
+export type { OriginateRequest } from './model.js';
 
 export const MAINTENANCE = 'conference::maintenance';
 
@@ -34,18 +38,6 @@ export interface EngineOptions {
   /** How long a file that is not a tone_stream "plays" (ms). */
   fileDurationMs?: number;
   logger?: Logger;
-}
-
-export interface OriginateRequest {
-  conference: string;
-  moderator?: boolean;
-  callerIdNumber?: string;
-  callerIdName?: string;
-  vars?: Record<string, string>;
-  profile?: string;
-  /** Destination/context as a loopback dial string would carry them (defaults: conf-<name>/mod-<name>, default). */
-  destination?: string;
-  context?: string;
 }
 
 export interface OriginateResult {
@@ -90,7 +82,7 @@ interface Play {
 const TONE_FALLBACK_MS = 1000;
 const VOLUME_LIMIT = 4;
 
-export class ConferenceEngine {
+export class ConferenceEngine implements ApiEngine {
   readonly events: EventFactory;
   hooks: EngineHooks = {};
   private readonly scheduler: Scheduler;

@@ -3,7 +3,7 @@
  * as FreeSWITCH allows them), an optional body, and its three wire encodings, each built once and
  * shared by every subscriber that asked for that format.
  */
-import { byteLength, encodeFrame, urlEncode } from '../esl/codec.js';
+import { byteLength, encodeFrame, urlEncode } from '../esl/index.js';
 
 export type Header = readonly [string, string];
 export type EventFormat = 'plain' | 'json' | 'xml';

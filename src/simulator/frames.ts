@@ -1,5 +1,5 @@
 /** The non-event frames mod_event_socket writes, byte for byte as the fixtures show them. */
-import { byteLength, encodeFrame } from '../esl/codec.js';
+import { byteLength, encodeFrame } from '../esl/index.js';
 
 export const AUTH_REQUEST = encodeFrame([['Content-Type', 'auth/request']]);
 

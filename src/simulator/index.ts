@@ -1,6 +1,6 @@
 /**
  * The FreeSWITCH stand-in: an Event Socket server (mod_event_socket) over a conference engine
- * (mod_conference), byte-compatible with the fixtures in shared/fixtures/freeswitch.
+ * (mod_conference), byte-compatible with the FreeSWITCH wire captures in test/fixtures/freeswitch.
  */
 export { startSimulator, type Simulator, type SimulatorOptions } from './server.js';
 export {
@@ -8,10 +8,9 @@ export {
   MAINTENANCE,
   type EngineEventListener,
   type FloodRequest,
-  type OriginateRequest,
   type OriginateResult,
 } from './engine.js';
 export { SimEvent, type EventFormat, type Header } from './event.js';
 export { ManualScheduler, realScheduler, type Scheduler, type TimerHandle } from './scheduler.js';
-export { DEFAULT_PROFILE, type ConferenceSnapshot, type MemberSnapshot, type ProfileConfig } from './model.js';
+export { DEFAULT_PROFILE, type ConferenceSnapshot, type MemberSnapshot, type OriginateRequest, type ProfileConfig } from './model.js';
 export { SimulatorError, SimulatorInvalidArgumentError, SimulatorNotFoundError, SimulatorStateError } from './errors.js';

@@ -112,3 +112,16 @@ export interface MemberSnapshot {
   volumeIn: number;
   volumeOut: number;
 }
+
+/** A loopback call to originate into a conference (the engine's join, the `originate` api). */
+export interface OriginateRequest {
+  conference: string;
+  moderator?: boolean;
+  callerIdNumber?: string;
+  callerIdName?: string;
+  vars?: Record<string, string>;
+  profile?: string;
+  /** Destination/context as a loopback dial string would carry them (defaults: conf-<name>/mod-<name>, default). */
+  destination?: string;
+  context?: string;
+}

@@ -1,23 +1,8 @@
 /**
- * Reconnect policy shared by the publisher and the command intake (amqplib's plain `connect` does
- * not reconnect): exponential backoff delays, a cancellable sleep, and the loop that uses them.
+ * The reconnect loop of the publisher and the command intake (amqplib's plain `connect` does not
+ * reconnect): a session, then a Backoff delay (the one reconnect policy), again until aborted.
  */
-
-export interface BackoffOptions {
-  /** First retry delay. Default 100 ms. */
-  initialDelayMs?: number;
-  /** Cap. Default 5000 ms. */
-  maxDelayMs?: number;
-}
-
-/** Exponential backoff with ±20 % jitter, capped; `attempt` starts at 0. */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
-  const initial = options.initialDelayMs ?? 100;
-  const max = options.maxDelayMs ?? 5000;
-  const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
-  const jittered = base * (0.8 + Math.random() * 0.4);
-  return Math.round(Math.min(max, jittered));
-}
+import { Backoff, type BackoffOptions } from './backoff.js';
 
 /** Resolves after `ms`, or early when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -39,27 +24,25 @@ export interface ReconnectLoopOptions {
   backoff?: BackoffOptions;
   /**
    * One connection's whole life: connect, set up, and resolve when it is lost. Call `connected()`
-   * once it is up, so the next failure starts the backoff from the first delay again. A throw (or
-   * rejection) counts as a failed attempt.
+   * once it is up, so the next failure starts the backoff from the first delay again (when it stayed
+   * up `backoff.resetAfterMs`, default at once). A throw (or rejection) counts as a failed attempt.
    */
   session: (connected: () => void) => Promise<void>;
   /** A session threw while the loop was still running (logged by the caller). */
   onError?: (err: unknown) => void;
 }
 
-/** Runs `session` again and again, waiting `backoffDelay(attempt)` between tries, until `signal` aborts. */
+/** Runs `session` again and again, waiting a Backoff delay between tries, until `signal` aborts. */
 export async function reconnectLoop(options: ReconnectLoopOptions): Promise<void> {
   const { signal } = options;
-  let attempt = 0;
+  const backoff = new Backoff(options.backoff);
   while (!signal.aborted) {
     try {
-      await options.session(() => {
-        attempt = 0;
-      });
+      await options.session(() => backoff.connected());
     } catch (err) {
       if (!signal.aborted) options.onError?.(err);
     }
     if (signal.aborted) break;
-    await sleep(backoffDelay(attempt++, options.backoff), signal);
+    await sleep(backoff.next(), signal);
   }
 }

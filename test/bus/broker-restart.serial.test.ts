@@ -26,7 +26,7 @@ describe('AmqpPublisher across a broker stop/start', () => {
       url: AMQP_URL,
       exchange,
       connectionName: uniqueName('t-pub-restart'),
-      reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
+      reconnect: { baseMs: 100, capMs: 500 },
     });
     await publisher.start();
 

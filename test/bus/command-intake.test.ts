@@ -31,7 +31,7 @@ let replyQueue: string;
 const replies = new Map<string, (msg: ConsumeMessage) => void>();
 
 beforeAll(async () => {
-  intake = new AmqpCommandIntake({ url: AMQP_URL, exchange, queue, executor, commandTimeoutMs: 500, connectionName: intakeName, reconnect: { initialDelayMs: 50, maxDelayMs: 300 } });
+  intake = new AmqpCommandIntake({ url: AMQP_URL, exchange, queue, executor, commandTimeoutMs: 500, connectionName: intakeName, reconnect: { baseMs: 50, capMs: 300 } });
   await intake.start();
   client = await amqp.connect(AMQP_URL);
   ch = await client.createChannel();

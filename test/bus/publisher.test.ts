@@ -24,7 +24,7 @@ async function setup(opts: Partial<ConstructorParameters<typeof AmqpPublisher>[0
   const exchange = uniqueName('t-conf');
   const connectionName = uniqueName('t-pub');
   const consumer = await TestConsumer.create(exchange, pattern);
-  const publisher = new AmqpPublisher({ url: AMQP_URL, exchange, connectionName, reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, ...opts });
+  const publisher = new AmqpPublisher({ url: AMQP_URL, exchange, connectionName, reconnect: { baseMs: 50, capMs: 500 }, ...opts });
   cleanups.push(() => deleteAll([exchange]));
   cleanups.push(() => consumer.close());
   cleanups.push(() => publisher.close(2000));
@@ -99,7 +99,7 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
   });
 
   it('buffers while the broker is unreachable, never blocking publish()', async () => {
-    const publisher = new AmqpPublisher({ url: 'amqp://guest:guest@127.0.0.1:1', bufferSize: 10, reconnect: { initialDelayMs: 20, maxDelayMs: 50 } });
+    const publisher = new AmqpPublisher({ url: 'amqp://guest:guest@127.0.0.1:1', bufferSize: 10, reconnect: { baseMs: 20, capMs: 50 } });
     void publisher.start();
     cleanups.push(() => publisher.close(10));
     const t0 = performance.now();
@@ -128,7 +128,7 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
     expect(consumer.distinctCount()).toBe(n);
 
     // Its bound: never longer than maxWaitMs, even while the buffer stays full.
-    const stalled = new AmqpPublisher({ url: 'amqp://guest:guest@127.0.0.1:1', reconnect: { initialDelayMs: 20, maxDelayMs: 50 } });
+    const stalled = new AmqpPublisher({ url: 'amqp://guest:guest@127.0.0.1:1', reconnect: { baseMs: 20, capMs: 50 } });
     void stalled.start();
     cleanups.push(() => stalled.close(10));
     for (let i = 0; i < 50; i++) stalled.publish(ev('add-member', 'c', 'x', i));

@@ -2,14 +2,27 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { EslParser, urlDecode, urlEncode, encodeFrame, byteLength } from '../../src/esl/codec.js';
 import { EslProtocolError } from '../../src/esl/errors.js';
-import { checkInput, frameSlices, mutate, rng } from '../fuzz/codec-fuzz-core.js';
-import { rawFixtureNames, readRaw } from '../helpers/fixtures.js';
+import { checkInput, fuzzCorpus, mutate, rng } from '../fuzz/codec-fuzz-core.js';
 
-const frames = rawFixtureNames().flatMap((n) => frameSlices(readRaw(n)));
+const frames = fuzzCorpus();
 
 describe('codec fuzzing (quick sample; `npm run fuzz` runs 1,000,000 inputs)', () => {
-  it('fixture frames were found', () => {
+  it('fixture frames were found, and xml renderings of their json events', () => {
     expect(frames.length).toBeGreaterThan(300);
+    expect(frames.filter((f) => f.includes('Content-Type: text/event-xml')).length).toBeGreaterThan(50);
+  });
+
+  it('xml events whose character references name no XML character: typed errors only', () => {
+    // The harness's invariant (decodeEvent throws EslProtocolError or nothing) on xml events given such a reference.
+    const xml = frames.filter((f) => f.includes('Content-Type: text/event-xml')).slice(0, 20);
+    for (const ref of ['&#x110000;', '&#99999999999;', '&#xD800;', '&#0;']) {
+      for (const frame of xml) {
+        const [, body] = frame.toString('utf8').split('\n\n', 2) as [string, string];
+        const mutated = body.replace('</Event-Name>', `${ref}</Event-Name>`);
+        const input = encodeFrame([['Content-Length', String(byteLength(mutated))], ['Content-Type', 'text/event-xml']], mutated);
+        checkInput(input, rng(1));
+      }
+    }
   });
 
   it('20,000 mutated fixture streams: typed errors only, poisoned after an error, split-invariant', () => {

@@ -107,6 +107,34 @@ describe('codec: json events', () => {
   });
 });
 
+describe('codec: xml events', () => {
+  const xmlFrame = (value: string): EslFrame => ({
+    type: 'text/event-xml',
+    headers: {},
+    body: `<event>\n  <headers>\n    <Event-Name>CUSTOM</Event-Name>\n    <X>${value}</X>\n  </headers>\n</event>\n`,
+  });
+
+  it('entities and character references decode to their characters', () => {
+    const e = decodeEvent(xmlFrame('&lt;a&gt; &amp; &quot;&apos; &#x41;&#66; &#x1F600; &#9;&#10;&#13; &nbsp;'));
+    expect(e.name).toBe('CUSTOM');
+    expect(e.headers.X).toBe('<a> & "\' AB \u{1F600} \t\n\r &nbsp;');
+  });
+
+  it.each(['&#x110000;', '&#99999999999;', '&#1114112;', '&#xD800;', '&#xdfff;', '&#0;', '&#x0;', '&#1;', '&#xFFFE;', `&#${'9'.repeat(40)};`])(
+    'a character reference to no XML character (%s) is a typed protocol error',
+    (ref) => {
+      let err: unknown;
+      try {
+        decodeEvent(xmlFrame(`before ${ref} after`));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(EslProtocolError);
+      expect((err as EslProtocolError).code).toBe('ESL_PROTOCOL');
+    },
+  );
+});
+
 describe('codec: tolerant URL decoding', () => {
   it.each([
     ['100%', '100%'],

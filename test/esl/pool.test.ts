@@ -13,6 +13,7 @@ import type { NodeConfig } from '../../src/esl/types.js';
 import { readSummary } from '../helpers/fixtures.js';
 import {
   apiResponse,
+  commandReply,
   eventFrameBytes,
   jsonEvent,
   startScriptedServer,
@@ -261,6 +262,79 @@ describe('EslNodePool', () => {
     expect(downs.length).toBe(1); // one transition, not one per attempt
     expect(p.stats().connectAttempts).toBeGreaterThan(3);
     expect(p.state).toBe('down');
+  });
+
+  it('a connection closed by bytes right behind its subscription reply is a failed attempt: the slot reconnects', async () => {
+    const eventConnects: number[] = [];
+    let hostile = true;
+    const s = await serve({
+      onCommand: async (cmd, c) => {
+        if (!cmd.startsWith('event ')) return false;
+        if (cmd.includes('CUSTOM')) eventConnects.push(Date.now());
+        // The reply and bytes that are no ESL frame in one write: both arrive in one read.
+        const garbage = hostile ? Buffer.from('this is no frame\n\n') : Buffer.alloc(0);
+        await c.write(Buffer.concat([commandReply('+OK event listener enabled json'), garbage]));
+        return true;
+      },
+    });
+    const p = pool(config(s, { commandConnections: 1 }));
+    p.start();
+    await until(() => eventConnects.length >= 3, 15_000);
+    expect(p.state).not.toBe('up');
+    hostile = false;
+    await p.waitUntilUp(15_000);
+    expect(p.stats().eventConnectionReady).toBe(true);
+  });
+
+  it('a peer that authenticates and then sends garbage is retried ever more slowly (the backoff starts over only after a connection stayed up)', async () => {
+    const eventConnects: number[] = [];
+    const s = await serve({
+      onCommand: async (cmd, c) => {
+        if (!cmd.startsWith('event ')) return false;
+        if (cmd.includes('CUSTOM')) eventConnects.push(Date.now());
+        // Subscribed (the pool takes the connection as ready), then bytes that are no ESL frame.
+        await c.write(commandReply('+OK event listener enabled json'));
+        await sleep(20);
+        await c.write('this is no frame\n\n');
+        return true;
+      },
+    });
+    const p = new EslNodePool(config(s, { commandConnections: 1, reconnect: { baseMs: 20, capMs: 5000 } }), { random: () => 0.99 });
+    closers.push(() => p.close(200));
+    p.start();
+    await until(() => eventConnects.length >= 7, 15_000);
+    const gaps = eventConnects.slice(1, 7).map((t, i) => t - eventConnects[i]!);
+    // Each retry waits 99 % of a doubling ceiling: 19, 39, 79, 158, 316, 633 ms; timers only fire late.
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(Math.floor(0.99 * 20 * 2 ** i) - 1));
+  });
+
+  it('a connection that stayed up resetAfterMs starts the backoff over', async () => {
+    const eventConnects: number[] = [];
+    let hostile = true;
+    const s = await serve({
+      onCommand: async (cmd, c) => {
+        if (!cmd.startsWith('event ')) return false;
+        if (cmd.includes('CUSTOM')) eventConnects.push(Date.now());
+        await c.write(commandReply('+OK event listener enabled json'));
+        if (!hostile) return true;
+        await sleep(20);
+        await c.write('this is no frame\n\n');
+        return true;
+      },
+    });
+    const p = new EslNodePool(config(s, { commandConnections: 1, reconnect: { baseMs: 20, capMs: 5000, resetAfterMs: 200 } }), { random: () => 0.99 });
+    closers.push(() => p.close(200));
+    p.start();
+    await until(() => eventConnects.length >= 6, 15_000); // five failures: the next delay would be 633 ms
+    hostile = false;
+    await until(() => eventConnects.length >= 7 && p.state === 'up', 15_000);
+    await sleep(300); // up longer than resetAfterMs
+    const before = eventConnects.length;
+    const dropped = Date.now();
+    s.dropAll();
+    await until(() => eventConnects.length > before, 15_000);
+    // Back to the first delay (19 ms), not the 1267 ms the seventh failure in a row would wait.
+    expect(eventConnects.at(-1)! - dropped).toBeLessThan(1000);
   });
 
   it('replaces an event connection that stops delivering events (HEARTBEAT watchdog)', async () => {

@@ -1,15 +1,17 @@
 /**
- * The codec fuzzer's core, shared by the quick property test (test/esl-codec-fuzz.test.ts) and the
- * long run (`npm run fuzz`, scripts/fuzz-codec.ts). Inputs are fixture frames, mutated.
+ * The codec fuzzer's core, shared by the quick property test (test/esl/codec-fuzz.test.ts) and the
+ * long run (`npm run fuzz`, scripts/fuzz-codec.ts). Inputs are fixture frames (and the fixtures' json
+ * events again as text/event-xml), mutated.
  * Invariants checked for every input:
  *  - the parser either returns frames or throws EslProtocolError — never another exception;
  *  - after an error it stays failed (framing is lost; the connection must close);
  *  - bytes held while waiting never exceed the header limit plus the largest allowed body;
- *  - decodeEvent on any frame it produced returns an event or throws EslProtocolError;
+ *  - decodeEvent on any frame it produced (plain, json or xml) returns an event or throws EslProtocolError;
  *  - the same input split at a random offset gives the same frames (or the same error) as whole.
  */
-import { EslParser, decodeEvent, isEventFrame, type EslFrame } from '../../src/esl/codec.js';
+import { EslParser, byteLength, decodeEvent, encodeFrame, isEventFrame, type EslFrame } from '../../src/esl/codec.js';
 import { EslProtocolError } from '../../src/esl/errors.js';
+import { rawFixtureNames, readRaw } from '../helpers/fixtures.js';
 
 export const FUZZ_LIMITS = { maxHeaderBytes: 4096, maxBodyBytes: 256 * 1024 };
 
@@ -40,9 +42,37 @@ export function frameSlices(raw: Buffer): Buffer[] {
   return out;
 }
 
+const escapeXml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+
+/**
+ * An event-json frame again as text/event-xml, in switch_event_xmlize's layout (the fixtures hold no
+ * xml events, and the xml decoder must meet the mutator too); undefined for any other frame.
+ */
+export function asXmlEvent(raw: Buffer): Buffer | undefined {
+  const [frame] = new EslParser().push(raw);
+  if (frame?.type !== 'text/event-json') return undefined;
+  const fields = JSON.parse(frame.body) as Record<string, unknown>;
+  let xml = '<event>\n  <headers>\n';
+  for (const [k, v] of Object.entries(fields)) if (k !== '_body') xml += `    <${k}>${escapeXml(String(v))}</${k}>\n`;
+  xml += '  </headers>\n';
+  if (typeof fields._body === 'string') {
+    xml += `  <Content-Length>${byteLength(fields._body)}</Content-Length>\n  <body>${escapeXml(fields._body)}</body>\n`;
+  }
+  xml += '</event>\n';
+  return encodeFrame([['Content-Length', String(byteLength(xml))], ['Content-Type', 'text/event-xml']], xml);
+}
+
+/** Every fixture frame, then the fixtures' json events as xml: the fuzzers' seed corpus. */
+export function fuzzCorpus(): Buffer[] {
+  const frames = rawFixtureNames().flatMap((n) => frameSlices(readRaw(n)));
+  return [...frames, ...frames.flatMap((f) => asXmlEvent(f) ?? [])];
+}
+
 const INTERESTING = [
   '\n', '\n\n', ':', ': ', '%', '%ZZ', '%E2%82', 'Content-Length: ', 'Content-Length: -1\n', 'Content-Length: 99999999999\n',
   'Content-Length: abc\n', 'Content-Type: text/bogus\n', '\u00e9', '\u{1F600}', '\0', '\r\n', '{', '"_body":', 'Content-Type: text/event-json\n',
+  'Content-Type: text/event-xml\n', '&amp;', '&#x41;', '&#x110000;', '&#99999999999;', '&#xD800;', '&#0;', '</headers>',
 ].map((s) => Buffer.from(s, 'utf8'));
 
 /** One mutated input built from 1..4 fixture frames. */

@@ -1,7 +1,7 @@
 /** The faults other issues' tests use: drop, hang, restart, shutdown, slow reader, floods, input capture. */
 import { describe, expect, it } from 'vitest';
 import { decodeEvent } from '../../src/esl/codec.js';
-import type { Simulator } from '../../src/simulator/index.js';
+import { ManualScheduler, type Simulator } from '../../src/simulator/index.js';
 import { FrameClient, waitFor } from '../helpers/sim-replay.js';
 import { simScope } from '../helpers/sim-scope.js';
 
@@ -43,16 +43,24 @@ describe('simulator faults', () => {
   });
 
   it('restart: same port, every client gone, state lost, member ids from 1, no events while down', async () => {
-    const s = await sim();
+    // Deferred events (the enter sound's play-file-done) fire only when this clock is advanced, so the
+    // client can get exactly the events fired below, however slowly the test runs.
+    const clock = new ManualScheduler();
+    const s = await sim({ scheduler: clock });
     const port = s.port;
     const c = await client(s, 'plain CUSTOM conference::maintenance');
+    let fired = 0;
+    s.engine.onEvent(() => fired++);
     s.engine.originate({ conference: 'r', callerIdNumber: '1' });
     s.engine.originate({ conference: 'r', callerIdNumber: '2' });
-    await waitFor(() => eventCount(c) >= 4, 'events before restart');
+    expect(fired).toBeGreaterThanOrEqual(4);
+    await waitFor(() => eventCount(c) === fired, 'every event fired before the restart');
     const seen = eventCount(c);
     await s.restart({ downMs: 50 });
     await waitFor(() => c.closed, 'old client closed');
     expect(eventCount(c)).toBe(seen);
+    clock.runAll(); // the lost conference's pending play-file-done went with it: nothing fires
+    expect(fired).toBe(seen);
     expect(s.port).toBe(port);
     expect(s.engine.conferences()).toEqual([]);
     const d = await client(s);
@@ -82,20 +90,27 @@ describe('simulator faults', () => {
 
   it('a slow reader loses events once its queue is full and is disconnected after consecutive drops', async () => {
     // Big events (a 20 KB channel variable) fill the kernel's socket buffers after a few hundred.
-    const s = await sim({ maxEventQueue: 100, maxConsecutiveDrops: 50, verboseEvents: true });
+    // Deferred events never fire (manual clock): the readers get exactly the events fired here.
+    const s = await sim({ maxEventQueue: 100, maxConsecutiveDrops: 50, verboseEvents: true, scheduler: new ManualScheduler() });
     const slow = await client(s, 'plain CUSTOM conference::maintenance');
     const fast = await client(s, 'plain CUSTOM conference::maintenance');
     const big = 'x'.repeat(20_000);
     for (let i = 0; i < 4; i++) s.engine.originate({ conference: 'slow', callerIdNumber: String(i), vars: { big } });
-    await waitFor(() => eventCount(slow) >= 6 && eventCount(fast) >= 6, 'join events');
+    await waitFor(() => eventCount(slow) === 6 && eventCount(fast) === 6, 'join events');
     slow.socket.pause();
-    const flood = s.engine.flood({ conference: 'slow', members: 4, eventsPerSecond: 1000, count: 2000 });
+    // Batches half the queue's size, each read by the fast reader before the next is fired: its queue
+    // never fills, however late a timer fires under load, while the paused reader's does.
+    const fastTalking = (): number => eventCount(fast) - 6;
+    let sent = 0;
+    while (sent < 2000) {
+      sent += (await s.engine.flood({ conference: 'slow', members: 4, eventsPerSecond: 1_000_000, count: 50 })).sent;
+      await waitFor(() => fastTalking() >= sent, 'the fast reader keeps up', 20_000);
+    }
+    expect(sent).toBe(2000);
     await waitFor(() => s.connectionCount() === 1, 'slow reader disconnected', 20_000);
-    expect((await flood).sent).toBe(2000);
     slow.socket.resume();
     await waitFor(() => slow.closed, 'slow socket closed', 15_000);
-    const fastTalking = (): number => eventCount(fast) - 6;
-    await waitFor(() => fastTalking() >= 2000, "the fast reader got everything", 20_000);
+    expect(fastTalking()).toBe(2000);
     expect(eventCount(slow)).toBeLessThan(eventCount(fast));
   }, 60_000);
 
