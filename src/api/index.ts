@@ -14,6 +14,7 @@ import type { ApiDeps } from '../records/live.js';
 import { TokenAuthenticator } from './auth.js';
 import { ConferenceDocuments } from '../records/conference-documents.js';
 import { ConferencecallTracker } from '../records/conferencecall-tracker.js';
+import { ConferenceAttributions } from '../records/account.js';
 import { DocumentEnforcer } from '../records/document-enforcer.js';
 import { WebSocketHub } from './websocket.js';
 import { errorBody, requestIdOf, sendError } from './envelope.js';
@@ -38,6 +39,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   const log = deps.logger ?? silentLogger;
   const documents = new ConferenceDocuments(deps.storage, deps.now);
   const auth = new TokenAuthenticator(deps.tokens);
+  const attributions = new ConferenceAttributions({ defaultAccount: deps.defaultAccountId, logger: log, ...(deps.now ? { now: deps.now } : {}) });
   const tracker = new ConferencecallTracker({
     storage: deps.storage,
     documents,
@@ -45,6 +47,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     executor: deps.executor,
     nodeUp: (n) => deps.nodeUp(n),
     defaultAccountId: deps.defaultAccountId,
+    attributions,
     logger: log,
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -60,12 +63,14 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     documents,
     registry: deps.registry,
     defaultAccountId: deps.defaultAccountId,
+    attributions,
     logger: log,
     ...(deps.filter ? { filter: deps.filter } : {}),
   });
-  const ctx: ApiContext = { deps, documents, tracker, auth, log };
+  const ctx: ApiContext = { deps, documents, tracker, auth, attributions, log };
 
-  const unsubscribe = [tracker.handle, enforcer.handle, websocket.handle].map((listener) => deps.events.subscribe(listener));
+  // Attributions first: every later listener asks for owners.
+  const unsubscribe = [attributions.handle, tracker.handle, enforcer.handle, websocket.handle].map((listener) => deps.events.subscribe(listener));
 
   await app.register(async (scope) => {
     if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: 64 * 1024 } });

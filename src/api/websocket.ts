@@ -18,7 +18,7 @@ import type { OutboundEvent } from '../conference/types.js';
 import type { RealtimeRegistry } from '../records/live.js';
 import type { ConferenceDocuments } from '../records/conference-documents.js';
 import type { TokenAuthenticator } from './auth.js';
-import { conferenceOwner } from '../records/account.js';
+import { conferenceOwner, type ConferenceAttributions } from '../records/account.js';
 import { CONFERENCE_ID_RE } from '../records/conference-document.js';
 import { HTTP_STATUS_BY_CODE, ValidationError } from './errors.js';
 
@@ -42,6 +42,8 @@ export interface WebSocketHubOptions {
   registry: RealtimeRegistry;
   /** Owner of unattributed running conferences (http.default_account_id). */
   defaultAccountId?: string | undefined;
+  /** Running conferences' first attributions (sticky ownership). */
+  attributions?: ConferenceAttributions;
   filter?: (eventName: string) => boolean;
   logger?: Logger;
   maxBufferedBytes?: number;
@@ -108,6 +110,7 @@ export class WebSocketHub {
       payload,
       live: this.o.registry.conference(conferenceId),
       defaultAccount: this.o.defaultAccountId,
+      attributions: this.o.attributions,
     });
   }
 
@@ -200,6 +203,7 @@ export class WebSocketHub {
         documentAccount: doc?.accountId,
         live: this.o.registry.conference(msg.conference_id),
         defaultAccount: this.o.defaultAccountId,
+        attributions: this.o.attributions,
       });
       if (owner !== undefined && owner !== account) throw new WsRequestError('FORBIDDEN', 'the conference belongs to another account');
       sub.conferenceId = msg.conference_id;

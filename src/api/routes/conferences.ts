@@ -60,7 +60,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (seen.has(listed.name)) continue;
       seen.add(listed.name);
       const live = ctx.deps.registry.conference(listed.name) ?? listed;
-      if (conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId }) !== account) continue;
+      if (conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId, attributions: ctx.attributions }) !== account) continue;
       if (await ctx.documents.get(live.name)) continue; // documented by another account
       out.push(listEntry(live.name, undefined, live));
     }
@@ -73,7 +73,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const id = data.id === undefined ? newDocumentId() : typeof data.id === 'string' ? checkConferenceId(data.id, 'id') : badId();
     const body = prepareDocument(data);
     const live = ctx.deps.registry.conference(id);
-    const liveOwner = conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId });
+    const liveOwner = conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId, attributions: ctx.attributions });
     if (liveOwner !== undefined && liveOwner !== account) {
       throw ValidationError.field('id', 'unique', 'A running conference of another account uses this name');
     }
