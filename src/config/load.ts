@@ -11,6 +11,7 @@ import { applyEnvOverrides, formatPath, type AppliedOverride } from './overrides
 import { fileSchema, type ConfigFile } from './schema.js';
 import { knownEventNames } from './known-events-source.js';
 import { crossChecks } from './cross-checks.js';
+import { httpLimits, type HttpLimits } from './http-limits.js';
 
 export interface FreeswitchNodeConfig {
   name: string;
@@ -54,7 +55,7 @@ export interface Config {
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
   /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/records/account.ts). */
-  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined };
+  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined; limits: HttpLimits };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   log: { level: string; pretty: boolean | undefined };
@@ -147,6 +148,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     port: Number(listen.slice(colon + 1)),
     tokens,
     defaultAccountId: file.http.default_account_id,
+    limits: httpLimits(file.http.limits),
   };
 
   const st = file.storage;
