@@ -290,6 +290,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         service.http = await startHttpServer({
           host: config.http.host,
           port: config.http.port,
+          limits: config.http.limits,
           health: { live: () => running && stopping === undefined, readiness },
           metrics,
           logger,
