@@ -7,7 +7,9 @@
  * a subscription's `events` list narrows that further (a subset, never more).
  * Ownership is checked per event: an event reaches a socket only when its conference belongs to the
  * socket's account (document, else channel variables — see ./account.ts).
- * A client that does not read (more than `maxBufferedBytes` unsent) is disconnected with 1013.
+ * A client that does not read (more than `maxBufferedBytes` unsent) is disconnected with 1013; one that
+ * has not authenticated `authTimeoutMs` after its upgrade with 1008 ("authentication timeout"): an
+ * unauthenticated socket costs a connection slot and gets nothing, so it may not hold one for long.
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
@@ -34,6 +36,8 @@ interface Client {
   subscriptions: Map<string, Subscription>;
   /** Requests of one socket are answered in order. */
   chain: Promise<void>;
+  /** Closes the socket unless it authenticates first. */
+  authDeadline?: NodeJS.Timeout;
 }
 
 export interface WebSocketHubOptions {
@@ -49,9 +53,14 @@ export interface WebSocketHubOptions {
   maxBufferedBytes?: number;
   /** At most this many subscriptions per socket. */
   maxSubscriptions?: number;
+  /** A socket not authenticated this long after its upgrade is closed with 1008 (default 5 s). */
+  authTimeoutMs?: number;
+  /** Largest message (default 64 KiB; the WebSocket server's maxPayload closes with 1009 beyond). */
+  maxMessageBytes?: number;
 }
 
-const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Close code and reason for a socket that did not authenticate in time (1008: policy violation). */
+export const AUTH_TIMEOUT_CLOSE = { code: 1008, reason: 'authentication timeout' } as const;
 
 class WsRequestError extends ConfmgrError {}
 
@@ -72,15 +81,28 @@ export class WebSocketHub {
   attach(socket: WebSocket, account?: string): void {
     const client: Client = { socket, subscriptions: new Map(), chain: Promise.resolve() };
     if (account !== undefined) client.account = account;
+    else {
+      client.authDeadline = setTimeout(() => {
+        if (client.account !== undefined) return;
+        this.log.debug('websocket closed: not authenticated in time');
+        socket.close(AUTH_TIMEOUT_CLOSE.code, AUTH_TIMEOUT_CLOSE.reason);
+      }, this.o.authTimeoutMs ?? 5_000);
+      client.authDeadline.unref();
+    }
     this.clients.add(client);
     socket.on('message', (data, isBinary) => {
       client.chain = client.chain.then(() => this.onMessage(client, data, isBinary));
     });
-    socket.on('close', () => this.clients.delete(client));
+    socket.on('close', () => this.forget(client));
     socket.on('error', (err) => {
       this.log.debug({ err }, 'websocket error');
-      this.clients.delete(client);
+      this.forget(client);
     });
+  }
+
+  private forget(client: Client): void {
+    clearTimeout(client.authDeadline);
+    this.clients.delete(client);
   }
 
   /** Event listener: events are matched in arrival order (a chain keeps document lookups ordered). */
@@ -99,7 +121,10 @@ export class WebSocketHub {
   }
 
   closeAll(code = 1001, reason = 'server shutting down'): void {
-    for (const c of this.clients) c.socket.close(code, reason);
+    for (const c of this.clients) {
+      clearTimeout(c.authDeadline);
+      c.socket.close(code, reason);
+    }
     this.clients.clear();
   }
 
@@ -150,7 +175,8 @@ export class WebSocketHub {
     let msg: Record<string, unknown> | undefined;
     try {
       const size = Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b: Buffer) => n + b.length, 0) : (data as ArrayBuffer).byteLength;
-      if (isBinary || size > MAX_MESSAGE_BYTES) throw ValidationError.field('message', 'type', 'Expected a JSON text message of at most 64 KiB');
+      const max = this.o.maxMessageBytes ?? 64 * 1024;
+      if (isBinary || size > max) throw ValidationError.field('message', 'type', `Expected a JSON text message of at most ${max} bytes`);
       const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data as Buffer[]).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
       let parsed: unknown;
       try {
@@ -171,7 +197,10 @@ export class WebSocketHub {
   }
 
   private async handleRequest(client: Client, msg: Record<string, unknown>): Promise<void> {
-    if (msg.auth_token !== undefined) client.account = this.o.auth.authenticate(msg.auth_token);
+    if (msg.auth_token !== undefined) {
+      client.account = this.o.auth.authenticate(msg.auth_token);
+      clearTimeout(client.authDeadline);
+    }
     if (client.socket.readyState !== client.socket.OPEN) return;
     switch (msg.action) {
       case 'ping':

@@ -391,7 +391,7 @@ async function apiRegistrar(
       filter: (name) => service.filter.allows(name),
       nodeUp: (node) => service.cluster.has(node) && service.cluster.node(node).state === 'up',
       logger: logger.child({ component: 'api' }),
-    });
+    }, config.http.limits);
   };
 }
 
