@@ -59,6 +59,12 @@ export interface WebSocketHubOptions {
   maxMessageBytes?: number;
 }
 
+/** A subscription's `events`: at most this many names, each at most EVENT_NAME_MAX_CHARS (mod_conference has a few dozen). */
+const EVENTS_MAX_ITEMS = 64;
+const EVENT_NAME_MAX_CHARS = 64;
+/** A `request_id` is echoed in the reply: a string up to this long, or a number. */
+const REQUEST_ID_MAX_CHARS = 128;
+
 /** Close code and reason for a socket that did not authenticate in time (1008: policy violation). */
 export const AUTH_TIMEOUT_CLOSE = { code: 1008, reason: 'authentication timeout' } as const;
 
@@ -167,7 +173,7 @@ export class WebSocketHub {
   private reply(client: Client, requestId: unknown, status: 'success' | 'error', body: Record<string, unknown>): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
     const msg: Record<string, unknown> = { action: 'reply', status, ...body };
-    if (typeof requestId === 'string' || typeof requestId === 'number') msg.request_id = requestId;
+    if (isRequestId(requestId)) msg.request_id = requestId;
     client.socket.send(JSON.stringify(msg));
   }
 
@@ -197,6 +203,9 @@ export class WebSocketHub {
   }
 
   private async handleRequest(client: Client, msg: Record<string, unknown>): Promise<void> {
+    if (msg.request_id !== undefined && !isRequestId(msg.request_id)) {
+      throw ValidationError.field('request_id', 'maxLength', `Must be a number or a string of at most ${REQUEST_ID_MAX_CHARS} characters`, REQUEST_ID_MAX_CHARS);
+    }
     if (msg.auth_token !== undefined) {
       client.account = this.o.auth.authenticate(msg.auth_token);
       clearTimeout(client.authDeadline);
@@ -241,6 +250,11 @@ export class WebSocketHub {
       if (!Array.isArray(msg.events) || msg.events.some((e) => typeof e !== 'string')) {
         throw ValidationError.field('events', 'type', 'Value is not of type array(string)', 'array');
       }
+      if (msg.events.length > EVENTS_MAX_ITEMS) {
+        throw ValidationError.field('events', 'maxItems', `The list must not have more than ${EVENTS_MAX_ITEMS} items`, EVENTS_MAX_ITEMS);
+      }
+      const long = (msg.events as string[]).findIndex((e) => e.length > EVENT_NAME_MAX_CHARS);
+      if (long >= 0) throw ValidationError.field(`events.${long}`, 'maxLength', `String must not be more than ${EVENT_NAME_MAX_CHARS} characters`, EVENT_NAME_MAX_CHARS);
       sub.events = new Set(msg.events as string[]);
     }
     if (client.subscriptions.size >= (this.o.maxSubscriptions ?? 100)) {
@@ -268,4 +282,8 @@ export class WebSocketHub {
     }
     this.reply(client, msg.request_id, 'success', { data: { removed: 1 } });
   }
+}
+
+function isRequestId(v: unknown): v is string | number {
+  return (typeof v === 'string' && v.length <= REQUEST_ID_MAX_CHARS) || (typeof v === 'number' && Number.isFinite(v));
 }

@@ -76,3 +76,34 @@ describe('WebSocket authentication deadline', () => {
     expect(byHeader.readyState).toBe(WebSocket.OPEN);
   });
 });
+
+describe('WebSocket message and request bounds', () => {
+  it('a message over websocket_message_bytes closes the socket with 1009', async () => {
+    const url = await start({ websocketMessageBytes: 4096 });
+    const ws = await open(url, { 'x-auth-token': TOKEN_A });
+    expect(await request(ws, { action: 'ping', pad: 'x'.repeat(3000) })).toMatchObject({ status: 'success' });
+    const end = closed(ws);
+    ws.send(JSON.stringify({ action: 'ping', pad: 'x'.repeat(5000) }));
+    expect((await end).code).toBe(1009);
+  });
+
+  it('subscriptions per socket, the events list and request_id are bounded', async () => {
+    const url = await start({ websocketSubscriptions: 3 });
+    const ws = await open(url, { 'x-auth-token': TOKEN_A });
+    for (let i = 0; i < 3; i++) expect(await request(ws, { action: 'subscribe' })).toMatchObject({ status: 'success' });
+    const fourth = await request(ws, { action: 'subscribe', request_id: 'r4' });
+    expect(fourth).toMatchObject({ status: 'error', error: '400', request_id: 'r4', data: { subscription: { maxItems: { target: 3 } } } });
+    await request(ws, { action: 'unsubscribe' });
+
+    const many = await request(ws, { action: 'subscribe', events: Array(65).fill('add-member') });
+    expect(many).toMatchObject({ status: 'error', error: '400', data: { events: { maxItems: { target: 64 } } } });
+    const long = await request(ws, { action: 'subscribe', events: ['add-member', 'x'.repeat(65)] });
+    expect(long).toMatchObject({ status: 'error', error: '400', data: { 'events.1': { maxLength: { target: 64 } } } });
+
+    // A request id is echoed in the reply, so it is bounded too (and a refused one is not echoed).
+    const rid = await request(ws, { action: 'ping', request_id: 'r'.repeat(129) });
+    expect(rid).toMatchObject({ status: 'error', error: '400', data: { request_id: { maxLength: { target: 128 } } } });
+    expect(rid).not.toHaveProperty('request_id');
+    expect(await request(ws, { action: 'ping', request_id: 'r'.repeat(128) })).toMatchObject({ status: 'success', request_id: 'r'.repeat(128) });
+  });
+});
