@@ -225,6 +225,19 @@ describe('idle connections', () => {
   });
 });
 
+describe('long-lived WebSockets', () => {
+  it('an authenticated WebSocket outlives the request, headers and keep-alive timeouts', async () => {
+    const s = await start({ headersTimeoutMs: 300, requestTimeoutMs: 400, keepAliveTimeoutMs: 300 });
+    const w = await ws(s.address.port, { 'x-auth-token': TOKEN_A });
+    expect(w.outcome).toBe('open');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(w.socket.readyState).toBe(WebSocket.OPEN);
+    const pong = new Promise<string>((resolve) => w.socket.once('message', (d) => resolve(d.toString())));
+    w.socket.send(JSON.stringify({ action: 'ping' }));
+    expect(JSON.parse(await pong)).toMatchObject({ status: 'success', data: { pong: true } });
+  });
+});
+
 describe('addressKey', () => {
   it('IPv4 as is (also IPv4-mapped), IPv6 by its /64', () => {
     expect(addressKey('10.1.2.3')).toBe('10.1.2.3');
