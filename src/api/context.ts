@@ -10,7 +10,7 @@ import type { ApiDeps, LiveConference } from '../records/live.js';
 import type { ConferenceDocuments } from '../records/conference-documents.js';
 import type { ConferencecallTracker } from '../records/conferencecall-tracker.js';
 import { requireAccount, type TokenAuthenticator } from './auth.js';
-import { conferenceOwner } from '../records/account.js';
+import { conferenceOwner, type ConferenceAttributions } from '../records/account.js';
 import { ConferenceUnattributedError, ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
 import { checkConferenceId } from '../records/conference-document.js';
 
@@ -19,6 +19,8 @@ export interface ApiContext {
   documents: ConferenceDocuments;
   tracker: ConferencecallTracker;
   auth: TokenAuthenticator;
+  /** Running conferences' first attributions (conferenceOwner's `attributions`). */
+  attributions: ConferenceAttributions;
   log: Logger;
 }
 
@@ -57,7 +59,7 @@ export async function resolveConference(ctx: ApiContext, account: string, rawId:
   const id = checkConferenceId(rawId);
   const doc = await ctx.documents.get(id);
   const live = ctx.deps.registry.conference(id);
-  const owner = conferenceOwner({ documentAccount: doc?.accountId, live, defaultAccount: ctx.deps.defaultAccountId });
+  const owner = conferenceOwner({ documentAccount: doc?.accountId, live, defaultAccount: ctx.deps.defaultAccountId, attributions: ctx.attributions });
   if (owner === undefined) throw live ? new ConferenceUnattributedError(id) : new NotFoundError('conference', id);
   if (owner !== account) throw new ForbiddenError('the conference belongs to another account', { conference_id: id });
   const out: ResolvedConference = { id };

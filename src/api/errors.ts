@@ -87,6 +87,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ESL_COMMAND: 502,
   ESL_PROTOCOL: 502,
   NODE_DOWN: 503,
+  /** Past http.limits' connection caps: only the operations routes are answered. */
+  TOO_MANY_CONNECTIONS: 503,
   ESL_NODE_DOWN: 503,
   ESL_CONNECTION_CLOSED: 503,
   ESL_AUTH: 503,
@@ -102,6 +104,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
  */
 export const RETRY_AFTER_S_BY_CODE: Readonly<Record<string, number>> = {
   ESL_OVERLOAD: 1,
+  TOO_MANY_CONNECTIONS: 1,
 };
 
 /** Kazoo's `message` for an error status (its envelopes carry a short text per class). */

@@ -14,8 +14,10 @@ import type { ApiDeps } from '../records/live.js';
 import { TokenAuthenticator } from './auth.js';
 import { ConferenceDocuments } from '../records/conference-documents.js';
 import { ConferencecallTracker } from '../records/conferencecall-tracker.js';
+import { ConferenceAttributions } from '../records/account.js';
 import { DocumentEnforcer } from '../records/document-enforcer.js';
 import { WebSocketHub } from './websocket.js';
+import { DEFAULT_API_LIMITS, type ApiLimits } from './limits.js';
 import { errorBody, requestIdOf, sendError } from './envelope.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { setRequestAccount, type ApiContext } from './context.js';
@@ -34,10 +36,12 @@ export interface ApiHandle {
   idle(): Promise<void>;
 }
 
-export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
+export async function registerApi(app: FastifyInstance, deps: ApiDeps, apiLimits: Partial<ApiLimits> = {}): Promise<ApiHandle> {
   const log = deps.logger ?? silentLogger;
+  const limits = { ...DEFAULT_API_LIMITS, ...apiLimits };
   const documents = new ConferenceDocuments(deps.storage, deps.now);
   const auth = new TokenAuthenticator(deps.tokens);
+  const attributions = new ConferenceAttributions({ defaultAccount: deps.defaultAccountId, logger: log, ...(deps.now ? { now: deps.now } : {}) });
   const tracker = new ConferencecallTracker({
     storage: deps.storage,
     documents,
@@ -45,6 +49,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     executor: deps.executor,
     nodeUp: (n) => deps.nodeUp(n),
     defaultAccountId: deps.defaultAccountId,
+    attributions,
     logger: log,
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -60,15 +65,24 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     documents,
     registry: deps.registry,
     defaultAccountId: deps.defaultAccountId,
+    attributions,
+    authTimeoutMs: limits.websocketAuthTimeoutMs,
+    maxMessageBytes: limits.websocketMessageBytes,
+    maxSubscriptions: limits.websocketSubscriptions,
     logger: log,
     ...(deps.filter ? { filter: deps.filter } : {}),
   });
-  const ctx: ApiContext = { deps, documents, tracker, auth, log };
+  const ctx: ApiContext = { deps, documents, tracker, auth, attributions, log };
 
-  const unsubscribe = [tracker.handle, enforcer.handle, websocket.handle].map((listener) => deps.events.subscribe(listener));
+  // Attributions first: every later listener asks for owners.
+  const unsubscribe = [attributions.handle, tracker.handle, enforcer.handle, websocket.handle].map((listener) => deps.events.subscribe(listener));
 
   await app.register(async (scope) => {
-    if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: 64 * 1024 } });
+    if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: limits.websocketMessageBytes } });
+    // Every API route takes the API's body limit (the host server's may differ).
+    scope.addHook('onRoute', (route) => {
+      route.bodyLimit ??= limits.bodyBytes;
+    });
 
     // The seed's curl examples send JSON without a Content-Type (curl then says form-urlencoded);
     // Kazoo reads such bodies as JSON, so do we.
@@ -138,3 +152,4 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
 
 export type { ApiDeps, RealtimeRegistry, LiveConference, LiveParticipant, EventSource, ApiToken } from '../records/live.js';
 export { HTTP_STATUS_BY_CODE } from './errors.js';
+export type { ApiLimits } from './limits.js';

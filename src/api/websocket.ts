@@ -7,7 +7,9 @@
  * a subscription's `events` list narrows that further (a subset, never more).
  * Ownership is checked per event: an event reaches a socket only when its conference belongs to the
  * socket's account (document, else channel variables — see ./account.ts).
- * A client that does not read (more than `maxBufferedBytes` unsent) is disconnected with 1013.
+ * A client that does not read (more than `maxBufferedBytes` unsent) is disconnected with 1013; one that
+ * has not authenticated `authTimeoutMs` after its upgrade with 1008 ("authentication timeout"): an
+ * unauthenticated socket costs a connection slot and gets nothing, so it may not hold one for long.
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
@@ -18,7 +20,7 @@ import type { OutboundEvent } from '../conference/types.js';
 import type { RealtimeRegistry } from '../records/live.js';
 import type { ConferenceDocuments } from '../records/conference-documents.js';
 import type { TokenAuthenticator } from './auth.js';
-import { conferenceOwner } from '../records/account.js';
+import { conferenceOwner, type ConferenceAttributions } from '../records/account.js';
 import { CONFERENCE_ID_RE } from '../records/conference-document.js';
 import { HTTP_STATUS_BY_CODE, ValidationError } from './errors.js';
 
@@ -34,6 +36,8 @@ interface Client {
   subscriptions: Map<string, Subscription>;
   /** Requests of one socket are answered in order. */
   chain: Promise<void>;
+  /** Closes the socket unless it authenticates first. */
+  authDeadline?: NodeJS.Timeout;
 }
 
 export interface WebSocketHubOptions {
@@ -42,14 +46,27 @@ export interface WebSocketHubOptions {
   registry: RealtimeRegistry;
   /** Owner of unattributed running conferences (http.default_account_id). */
   defaultAccountId?: string | undefined;
+  /** Running conferences' first attributions (sticky ownership). */
+  attributions?: ConferenceAttributions;
   filter?: (eventName: string) => boolean;
   logger?: Logger;
   maxBufferedBytes?: number;
   /** At most this many subscriptions per socket. */
   maxSubscriptions?: number;
+  /** A socket not authenticated this long after its upgrade is closed with 1008 (default 5 s). */
+  authTimeoutMs?: number;
+  /** Largest message (default 64 KiB; the WebSocket server's maxPayload closes with 1009 beyond). */
+  maxMessageBytes?: number;
 }
 
-const MAX_MESSAGE_BYTES = 64 * 1024;
+/** A subscription's `events`: at most this many names, each at most EVENT_NAME_MAX_CHARS (mod_conference has a few dozen). */
+const EVENTS_MAX_ITEMS = 64;
+const EVENT_NAME_MAX_CHARS = 64;
+/** A `request_id` is echoed in the reply: a string up to this long, or a number. */
+const REQUEST_ID_MAX_CHARS = 128;
+
+/** Close code and reason for a socket that did not authenticate in time (1008: policy violation). */
+export const AUTH_TIMEOUT_CLOSE = { code: 1008, reason: 'authentication timeout' } as const;
 
 class WsRequestError extends ConfmgrError {}
 
@@ -70,15 +87,28 @@ export class WebSocketHub {
   attach(socket: WebSocket, account?: string): void {
     const client: Client = { socket, subscriptions: new Map(), chain: Promise.resolve() };
     if (account !== undefined) client.account = account;
+    else {
+      client.authDeadline = setTimeout(() => {
+        if (client.account !== undefined) return;
+        this.log.debug('websocket closed: not authenticated in time');
+        socket.close(AUTH_TIMEOUT_CLOSE.code, AUTH_TIMEOUT_CLOSE.reason);
+      }, this.o.authTimeoutMs ?? 5_000);
+      client.authDeadline.unref();
+    }
     this.clients.add(client);
     socket.on('message', (data, isBinary) => {
       client.chain = client.chain.then(() => this.onMessage(client, data, isBinary));
     });
-    socket.on('close', () => this.clients.delete(client));
+    socket.on('close', () => this.forget(client));
     socket.on('error', (err) => {
       this.log.debug({ err }, 'websocket error');
-      this.clients.delete(client);
+      this.forget(client);
     });
+  }
+
+  private forget(client: Client): void {
+    clearTimeout(client.authDeadline);
+    this.clients.delete(client);
   }
 
   /** Event listener: events are matched in arrival order (a chain keeps document lookups ordered). */
@@ -97,7 +127,10 @@ export class WebSocketHub {
   }
 
   closeAll(code = 1001, reason = 'server shutting down'): void {
-    for (const c of this.clients) c.socket.close(code, reason);
+    for (const c of this.clients) {
+      clearTimeout(c.authDeadline);
+      c.socket.close(code, reason);
+    }
     this.clients.clear();
   }
 
@@ -108,6 +141,7 @@ export class WebSocketHub {
       payload,
       live: this.o.registry.conference(conferenceId),
       defaultAccount: this.o.defaultAccountId,
+      attributions: this.o.attributions,
     });
   }
 
@@ -139,7 +173,7 @@ export class WebSocketHub {
   private reply(client: Client, requestId: unknown, status: 'success' | 'error', body: Record<string, unknown>): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
     const msg: Record<string, unknown> = { action: 'reply', status, ...body };
-    if (typeof requestId === 'string' || typeof requestId === 'number') msg.request_id = requestId;
+    if (isRequestId(requestId)) msg.request_id = requestId;
     client.socket.send(JSON.stringify(msg));
   }
 
@@ -147,7 +181,8 @@ export class WebSocketHub {
     let msg: Record<string, unknown> | undefined;
     try {
       const size = Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b: Buffer) => n + b.length, 0) : (data as ArrayBuffer).byteLength;
-      if (isBinary || size > MAX_MESSAGE_BYTES) throw ValidationError.field('message', 'type', 'Expected a JSON text message of at most 64 KiB');
+      const max = this.o.maxMessageBytes ?? 64 * 1024;
+      if (isBinary || size > max) throw ValidationError.field('message', 'type', `Expected a JSON text message of at most ${max} bytes`);
       const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data as Buffer[]).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
       let parsed: unknown;
       try {
@@ -168,7 +203,13 @@ export class WebSocketHub {
   }
 
   private async handleRequest(client: Client, msg: Record<string, unknown>): Promise<void> {
-    if (msg.auth_token !== undefined) client.account = this.o.auth.authenticate(msg.auth_token);
+    if (msg.request_id !== undefined && !isRequestId(msg.request_id)) {
+      throw ValidationError.field('request_id', 'maxLength', `Must be a number or a string of at most ${REQUEST_ID_MAX_CHARS} characters`, REQUEST_ID_MAX_CHARS);
+    }
+    if (msg.auth_token !== undefined) {
+      client.account = this.o.auth.authenticate(msg.auth_token);
+      clearTimeout(client.authDeadline);
+    }
     if (client.socket.readyState !== client.socket.OPEN) return;
     switch (msg.action) {
       case 'ping':
@@ -200,6 +241,7 @@ export class WebSocketHub {
         documentAccount: doc?.accountId,
         live: this.o.registry.conference(msg.conference_id),
         defaultAccount: this.o.defaultAccountId,
+        attributions: this.o.attributions,
       });
       if (owner !== undefined && owner !== account) throw new WsRequestError('FORBIDDEN', 'the conference belongs to another account');
       sub.conferenceId = msg.conference_id;
@@ -208,6 +250,11 @@ export class WebSocketHub {
       if (!Array.isArray(msg.events) || msg.events.some((e) => typeof e !== 'string')) {
         throw ValidationError.field('events', 'type', 'Value is not of type array(string)', 'array');
       }
+      if (msg.events.length > EVENTS_MAX_ITEMS) {
+        throw ValidationError.field('events', 'maxItems', `The list must not have more than ${EVENTS_MAX_ITEMS} items`, EVENTS_MAX_ITEMS);
+      }
+      const long = (msg.events as string[]).findIndex((e) => e.length > EVENT_NAME_MAX_CHARS);
+      if (long >= 0) throw ValidationError.field(`events.${long}`, 'maxLength', `String must not be more than ${EVENT_NAME_MAX_CHARS} characters`, EVENT_NAME_MAX_CHARS);
       sub.events = new Set(msg.events as string[]);
     }
     if (client.subscriptions.size >= (this.o.maxSubscriptions ?? 100)) {
@@ -235,4 +282,8 @@ export class WebSocketHub {
     }
     this.reply(client, msg.request_id, 'success', { data: { removed: 1 } });
   }
+}
+
+function isRequestId(v: unknown): v is string | number {
+  return (typeof v === 'string' && v.length <= REQUEST_ID_MAX_CHARS) || (typeof v === 'number' && Number.isFinite(v));
 }

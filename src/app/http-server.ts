@@ -1,12 +1,18 @@
 /**
  * The HTTP server: one fastify instance with the operations routes (/healthz, /readyz, /metrics) and,
  * when given, the REST/WebSocket API plugin. Owns listen and close; knows nothing of what it reports.
+ * Bounded (`limits`, config `http.limits`): open connections in all and per client address, with a
+ * reserve for the operations routes (./connection-gate.ts); how long a connection may stay silent
+ * before its request, during it, and between two; request bodies.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { ConfmgrError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { NodeState } from '../esl/types.js';
+import { ConnectionGate, REFUSALS_IN_FLIGHT, TooManyConnectionsError } from './connection-gate.js';
+import { connectionMetrics } from './connection-metrics.js';
+import { fitToDescriptors, openFilesLimit } from './descriptor-budget.js';
 
 export interface NodeReadiness {
   /** The Event Socket connections' state. */
@@ -54,12 +60,47 @@ export interface HealthSource {
   readiness(): ReadinessReport;
 }
 
+export interface HttpServerLimits {
+  /** Open connections (HTTP and WebSocket), all clients together. */
+  maxConnections: number;
+  /** Open connections from one client address (an IPv6 client's /64). */
+  maxConnectionsPerAddress: number;
+  /** A request's headers must have arrived within this; a new connection that stays silent is closed after it. */
+  headersTimeoutMs: number;
+  /** The whole request, body included; also the longest silence on a connection with a request under way. */
+  requestTimeoutMs: number;
+  /** Idle time allowed between two requests on one connection. */
+  keepAliveTimeoutMs: number;
+  /** Largest request body (413 beyond). */
+  bodyBytes: number;
+  /** Connections beyond the caps that may still ask the operations routes (default 8). */
+  reserve?: number;
+  /** A reserve connection's whole lifetime (default 5 s). */
+  reserveTimeoutMs?: number;
+}
+
+/** The defaults of config `http.limits`. */
+export const DEFAULT_HTTP_LIMITS: HttpServerLimits = {
+  maxConnections: 1_000,
+  maxConnectionsPerAddress: 100,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  bodyBytes: 128 * 1024,
+};
+
+/** Routes a reserve connection may ask (probes and scrapes). */
+const OPERATIONS_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
 export interface ServerOptions {
   host: string;
   port: number;
   health: HealthSource;
   metrics: ServiceMetrics;
   logger?: Logger;
+  limits?: Partial<HttpServerLimits>;
+  /** The process's open-file limit (default: read from the system); the connection cap stays below it. */
+  openFilesLimit?: number | undefined;
   /** Registers more routes (the API plugin) before the server listens. */
   register?: (app: FastifyInstance) => Promise<void> | void;
 }
@@ -89,13 +130,48 @@ export function buildOpsRoutes(app: FastifyInstance, health: HealthSource, metri
 
 export async function startHttpServer(options: ServerOptions): Promise<HttpServer> {
   const log = (options.logger ?? silentLogger).child({ component: 'http' });
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  const reserve = limits.reserve ?? 8;
+  const fdLimit = 'openFilesLimit' in options ? options.openFilesLimit : openFilesLimit();
+  const maxConnections = fitToDescriptors(limits.maxConnections, reserve + REFUSALS_IN_FLIGHT, fdLimit);
+  if (maxConnections < limits.maxConnections) {
+    log.warn(
+      { max_connections: limits.maxConnections, lowered_to: maxConnections, open_files_limit: fdLimit },
+      'http.limits.max_connections lowered to fit the open-file limit (raise it with ulimit -n / LimitNOFILE)',
+    );
+  }
   // Typed as the default instance: plugins (the API) are written against FastifyInstance.
   const app = Fastify({
     loggerInstance: log,
     // One line per request at info would drown the event logs; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: limits.bodyBytes,
+    // Silence on a connection with a request under way (Node's socket timeout): destroyed after it.
+    connectionTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts on this period (default 30 s): a silent connection would live up to
+      // that much longer than headersTimeout.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
   }) as unknown as FastifyInstance;
+  const metrics = connectionMetrics(options.metrics.registry);
+  const gate = new ConnectionGate({ ...limits, maxConnections, reserve }, log, metrics.refused);
+  metrics.track(gate);
+  gate.attach(app.server);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!gate.isReserve(request.raw.socket)) return;
+    // Free the reserve slot as soon as the request has its answer (an upgrade request's socket is no
+    // longer the HTTP server's, which would not close it).
+    reply.header('connection', 'close');
+    if (request.headers.upgrade !== undefined) reply.raw.once('finish', () => request.raw.socket.destroy());
+    if (OPERATIONS_ROUTES.has(request.routeOptions.url ?? '')) return;
+    gate.refusedOnReserve(request.raw.socket);
+    throw new TooManyConnectionsError();
+  });
   buildOpsRoutes(app, options.health, options.metrics);
   if (options.register) await options.register(app);
   try {

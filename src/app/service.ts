@@ -291,6 +291,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         service.http = await startHttpServer({
           host: config.http.host,
           port: config.http.port,
+          limits: config.http.limits,
           health: { live: () => running && stopping === undefined, readiness },
           metrics,
           logger,
@@ -391,7 +392,7 @@ async function apiRegistrar(
       filter: (name) => service.filter.allows(name),
       nodeUp: (node) => service.cluster.has(node) && service.cluster.node(node).state === 'up',
       logger: logger.child({ component: 'api' }),
-    });
+    }, config.http.limits);
   };
 }
 

@@ -12,6 +12,7 @@ import { crossChecks } from './cross-checks.js';
 import { parseYamlMapping } from './yaml-document.js';
 import { readConfigText } from './read-file.js';
 import { aboutEnvVariable, hasCredentials, isSecretPath } from './secret-values.js';
+import { httpLimits, type HttpLimits } from './http-limits.js';
 
 export interface FreeswitchNodeConfig {
   name: string;
@@ -55,7 +56,7 @@ export interface Config {
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
   /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/records/account.ts). */
-  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined };
+  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined; limits: HttpLimits };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   /** Directories `record` / `norecord` command paths must be under (ConferenceControl's recordingDirs). */
@@ -134,6 +135,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     port: Number(listen.slice(colon + 1)),
     tokens,
     defaultAccountId: file.http.default_account_id,
+    limits: httpLimits(file.http.limits),
   };
 
   const st = file.storage;

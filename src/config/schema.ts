@@ -159,6 +159,24 @@ const tokenSchema = z
     account_id: accountId,
   });
 
+/** Bounds of the HTTP server and its WebSocket (what one client may hold or send); see src/config/http-limits.ts. */
+export const httpLimitsSchema = z
+  .strictObject({
+    max_connections: int(1, 1_000_000).default(1_000),
+    max_connections_per_address: int(1, 1_000_000).default(100),
+    headers_timeout_ms: int(100, 600_000).default(10_000),
+    request_timeout_ms: int(100, 3_600_000).default(30_000),
+    keep_alive_timeout_ms: int(100, 600_000).default(5_000),
+    body_bytes: int(1_024, 64 * 1024 * 1024).default(128 * 1024),
+    websocket_auth_timeout_ms: int(100, 600_000).default(5_000),
+    websocket_message_bytes: int(1_024, 16 * 1024 * 1024).default(64 * 1024),
+    websocket_subscriptions: int(1, 10_000).default(100),
+  })
+  .refine((l) => l.request_timeout_ms >= l.headers_timeout_ms, {
+    path: ['request_timeout_ms'],
+    message: 'must be greater than or equal to headers_timeout_ms',
+  });
+
 export const httpSchema = z.strictObject({
   /** host:port, e.g. 127.0.0.1:8000 or [::1]:8000; port 0 picks a free port. */
   listen: z
@@ -177,6 +195,7 @@ export const httpSchema = z.strictObject({
    * account and the API does not show them.
    */
   default_account_id: accountId.optional(),
+  limits: httpLimitsSchema.prefault({}),
 });
 
 const recordingDir = z

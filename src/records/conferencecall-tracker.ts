@@ -20,7 +20,7 @@ import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '
 import type { Storage, StoredConferencecall, ConferencecallStatus } from '../storage/types.js';
 import type { RealtimeRegistry } from './live.js';
 import type { ConferenceDocuments } from './conference-documents.js';
-import { conferenceOwner } from './account.js';
+import { conferenceOwner, type ConferenceAttributions } from './account.js';
 import { InvalidStateError } from '../api/errors.js';
 import { TM_NOT_YET, canAdvance, formatTimestamp, monotonicMicros } from './conferencecall-record.js';
 import { statusForEvent } from '../conference/conferencecall.js';
@@ -36,6 +36,8 @@ export interface ConferencecallTrackerOptions {
   nodeUp(node: string): boolean;
   /** Owner (customer_id) of calls in conferences nothing else attributes (http.default_account_id). */
   defaultAccountId?: string | undefined;
+  /** Running conferences' first attributions: a call's customer is its conference's sticky account. */
+  attributions?: ConferenceAttributions | undefined;
   logger?: Logger;
   now?: () => number;
 }
@@ -205,7 +207,7 @@ export class ConferencecallTracker {
     }
     const doc = await this.o.documents.get(event.conferenceId);
     const account =
-      conferenceOwner({ documentAccount: doc?.accountId, payload: event.payload, live, defaultAccount: this.o.defaultAccountId }) ?? '';
+      conferenceOwner({ documentAccount: doc?.accountId, payload: event.payload, live, defaultAccount: this.o.defaultAccountId, attributions: this.o.attributions }) ?? '';
     await store.insert({
       id: randomUUID(),
       customer_id: account,

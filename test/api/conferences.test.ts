@@ -354,7 +354,8 @@ describe('conference and participant actions', () => {
 
 describe('wiring', () => {
   it('subscribes to events and unsubscribes on close', async () => {
-    expect(events.count).toBe(3);
+    // Conference attributions, the conferencecall tracker, the document enforcer, the WebSocket hub.
+    expect(events.count).toBe(4);
     await app.close();
     expect(events.count).toBe(0);
     expect(api.documents).toBeDefined();

@@ -137,6 +137,23 @@ describe('websocket participant events', () => {
     expect(await c.request({ action: 'auth', auth_token: 'wrong' })).toMatchObject({ status: 'error', error: '401' });
   });
 
+  it("a caller naming another account does not bring that account the events of a running conference", async () => {
+    const a = await Client.open({ 'x-auth-token': TOKEN_A });
+    const b = await Client.open({ 'x-auth-token': TOKEN_B });
+    await a.request({ action: 'subscribe' });
+    await b.request({ action: 'subscribe' });
+    events.emit(ev('add-member', 'room', 'a-call', 1, A));
+    events.emit(ev('add-member', 'room', 'b-call', 2, B));
+    events.emit(ev('mute-member', 'room', 'b-call', 2, B));
+    await api.idle();
+    expect((await a.next()).call_id).toBe('a-call');
+    expect((await a.next()).call_id).toBe('b-call');
+    expect((await a.next()).event).toBe('mute-member');
+    // Everything delivered was sent before this ping: its reply is B's first message.
+    expect(await b.request({ action: 'ping' })).toMatchObject({ data: { pong: true } });
+    expect(b.messages).toEqual([]);
+  });
+
   it('a wrong token on the upgrade request is refused with 401', async () => {
     const ws = new WebSocket(url, { headers: { 'x-auth-token': 'wrong' } });
     sockets.push(ws);

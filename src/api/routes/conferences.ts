@@ -12,6 +12,7 @@ import { readOnly, summary } from '../../records/realtime-view.js';
 import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../../records/conference-document.js';
 import { newDocumentId } from '../../records/conference-documents.js';
 import { requireOneOf } from '../one-of.js';
+import { checkDocumentBounds } from '../intake-bounds.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
 type AccountParams = { accountId: string };
@@ -60,7 +61,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (seen.has(listed.name)) continue;
       seen.add(listed.name);
       const live = ctx.deps.registry.conference(listed.name) ?? listed;
-      if (conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId }) !== account) continue;
+      if (conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId, attributions: ctx.attributions }) !== account) continue;
       if (await ctx.documents.get(live.name)) continue; // documented by another account
       out.push(listEntry(live.name, undefined, live));
     }
@@ -72,8 +73,9 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const data = requestData(request.body);
     const id = data.id === undefined ? newDocumentId() : typeof data.id === 'string' ? checkConferenceId(data.id, 'id') : badId();
     const body = prepareDocument(data);
+    checkDocumentBounds(body);
     const live = ctx.deps.registry.conference(id);
-    const liveOwner = conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId });
+    const liveOwner = conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId, attributions: ctx.attributions });
     if (liveOwner !== undefined && liveOwner !== account) {
       throw ValidationError.field('id', 'unique', 'A running conference of another account uses this name');
     }
@@ -93,6 +95,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const current = requireDocument(conf);
     const body = prepareDocument(requestData(request.body));
+    checkDocumentBounds(body);
     const stored = await ctx.documents.replace(current, body, ifMatch(request));
     return success(request, documentView(conf.id, stored.doc, conf.live), stored.revision);
   });
@@ -103,7 +106,9 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const current = requireDocument(conf);
     const merged = stripReadOnly(mergePatch(current.doc, stripReadOnly(requestData(request.body))));
     validateConferenceDocument(merged);
-    const stored = await ctx.documents.replace(current, withDefaults(merged), ifMatch(request));
+    const body = withDefaults(merged);
+    checkDocumentBounds(body);
+    const stored = await ctx.documents.replace(current, body, ifMatch(request));
     return success(request, documentView(conf.id, stored.doc, conf.live), stored.revision);
   });
 
