@@ -84,7 +84,7 @@ describe('operator commands and the REST API against a running service', () => {
     const kick = await cli(['kick', 'weekly', member]);
     expect(kick.code).toBe(0);
     await rig.tap.waitFor((d) => d.body.event === 'del-member' && String(d.body.participant_id) === member, 'del-member after kick');
-  });
+  }, 120_000); // fourteen CLI processes, each compiling the TypeScript sources through tsx
 
   it('REST API: X-Auth-Token checked, envelope, 404 / 400, actions', async () => {
     const path = `/v2/accounts/${ACC_ACCOUNT}/conferences`;
