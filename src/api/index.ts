@@ -12,9 +12,10 @@ import websocketPlugin from '@fastify/websocket';
 import { silentLogger } from '../util/log.js';
 import type { ApiDeps } from '../records/live.js';
 import { TokenAuthenticator } from './auth.js';
-import { ConferenceDocuments } from '../records/conference-documents.js';
-import { ConferencecallTracker } from '../records/conferencecall-tracker.js';
-import { DocumentEnforcer } from '../records/document-enforcer.js';
+import type { ConferenceDocuments } from '../records/conference-documents.js';
+import type { ConferencecallTracker } from '../records/conferencecall-tracker.js';
+import type { DocumentEnforcer } from '../records/document-enforcer.js';
+import { createRecords } from '../records/records.js';
 import { WebSocketHub } from './websocket.js';
 import { errorBody, requestIdOf, sendError } from './envelope.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -36,25 +37,18 @@ export interface ApiHandle {
 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
   const log = deps.logger ?? silentLogger;
-  const documents = new ConferenceDocuments(deps.storage, deps.now);
   const auth = new TokenAuthenticator(deps.tokens);
-  const tracker = new ConferencecallTracker({
+  const records = createRecords({
     storage: deps.storage,
-    documents,
     registry: deps.registry,
     executor: deps.executor,
     nodeUp: (n) => deps.nodeUp(n),
     defaultAccountId: deps.defaultAccountId,
+    events: deps.events,
     logger: log,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const enforcer = new DocumentEnforcer({
-    documents,
-    executor: deps.executor,
-    logger: log,
-    // The tracker is subscribed first, so it has seen every add-member the enforcer asks about.
-    isNewParticipant: (event) => tracker.isNewParticipant(event),
-  });
+  const { documents, tracker, enforcer } = records;
   const websocket = new WebSocketHub({
     auth,
     documents,
@@ -65,7 +59,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   });
   const ctx: ApiContext = { deps, documents, tracker, auth, log };
 
-  const unsubscribe = [tracker.handle, enforcer.handle, websocket.handle].map((listener) => deps.events.subscribe(listener));
+  const unsubscribe = deps.events.subscribe(websocket.handle);
 
   await app.register(async (scope) => {
     if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: 64 * 1024 } });
@@ -120,9 +114,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   });
 
   app.addHook('onClose', async () => {
-    for (const u of unsubscribe) u();
+    unsubscribe();
     websocket.closeAll();
-    await Promise.allSettled([tracker.idle(), enforcer.idle(), websocket.idle()]);
+    await Promise.allSettled([records.close(), websocket.idle()]);
   });
 
   return {
@@ -131,7 +125,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     enforcer,
     websocket,
     async idle() {
-      await Promise.all([tracker.idle(), enforcer.idle(), websocket.idle()]);
+      await Promise.all([records.idle(), websocket.idle()]);
     },
   };
 }
