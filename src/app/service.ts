@@ -17,13 +17,11 @@
  * conferencecall records `leaving` (src/records/leave-marking-executor.ts), and the first resync of
  * each node closes records of calls that left while confmgr was away (ConferencecallTracker.reconcile).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { loadConfigFile, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { createLogger, redactUrl, type Logger } from '../util/log.js';
-import { ConfmgrError } from '../util/errors.js';
 import { EslCluster } from '../esl/cluster.js';
 import type { NodeConfig, NodeState } from '../esl/types.js';
 import { toOutboundEvent, type PayloadContext } from '../conference/payload.js';
@@ -43,6 +41,7 @@ import { leaveMarkingExecutor } from '../records/leave-marking-executor.js';
 import { MemoryCompactor } from './memory-compactor.js';
 import type { ApiHandle } from '../api/index.js';
 import type { Storage } from '../storage/index.js';
+import { openConfiguredStorage, storageLabel } from './storage.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -364,18 +363,7 @@ async function apiRegistrar(
 ): Promise<((app: FastifyInstance) => Promise<void>) | undefined> {
   const { config, logger } = service;
   const { registerApi } = await import('../api/index.js');
-  const { openStorage } = await import('../storage/index.js');
-  const st = config.storage;
-  if (st.driver === 'sqlite' && st.path !== ':memory:') mkdirSync(dirname(st.path), { recursive: true });
-  const storage = await openStorage(
-    st.driver === 'sqlite'
-      ? { driver: 'sqlite', path: st.path }
-      : { driver: 'postgres', url: st.url, ...(st.poolMax !== undefined ? { max: st.poolMax } : {}) },
-  ).catch((err: unknown) => {
-    // pg errors may quote the connection string: say where, without the password.
-    logger.error({ err: (err as Error).message, storage: storageLabel(config) }, 'cannot open storage');
-    throw err;
-  });
+  const storage = await openConfiguredStorage(config, logger);
   service.storage = storage;
   // Closed after HTTP (whose onClose waits for the API's pending writes) and after ESL: see stop().
   finalClosers.push(() => storage.close());
@@ -421,88 +409,10 @@ export function amqpConnectionName(role: 'publisher' | 'commands', instanceName:
   return `confmgr-${role} (${instanceName})`;
 }
 
-/** Where the API's data lives, for log lines: never the password. */
-export function storageLabel(config: Config): string {
-  const st = config.storage;
-  return st.driver === 'sqlite' ? `sqlite:${st.path}` : redactUrl(st.url);
-}
-
 function safeHostname(): string {
   try {
     return hostname();
   } catch {
     return 'localhost';
   }
-}
-
-/**
- * `confmgr start`: run until SIGTERM/SIGINT, reload the publish filter on SIGHUP.
- * Resolves with the process exit code.
- */
-export async function runService(
-  config: Config,
-  options: { configFile?: string; env?: NodeJS.ProcessEnv; /** One line for the operator when start fails (the CLI's stderr). */ err?: (text: string) => void } = {},
-): Promise<number> {
-  const service = createService(config, { defaultMetrics: true });
-  const log = service.logger;
-  const env = options.env ?? process.env;
-  let resolveDone!: (code: number) => void;
-  const done = new Promise<number>((r) => (resolveDone = r));
-
-  const onStop = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'signal received');
-    // A second signal while stopping: give up waiting.
-    if (stopRequested) {
-      log.warn('second signal: exiting now');
-      resolveDone(1);
-      return;
-    }
-    stopRequested = true;
-    const deadline = setTimeout(() => {
-      log.error({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown deadline passed; exiting');
-      resolveDone(1);
-    }, config.shutdown.timeoutMs);
-    deadline.unref();
-    service.stop(signal).then(
-      (r) => {
-        clearTimeout(deadline);
-        resolveDone(r.flushed ? 0 : 1);
-      },
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        resolveDone(1);
-      },
-    );
-  };
-  let stopRequested = false;
-  const onHup = () => {
-    if (!options.configFile) return;
-    try {
-      const fresh = loadConfigFile(options.configFile, { env });
-      service.reloadFilter(fresh.publishParticipantEvent);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'SIGHUP: config invalid, keeping the current publish filter');
-    }
-  };
-  process.on('SIGTERM', onStop);
-  process.on('SIGINT', onStop);
-  process.on('SIGHUP', onHup);
-  try {
-    await service.start();
-  } catch (err) {
-    // A typed failure (http.listen in use, …) is one clear line; anything else keeps its stack in the log.
-    if (err instanceof ConfmgrError) log.error({ code: err.code, ...err.details }, `start failed: ${err.message}`);
-    else log.error({ err }, 'start failed');
-    options.err?.(`confmgr: start failed: ${(err as Error).message}${err instanceof ConfmgrError ? ` [${err.code}]` : ''}\n`);
-    await service.stop('start failed').catch(() => undefined);
-    process.off('SIGTERM', onStop);
-    process.off('SIGINT', onStop);
-    process.off('SIGHUP', onHup);
-    return 1;
-  }
-  const code = await done;
-  process.off('SIGTERM', onStop);
-  process.off('SIGINT', onStop);
-  process.off('SIGHUP', onHup);
-  return code;
 }
