@@ -1,11 +1,12 @@
 /**
  * The HTTP API of the seeds (Kazoo conferences, VoIPbin conferencecalls) and WebSocket events,
- * as one encapsulated fastify plugin. The service wiring calls:
+ * as one encapsulated fastify plugin, over the records it is given (src/records/records.ts, built
+ * and owned by the service wiring). The service wiring calls:
  *
- *   const api = await registerApi(app, deps);   // before app.listen()
+ *   const api = await registerApi(app, deps, records);   // before app.listen()
  *
- * It subscribes the document enforcer, the conferencecall tracker and the WebSocket hub to
- * `deps.events`, and unsubscribes them when the app closes.
+ * It subscribes the WebSocket hub to `deps.events` and unsubscribes it when the app closes; closing
+ * the app also waits for the records' pending writes (the API's requests cause some).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocketPlugin from '@fastify/websocket';
@@ -15,7 +16,7 @@ import { TokenAuthenticator } from './auth.js';
 import type { ConferenceDocuments } from '../records/conference-documents.js';
 import type { ConferencecallTracker } from '../records/conferencecall-tracker.js';
 import type { DocumentEnforcer } from '../records/document-enforcer.js';
-import { createRecords } from '../records/records.js';
+import type { Records } from '../records/records.js';
 import { WebSocketHub } from './websocket.js';
 import { errorBody, requestIdOf, sendError } from './envelope.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -27,6 +28,7 @@ import { conferencecallRoutes } from './routes/conferencecalls.js';
 export const WEBSOCKET_PATH = '/v2/websocket';
 
 export interface ApiHandle {
+  /** The records it serves (as given). */
   documents: ConferenceDocuments;
   tracker: ConferencecallTracker;
   enforcer: DocumentEnforcer;
@@ -35,19 +37,9 @@ export interface ApiHandle {
   idle(): Promise<void>;
 }
 
-export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
+export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: Records): Promise<ApiHandle> {
   const log = deps.logger ?? silentLogger;
   const auth = new TokenAuthenticator(deps.tokens);
-  const records = createRecords({
-    storage: deps.storage,
-    registry: deps.registry,
-    executor: deps.executor,
-    nodeUp: (n) => deps.nodeUp(n),
-    defaultAccountId: deps.defaultAccountId,
-    events: deps.events,
-    logger: log,
-    ...(deps.now ? { now: deps.now } : {}),
-  });
   const { documents, tracker, enforcer } = records;
   const websocket = new WebSocketHub({
     auth,
@@ -116,7 +108,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   app.addHook('onClose', async () => {
     unsubscribe();
     websocket.closeAll();
-    await Promise.allSettled([records.close(), websocket.idle()]);
+    await Promise.allSettled([records.idle(), websocket.idle()]);
   });
 
   return {

@@ -1,6 +1,7 @@
 import { loadConfigFile, type Config } from '../config/index.js';
 import { ConfmgrError } from '../util/errors.js';
-import { createService } from './service.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { createService, type ServiceHandle } from './service.js';
 
 /**
  * `confmgr start`: run until SIGTERM/SIGINT, reload the publish filter on SIGHUP.
@@ -10,8 +11,13 @@ export async function runService(
   config: Config,
   options: { configFile?: string; env?: NodeJS.ProcessEnv; /** One line for the operator when start fails (the CLI's stderr). */ err?: (text: string) => void } = {},
 ): Promise<number> {
-  const service = createService(config, { defaultMetrics: true });
-  const log = service.logger;
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
+  let service: ServiceHandle;
+  try {
+    service = await createService(config, { defaultMetrics: true, logger: log });
+  } catch (err) {
+    return startFailed(err, log, options.err);
+  }
   const env = options.env ?? process.env;
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -57,10 +63,7 @@ export async function runService(
   try {
     await service.start();
   } catch (err) {
-    // A typed failure (http.listen in use, …) is one clear line; anything else keeps its stack in the log.
-    if (err instanceof ConfmgrError) log.error({ code: err.code, ...err.details }, `start failed: ${err.message}`);
-    else log.error({ err }, 'start failed');
-    options.err?.(`confmgr: start failed: ${(err as Error).message}${err instanceof ConfmgrError ? ` [${err.code}]` : ''}\n`);
+    startFailed(err, log, options.err);
     await service.stop('start failed').catch(() => undefined);
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
@@ -72,4 +75,12 @@ export async function runService(
   process.off('SIGINT', onStop);
   process.off('SIGHUP', onHup);
   return code;
+}
+
+/** A typed failure (http.listen in use, …) is one clear line; anything else keeps its stack in the log. */
+function startFailed(err: unknown, log: Logger, operator: ((text: string) => void) | undefined): number {
+  if (err instanceof ConfmgrError) log.error({ code: err.code, ...err.details }, `start failed: ${err.message}`);
+  else log.error({ err }, 'start failed');
+  operator?.(`confmgr: start failed: ${(err as Error).message}${err instanceof ConfmgrError ? ` [${err.code}]` : ''}\n`);
+  return 1;
 }

@@ -5,21 +5,22 @@
  *        │                                              │ every event consumers should see
  *        │                                              ▼
  *        │                                 toOutboundEvent ──▶ AmqpPublisher (filter, buffer, confirms)
- *        │                                              └────▶ event hub ──▶ HTTP API / WebSocket
+ *        │                                              └────▶ event hub ──▶ records (storage), WebSocket
  *        ◀── api ── ConferenceControl ◀── ConferenceRouter (locator)
  *                        ▲  (timed by ServiceMetrics)
- *                        └── HTTP API, AMQP command intake
+ *                        └── leave-marking executor ◀── HTTP API, AMQP command intake
  *
- * No logic of its own beyond order: start = storage, HTTP (fails fast when http.listen is taken), broker,
- * command intake, then FreeSWITCH; stop = intake and
- * HTTP first, flush AMQP within the deadline, close ESL, then storage (the API writes to it until
- * HTTP is closed). Two seams between the API and the rest: every kick/hup first marks the
- * conferencecall records `leaving` (src/records/leave-marking-executor.ts), and the first resync of
- * each node closes records of calls that left while confmgr was away (ConferencecallTracker.reconcile).
+ * Built in dependency order, nothing filled in later: storage (opened by createService), the records
+ * over it (documents, enforcement, conferencecall tracking: kept with or without the API), the
+ * executor that marks them, then the doors. start = HTTP (fails fast when http.listen is taken),
+ * broker, command intake, then FreeSWITCH; stop = intake and HTTP first, flush AMQP within the
+ * deadline, close ESL, then the records and their storage. Two seams between the records and the
+ * rest: every kick/hup first marks the conferencecall records `leaving`
+ * (src/records/leave-marking-executor.ts), and the first resync of each node closes records of calls
+ * that left while confmgr was away (ConferencecallTracker.reconcile).
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { createLogger, redactUrl, type Logger } from '../util/log.js';
 import { EslCluster } from '../esl/cluster.js';
@@ -39,8 +40,9 @@ import { EventHub } from './event-hub.js';
 import { realtimeFromRegistry } from '../records/realtime-adapter.js';
 import { leaveMarkingExecutor } from '../records/leave-marking-executor.js';
 import { MemoryCompactor } from './memory-compactor.js';
-import type { ApiHandle } from '../api/index.js';
+import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../storage/index.js';
+import { createRecords, type Records } from '../records/records.js';
 import { openConfiguredStorage, storageLabel } from './storage.js';
 
 export interface ServiceOptions {
@@ -49,7 +51,7 @@ export interface ServiceOptions {
   defaultMetrics?: boolean;
   /** Start the HTTP server (default true). */
   http?: boolean;
-  /** Start the REST/WebSocket API on the HTTP server (default true). */
+  /** Start the REST/WebSocket API on the HTTP server (default true). The records are kept either way. */
   api?: boolean;
   /** Start the AMQP command intake (default true). */
   commandIntake?: boolean;
@@ -70,14 +72,14 @@ export interface ServiceHandle {
   readonly publisher: AmqpPublisher;
   readonly filter: EventFilter;
   readonly events: EventHub<OutboundEvent>;
+  /** The records' storage (SQLite or PostgreSQL): open once createService resolves, closed last by stop(). */
+  readonly storage: Storage;
+  /** Conference documents, their enforcement and the conferencecall records, with or without the API. */
+  readonly records: Records;
+  /** The AMQP command intake (undefined with `commandIntake: false`); connects on start(). */
+  readonly intake: AmqpCommandIntake | undefined;
   /** Set once started with http. */
   http: HttpServer | undefined;
-  /** Set once started with the command intake. */
-  intake: AmqpCommandIntake | undefined;
-  /** Set once started with http and the API. */
-  api: ApiHandle | undefined;
-  /** The API's storage (SQLite or PostgreSQL); set once started with http and the API, closed last. */
-  storage: Storage | undefined;
   start(): Promise<void>;
   /** Graceful stop; resolves with whether the AMQP buffer was fully flushed. Idempotent. */
   stop(reason?: string): Promise<{ flushed: boolean; dropped: number }>;
@@ -127,13 +129,43 @@ export function nodeConfigsFrom(config: Config): NodeConfig[] {
   }));
 }
 
-export function createService(config: Config, options: ServiceOptions = {}): ServiceHandle {
+/**
+ * Builds the service, each part after what it uses: storage (opened here, so a storage that cannot be
+ * opened stops start-up before anything connects), then the records over it, then the executor that
+ * marks them, then the doors that use the executor. Nothing connects before start().
+ */
+export async function createService(config: Config, options: ServiceOptions = {}): Promise<ServiceHandle> {
   const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
+  const storage = await openConfiguredStorage(config, logger);
+  try {
+    return buildService(config, options, logger, storage);
+  } catch (err) {
+    await storage.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function buildService(config: Config, options: ServiceOptions, logger: Logger, storage: Storage): ServiceHandle {
   const metrics = new ServiceMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const filter = new EventFilter(config.publishParticipantEvent);
   const events = new EventHub<OutboundEvent>(logger);
+  const instanceName = options.instanceName ?? `${config.appName}@${safeHostname()}`;
+
+  const publisher = new AmqpPublisher({
+    url: config.amqp.url,
+    // Shown by rabbitmqctl / the management UI: which instance a connection belongs to.
+    connectionName: amqpConnectionName('publisher', instanceName),
+    exchange: config.amqp.exchange,
+    bufferSize: config.amqp.bufferSize,
+    reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
+    filter,
+    appId: config.appName,
+    logger,
+    metrics: metrics.publisherHook,
+  });
 
   const cluster = new EslCluster(nodeConfigsFrom(config), { logger });
+  const nodeUp = (node: string): boolean => cluster.has(node) && cluster.node(node).state === 'up';
   const registry = new ConferenceRegistry();
   const sync = new ConferenceStateSync({
     registry,
@@ -158,29 +190,41 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     logger: logger.child({ component: 'control' }),
     timeoutMs: config.freeswitch.apiTimeoutMs,
   });
-  // Every door (AMQP intake, HTTP, CLI, the API's own DELETE) goes through this one executor.
-  const executor = leaveMarkingExecutor(metrics.instrument(control), {
+  const commands = metrics.instrument(control);
+
+  // The records follow every outbound event whether or not the API runs. Their own commands go out
+  // directly: the tracker moves the record of a call it kicks to `leaving` itself, and the enforcer
+  // only mutes, deafens and plays.
+  const live = realtimeFromRegistry(registry);
+  const records = createRecords({
+    storage,
+    registry: live,
+    executor: commands,
+    nodeUp,
+    defaultAccountId: config.http.defaultAccountId,
+    events,
+    logger: logger.child({ component: 'records' }),
+  });
+  // Every door (AMQP intake, HTTP, CLI) goes through this one executor: a kick/hup moves the
+  // conferencecall records it affects to `leaving` before it is sent.
+  const executor = leaveMarkingExecutor(commands, {
     locator: router,
-    marker: () => {
-      const api = service.api;
-      return api ? (conference, target, node) => api.tracker.markLeaving(conference, target, node) : undefined;
-    },
+    marker: (conference, target, node) => records.tracker.markLeaving(conference, target, node),
     logger: logger.child({ component: 'control' }),
   });
-
-  const instanceName = options.instanceName ?? `${config.appName}@${safeHostname()}`;
-  const publisher = new AmqpPublisher({
-    url: config.amqp.url,
-    // Shown by rabbitmqctl / the management UI: which instance a connection belongs to.
-    connectionName: amqpConnectionName('publisher', instanceName),
-    exchange: config.amqp.exchange,
-    bufferSize: config.amqp.bufferSize,
-    reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
-    filter,
-    appId: config.appName,
-    logger,
-    metrics: metrics.publisherHook,
-  });
+  const intake =
+    options.commandIntake === false
+      ? undefined
+      : new AmqpCommandIntake({
+          url: config.amqp.url,
+          executor,
+          exchange: config.amqp.exchange,
+          queue: config.amqp.commandQueue,
+          appId: config.appName,
+          connectionName: amqpConnectionName('commands', instanceName),
+          reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
+          logger,
+        });
 
   const payloadCtx: PayloadContext = {
     appName: config.appName,
@@ -218,12 +262,9 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   sync.on('resynced', (result) => {
     if (resyncedOnce.has(result.node)) return;
     resyncedOnce.add(result.node);
-    const api = service.api;
-    if (!api) return;
     const allResynced = configuredNodes.every((n) => resyncedOnce.has(n));
-    const known = (node: string | null): boolean =>
-      node === null ? allResynced : resyncedOnce.has(node) && cluster.has(node) && cluster.node(node).state === 'up';
-    api.tracker.reconcile(known).then(
+    const known = (node: string | null): boolean => (node === null ? allResynced : resyncedOnce.has(node) && nodeUp(node));
+    records.tracker.reconcile(known).then(
       (closed) => {
         if (closed > 0) logger.info({ node: result.node, closed }, 'conferencecalls of calls gone while confmgr was away closed as leaved');
       },
@@ -235,7 +276,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     bufferDepth: () => publisher.stats().buffered,
     inFlight: () => publisher.stats().inFlight,
     brokerConnected: () => publisher.connected,
-    intakeConnected: () => service.intake?.connected ?? false,
+    intakeConnected: () => intake?.connected ?? false,
     nodeStates: () => cluster.nodes().map((p) => ({ node: p.name, state: p.state })),
     deduplicated: () => registry.stats().deduplicated,
     conferences: () => registry.stats().conferences,
@@ -244,9 +285,6 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
 
   let running = false;
   let stopping: Promise<{ flushed: boolean; dropped: number }> | undefined;
-  // Closed first (stop taking commands) and last (storage, after HTTP and the flush).
-  const intakeClosers: Array<() => Promise<unknown>> = [];
-  const finalClosers: Array<() => Promise<unknown> | unknown> = [];
 
   // Ready = able to serve: the broker connected, and every node connected AND its conference state
   // rebuilt (a node whose json_list keeps failing is connected but its state is stale).
@@ -262,6 +300,26 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     return { ready, nodes, broker };
   };
 
+  /** The REST/WebSocket API over the records, registered on the HTTP server before it listens. */
+  const registerApiOn = async (app: FastifyInstance): Promise<void> => {
+    const { registerApi } = await import('../api/index.js');
+    await registerApi(
+      app,
+      {
+        registry: live,
+        executor,
+        storage,
+        tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
+        defaultAccountId: config.http.defaultAccountId,
+        events,
+        filter: (name) => filter.allows(name),
+        nodeUp,
+        logger: logger.child({ component: 'api' }),
+      },
+      records,
+    );
+  };
+
   const service: ServiceHandle = {
     config,
     instanceName,
@@ -274,10 +332,10 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     publisher,
     filter,
     events,
+    storage,
+    records,
+    intake,
     http: undefined,
-    intake: undefined,
-    api: undefined,
-    storage: undefined,
     readiness,
 
     async start() {
@@ -285,14 +343,13 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
       // HTTP first: a second instance started by mistake (same http.listen) fails here, before it has
       // connected to the broker or consumed a single command (HttpListenError).
       if (options.http !== false) {
-        const register = options.api === false ? undefined : await apiRegistrar(service, finalClosers);
         service.http = await startHttpServer({
           host: config.http.host,
           port: config.http.port,
           health: { live: () => running && stopping === undefined, readiness },
           metrics,
           logger,
-          ...(register ? { register } : {}),
+          ...(options.api === false ? {} : { register: registerApiOn }),
         });
         logger.info({ listen: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
       }
@@ -301,10 +358,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
       await compactor?.compactNow('startup');
       // Then the broker, then commands, then FreeSWITCH (events from the first resync are buffered either way).
       void publisher.start();
-      if (options.commandIntake !== false) {
-        const intake = await startCommandIntake(service);
-        intakeClosers.push(intake);
-      }
+      if (intake) void intake.start();
       cluster.start();
       logger.info(
         {
@@ -312,7 +366,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
           amqp: redactUrl(config.amqp.url),
           exchange: config.amqp.exchange,
           publish: filter.list ?? 'all',
-          ...(service.storage ? { storage: storageLabel(config) } : {}),
+          storage: storageLabel(config),
         },
         'confmgr started',
       );
@@ -323,7 +377,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
       stopping = (async () => {
         logger.info({ reason }, 'shutting down: stopping intake');
         // 1. No new work: command intake and HTTP first (in-flight requests finish).
-        await Promise.all(intakeClosers.map((close) => close().catch((err: Error) => logger.warn({ err: err.message }, 'closing the command intake failed'))));
+        await intake?.close(Math.min(5_000, config.shutdown.timeoutMs)).catch((err: Error) => logger.warn({ err: err.message }, 'closing the command intake failed'));
         if (service.http) await service.http.close().catch((err: Error) => logger.warn({ err: err.message }, 'closing HTTP failed'));
         // 2. Nothing more from FreeSWITCH into the buffer, then flush it within the deadline.
         // (A shutdown is not a node failure: no down/grace-period handling for it.)
@@ -332,9 +386,9 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
         compactor?.close();
         const result = await publisher.close(config.amqp.flushTimeoutMs);
         logger.info({ flushed: result.flushed, dropped: result.dropped }, 'AMQP buffer flushed');
-        // 3. ESL, then storage (the API may write to it until HTTP is closed).
+        // 3. ESL, then the records (their last writes) and their storage.
         await cluster.close();
-        for (const close of finalClosers) {
+        for (const close of [() => records.close(), () => storage.close()]) {
           try {
             await close();
           } catch (err) {
@@ -354,50 +408,6 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     },
   };
   return service;
-}
-
-/** The API plugin registration, when the API module and storage are available. */
-async function apiRegistrar(
-  service: ServiceHandle,
-  finalClosers: Array<() => Promise<unknown> | unknown>,
-): Promise<((app: FastifyInstance) => Promise<void>) | undefined> {
-  const { config, logger } = service;
-  const { registerApi } = await import('../api/index.js');
-  const storage = await openConfiguredStorage(config, logger);
-  service.storage = storage;
-  // Closed after HTTP (whose onClose waits for the API's pending writes) and after ESL: see stop().
-  finalClosers.push(() => storage.close());
-  return async (app) => {
-    service.api = await registerApi(app, {
-      registry: realtimeFromRegistry(service.registry),
-      executor: service.executor,
-      storage,
-      tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
-      defaultAccountId: config.http.defaultAccountId,
-      events: service.events,
-      filter: (name) => service.filter.allows(name),
-      nodeUp: (node) => service.cluster.has(node) && service.cluster.node(node).state === 'up',
-      logger: logger.child({ component: 'api' }),
-    });
-  };
-}
-
-/** The AMQP command intake (RPC over `amqp.command_queue`); returns its closer. Never waits for the broker. */
-async function startCommandIntake(service: ServiceHandle): Promise<() => Promise<void>> {
-  const { config, logger } = service;
-  const intake = new AmqpCommandIntake({
-    url: config.amqp.url,
-    executor: service.executor,
-    exchange: config.amqp.exchange,
-    queue: config.amqp.commandQueue,
-    appId: config.appName,
-    connectionName: amqpConnectionName('commands', service.instanceName),
-    reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
-    logger,
-  });
-  void intake.start();
-  service.intake = intake;
-  return () => intake.close(Math.min(5_000, config.shutdown.timeoutMs));
 }
 
 /**

@@ -28,7 +28,7 @@ describe('service stop without a broker', () => {
       'test',
       { env: {} },
     );
-    const service = createService(config, { logger: silentLogger });
+    const service = await createService(config, { logger: silentLogger });
     try {
       await service.start();
       const deadline = Date.now() + 10_000;
