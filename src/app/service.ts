@@ -24,7 +24,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config/index.js';
 import { createLogger, redactUrl, type Logger } from '../util/log.js';
 import { EslCluster } from '../esl/cluster.js';
-import type { NodeConfig, NodeState } from '../esl/types.js';
+import type { NodeConfig } from '../esl/types.js';
 import { toOutboundEvent, type PayloadContext } from '../conference/payload.js';
 import { ConferenceRegistry } from '../state/registry.js';
 import { ConferenceStateSync, attachStateSync } from '../state/node-sync.js';
@@ -39,7 +39,10 @@ import { startHttpServer, type HttpServer, type ReadinessReport } from './http-s
 import { EventHub } from './event-hub.js';
 import { realtimeFromRegistry } from '../records/realtime-adapter.js';
 import { leaveMarkingExecutor } from '../records/leave-marking-executor.js';
-import { MemoryCompactor } from './memory-compactor.js';
+import { resyncPacing } from './resync-pacing.js';
+import { compactAfterResyncs } from './memory-policy.js';
+import { reconcileAfterFirstResync } from './reconcile.js';
+import { readinessReport } from './readiness.js';
 import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../storage/index.js';
 import { createRecords, type Records } from '../records/records.js';
@@ -89,19 +92,6 @@ export interface ServiceHandle {
 }
 
 const APP_VERSION = readVersion();
-
-/** Resync pacing: a pause every this many synthesized events… */
-const RESYNC_PACE_EVERY = 500;
-/** …until fewer than this many wait in the publisher's buffer (the 5000 in flight not counted)… */
-const RESYNC_PACE_BUFFERED = 1000;
-/** …or this long has passed: a slow broker slows a resync down, it never stops it. */
-const RESYNC_PACE_MAX_WAIT_MS = 250;
-
-/** How long a memory compaction waits for the resync's events to leave for RabbitMQ (a broker that is
- * down is not waited for: whenBufferedBelow returns at once then). */
-const COMPACT_SETTLE_MAX_WAIT_MS = 10_000;
-/** Resyncs below this size (participants listed + events synthesized) are not followed by a compaction. */
-const COMPACT_MIN_RESYNC_SIZE = 1_000;
 
 function readVersion(): string {
   try {
@@ -173,14 +163,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     nodes: config.freeswitch.nodes.map((n) => n.name),
     downGraceMs: config.freeswitch.downGraceMs,
     listing: config.freeswitch.resyncListing,
-    // A cold start synthesizes an event per participant (12 000 for 1000 conferences × 10). Paced,
-    // they wait upstream as snapshot rows rather than all at once as AMQP bodies, conferencecall
-    // writes and WebSocket frames: the process's peak memory follows (README, bench state-service).
-    paceEvery: RESYNC_PACE_EVERY,
-    pace: async () => {
-      await new Promise<void>((resolve) => setImmediate(resolve)); // the event hub's consumers run
-      await publisher.whenBufferedBelow(RESYNC_PACE_BUFFERED, RESYNC_PACE_MAX_WAIT_MS);
-    },
+    ...resyncPacing(publisher),
     logger: logger.child({ component: 'resync' }),
   });
   const router = new ConferenceRouter(registry, sync);
@@ -239,38 +222,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     publisher.publish(out);
     events.emit(out);
   });
-  // Every resync is a burst (up to a 7 MB listing, an event per participant); once it has left for
-  // RabbitMQ, one compacting GC hands its memory back instead of V8 keeping it (bench state-service).
-  const compactor = config.memory.compact
-    ? new MemoryCompactor({
-        settled: () => publisher.whenBufferedBelow(1, COMPACT_SETTLE_MAX_WAIT_MS),
-        logger: logger.child({ component: 'memory' }),
-      })
-    : undefined;
-  // A small node's resync leaves little to reclaim: not worth a pause while events flow.
-  if (compactor) {
-    sync.on('resynced', (result) => {
-      if (result.participants + result.synthesized >= COMPACT_MIN_RESYNC_SIZE) compactor.request(`resync ${result.node}`);
-    });
-  }
-  // After the first resync of a node, conferencecall records of calls that are gone (they left while
-  // confmgr was away, so no del-member was seen) are closed. Only nodes already resynced are judged:
-  // a node still resyncing shows no conferences yet. The resync's own events were emitted before
-  // 'resynced', so the tracker (serial) has applied them first.
-  const resyncedOnce = new Set<string>();
-  const configuredNodes = config.freeswitch.nodes.map((n) => n.name);
-  sync.on('resynced', (result) => {
-    if (resyncedOnce.has(result.node)) return;
-    resyncedOnce.add(result.node);
-    const allResynced = configuredNodes.every((n) => resyncedOnce.has(n));
-    const known = (node: string | null): boolean => (node === null ? allResynced : resyncedOnce.has(node) && nodeUp(node));
-    records.tracker.reconcile(known).then(
-      (closed) => {
-        if (closed > 0) logger.info({ node: result.node, closed }, 'conferencecalls of calls gone while confmgr was away closed as leaved');
-      },
-      (err: unknown) => logger.warn({ err, node: result.node }, 'conferencecall reconcile failed'),
-    );
-  });
+  const compactor = compactAfterResyncs({ enabled: config.memory.compact, buffer: publisher, sync, logger: logger.child({ component: 'memory' }) });
+  reconcileAfterFirstResync({ sync, nodes: config.freeswitch.nodes.map((n) => n.name), nodeUp, tracker: records.tracker, logger });
 
   metrics.setSources({
     bufferDepth: () => publisher.stats().buffered,
@@ -286,19 +239,13 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   let running = false;
   let stopping: Promise<{ flushed: boolean; dropped: number }> | undefined;
 
-  // Ready = able to serve: the broker connected, and every node connected AND its conference state
-  // rebuilt (a node whose json_list keeps failing is connected but its state is stale).
-  const readiness = (): ReadinessReport => {
-    const nodes: ReadinessReport['nodes'] = {};
-    for (const p of cluster.nodes()) {
-      const up = p.state === 'up';
-      const syncState = sync.state(p.name) ?? 'pending';
-      nodes[p.name] = { state: p.state as NodeState, up, sync: syncState, ready: up && syncState === 'synced' };
-    }
-    const broker = { connected: publisher.connected, buffered: publisher.stats().buffered };
-    const ready = running && stopping === undefined && broker.connected && Object.values(nodes).every((n) => n.ready);
-    return { ready, nodes, broker };
-  };
+  const readiness = (): ReadinessReport =>
+    readinessReport({
+      nodes: () => cluster.nodes(),
+      syncState: (node) => sync.state(node),
+      broker: () => ({ connected: publisher.connected, buffered: publisher.stats().buffered }),
+      serving: () => running && stopping === undefined,
+    });
 
   /** The REST/WebSocket API over the records, registered on the HTTP server before it listens. */
   const registerApiOn = async (app: FastifyInstance): Promise<void> => {
