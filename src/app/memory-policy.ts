@@ -5,7 +5,7 @@
  * not worth a pause while events flow.
  */
 import type { Logger } from '../util/log.js';
-import type { ConferenceStateSync, ResyncResult } from '../state/node-sync.js';
+import type { ResyncResult } from '../state/node-sync.js';
 import { MemoryCompactor } from './memory-compactor.js';
 import type { OutboundBuffer } from './resync-pacing.js';
 
@@ -24,7 +24,7 @@ export function worthCompacting(result: Pick<ResyncResult, 'participants' | 'syn
  * The service's compactor (undefined when `memory.compact` is off), asked for a compaction after
  * every resync worth one; compactNow('startup') and close() stay the caller's.
  */
-export function compactAfterResyncs(o: { enabled: boolean; buffer: OutboundBuffer; sync: Pick<ConferenceStateSync, 'on'>; logger: Logger }): MemoryCompactor | undefined {
+export function compactAfterResyncs(o: { enabled: boolean; buffer: OutboundBuffer; sync: { on(event: 'resynced', listener: (result: ResyncResult) => void): unknown }; logger: Logger }): MemoryCompactor | undefined {
   if (!o.enabled) return undefined;
   const compactor = new MemoryCompactor({
     settled: () => o.buffer.whenBufferedBelow(1, COMPACT_SETTLE_MAX_WAIT_MS),

@@ -6,7 +6,7 @@
  * events were emitted before 'resynced', so the tracker (serial) has applied them first.
  */
 import type { Logger } from '../util/log.js';
-import type { ConferenceStateSync } from '../state/node-sync.js';
+import type { ResyncResult } from '../state/node-sync.js';
 
 /** The tracker, as far as reconciling needs it (ConferencecallTracker.reconcile). */
 export interface Reconciler {
@@ -15,7 +15,7 @@ export interface Reconciler {
 }
 
 export function reconcileAfterFirstResync(o: {
-  sync: Pick<ConferenceStateSync, 'on'>;
+  sync: { on(event: 'resynced', listener: (result: ResyncResult) => void): unknown };
   /** Every configured node. */
   nodes: readonly string[];
   nodeUp(node: string): boolean;
