@@ -2,6 +2,7 @@ import { loadConfigFile, type Config } from '../config/index.js';
 import { ConfmgrError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { createService, type ServiceHandle } from './service.js';
+import { handleSignals } from './signals.js';
 
 /**
  * `confmgr start`: run until SIGTERM/SIGINT, reload the publish filter on SIGHUP.
@@ -19,61 +20,30 @@ export async function runService(
     return startFailed(err, log, options.err);
   }
   const env = options.env ?? process.env;
-  let resolveDone!: (code: number) => void;
-  const done = new Promise<number>((r) => (resolveDone = r));
-
-  const onStop = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'signal received');
-    // A second signal while stopping: give up waiting.
-    if (stopRequested) {
-      log.warn('second signal: exiting now');
-      resolveDone(1);
-      return;
-    }
-    stopRequested = true;
-    const deadline = setTimeout(() => {
-      log.error({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown deadline passed; exiting');
-      resolveDone(1);
-    }, config.shutdown.timeoutMs);
-    deadline.unref();
-    service.stop(signal).then(
-      (r) => {
-        clearTimeout(deadline);
-        resolveDone(r.flushed ? 0 : 1);
-      },
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        resolveDone(1);
-      },
-    );
-  };
-  let stopRequested = false;
-  const onHup = () => {
-    if (!options.configFile) return;
-    try {
-      const fresh = loadConfigFile(options.configFile, { env });
-      service.reloadFilter(fresh.publishParticipantEvent);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'SIGHUP: config invalid, keeping the current publish filter');
-    }
-  };
-  process.on('SIGTERM', onStop);
-  process.on('SIGINT', onStop);
-  process.on('SIGHUP', onHup);
+  const signals = handleSignals({
+    stop: (signal) => service.stop(signal),
+    timeoutMs: config.shutdown.timeoutMs,
+    logger: log,
+    reload: () => {
+      if (!options.configFile) return;
+      try {
+        const fresh = loadConfigFile(options.configFile, { env });
+        service.reloadFilter(fresh.publishParticipantEvent);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'SIGHUP: config invalid, keeping the current publish filter');
+      }
+    },
+  });
   try {
     await service.start();
   } catch (err) {
     startFailed(err, log, options.err);
     await service.stop('start failed').catch(() => undefined);
-    process.off('SIGTERM', onStop);
-    process.off('SIGINT', onStop);
-    process.off('SIGHUP', onHup);
+    signals.dispose();
     return 1;
   }
-  const code = await done;
-  process.off('SIGTERM', onStop);
-  process.off('SIGINT', onStop);
-  process.off('SIGHUP', onHup);
+  const code = await signals.done;
+  signals.dispose();
   return code;
 }
 
