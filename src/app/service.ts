@@ -13,8 +13,8 @@
  * Built in dependency order, nothing filled in later: storage (opened by createService), the records
  * over it (documents, enforcement, conferencecall tracking: kept with or without the API), the
  * executor that marks them, then the doors. start = HTTP (fails fast when http.listen is taken),
- * broker, command intake, then FreeSWITCH; stop = intake and HTTP first, flush AMQP within the
- * deadline, close ESL, then the records and their storage. Two seams between the records and the
+ * broker, command intake, then FreeSWITCH; stop = intake and HTTP first, flush AMQP, close ESL, then
+ * the records and their storage, every close bounded by shutdown.timeout_ms (src/app/shutdown.ts). Two seams between the records and the
  * rest: every kick/hup first marks the conferencecall records `leaving`
  * (src/records/leave-marking-executor.ts), and the first resync of each node closes records of calls
  * that left while confmgr was away (ConferencecallTracker.reconcile).
@@ -43,6 +43,7 @@ import { resyncPacing } from './resync-pacing.js';
 import { compactAfterResyncs } from './memory-policy.js';
 import { reconcileAfterFirstResync } from './reconcile.js';
 import { readinessReport } from './readiness.js';
+import { stopInOrder, type StopResult } from './shutdown.js';
 import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../storage/index.js';
 import { createRecords, type Records } from '../records/records.js';
@@ -84,8 +85,11 @@ export interface ServiceHandle {
   /** Set once started with http. */
   http: HttpServer | undefined;
   start(): Promise<void>;
-  /** Graceful stop; resolves with whether the AMQP buffer was fully flushed. Idempotent. */
-  stop(reason?: string): Promise<{ flushed: boolean; dropped: number }>;
+  /**
+   * Graceful stop within shutdown.timeout_ms (a close still running then is abandoned); resolves with
+   * whether the AMQP buffer was fully flushed. Idempotent.
+   */
+  stop(reason?: string): Promise<StopResult>;
   /** Replaces the publish filter (SIGHUP). */
   reloadFilter(list: string[] | undefined): void;
   readiness(): ReadinessReport;
@@ -237,7 +241,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   });
 
   let running = false;
-  let stopping: Promise<{ flushed: boolean; dropped: number }> | undefined;
+  let stopping: Promise<StopResult> | undefined;
 
   const readiness = (): ReadinessReport =>
     readinessReport({
@@ -322,26 +326,23 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     stop(reason = 'stop') {
       if (stopping) return stopping;
       stopping = (async () => {
-        logger.info({ reason }, 'shutting down: stopping intake');
-        // 1. No new work: command intake and HTTP first (in-flight requests finish).
-        await intake?.close(Math.min(5_000, config.shutdown.timeoutMs)).catch((err: Error) => logger.warn({ err: err.message }, 'closing the command intake failed'));
-        if (service.http) await service.http.close().catch((err: Error) => logger.warn({ err: err.message }, 'closing HTTP failed'));
-        // 2. Nothing more from FreeSWITCH into the buffer, then flush it within the deadline.
-        // (A shutdown is not a node failure: no down/grace-period handling for it.)
-        cluster.removeAllListeners();
-        sync.close();
-        compactor?.close();
-        const result = await publisher.close(config.amqp.flushTimeoutMs);
-        logger.info({ flushed: result.flushed, dropped: result.dropped }, 'AMQP buffer flushed');
-        // 3. ESL, then the records (their last writes) and their storage.
-        await cluster.close();
-        for (const close of [() => records.close(), () => storage.close()]) {
-          try {
-            await close();
-          } catch (err) {
-            logger.warn({ err: (err as Error).message }, 'error while closing');
-          }
-        }
+        logger.info({ reason, timeoutMs: config.shutdown.timeoutMs }, 'shutting down: stopping intake');
+        const result = await stopInOrder(
+          {
+            intake,
+            http: service.http,
+            stopEvents: () => {
+              cluster.removeAllListeners();
+              sync.close();
+              compactor?.close();
+            },
+            publisher: { close: (flushMs) => publisher.close(flushMs), dropped: () => publisher.stats().dropped.shutdown },
+            esl: cluster,
+            records,
+            storage,
+          },
+          { timeoutMs: config.shutdown.timeoutMs, flushTimeoutMs: config.amqp.flushTimeoutMs, logger },
+        );
         running = false;
         logger.info('stopped');
         return result;
