@@ -1,7 +1,7 @@
 /**
  * Signal handling of `confmgr start` (handleSignals), on a fake signal source: SIGTERM/SIGINT stop the
  * service once (exit 0 when flushed, 1 when not or when the stop fails), SIGHUP reloads, dispose
- * removes every handler; the deadline and a second signal end the wait with exit code 1.
+ * removes every handler; the deadline is hard and a second signal immediate (exit code 1 both).
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
@@ -62,18 +62,56 @@ describe('handleSignals', () => {
     expect(signals.count()).toBe(0);
   });
 
-  it('a stop that overruns the deadline, or a second signal, ends the wait with exit code 1', async () => {
+  it('the deadline is hard: a stop that overruns it exits 1 at the deadline', async () => {
     const signals = source();
-    const h = handleSignals({ stop: () => deferred<{ flushed: boolean }>().promise, timeoutMs: 50, logger: silentLogger, signals });
+    const exits: Array<[number, number]> = [];
+    const t0 = Date.now();
+    const h = handleSignals({
+      stop: () => deferred<{ flushed: boolean }>().promise,
+      timeoutMs: 80,
+      logger: silentLogger,
+      signals,
+      exit: (code) => void exits.push([code, Date.now() - t0]),
+    });
     signals.send('SIGTERM');
-    expect(await h.done).toBe(1);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(exits).toEqual([]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(exits).toHaveLength(1);
+    expect(exits[0]![0]).toBe(1);
+    expect(exits[0]![1]).toBeGreaterThanOrEqual(75);
     h.dispose();
+  });
 
-    const again = source();
-    const h2 = handleSignals({ stop: () => deferred<{ flushed: boolean }>().promise, timeoutMs: 60_000, logger: silentLogger, signals: again });
-    again.send('SIGTERM');
-    again.send('SIGTERM');
-    expect(await h2.done).toBe(1);
-    h2.dispose();
+  it('a second SIGTERM or SIGINT while stopping exits 1 at once', () => {
+    for (const second of ['SIGTERM', 'SIGINT'] as const) {
+      const signals = source();
+      const exits: number[] = [];
+      let stops = 0;
+      const h = handleSignals({
+        stop: () => (stops++, deferred<{ flushed: boolean }>().promise),
+        timeoutMs: 60_000,
+        logger: silentLogger,
+        signals,
+        exit: (code) => void exits.push(code),
+      });
+      signals.send('SIGTERM');
+      expect(exits).toEqual([]);
+      signals.send(second);
+      expect(exits).toEqual([1]);
+      expect(stops).toBe(1);
+      h.dispose();
+    }
+  });
+
+  it('a stop that finishes in time cancels the deadline', async () => {
+    const signals = source();
+    const exits: number[] = [];
+    const h = handleSignals({ stop: async () => ({ flushed: true }), timeoutMs: 30, logger: silentLogger, signals, exit: (code) => void exits.push(code) });
+    signals.send('SIGTERM');
+    expect(await h.done).toBe(0);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(exits).toEqual([]);
+    h.dispose();
   });
 });
