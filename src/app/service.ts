@@ -304,8 +304,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
         });
         logger.info({ listen: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
       }
-      // Loading and compiling the modules left ~15 MB of V8 heap behind; reclaimed before any traffic,
-      // the pause delays nothing.
+      // Loading and compiling the modules left heap behind; reclaimed before any traffic, the pause
+      // delays nothing.
       await compactor?.compactNow('startup');
       // Then the broker, then commands, then FreeSWITCH (events from the first resync are buffered either way).
       void publisher.start();
