@@ -28,7 +28,7 @@ import { conferencecallRoutes } from './routes/conferencecalls.js';
 export const WEBSOCKET_PATH = '/v2/websocket';
 
 export interface ApiHandle {
-  /** The records it serves (as given). */
+  /** documents, tracker, enforcer: the records it serves, as given. */
   documents: ConferenceDocuments;
   tracker: ConferencecallTracker;
   enforcer: DocumentEnforcer;
