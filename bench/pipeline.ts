@@ -158,10 +158,11 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
     `  exchange: ${exchange}`,
     '  buffer_size: 1000000',
     'log: { level: silent }',
+    "storage: { path: ':memory:' }",
     'publish_participant_event: [start-talking, stop-talking]',
   ].join('\n');
   const config = parseConfig(yaml, 'bench');
-  const service = createService(config, { http: false, commandIntake: false, logger: silentLogger, instanceName: 'confmgr@bench' });
+  const service = await createService(config, { http: false, commandIntake: false, logger: silentLogger, instanceName: 'confmgr@bench' });
   const publisher = service.publisher;
   const realPublish = publisher.publish.bind(publisher);
   const samples: { body: string; key: string }[] = [];

@@ -160,7 +160,7 @@ async function main(): Promise<number> {
     { env: { SOAK_ESL_PASSWORD: password, SOAK_AMQP_URL: amqpUrl } },
   );
   const logger = values['log-level'] ? createLogger({ level: values['log-level'] }) : silentLogger;
-  const service = createService(config, { logger, instanceName: 'confmgr-soak' });
+  const service = await createService(config, { logger, instanceName: 'confmgr-soak' });
 
   // The consumer side (a durable queue, so a broker restart by someone else loses nothing; reconnects).
   cleanups.push(() => service.stop('soak cleanup'));

@@ -1,21 +1,22 @@
 /**
  * The HTTP API of the seeds (Kazoo conferences, VoIPbin conferencecalls) and WebSocket events,
- * as one encapsulated fastify plugin. The service wiring calls:
+ * as one encapsulated fastify plugin, over the records it is given (src/records/records.ts, built
+ * and owned by the service wiring). The service wiring calls:
  *
- *   const api = await registerApi(app, deps);   // before app.listen()
+ *   const api = await registerApi(app, deps, records);   // before app.listen()
  *
- * It subscribes the document enforcer, the conferencecall tracker and the WebSocket hub to
- * `deps.events`, and unsubscribes them when the app closes.
+ * It subscribes the WebSocket hub to `deps.events` and unsubscribes it when the app closes; closing
+ * the app also waits for the records' pending writes (the API's requests cause some).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocketPlugin from '@fastify/websocket';
 import { silentLogger } from '../util/log.js';
 import type { ApiDeps } from '../records/live.js';
 import { TokenAuthenticator } from './auth.js';
-import { ConferenceDocuments } from '../records/conference-documents.js';
-import { ConferencecallTracker } from '../records/conferencecall-tracker.js';
-import { ConferenceAttributions } from '../records/account.js';
-import { DocumentEnforcer } from '../records/document-enforcer.js';
+import type { ConferenceDocuments } from '../records/conference-documents.js';
+import type { ConferencecallTracker } from '../records/conferencecall-tracker.js';
+import type { DocumentEnforcer } from '../records/document-enforcer.js';
+import type { Records } from '../records/records.js';
 import { WebSocketHub } from './websocket.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './limits.js';
 import { errorBody, requestIdOf, sendError } from './envelope.js';
@@ -28,6 +29,7 @@ import { conferencecallRoutes } from './routes/conferencecalls.js';
 export const WEBSOCKET_PATH = '/v2/websocket';
 
 export interface ApiHandle {
+  /** documents, tracker, enforcer: the records it serves, as given. */
   documents: ConferenceDocuments;
   tracker: ConferencecallTracker;
   enforcer: DocumentEnforcer;
@@ -36,30 +38,11 @@ export interface ApiHandle {
   idle(): Promise<void>;
 }
 
-export async function registerApi(app: FastifyInstance, deps: ApiDeps, apiLimits: Partial<ApiLimits> = {}): Promise<ApiHandle> {
+export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: Records, apiLimits: Partial<ApiLimits> = {}): Promise<ApiHandle> {
   const log = deps.logger ?? silentLogger;
   const limits = { ...DEFAULT_API_LIMITS, ...apiLimits };
-  const documents = new ConferenceDocuments(deps.storage, deps.now);
   const auth = new TokenAuthenticator(deps.tokens);
-  const attributions = new ConferenceAttributions({ defaultAccount: deps.defaultAccountId, logger: log, ...(deps.now ? { now: deps.now } : {}) });
-  const tracker = new ConferencecallTracker({
-    storage: deps.storage,
-    documents,
-    registry: deps.registry,
-    executor: deps.executor,
-    nodeUp: (n) => deps.nodeUp(n),
-    defaultAccountId: deps.defaultAccountId,
-    attributions,
-    logger: log,
-    ...(deps.now ? { now: deps.now } : {}),
-  });
-  const enforcer = new DocumentEnforcer({
-    documents,
-    executor: deps.executor,
-    logger: log,
-    // The tracker is subscribed first, so it has seen every add-member the enforcer asks about.
-    isNewParticipant: (event) => tracker.isNewParticipant(event),
-  });
+  const { documents, tracker, enforcer, attributions } = records;
   const websocket = new WebSocketHub({
     auth,
     documents,
@@ -74,8 +57,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, apiLimits
   });
   const ctx: ApiContext = { deps, documents, tracker, auth, attributions, log };
 
-  // Attributions first: every later listener asks for owners.
-  const unsubscribe = [attributions.handle, tracker.handle, enforcer.handle, websocket.handle].map((listener) => deps.events.subscribe(listener));
+  const unsubscribe = deps.events.subscribe(websocket.handle);
 
   await app.register(async (scope) => {
     if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: limits.websocketMessageBytes } });
@@ -134,9 +116,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, apiLimits
   });
 
   app.addHook('onClose', async () => {
-    for (const u of unsubscribe) u();
+    unsubscribe();
     websocket.closeAll();
-    await Promise.allSettled([tracker.idle(), enforcer.idle(), websocket.idle()]);
+    await Promise.allSettled([records.idle(), websocket.idle()]);
   });
 
   return {
@@ -145,7 +127,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, apiLimits
     enforcer,
     websocket,
     async idle() {
-      await Promise.all([tracker.idle(), enforcer.idle(), websocket.idle()]);
+      await Promise.all([records.idle(), websocket.idle()]);
     },
   };
 }

@@ -1,13 +1,13 @@
 /**
- * Gives memory back to the kernel after a burst (a resync: up to a 7 MB listing parsed, thousands of
- * synthesized events). V8 keeps the heap it grew to until its memory reducer notices the process is
- * idle, which may be many seconds or never (it is armed by a full GC the burst may not have reached);
- * measured on 10,000 participants, the process stays ~150 MB where ~95 MB would do (bench
- * state-service). One full, compacting collection right after the burst makes that deterministic.
+ * Gives memory back to the kernel after a burst (a resync: a whole conference listing parsed, an
+ * event synthesized per participant). V8 keeps the heap it grew to until its memory reducer notices
+ * the process is idle, which may be many seconds or never (it is armed by a full GC the burst may not
+ * have reached), so the process stays well above what it needs (README, bench state-service). One
+ * full, compacting collection right after the burst makes that deterministic.
  *
  * How: an in-process inspector session's `HeapProfiler.collectGarbage`, Node's documented way to ask
- * V8 for every collectable byte (no `--expose-gc`). It blocks the event loop for the collection
- * (~50 ms with 10,000 participants): events wait in socket buffers meanwhile, none is lost. Requests are
+ * V8 for every collectable byte (no `--expose-gc`). It blocks the event loop for the collection:
+ * events wait in socket buffers meanwhile, none is lost. Requests are
  * coalesced: one collection after the last request of a burst, once `settled()` says its output has
  * left (the AMQP buffer drained), and then `quietMs` more. `compactNow()` is for start-up, before any
  * traffic.

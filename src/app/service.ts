@@ -5,27 +5,26 @@
  *        │                                              │ every event consumers should see
  *        │                                              ▼
  *        │                                 toOutboundEvent ──▶ AmqpPublisher (filter, buffer, confirms)
- *        │                                              └────▶ event hub ──▶ HTTP API / WebSocket
+ *        │                                              └────▶ event hub ──▶ records (storage), WebSocket
  *        ◀── api ── ConferenceControl ◀── ConferenceRouter (locator)
  *                        ▲  (timed by ServiceMetrics)
- *                        └── HTTP API, AMQP command intake
+ *                        └── leave-marking executor ◀── HTTP API, AMQP command intake
  *
- * No logic of its own beyond order: start = storage, HTTP (fails fast when http.listen is taken), broker,
- * command intake, then FreeSWITCH; stop = intake and
- * HTTP first, flush AMQP within the deadline, close ESL, then storage (the API writes to it until
- * HTTP is closed). Two seams between the API and the rest: every kick/hup first marks the
- * conferencecall records `leaving` (src/records/leave-marking-executor.ts), and the first resync of
- * each node closes records of calls that left while confmgr was away (ConferencecallTracker.reconcile).
+ * Built in dependency order, nothing filled in later: storage (opened by createService), the records
+ * over it (documents, enforcement, conferencecall tracking: kept with or without the API), the
+ * executor that marks them, then the doors. start = HTTP (fails fast when http.listen is taken),
+ * broker, command intake, then FreeSWITCH; stop = intake and HTTP first, flush AMQP, close ESL, then
+ * the records and their storage, every close bounded by shutdown.timeout_ms (src/app/shutdown.ts). Two seams between the records and the
+ * rest: every kick/hup first marks the conferencecall records `leaving`
+ * (src/records/leave-marking-executor.ts), and the first resync of each node closes records of calls
+ * that left while confmgr was away (ConferencecallTracker.reconcile).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { loadConfigFile, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { createLogger, redactUrl, type Logger } from '../util/log.js';
-import { ConfmgrError } from '../util/errors.js';
 import { EslCluster } from '../esl/cluster.js';
-import type { NodeConfig, NodeState } from '../esl/types.js';
+import type { NodeConfig } from '../esl/types.js';
 import { toOutboundEvent, type PayloadContext } from '../conference/payload.js';
 import { ConferenceRegistry } from '../state/registry.js';
 import { ConferenceStateSync, attachStateSync } from '../state/node-sync.js';
@@ -40,9 +39,15 @@ import { startHttpServer, type HttpServer, type ReadinessReport } from './http-s
 import { EventHub } from './event-hub.js';
 import { realtimeFromRegistry } from '../records/realtime-adapter.js';
 import { leaveMarkingExecutor } from '../records/leave-marking-executor.js';
-import { MemoryCompactor } from './memory-compactor.js';
-import type { ApiHandle } from '../api/index.js';
+import { resyncPacing } from './resync-pacing.js';
+import { compactAfterResyncs } from './memory-policy.js';
+import { reconcileAfterFirstResync } from './reconcile.js';
+import { readinessReport } from './readiness.js';
+import { stopInOrder, type StopResult } from './shutdown.js';
+import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../storage/index.js';
+import { createRecords, type Records } from '../records/records.js';
+import { openConfiguredStorage, storageLabel } from './storage.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -50,7 +55,7 @@ export interface ServiceOptions {
   defaultMetrics?: boolean;
   /** Start the HTTP server (default true). */
   http?: boolean;
-  /** Start the REST/WebSocket API on the HTTP server (default true). */
+  /** Start the REST/WebSocket API on the HTTP server (default true). The records are kept either way. */
   api?: boolean;
   /** Start the AMQP command intake (default true). */
   commandIntake?: boolean;
@@ -71,36 +76,26 @@ export interface ServiceHandle {
   readonly publisher: AmqpPublisher;
   readonly filter: EventFilter;
   readonly events: EventHub<OutboundEvent>;
+  /** The records' storage (SQLite or PostgreSQL): open once createService resolves, closed last by stop(). */
+  readonly storage: Storage;
+  /** Conference documents, their enforcement and the conferencecall records, with or without the API. */
+  readonly records: Records;
+  /** The AMQP command intake (undefined with `commandIntake: false`); connects on start(). */
+  readonly intake: AmqpCommandIntake | undefined;
   /** Set once started with http. */
   http: HttpServer | undefined;
-  /** Set once started with the command intake. */
-  intake: AmqpCommandIntake | undefined;
-  /** Set once started with http and the API. */
-  api: ApiHandle | undefined;
-  /** The API's storage (SQLite or PostgreSQL); set once started with http and the API, closed last. */
-  storage: Storage | undefined;
   start(): Promise<void>;
-  /** Graceful stop; resolves with whether the AMQP buffer was fully flushed. Idempotent. */
-  stop(reason?: string): Promise<{ flushed: boolean; dropped: number }>;
+  /**
+   * Graceful stop within shutdown.timeout_ms (a close still running then is abandoned); resolves with
+   * whether the AMQP buffer was fully flushed. Idempotent.
+   */
+  stop(reason?: string): Promise<StopResult>;
   /** Replaces the publish filter (SIGHUP). */
   reloadFilter(list: string[] | undefined): void;
   readiness(): ReadinessReport;
 }
 
 const APP_VERSION = readVersion();
-
-/** Resync pacing: a pause every this many synthesized events… */
-const RESYNC_PACE_EVERY = 500;
-/** …until fewer than this many wait in the publisher's buffer (the 5000 in flight not counted)… */
-const RESYNC_PACE_BUFFERED = 1000;
-/** …or this long has passed: a slow broker slows a resync down, it never stops it. */
-const RESYNC_PACE_MAX_WAIT_MS = 250;
-
-/** How long a memory compaction waits for the resync's events to leave for RabbitMQ (a broker that is
- * down is not waited for: whenBufferedBelow returns at once then). */
-const COMPACT_SETTLE_MAX_WAIT_MS = 10_000;
-/** Resyncs below this size (participants listed + events synthesized) are not followed by a compaction. */
-const COMPACT_MIN_RESYNC_SIZE = 1_000;
 
 function readVersion(): string {
   try {
@@ -128,49 +123,28 @@ export function nodeConfigsFrom(config: Config): NodeConfig[] {
   }));
 }
 
-export function createService(config: Config, options: ServiceOptions = {}): ServiceHandle {
+/**
+ * Builds the service, each part after what it uses: storage (opened here, so a storage that cannot be
+ * opened stops start-up before anything connects), then the records over it, then the executor that
+ * marks them, then the doors that use the executor. Nothing connects before start().
+ */
+export async function createService(config: Config, options: ServiceOptions = {}): Promise<ServiceHandle> {
   const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
+  const storage = await openConfiguredStorage(config, logger);
+  try {
+    return buildService(config, options, logger, storage);
+  } catch (err) {
+    await storage.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function buildService(config: Config, options: ServiceOptions, logger: Logger, storage: Storage): ServiceHandle {
   const metrics = new ServiceMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const filter = new EventFilter(config.publishParticipantEvent);
   const events = new EventHub<OutboundEvent>(logger);
-
-  const cluster = new EslCluster(nodeConfigsFrom(config), { logger });
-  const registry = new ConferenceRegistry();
-  const sync = new ConferenceStateSync({
-    registry,
-    api: (node, command) => cluster.node(node).api(command),
-    nodes: config.freeswitch.nodes.map((n) => n.name),
-    downGraceMs: config.freeswitch.downGraceMs,
-    listing: config.freeswitch.resyncListing,
-    // A cold start synthesizes an event per participant (12 000 for 1000 conferences × 10). Paced,
-    // they wait upstream as snapshot rows rather than all at once as AMQP bodies, conferencecall
-    // writes and WebSocket frames: the process's peak memory follows (README, bench state-service).
-    paceEvery: RESYNC_PACE_EVERY,
-    pace: async () => {
-      await new Promise<void>((resolve) => setImmediate(resolve)); // the event hub's consumers run
-      await publisher.whenBufferedBelow(RESYNC_PACE_BUFFERED, RESYNC_PACE_MAX_WAIT_MS);
-    },
-    logger: logger.child({ component: 'resync' }),
-  });
-  const router = new ConferenceRouter(registry, sync);
-  const control = new ConferenceControl({
-    locator: router,
-    nodes: (name) => (cluster.has(name) ? cluster.node(name) : undefined),
-    logger: logger.child({ component: 'control' }),
-    timeoutMs: config.freeswitch.apiTimeoutMs,
-    recordingDirs: config.recordings.dirs,
-  });
-  // Every door (AMQP intake, HTTP, CLI, the API's own DELETE) goes through this one executor.
-  const executor = leaveMarkingExecutor(metrics.instrument(control), {
-    locator: router,
-    marker: () => {
-      const api = service.api;
-      return api ? (conference, target, node) => api.tracker.markLeaving(conference, target, node) : undefined;
-    },
-    logger: logger.child({ component: 'control' }),
-  });
-
   const instanceName = options.instanceName ?? `${config.appName}@${safeHostname()}`;
+
   const publisher = new AmqpPublisher({
     url: config.amqp.url,
     // Shown by rabbitmqctl / the management UI: which instance a connection belongs to.
@@ -183,6 +157,62 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     logger,
     metrics: metrics.publisherHook,
   });
+
+  const cluster = new EslCluster(nodeConfigsFrom(config), { logger });
+  const nodeUp = (node: string): boolean => cluster.has(node) && cluster.node(node).state === 'up';
+  const registry = new ConferenceRegistry();
+  const sync = new ConferenceStateSync({
+    registry,
+    api: (node, command) => cluster.node(node).api(command),
+    nodes: config.freeswitch.nodes.map((n) => n.name),
+    downGraceMs: config.freeswitch.downGraceMs,
+    listing: config.freeswitch.resyncListing,
+    ...resyncPacing(publisher),
+    logger: logger.child({ component: 'resync' }),
+  });
+  const router = new ConferenceRouter(registry, sync);
+  const control = new ConferenceControl({
+    locator: router,
+    nodes: (name) => (cluster.has(name) ? cluster.node(name) : undefined),
+    logger: logger.child({ component: 'control' }),
+    timeoutMs: config.freeswitch.apiTimeoutMs,
+    recordingDirs: config.recordings.dirs,
+  });
+  const commands = metrics.instrument(control);
+
+  // The records follow every outbound event whether or not the API runs. Their own commands go out
+  // directly: the tracker moves the record of a call it kicks to `leaving` itself, and the enforcer
+  // only mutes, deafens and plays.
+  const live = realtimeFromRegistry(registry);
+  const records = createRecords({
+    storage,
+    registry: live,
+    executor: commands,
+    nodeUp,
+    defaultAccountId: config.http.defaultAccountId,
+    events,
+    logger: logger.child({ component: 'records' }),
+  });
+  // Every door (AMQP intake, HTTP, CLI) goes through this one executor: a kick/hup moves the
+  // conferencecall records it affects to `leaving` before it is sent.
+  const executor = leaveMarkingExecutor(commands, {
+    locator: router,
+    marker: (conference, target, node) => records.tracker.markLeaving(conference, target, node),
+    logger: logger.child({ component: 'control' }),
+  });
+  const intake =
+    options.commandIntake === false
+      ? undefined
+      : new AmqpCommandIntake({
+          url: config.amqp.url,
+          executor,
+          exchange: config.amqp.exchange,
+          queue: config.amqp.commandQueue,
+          appId: config.appName,
+          connectionName: amqpConnectionName('commands', instanceName),
+          reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
+          logger,
+        });
 
   const payloadCtx: PayloadContext = {
     appName: config.appName,
@@ -197,47 +227,14 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     publisher.publish(out);
     events.emit(out);
   });
-  // Every resync is a burst (up to a 7 MB listing, an event per participant); once it has left for
-  // RabbitMQ, one compacting GC hands its memory back instead of V8 keeping it (bench state-service).
-  const compactor = config.memory.compact
-    ? new MemoryCompactor({
-        settled: () => publisher.whenBufferedBelow(1, COMPACT_SETTLE_MAX_WAIT_MS),
-        logger: logger.child({ component: 'memory' }),
-      })
-    : undefined;
-  // A small node's resync leaves little to reclaim: not worth a pause while events flow.
-  if (compactor) {
-    sync.on('resynced', (result) => {
-      if (result.participants + result.synthesized >= COMPACT_MIN_RESYNC_SIZE) compactor.request(`resync ${result.node}`);
-    });
-  }
-  // After the first resync of a node, conferencecall records of calls that are gone (they left while
-  // confmgr was away, so no del-member was seen) are closed. Only nodes already resynced are judged:
-  // a node still resyncing shows no conferences yet. The resync's own events were emitted before
-  // 'resynced', so the tracker (serial) has applied them first.
-  const resyncedOnce = new Set<string>();
-  const configuredNodes = config.freeswitch.nodes.map((n) => n.name);
-  sync.on('resynced', (result) => {
-    if (resyncedOnce.has(result.node)) return;
-    resyncedOnce.add(result.node);
-    const api = service.api;
-    if (!api) return;
-    const allResynced = configuredNodes.every((n) => resyncedOnce.has(n));
-    const known = (node: string | null): boolean =>
-      node === null ? allResynced : resyncedOnce.has(node) && cluster.has(node) && cluster.node(node).state === 'up';
-    api.tracker.reconcile(known).then(
-      (closed) => {
-        if (closed > 0) logger.info({ node: result.node, closed }, 'conferencecalls of calls gone while confmgr was away closed as leaved');
-      },
-      (err: unknown) => logger.warn({ err, node: result.node }, 'conferencecall reconcile failed'),
-    );
-  });
+  const compactor = compactAfterResyncs({ enabled: config.memory.compact, buffer: publisher, sync, logger: logger.child({ component: 'memory' }) });
+  reconcileAfterFirstResync({ sync, nodes: config.freeswitch.nodes.map((n) => n.name), nodeUp, tracker: records.tracker, logger });
 
   metrics.setSources({
     bufferDepth: () => publisher.stats().buffered,
     inFlight: () => publisher.stats().inFlight,
     brokerConnected: () => publisher.connected,
-    intakeConnected: () => service.intake?.connected ?? false,
+    intakeConnected: () => intake?.connected ?? false,
     nodeStates: () => cluster.nodes().map((p) => ({ node: p.name, state: p.state })),
     deduplicated: () => registry.stats().deduplicated,
     conferences: () => registry.stats().conferences,
@@ -245,23 +242,35 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   });
 
   let running = false;
-  let stopping: Promise<{ flushed: boolean; dropped: number }> | undefined;
-  // Closed first (stop taking commands) and last (storage, after HTTP and the flush).
-  const intakeClosers: Array<() => Promise<unknown>> = [];
-  const finalClosers: Array<() => Promise<unknown> | unknown> = [];
+  let stopping: Promise<StopResult> | undefined;
 
-  // Ready = able to serve: the broker connected, and every node connected AND its conference state
-  // rebuilt (a node whose json_list keeps failing is connected but its state is stale).
-  const readiness = (): ReadinessReport => {
-    const nodes: ReadinessReport['nodes'] = {};
-    for (const p of cluster.nodes()) {
-      const up = p.state === 'up';
-      const syncState = sync.state(p.name) ?? 'pending';
-      nodes[p.name] = { state: p.state as NodeState, up, sync: syncState, ready: up && syncState === 'synced' };
-    }
-    const broker = { connected: publisher.connected, buffered: publisher.stats().buffered };
-    const ready = running && stopping === undefined && broker.connected && Object.values(nodes).every((n) => n.ready);
-    return { ready, nodes, broker };
+  const readiness = (): ReadinessReport =>
+    readinessReport({
+      nodes: () => cluster.nodes(),
+      syncState: (node) => sync.state(node),
+      broker: () => ({ connected: publisher.connected, buffered: publisher.stats().buffered }),
+      serving: () => running && stopping === undefined,
+    });
+
+  /** The REST/WebSocket API over the records, registered on the HTTP server before it listens. */
+  const registerApiOn = async (app: FastifyInstance): Promise<void> => {
+    const { registerApi } = await import('../api/index.js');
+    await registerApi(
+      app,
+      {
+        registry: live,
+        executor,
+        storage,
+        tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
+        defaultAccountId: config.http.defaultAccountId,
+        events,
+        filter: (name) => filter.allows(name),
+        nodeUp,
+        logger: logger.child({ component: 'api' }),
+      },
+      records,
+      config.http.limits,
+    );
   };
 
   const service: ServiceHandle = {
@@ -276,10 +285,10 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     publisher,
     filter,
     events,
+    storage,
+    records,
+    intake,
     http: undefined,
-    intake: undefined,
-    api: undefined,
-    storage: undefined,
     readiness,
 
     async start() {
@@ -287,7 +296,6 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
       // HTTP first: a second instance started by mistake (same http.listen) fails here, before it has
       // connected to the broker or consumed a single command (HttpListenError).
       if (options.http !== false) {
-        const register = options.api === false ? undefined : await apiRegistrar(service, finalClosers);
         service.http = await startHttpServer({
           host: config.http.host,
           port: config.http.port,
@@ -295,19 +303,16 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
           health: { live: () => running && stopping === undefined, readiness },
           metrics,
           logger,
-          ...(register ? { register } : {}),
+          ...(options.api === false ? {} : { register: registerApiOn }),
         });
         logger.info({ listen: service.http.url }, 'HTTP listening (/healthz /readyz /metrics, API under /v2)');
       }
-      // Loading and compiling the modules left ~15 MB of V8 heap behind; reclaimed before any traffic,
-      // the pause delays nothing.
+      // Loading and compiling the modules left heap behind; reclaimed before any traffic, the pause
+      // delays nothing.
       await compactor?.compactNow('startup');
       // Then the broker, then commands, then FreeSWITCH (events from the first resync are buffered either way).
       void publisher.start();
-      if (options.commandIntake !== false) {
-        const intake = await startCommandIntake(service);
-        intakeClosers.push(intake);
-      }
+      if (intake) void intake.start();
       cluster.start();
       logger.info(
         {
@@ -315,7 +320,7 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
           amqp: redactUrl(config.amqp.url),
           exchange: config.amqp.exchange,
           publish: filter.list ?? 'all',
-          ...(service.storage ? { storage: storageLabel(config) } : {}),
+          storage: storageLabel(config),
         },
         'confmgr started',
       );
@@ -324,26 +329,23 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
     stop(reason = 'stop') {
       if (stopping) return stopping;
       stopping = (async () => {
-        logger.info({ reason }, 'shutting down: stopping intake');
-        // 1. No new work: command intake and HTTP first (in-flight requests finish).
-        await Promise.all(intakeClosers.map((close) => close().catch((err: Error) => logger.warn({ err: err.message }, 'closing the command intake failed'))));
-        if (service.http) await service.http.close().catch((err: Error) => logger.warn({ err: err.message }, 'closing HTTP failed'));
-        // 2. Nothing more from FreeSWITCH into the buffer, then flush it within the deadline.
-        // (A shutdown is not a node failure: no down/grace-period handling for it.)
-        cluster.removeAllListeners();
-        sync.close();
-        compactor?.close();
-        const result = await publisher.close(config.amqp.flushTimeoutMs);
-        logger.info({ flushed: result.flushed, dropped: result.dropped }, 'AMQP buffer flushed');
-        // 3. ESL, then storage (the API may write to it until HTTP is closed).
-        await cluster.close();
-        for (const close of finalClosers) {
-          try {
-            await close();
-          } catch (err) {
-            logger.warn({ err: (err as Error).message }, 'error while closing');
-          }
-        }
+        logger.info({ reason, timeoutMs: config.shutdown.timeoutMs }, 'shutting down: stopping intake');
+        const result = await stopInOrder(
+          {
+            intake,
+            http: service.http,
+            stopEvents: () => {
+              cluster.removeAllListeners();
+              sync.close();
+              compactor?.close();
+            },
+            publisher: { close: (flushMs) => publisher.close(flushMs), dropped: () => publisher.stats().dropped.shutdown },
+            esl: cluster,
+            records,
+            storage,
+          },
+          { timeoutMs: config.shutdown.timeoutMs, flushTimeoutMs: config.amqp.flushTimeoutMs, logger },
+        );
         running = false;
         logger.info('stopped');
         return result;
@@ -359,61 +361,6 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
   return service;
 }
 
-/** The API plugin registration, when the API module and storage are available. */
-async function apiRegistrar(
-  service: ServiceHandle,
-  finalClosers: Array<() => Promise<unknown> | unknown>,
-): Promise<((app: FastifyInstance) => Promise<void>) | undefined> {
-  const { config, logger } = service;
-  const { registerApi } = await import('../api/index.js');
-  const { openStorage } = await import('../storage/index.js');
-  const st = config.storage;
-  if (st.driver === 'sqlite' && st.path !== ':memory:') mkdirSync(dirname(st.path), { recursive: true });
-  const storage = await openStorage(
-    st.driver === 'sqlite'
-      ? { driver: 'sqlite', path: st.path }
-      : { driver: 'postgres', url: st.url, ...(st.poolMax !== undefined ? { max: st.poolMax } : {}) },
-  ).catch((err: unknown) => {
-    // pg errors may quote the connection string: say where, without the password.
-    logger.error({ err: (err as Error).message, storage: storageLabel(config) }, 'cannot open storage');
-    throw err;
-  });
-  service.storage = storage;
-  // Closed after HTTP (whose onClose waits for the API's pending writes) and after ESL: see stop().
-  finalClosers.push(() => storage.close());
-  return async (app) => {
-    service.api = await registerApi(app, {
-      registry: realtimeFromRegistry(service.registry),
-      executor: service.executor,
-      storage,
-      tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
-      defaultAccountId: config.http.defaultAccountId,
-      events: service.events,
-      filter: (name) => service.filter.allows(name),
-      nodeUp: (node) => service.cluster.has(node) && service.cluster.node(node).state === 'up',
-      logger: logger.child({ component: 'api' }),
-    }, config.http.limits);
-  };
-}
-
-/** The AMQP command intake (RPC over `amqp.command_queue`); returns its closer. Never waits for the broker. */
-async function startCommandIntake(service: ServiceHandle): Promise<() => Promise<void>> {
-  const { config, logger } = service;
-  const intake = new AmqpCommandIntake({
-    url: config.amqp.url,
-    executor: service.executor,
-    exchange: config.amqp.exchange,
-    queue: config.amqp.commandQueue,
-    appId: config.appName,
-    connectionName: amqpConnectionName('commands', service.instanceName),
-    reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
-    logger,
-  });
-  void intake.start();
-  service.intake = intake;
-  return () => intake.close(Math.min(5_000, config.shutdown.timeoutMs));
-}
-
 /**
  * The client-provided AMQP connection name (rabbitmqctl list_connections, the management UI):
  * `confmgr-publisher (confmgr@host)` / `confmgr-commands (confmgr@host)`, so that several instances
@@ -423,88 +370,10 @@ export function amqpConnectionName(role: 'publisher' | 'commands', instanceName:
   return `confmgr-${role} (${instanceName})`;
 }
 
-/** Where the API's data lives, for log lines: never the password. */
-export function storageLabel(config: Config): string {
-  const st = config.storage;
-  return st.driver === 'sqlite' ? `sqlite:${st.path}` : redactUrl(st.url);
-}
-
 function safeHostname(): string {
   try {
     return hostname();
   } catch {
     return 'localhost';
   }
-}
-
-/**
- * `confmgr start`: run until SIGTERM/SIGINT, reload the publish filter on SIGHUP.
- * Resolves with the process exit code.
- */
-export async function runService(
-  config: Config,
-  options: { configFile?: string; env?: NodeJS.ProcessEnv; /** One line for the operator when start fails (the CLI's stderr). */ err?: (text: string) => void } = {},
-): Promise<number> {
-  const service = createService(config, { defaultMetrics: true });
-  const log = service.logger;
-  const env = options.env ?? process.env;
-  let resolveDone!: (code: number) => void;
-  const done = new Promise<number>((r) => (resolveDone = r));
-
-  const onStop = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'signal received');
-    // A second signal while stopping: give up waiting.
-    if (stopRequested) {
-      log.warn('second signal: exiting now');
-      resolveDone(1);
-      return;
-    }
-    stopRequested = true;
-    const deadline = setTimeout(() => {
-      log.error({ timeoutMs: config.shutdown.timeoutMs }, 'shutdown deadline passed; exiting');
-      resolveDone(1);
-    }, config.shutdown.timeoutMs);
-    deadline.unref();
-    service.stop(signal).then(
-      (r) => {
-        clearTimeout(deadline);
-        resolveDone(r.flushed ? 0 : 1);
-      },
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        resolveDone(1);
-      },
-    );
-  };
-  let stopRequested = false;
-  const onHup = () => {
-    if (!options.configFile) return;
-    try {
-      const fresh = loadConfigFile(options.configFile, { env });
-      service.reloadFilter(fresh.publishParticipantEvent);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'SIGHUP: config invalid, keeping the current publish filter');
-    }
-  };
-  process.on('SIGTERM', onStop);
-  process.on('SIGINT', onStop);
-  process.on('SIGHUP', onHup);
-  try {
-    await service.start();
-  } catch (err) {
-    // A typed failure (http.listen in use, …) is one clear line; anything else keeps its stack in the log.
-    if (err instanceof ConfmgrError) log.error({ code: err.code, ...err.details }, `start failed: ${err.message}`);
-    else log.error({ err }, 'start failed');
-    options.err?.(`confmgr: start failed: ${(err as Error).message}${err instanceof ConfmgrError ? ` [${err.code}]` : ''}\n`);
-    await service.stop('start failed').catch(() => undefined);
-    process.off('SIGTERM', onStop);
-    process.off('SIGINT', onStop);
-    process.off('SIGHUP', onHup);
-    return 1;
-  }
-  const code = await done;
-  process.off('SIGTERM', onStop);
-  process.off('SIGINT', onStop);
-  process.off('SIGHUP', onHup);
-  return code;
 }

@@ -81,7 +81,7 @@ async function dispatch(command: string, args: string[], values: CliValues, io: 
       if (!file) throw new UsageError('start needs --config FILE (or CONFMGR_CONFIG)');
       if (args.length > 0) throw new UsageError(`start takes no arguments (got ${args.join(' ')})`);
       const config = loadConfigFile(file, { env: io.env });
-      const { runService } = await import('../app/service.js');
+      const { runService } = await import('../app/run.js');
       return await runService(config, { configFile: file, env: io.env, err: io.err });
     }
     case 'simulate': {

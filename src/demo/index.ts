@@ -149,7 +149,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       'demo',
       { env: { DEMO_ESL_PASSWORD: password, DEMO_AMQP_URL: options.amqpUrl } },
     );
-    service = createService(config, { logger, instanceName: 'confmgr-demo' });
+    service = await createService(config, { logger, instanceName: 'confmgr-demo' });
     resources.unshift(() => service!.stop('demo done'));
     await service.start();
     // Generous: on a loaded machine (or a broker busy with other work) the first connect can take seconds.

@@ -1,7 +1,8 @@
 /**
  * Wraps the one command executor so that every kick/hup, whichever door it came through (AMQP
- * intake, HTTP participant actions, CLI, DELETE /conferencecalls), first moves the conferencecall
- * records of the calls it affects to `leaving`; FreeSWITCH's del-member then moves them to `leaved`.
+ * intake, HTTP participant actions, CLI), first moves the conferencecall records of the calls it
+ * affects to `leaving`; FreeSWITCH's del-member then moves them to `leaved`. (DELETE
+ * /conferencecalls moves its record itself, ConferencecallTracker.requestLeave.)
  * The marking is awaited before the command is sent, so no del-member can overtake it.
  *
  * The command is validated and located first (the same checks ConferenceControl makes): an invalid,
@@ -20,17 +21,16 @@ const LEAVE_KINDS: ReadonlySet<ConferenceCommand['kind']> = new Set(['kick', 'hu
 
 export function leaveMarkingExecutor(
   inner: ConferenceCommandExecutor,
-  options: { locator: ConferenceLocator; marker: () => LeaveMarker | undefined; logger?: Logger },
+  options: { locator: ConferenceLocator; marker: LeaveMarker; logger?: Logger },
 ): ConferenceCommandExecutor {
   const log = options.logger ?? silentLogger;
   return {
     async execute(command: ConferenceCommand): Promise<CommandResult> {
-      const mark = LEAVE_KINDS.has(command.kind) ? options.marker() : undefined;
-      if (mark && 'target' in command) {
+      if (LEAVE_KINDS.has(command.kind) && 'target' in command) {
         buildCommand(command); // validate first: a bad target marks nothing
         const node = await options.locator.nodeFor(command.conference);
         try {
-          await mark(command.conference, command.target, node);
+          await options.marker(command.conference, command.target, node);
         } catch (err) {
           log.warn({ err, conference: command.conference, command: command.kind }, 'could not mark conferencecalls leaving; sending the command anyway');
         }

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Writable } from 'node:stream';
+import { createRecords } from '../../src/records/records.js';
 import { registerApi, type ApiHandle } from '../../src/api/index.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
 import { createLogger } from '../../src/util/log.js';
@@ -45,7 +46,7 @@ async function start(defaultAccountId?: string): Promise<Rig> {
       done();
     },
   });
-  const api = await registerApi(app, {
+  const deps = {
     registry,
     executor,
     storage,
@@ -54,7 +55,8 @@ async function start(defaultAccountId?: string): Promise<Rig> {
     ...(defaultAccountId !== undefined ? { defaultAccountId } : {}),
     nodeUp: () => true,
     logger: createLogger({ level: 'warn', destination: sink }),
-  });
+  };
+  const api = await registerApi(app, deps, createRecords(deps));
   await app.ready();
   rig = { app, storage, registry, executor, events, api, logs };
   return rig;

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerApi, type ApiHandle } from '../../src/api/index.js';
+import { registerApi, type ApiDeps, type ApiHandle } from '../../src/api/index.js';
+import { createRecords } from '../../src/records/records.js';
 import { openSqliteStorage, openStorage, type Storage } from '../../src/storage/index.js';
 import { freshDatabase, startTempPostgres, type TempPostgres } from '../helpers/postgres.js';
 import { MemberNotFoundError } from '../../src/conference/errors.js';
@@ -41,14 +42,15 @@ afterAll(async () => {
 async function start(): Promise<void> {
   app = Fastify();
   storage = target.startsWith('postgres://') ? await openStorage({ driver: 'postgres', url: target }) : openSqliteStorage({ path: target });
-  api = await registerApi(app, {
+  const deps: ApiDeps = {
     registry,
     executor,
     storage,
     events,
     tokens: testTokens(),
     nodeUp: (n) => !down.has(n),
-  });
+  };
+  api = await registerApi(app, deps, createRecords(deps));
   await app.ready();
 }
 

@@ -4,7 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerApi, type ApiHandle } from '../../src/api/index.js';
+import { registerApi, type ApiDeps, type ApiHandle } from '../../src/api/index.js';
+import { createRecords, type Records } from '../../src/records/records.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
 import { Writable } from 'node:stream';
 import { NodeDownError, MemberNotFoundError, CommandRejectedError, ConferenceAmbiguousError } from '../../src/conference/errors.js';
@@ -20,6 +21,7 @@ let executor: FakeExecutor;
 let events: FakeEvents;
 let down: Set<string>;
 let api: ApiHandle;
+let records: Records;
 
 beforeEach(async () => {
   app = Fastify();
@@ -28,14 +30,16 @@ beforeEach(async () => {
   executor = new FakeExecutor();
   events = new FakeEvents();
   down = new Set();
-  api = await registerApi(app, {
+  const deps: ApiDeps = {
     registry,
     executor,
     storage,
     events,
     tokens: testTokens(),
     nodeUp: (n) => !down.has(n),
-  });
+  };
+  records = createRecords(deps);
+  api = await registerApi(app, deps, records);
   await app.ready();
 });
 
@@ -353,12 +357,14 @@ describe('conference and participant actions', () => {
 });
 
 describe('wiring', () => {
-  it('subscribes to events and unsubscribes on close', async () => {
+  it('subscribes to events and unsubscribes on close (the records are their owner\'s to close)', async () => {
     // Conference attributions, the conferencecall tracker, the document enforcer, the WebSocket hub.
     expect(events.count).toBe(4);
     await app.close();
+    expect(events.count).toBe(3);
+    await records.close();
     expect(events.count).toBe(0);
-    expect(api.documents).toBeDefined();
+    expect(api.documents).toBe(records.documents);
   });
 
   it('accepts JSON sent as curl -d sends it (form-urlencoded), as Kazoo does', async () => {
@@ -399,7 +405,7 @@ describe('logging', () => {
     const reg = new FakeRegistry();
     const exec = new FakeExecutor();
     try {
-      await registerApi(logged, {
+      const deps: ApiDeps = {
         registry: reg,
         executor: exec,
         storage: store,
@@ -407,7 +413,8 @@ describe('logging', () => {
         tokens: [{ token: TOKEN_A, account_id: A }],
         nodeUp: () => true,
         logger: createLogger({ level: 'info', destination }),
-      });
+      };
+      await registerApi(logged, deps, createRecords(deps));
       await logged.ready();
       await logged.inject({ method: 'PUT', url: confs, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { id: 'room' } } });
       reg.join('room', { participant_id: 2, call_id: 'c2' });

@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createRecords } from '../../src/records/records.js';
 import { registerApi } from '../../src/api/index.js';
 import { DOCUMENT_BOUNDS } from '../../src/api/intake-bounds.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
@@ -18,11 +19,8 @@ let storage: Storage;
 beforeEach(async () => {
   app = Fastify();
   storage = openSqliteStorage({ path: ':memory:' });
-  await registerApi(
-    app,
-    { registry: new FakeRegistry(), executor: new FakeExecutor(), storage, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true },
-    { bodyBytes: 96 * 1024 },
-  );
+  const deps = { registry: new FakeRegistry(), executor: new FakeExecutor(), storage, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true };
+  await registerApi(app, deps, createRecords(deps), { bodyBytes: 96 * 1024 });
   await app.ready();
 });
 

@@ -62,7 +62,7 @@ log:
   level: silent
 `;
   const config = parseConfig(yaml, 'test.yaml', { env: {} });
-  service = createService(config, { logger: silentLogger, commandIntake: false, instanceName: 'confmgr@test' });
+  service = await createService(config, { logger: silentLogger, commandIntake: false, instanceName: 'confmgr@test' });
   await service.start();
   base = service.http!.url;
   await pollUntil('node up', () => service.cluster.node('fs1').state === 'up');

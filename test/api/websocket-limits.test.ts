@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
+import { createRecords } from '../../src/records/records.js';
 import { registerApi, type ApiLimits } from '../../src/api/index.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
 import { TOKEN_A, testTokens, FakeEvents, FakeExecutor, FakeRegistry } from '../helpers/api-fakes.js';
@@ -25,11 +26,8 @@ afterEach(async () => {
 async function start(limits: Partial<ApiLimits>): Promise<string> {
   app = Fastify();
   storage = openSqliteStorage({ path: ':memory:' });
-  await registerApi(
-    app,
-    { registry: new FakeRegistry(), executor: new FakeExecutor(), storage, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true },
-    limits,
-  );
+  const deps = { registry: new FakeRegistry(), executor: new FakeExecutor(), storage, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true };
+  await registerApi(app, deps, createRecords(deps), limits);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   if (typeof addr !== 'object' || !addr) throw new Error('no address');

@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { registerApi, type ApiHandle } from '../../src/api/index.js';
+import { registerApi, type ApiDeps, type ApiHandle } from '../../src/api/index.js';
+import { createRecords } from '../../src/records/records.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
 import { ACCOUNT_A as A, ACCOUNT_B as B, TOKEN_A, TOKEN_B, testTokens, FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from '../helpers/api-fakes.js';
 
@@ -22,7 +23,7 @@ beforeEach(async () => {
   storage = openSqliteStorage({ path: ':memory:' });
   registry = new FakeRegistry();
   events = new FakeEvents();
-  api = await registerApi(app, {
+  const deps: ApiDeps = {
     registry,
     executor: new FakeExecutor(),
     storage,
@@ -30,7 +31,8 @@ beforeEach(async () => {
     tokens: testTokens(),
     filter: (name) => name !== 'start-talking' && name !== 'stop-talking',
     nodeUp: () => true,
-  });
+  };
+  api = await registerApi(app, deps, createRecords(deps));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   if (typeof addr !== 'object' || !addr) throw new Error('no address');

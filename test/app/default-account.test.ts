@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerApi, type ApiHandle } from '../../src/api/index.js';
+import { registerApi, type ApiDeps, type ApiHandle } from '../../src/api/index.js';
+import { createRecords } from '../../src/records/records.js';
 import { conferenceOwner } from '../../src/records/account.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -34,7 +35,7 @@ async function start(defaultAccountId?: string): Promise<Rig> {
   const registry = new FakeRegistry();
   const executor = new FakeExecutor();
   const events = new FakeEvents();
-  const api = await registerApi(app, {
+  const deps: ApiDeps = {
     registry,
     executor,
     storage,
@@ -42,7 +43,8 @@ async function start(defaultAccountId?: string): Promise<Rig> {
     tokens: testTokens(),
     ...(defaultAccountId !== undefined ? { defaultAccountId } : {}),
     nodeUp: () => true,
-  });
+  };
+  const api = await registerApi(app, deps, createRecords(deps));
   await app.ready();
   rig = { app, storage, registry, executor, events, api };
   return rig;

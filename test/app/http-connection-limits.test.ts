@@ -12,6 +12,7 @@ import { ServiceMetrics } from '../../src/app/metrics.js';
 import { startHttpServer, type HttpServer, type HttpServerLimits, type ReadinessReport } from '../../src/app/http-server.js';
 import { addressKey } from '../../src/app/connection-gate.js';
 import { fitToDescriptors, openFilesLimit } from '../../src/app/descriptor-budget.js';
+import { createRecords } from '../../src/records/records.js';
 import { registerApi } from '../../src/api/index.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
 import { ACCOUNT_A as A, TOKEN_A, testTokens, FakeEvents, FakeExecutor, FakeRegistry } from '../helpers/api-fakes.js';
@@ -41,7 +42,8 @@ async function start(limits: Partial<HttpServerLimits>, fdLimit?: number): Promi
     limits,
     openFilesLimit: fdLimit,
     register: async (app) => {
-      await registerApi(app, { registry: new FakeRegistry(), executor: new FakeExecutor(), storage: st, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true });
+      const deps = { registry: new FakeRegistry(), executor: new FakeExecutor(), storage: st, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true };
+      await registerApi(app, deps, createRecords(deps));
     },
   });
   return server;

@@ -49,13 +49,14 @@ async function start(nodes: Array<[string, Simulator]>, compact: boolean): Promi
       ...nodes.map(([name, sim]) => `    - {name: ${name}, host: 127.0.0.1, port: ${sim.port}, password: ClueCon}`),
       `amqp: {url: "${AMQP_URL}", exchange: ${names.exchange}, command_queue: ${names.queue}, flush_timeout_ms: 2000}`,
       `memory: {compact: ${compact}}`,
+      "storage: {path: ':memory:'}",
     ].join('\n'),
     'test.yaml',
     { env: {} },
   );
   const lines: Line[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
-  service = createService(config, { http: false, commandIntake: false, logger });
+  service = await createService(config, { http: false, commandIntake: false, logger });
   await service.start();
   await pollUntil('nodes synced', () => nodes.every(([n]) => service!.sync.state(n) === 'synced'), 30_000);
   return lines;

@@ -48,7 +48,7 @@ function cliIo(): CliIo & { stdout: string; stderr: string } {
 }
 
 async function statusOf(service: ServiceHandle, conference: string, callId: string): Promise<string | undefined> {
-  const list = await service.storage!.conferencecalls.list({ customerId: A, conferenceId: conference, pageSize: 100 });
+  const list = await service.storage.conferencecalls.list({ customerId: A, conferenceId: conference, pageSize: 100 });
   return list.find((r) => r.reference_id === callId)?.status;
 }
 
@@ -90,7 +90,7 @@ describe('one service, two FreeSWITCH nodes', () => {
     early = sim1.engine.originate({ conference: 'early', callerIdNumber: '1000', vars: VARS });
     consumer = await TestConsumer.create(exchange, 'conference.event.#');
     const config = parseConfig(configText({ nodes: [['fs1', sim1.port], ['fs2', sim2.port]], dir, exchange, queue }), 'test.yaml', { env: {} });
-    service = createService(config, { logger: silentLogger, instanceName: 'confmgr@wiring' });
+    service = await createService(config, { logger: silentLogger, instanceName: 'confmgr@wiring' });
     service.events.subscribe((e) => hub.push(e));
     await service.start();
     base = service.http!.url;
@@ -220,7 +220,7 @@ describe('one service, two FreeSWITCH nodes', () => {
   it('stop closes storage after HTTP', async () => {
     const order: string[] = [];
     const httpServer = service.http!;
-    const storage = service.storage!;
+    const storage = service.storage;
     const closeHttp = httpServer.close.bind(httpServer);
     const closeStorage = storage.close.bind(storage);
     httpServer.close = async () => {
@@ -258,7 +258,7 @@ describe('across a confmgr restart', () => {
 
   async function startService(): Promise<ServiceHandle> {
     const config = parseConfig(configText({ nodes: [['fs1', sim.port]], dir, exchange, queue }), 'test.yaml', { env: {} });
-    const s = createService(config, { logger: silentLogger, commandIntake: false, instanceName: 'confmgr@restart' });
+    const s = await createService(config, { logger: silentLogger, commandIntake: false, instanceName: 'confmgr@restart' });
     services.push(s);
     await s.start();
     await synced(s, ['fs1']);
@@ -280,7 +280,7 @@ describe('across a confmgr restart', () => {
     await pollUntil('a and b muted', () => member(sim, 'stay', a.member.callId)?.canSpeak === false && member(sim, 'stay', b.member.callId)?.canSpeak === false);
     await first.executor.execute({ kind: 'unmute', conference: 'stay', target: b.member.id }); // on purpose
     await pollUntil('b unmuted', () => member(sim, 'stay', b.member.callId)?.canSpeak === true);
-    await first.api!.idle();
+    await first.records.idle();
     await first.stop('restart');
 
     // While confmgr is away: c joins, a leaves.
@@ -291,7 +291,7 @@ describe('across a confmgr restart', () => {
     const second = await startService();
     await pollUntil('a closed by reconcile', async () => (await statusOf(second, 'stay', a.member.callId)) === 'leaved');
     await pollUntil('c muted (joined while away)', () => member(sim, 'stay', c.member.callId)?.canSpeak === false);
-    await second.api!.idle();
+    await second.records.idle();
     expect(member(sim, 'stay', b.member.callId)!.canSpeak).toBe(true); // not re-muted
     expect(await statusOf(second, 'stay', b.member.callId)).toBe('joined');
     expect(await statusOf(second, 'stay', c.member.callId)).toBe('joined');
@@ -329,10 +329,10 @@ describe('storage: {driver: postgres, url}', () => {
       { env: {} },
     );
     expect(config.storage).toMatchObject({ driver: 'postgres', url });
-    service = createService(config, { logger: silentLogger, commandIntake: false });
+    service = await createService(config, { logger: silentLogger, commandIntake: false });
     await service.start();
     await synced(service, ['fs1']);
-    expect(service.storage!.kind).toBe('postgres');
+    expect(service.storage.kind).toBe('postgres');
     const put = await fetch(`${service.http!.url}/v2/accounts/${A}/conferences`, {
       method: 'PUT',
       headers: { 'x-auth-token': TOKEN, 'content-type': 'application/json' },

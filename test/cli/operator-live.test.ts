@@ -44,7 +44,7 @@ beforeAll(async () => {
     'test',
     { env: { CONFMGR_AMQP__URL: AMQP_URL } },
   );
-  service = createService(config, { logger: silentLogger, instanceName: 'test' });
+  service = await createService(config, { logger: silentLogger, instanceName: 'test' });
   await service.start();
   await pollUntil('service ready', () => service.readiness().ready && service.sync.state('fs1') === 'synced');
   opts = ['--url', service.http!.url, '--token', TOKEN, '--account', 'acme'];

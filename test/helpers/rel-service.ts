@@ -118,7 +118,7 @@ export async function startRelRig(options: RelRigOptions = {}): Promise<RelRig> 
     'reliability-test',
     { env: { REL_ESL_PASSWORD: password, REL_AMQP_URL: amqpUrl } },
   );
-  const service = createService(config, {
+  const service = await createService(config, {
     logger: options.logger ?? silentLogger,
     instanceName: 'confmgr-rel',
     http: options.http ?? false,

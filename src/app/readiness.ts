@@ -1,0 +1,29 @@
+/**
+ * Ready = able to serve: running and not stopping, the broker connected, and every node connected
+ * AND its conference state rebuilt (a node whose json_list keeps failing is connected but its state
+ * is stale). /readyz reports it (src/app/http-server.ts).
+ */
+import type { NodeState } from '../esl/types.js';
+import type { ReadinessReport } from './http-server.js';
+
+export interface ReadinessSources {
+  /** The configured nodes' connection states (EslCluster). */
+  nodes(): ReadonlyArray<{ name: string; state: NodeState }>;
+  /** A node's conference-state sync (ConferenceStateSync.state); undefined before it has one. */
+  syncState(node: string): string | undefined;
+  broker(): { connected: boolean; buffered: number };
+  /** Started and not stopping. */
+  serving(): boolean;
+}
+
+export function readinessReport(s: ReadinessSources): ReadinessReport {
+  const nodes: ReadinessReport['nodes'] = {};
+  for (const p of s.nodes()) {
+    const up = p.state === 'up';
+    const sync = s.syncState(p.name) ?? 'pending';
+    nodes[p.name] = { state: p.state, up, sync, ready: up && sync === 'synced' };
+  }
+  const broker = s.broker();
+  const ready = s.serving() && broker.connected && Object.values(nodes).every((n) => n.ready);
+  return { ready, nodes, broker };
+}
