@@ -15,6 +15,19 @@ export class InvalidCommandMessageError extends ConfmgrError {
   }
 }
 
+/**
+ * A command message that is not a JSON object at all: answered like any invalid message (same code),
+ * and also dead-lettered, since no well-behaved publisher sends one.
+ */
+export class UnparsableCommandMessageError extends InvalidCommandMessageError {}
+
+/** A command message body over the size cap: refused before it is parsed. */
+export class CommandMessageTooLargeError extends ConfmgrError {
+  constructor(bytes: number, limit: number) {
+    super('MESSAGE_TOO_LARGE', `command message is ${bytes} bytes; at most ${limit} bytes are accepted`, { bytes, limit });
+  }
+}
+
 /** The publisher is closed; nothing more is accepted. */
 export class PublisherClosedError extends ConfmgrError {
   constructor() {
