@@ -3,11 +3,21 @@
  * Each message is parsed (command-message.ts), run through the injected ConferenceCommandExecutor,
  * and answered on `reply_to` with the request's `correlation_id` — success or typed error, always.
  *
- * Malformed or invalid messages get an error reply and are acked: never a crash, never requeued.
- * A message is acked after its reply is sent (at-least-once: if confmgr dies mid-command the
- * broker redelivers it). Messages without reply_to are executed and their outcome logged.
+ * A poison message is seen once, answered or logged, and gone: bodies over the size cap are refused
+ * before parsing, every list and string is bounded, a message's commands share one time budget, and
+ * the reply is capped. A message that could not be handled (over the cap, not a JSON object, invalid
+ * with no reply_to to tell, or an unexpected exception) is copied to the dead-letter queue, logged
+ * once, and acked: never requeued. Every other message is acked after its reply is sent
+ * (at-least-once: if confmgr dies mid-command the broker redelivers it). Messages without reply_to
+ * are executed and their outcome logged.
+ *
+ * Dead-lettering is done by publishing the message ourselves to a queue we declare, not by the
+ * command queue's `x-dead-letter-exchange` argument: RabbitMQ refuses to re-declare an existing
+ * durable queue with different arguments (PRECONDITION_FAILED), so this works on any broker that
+ * already has the command queue, without a policy.
  */
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { CommandTimeoutError } from '../conference/errors.js';
 import type { CommandResult, ConferenceCommandExecutor } from '../conference/types.js';
 import { redactUrl, silentLogger, type Logger } from '../util/log.js';
@@ -15,12 +25,16 @@ import { reconnectLoop, sleep, type BackoffOptions } from '../util/reconnect.js'
 import { connectAmqp } from './connect.js';
 import {
   buildReply,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_REPLY_BYTES,
+  encodeReply,
   parseCommandMessage,
   toReplyError,
   type CommandReply,
   type ItemOutcome,
   type ParsedCommandMessage,
 } from './command-message.js';
+import { CommandMessageTooLargeError, UnparsableCommandMessageError } from './errors.js';
 import { COMMAND_BINDING } from './routing.js';
 
 export interface AmqpCommandIntakeOptions {
@@ -34,6 +48,17 @@ export interface AmqpCommandIntakeOptions {
   prefetch?: number;
   /** A command not finished within this gets a TIMEOUT reply. Default 30 000 ms. */
   commandTimeoutMs?: number;
+  /**
+   * All of one message's commands share this budget: a command not started within it is not run
+   * (NOT_RUN). Default 60 000 ms.
+   */
+  messageTimeoutMs?: number;
+  /** Bodies over this are refused before JSON.parse (MESSAGE_TOO_LARGE) and dead-lettered. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Replies over this are truncated to what fits plus a summary with counts. Default 1 MiB. */
+  maxReplyBytes?: number;
+  /** Where messages that could not be handled go (declared durable, bounded). Default `<queue>.dead`. */
+  deadLetterQueue?: string;
   appId?: string;
   connectionName?: string;
   reconnect?: BackoffOptions;
@@ -48,7 +73,18 @@ export interface CommandIntakeStats {
   invalid: number;
   replied: number;
   noReplyTo: number;
+  /** Copied to the dead-letter queue (or, when it is unavailable, only logged) and acked. */
+  deadLettered: number;
 }
+
+/** Why a message was dead-lettered (header `x-confmgr-reason`, log field `reason`). */
+export type DeadLetterReason = 'too_large' | 'not_json' | 'invalid_no_reply_to' | 'internal_error';
+
+/**
+ * The dead-letter queue's own bounds: poison messages are kept for inspection, never without limit
+ * (the oldest go first). Fixed, so a re-declare never differs from the first declare.
+ */
+export const DEAD_LETTER_QUEUE_ARGUMENTS = { 'x-max-length': 10_000, 'x-max-length-bytes': 64 * 1024 * 1024 } as const;
 
 export class AmqpCommandIntake {
   readonly exchange: string;
@@ -57,20 +93,28 @@ export class AmqpCommandIntake {
   private readonly executor: ConferenceCommandExecutor;
   private readonly prefetch: number;
   private readonly timeoutMs: number;
+  private readonly messageTimeoutMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly maxReplyBytes: number;
+  readonly deadLetterQueue: string;
   private readonly appId: string;
   private readonly connectionName: string;
   private readonly reconnect: BackoffOptions;
   private readonly log: Logger;
 
   private connection: ChannelModel | undefined;
-  private channel: Channel | undefined;
+  private channel: ConfirmChannel | undefined;
+  /** False when the dead-letter queue could not be declared: poison messages are then only logged. */
+  private deadLetterReady = false;
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private idSeq = 0;
   private stopping = false;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private startedResolve: (() => void) | undefined;
   private readonly started: Promise<void>;
   private readonly active = new Set<Promise<void>>();
-  private readonly counts = { received: 0, succeeded: 0, failed: 0, invalid: 0, replied: 0, noReplyTo: 0 };
+  private readonly counts = { received: 0, succeeded: 0, failed: 0, invalid: 0, replied: 0, noReplyTo: 0, deadLettered: 0 };
 
   constructor(options: AmqpCommandIntakeOptions) {
     this.url = options.url;
@@ -79,6 +123,10 @@ export class AmqpCommandIntake {
     this.queue = options.queue ?? 'confmgr.commands';
     this.prefetch = options.prefetch ?? 16;
     this.timeoutMs = options.commandTimeoutMs ?? 30_000;
+    this.messageTimeoutMs = options.messageTimeoutMs ?? 60_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    this.deadLetterQueue = options.deadLetterQueue ?? `${this.queue}.dead`;
     this.appId = options.appId ?? 'confmgr';
     this.connectionName = options.connectionName ?? 'confmgr-commands';
     this.reconnect = options.reconnect ?? {};
@@ -128,10 +176,12 @@ export class AmqpCommandIntake {
   private async runSession(connected: () => void): Promise<void> {
     const connection = await connectAmqp(this.url, this.connectionName, this.log);
     try {
-      const channel = await connection.createChannel();
+      // A confirm channel: a dead-lettered message is acked only once the broker holds its copy.
+      const channel = await connection.createConfirmChannel();
       channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
       await channel.assertExchange(this.exchange, 'topic', { durable: true });
       await channel.assertQueue(this.queue, { durable: true });
+      this.deadLetterReady = await this.declareDeadLetterQueue(connection);
       await channel.bindQueue(this.queue, this.exchange, COMMAND_BINDING);
       await channel.prefetch(this.prefetch);
       const closed = new Promise<void>((resolve) => {
@@ -161,35 +211,44 @@ export class AmqpCommandIntake {
     void p.finally(() => this.active.delete(p));
   }
 
-  private async handle(channel: Channel, msg: ConsumeMessage): Promise<void> {
+  /** Never rejects: every message ends acked (or, when the channel is gone, redelivered by the broker). */
+  private async handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     this.counts.received++;
-    let reply: CommandReply;
+    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     let parsed: ParsedCommandMessage | undefined;
+    let failure: unknown;
+    let deadLetter: DeadLetterReason | undefined;
     try {
-      parsed = parseCommandMessage(msg.content, msg.fields.routingKey);
+      parsed = parseCommandMessage(msg.content, msg.fields.routingKey, { maxBodyBytes: this.maxBodyBytes });
     } catch (err) {
       this.counts.invalid++;
-      reply = buildReply([], undefined, err);
+      failure = err;
+      if (err instanceof CommandMessageTooLargeError) deadLetter = 'too_large';
+      else if (err instanceof UnparsableCommandMessageError) deadLetter = 'not_json';
+      else if (!replyTo) deadLetter = 'invalid_no_reply_to';
     }
-    if (parsed) {
-      const outcomes: ItemOutcome[] = [];
-      // Sequential: a bulk request's commands run in the order given.
-      for (const command of parsed.commands) outcomes.push(await this.runOne(command));
-      reply = buildReply(outcomes, parsed);
-      if (reply.status === 'success') this.counts.succeeded++;
-      else this.counts.failed++;
-    }
-    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     try {
-      if (replyTo) {
-        const options: Record<string, unknown> = { contentType: 'application/json', appId: this.appId };
-        if (correlationId !== undefined) options['correlationId'] = correlationId;
-        channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply!)), options);
-        this.counts.replied++;
+      let reply: CommandReply;
+      if (parsed) {
+        reply = buildReply(await this.runAll(parsed), parsed);
+        if (reply.status === 'success') this.counts.succeeded++;
+        else this.counts.failed++;
       } else {
-        this.counts.noReplyTo++;
-        this.log.info({ routingKey: msg.fields.routingKey, reply: reply! }, 'command without reply_to');
+        reply = buildReply([], undefined, failure);
       }
+      this.answer(channel, msg, reply, replyTo, correlationId);
+    } catch (err) {
+      // A bug of ours, not the sender's: say so once, keep the message for inspection.
+      deadLetter = 'internal_error';
+      failure = err;
+      try {
+        this.answer(channel, msg, buildReply([], undefined, err), replyTo, correlationId);
+      } catch {
+        // nothing more to tell
+      }
+    }
+    try {
+      if (deadLetter) await this.deadLetter(channel, msg, deadLetter, failure);
       channel.ack(msg);
     } catch (err) {
       // The channel closed under us: the broker will redeliver the unacked message.
@@ -197,15 +256,127 @@ export class AmqpCommandIntake {
     }
   }
 
-  private async runOne(command: Parameters<ConferenceCommandExecutor['execute']>[0]): Promise<ItemOutcome> {
+  /** The reply on reply_to (capped), or a bounded log line when there is nobody to answer. */
+  private answer(channel: ConfirmChannel, msg: ConsumeMessage, reply: CommandReply, replyTo: string | undefined, correlationId: string | undefined): void {
+    if (replyTo) {
+      const options: Record<string, unknown> = { contentType: 'application/json', appId: this.appId };
+      if (correlationId !== undefined) options['correlationId'] = correlationId;
+      channel.sendToQueue(replyTo, encodeReply(reply, this.maxReplyBytes), options);
+      this.counts.replied++;
+      return;
+    }
+    this.counts.noReplyTo++;
+    this.log.info(
+      {
+        routingKey: msg.fields.routingKey,
+        status: reply.status,
+        ...(reply.error ? { code: reply.error.code, error: reply.error.message } : {}),
+        ...(reply.results ? { commands: reply.results.length } : {}),
+      },
+      'command without reply_to',
+    );
+  }
+
+  /**
+   * Copies a message that could not be handled to the dead-letter queue (original body and
+   * properties, plus `x-confmgr-*` headers saying why) and logs it once. Resolves once the broker
+   * has confirmed the copy; a refused copy is logged and the message still goes.
+   */
+  private async deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: DeadLetterReason, failure: unknown): Promise<void> {
+    this.counts.deadLettered++;
+    const p = msg.properties;
+    const messageId = typeof p.messageId === 'string' && p.messageId !== '' ? p.messageId : `${this.idPrefix}-${(this.idSeq++).toString(36)}`;
+    const error = toReplyError(failure);
+    const message = error.message.length > 500 ? `${error.message.slice(0, 500)}…` : error.message;
+    const fields = { messageId, reason, code: error.code, error: message, routingKey: msg.fields.routingKey, bytes: msg.content.length, deadLetterQueue: this.deadLetterQueue };
+    if (!this.deadLetterReady) {
+      this.log.warn(fields, 'command message dropped (no dead-letter queue)');
+      return;
+    }
+    const headers: Record<string, unknown> = {
+      ...(p.headers ?? {}),
+      'x-confmgr-reason': reason,
+      'x-confmgr-error-code': error.code,
+      'x-confmgr-error': message,
+      'x-confmgr-exchange': msg.fields.exchange,
+      'x-confmgr-routing-key': msg.fields.routingKey,
+      'x-confmgr-dead-lettered-at': new Date().toISOString(),
+    };
+    const options: Record<string, unknown> = { persistent: true, messageId, headers };
+    for (const k of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'timestamp', 'appId', 'type'] as const) {
+      if (p[k] !== undefined && p[k] !== null) options[k] = p[k];
+    }
+    try {
+      await new Promise<void>((resolve, reject) =>
+        channel.sendToQueue(this.deadLetterQueue, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
+      );
+      this.log.warn(fields, 'command message dead-lettered');
+    } catch (err) {
+      if (err instanceof Error && err.message === 'channel closed') throw err;
+      this.log.error({ ...fields, err }, 'command message dropped: the dead-letter queue refused it');
+    }
+  }
+
+  /**
+   * Declares the dead-letter queue on a channel of its own (a refused declare closes its channel).
+   * An existing queue with other arguments (declared by an operator) is used as it is.
+   */
+  private async declareDeadLetterQueue(connection: ChannelModel): Promise<boolean> {
+    const tryOn = async (fn: (ch: ConfirmChannel) => Promise<unknown>): Promise<unknown> => {
+      const ch = await connection.createConfirmChannel();
+      ch.on('error', () => undefined);
+      try {
+        return await fn(ch);
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    };
+    try {
+      await tryOn((ch) => ch.assertQueue(this.deadLetterQueue, { durable: true, arguments: { ...DEAD_LETTER_QUEUE_ARGUMENTS } }));
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 406) {
+        this.log.error({ err, deadLetterQueue: this.deadLetterQueue }, 'cannot declare the dead-letter queue; poison messages will only be logged');
+        return false;
+      }
+    }
+    try {
+      await tryOn((ch) => ch.checkQueue(this.deadLetterQueue));
+      this.log.info({ deadLetterQueue: this.deadLetterQueue }, 'dead-letter queue exists with other arguments; using it as it is');
+      return true;
+    } catch (err) {
+      this.log.error({ err, deadLetterQueue: this.deadLetterQueue }, 'cannot use the dead-letter queue; poison messages will only be logged');
+      return false;
+    }
+  }
+
+  /** A message's commands in order, within the message's time budget. */
+  private async runAll(parsed: ParsedCommandMessage): Promise<ItemOutcome[]> {
+    const deadline = Date.now() + this.messageTimeoutMs;
+    const outcomes: ItemOutcome[] = [];
+    for (const command of parsed.commands) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        outcomes.push({
+          status: 'error',
+          error: { code: 'NOT_RUN', message: `not run: the message's ${this.messageTimeoutMs} ms budget was spent` },
+        });
+        continue;
+      }
+      outcomes.push(await this.runOne(command, Math.min(this.timeoutMs, left)));
+    }
+    return outcomes;
+  }
+
+  private async runOne(command: Parameters<ConferenceCommandExecutor['execute']>[0], timeoutMs: number): Promise<ItemOutcome> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race<CommandResult>([
         this.executor.execute(command),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new CommandTimeoutError(`command ${command.kind} timed out after ${this.timeoutMs} ms`)),
-            this.timeoutMs,
+            () => reject(new CommandTimeoutError(`command ${command.kind} timed out after ${timeoutMs} ms`)),
+            timeoutMs,
           );
         }),
       ]);
