@@ -22,7 +22,7 @@ import { CommandTimeoutError } from '../conference/errors.js';
 import type { CommandResult, ConferenceCommandExecutor } from '../conference/types.js';
 import { redactUrl, silentLogger, type Logger } from '../util/log.js';
 import { reconnectLoop, sleep, type BackoffOptions } from '../util/reconnect.js';
-import { connectAmqp } from './connect.js';
+import { closeWithin, connectAmqp } from './connect.js';
 import {
   buildReply,
   DEFAULT_MAX_BODY_BYTES,
@@ -76,6 +76,9 @@ export interface CommandIntakeStats {
   /** Copied to the dead-letter queue (or, when it is unavailable, only logged) and acked. */
   deadLettered: number;
 }
+
+/** How long close() waits for the broker to answer connection.close (a stalled broker never does). */
+const CONNECTION_CLOSE_MS = 1000;
 
 /** Why a message was dead-lettered (header `x-confmgr-reason`, log field `reason`). */
 export type DeadLetterReason = 'too_large' | 'not_json' | 'invalid_no_reply_to' | 'internal_error';
@@ -156,7 +159,7 @@ export class AmqpCommandIntake {
     if (this.active.size > 0) {
       await Promise.race([Promise.allSettled([...this.active]), sleep(deadlineMs)]);
     }
-    await this.connection?.close().catch(() => undefined);
+    if (this.connection) await closeWithin(this.connection, CONNECTION_CLOSE_MS);
     this.startedResolve?.();
     await this.loop;
   }
