@@ -34,6 +34,7 @@ import { ConferenceControl } from '../conference/control.js';
 import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/types.js';
 import { AmqpPublisher, type CloseResult } from '../bus/publisher.js';
 import { EventFilter } from '../bus/filter.js';
+import { publishingHealth } from '../bus/publishing-health.js';
 import { AmqpCommandIntake } from '../bus/command-intake.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
@@ -258,8 +259,11 @@ export function createService(config: Config, options: ServiceOptions = {}): Ser
       const syncState = sync.state(p.name) ?? 'pending';
       nodes[p.name] = { state: p.state as NodeState, up, sync: syncState, ready: up && syncState === 'synced' };
     }
-    const broker = { connected: publisher.connected, buffered: publisher.stats().buffered };
-    const ready = running && stopping === undefined && broker.connected && Object.values(nodes).every((n) => n.ready);
+    // Publishing is unhealthy when the broker blocks it or the buffer is over half full (drops come next).
+    const stats = publisher.stats();
+    const publishing = publishingHealth(stats, Math.floor(config.amqp.bufferSize / 2));
+    const broker = { connected: stats.connected, buffered: stats.buffered, blocked: stats.blocked, ...(publishing.ok ? {} : { reason: publishing.reason }) };
+    const ready = running && stopping === undefined && publishing.ok && Object.values(nodes).every((n) => n.ready);
     return { ready, nodes, broker };
   };
 

@@ -78,6 +78,8 @@ export interface EventStats {
 
 export interface PublisherStats {
   connected: boolean;
+  /** The broker blocks publishing on this connection (a resource alarm: memory or disk). */
+  blocked: boolean;
   /** Waiting to be sent. */
   buffered: number;
   /** Sent, not yet confirmed. */
@@ -271,6 +273,7 @@ export class AmqpPublisher {
     for (const [k, v] of this.perEvent) byEvent[k] = { ...v };
     return {
       connected: this.connected,
+      blocked: this.connected && this.session!.blocked,
       buffered: this.pending.length,
       inFlight: this.inFlight,
       accepted: this.counts.accepted,

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OutboundEvent } from '../../src/conference/types.js';
 import { EventFilter } from '../../src/bus/filter.js';
 import { AmqpPublisher, type PublisherCounter } from '../../src/bus/publisher.js';
+import { publishingHealth } from '../../src/bus/publishing-health.js';
 import { AMQP_URL, closeConnectionsNamed, deleteAll, delay, TestConsumer, uniqueName } from '../helpers/bus-amqp.js';
 import { TcpProxy } from '../helpers/rel-proxy.js';
 
@@ -280,6 +281,45 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
     expect(await publisher.close(100)).toEqual({ flushed: false, dropped: 10, unconfirmed: 10 });
     expect(performance.now() - t0).toBeLessThan(2000);
   });
+
+  it('stats().blocked follows connection.blocked / unblocked; publishingHealth says why publishing is unhealthy', async () => {
+    const { proxy, url } = await proxied();
+    const exchange = uniqueName('t-conf-blocked');
+    const consumer = await TestConsumer.create(exchange);
+    cleanups.push(() => deleteAll([exchange]));
+    cleanups.push(() => consumer.close());
+    const publisher = new AmqpPublisher({ url, exchange, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    cleanups.push(() => publisher.close(1000));
+    await publisher.start();
+    expect(publisher.stats().blocked).toBe(false);
+    expect(publishingHealth(publisher.stats(), 5)).toEqual({ ok: true });
+    // What RabbitMQ sends on a memory or disk alarm (connection.blocked, then connection.unblocked).
+    proxy.toClients(amqpMethodFrame(10, 60, shortstr('low on memory')));
+    for (let i = 0; i < 100 && !publisher.stats().blocked; i++) await delay(10);
+    expect(publisher.stats().blocked).toBe(true);
+    expect(publishingHealth(publisher.stats(), 5)).toEqual({ ok: false, reason: 'broker blocked' });
+    for (let i = 0; i < 10; i++) publisher.publish(ev('add-member', 'c-blocked', 'x', i));
+    await delay(100);
+    expect(publisher.stats()).toMatchObject({ buffered: 10, inFlight: 0 }); // nothing sent while blocked
+    proxy.toClients(amqpMethodFrame(10, 61, Buffer.alloc(0)));
+    expect(await publisher.flush(5000)).toBe(true);
+    expect(publisher.stats().blocked).toBe(false);
+    await consumer.waitFor(10);
+  });
+});
+
+describe('publishingHealth', () => {
+  const base = { connected: true, blocked: false, buffered: 0 };
+  it.each([
+    [base, { ok: true }],
+    [{ ...base, connected: false }, { ok: false, reason: 'broker not connected' }],
+    [{ ...base, blocked: true }, { ok: false, reason: 'broker blocked' }],
+    [{ ...base, buffered: 1000 }, { ok: true }],
+    [{ ...base, buffered: 1001 }, { ok: false, reason: 'buffer above 1000' }],
+    [{ ...base, blocked: true, buffered: 5000 }, { ok: false, reason: 'broker blocked' }],
+  ])('%j', (stats, expected) => {
+    expect(publishingHealth(stats, 1000)).toEqual(expected);
+  });
 });
 
 /** A TCP proxy in front of RabbitMQ, closed after the test. */
@@ -290,4 +330,18 @@ async function proxied(): Promise<{ proxy: TcpProxy; url: string }> {
   u.hostname = '127.0.0.1';
   u.port = String(proxy.port);
   return { proxy, url: u.toString() };
+}
+
+function shortstr(text: string): Buffer {
+  return Buffer.concat([Buffer.from([Buffer.byteLength(text)]), Buffer.from(text)]);
+}
+
+/** An AMQP 0-9-1 method frame on channel 0. */
+function amqpMethodFrame(classId: number, methodId: number, args: Buffer): Buffer {
+  const payload = Buffer.concat([Buffer.from([classId >> 8, classId & 0xff, methodId >> 8, methodId & 0xff]), args]);
+  const header = Buffer.alloc(7);
+  header.writeUInt8(1, 0);
+  header.writeUInt16BE(0, 1);
+  header.writeUInt32BE(payload.length, 3);
+  return Buffer.concat([header, payload, Buffer.from([0xce])]);
 }

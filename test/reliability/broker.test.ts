@@ -5,6 +5,7 @@
  *    load → after dedupe by message_id nothing is missing and each conference's events arrive in the
  *    order the service produced them; duplicates are counted and printed.
  *  - overflow: the broker stalled, more events than `buffer_size` → dropped counted exactly.
+ *  - the broker blocking publishing (connection.blocked) → /readyz 503 "broker blocked" until unblocked.
  *  - SIGTERM while the broker holds back confirms (`confmgr start` as a child process): events that were
  *    sent are reported `unconfirmed`, not dropped, the process exits 0, and the consumer gets them all.
  * The whole-broker stop/start is in test/bus-broker-restart.test.ts (publisher alone), not repeated here.
@@ -155,6 +156,43 @@ describe('overflow beyond buffer_size', () => {
     expect(arrived.filter((id) => produced.includes(id))).toEqual(newest);
     console.log(`overflow: buffer ${bufferSize}, offered ${offered}, dropped ${s.dropped.overflow - base.dropped.overflow}`);
   }, 45_000);
+});
+
+/** An AMQP 0-9-1 method frame on channel 0 (what RabbitMQ sends on a resource alarm). */
+function connectionFrame(methodId: 60 | 61, reason = ''): Buffer {
+  const args = methodId === 60 ? Buffer.concat([Buffer.from([Buffer.byteLength(reason)]), Buffer.from(reason)]) : Buffer.alloc(0);
+  const payload = Buffer.concat([Buffer.from([0, 10, 0, methodId]), args]);
+  const header = Buffer.alloc(7);
+  header.writeUInt8(1, 0);
+  header.writeUInt32BE(payload.length, 3);
+  return Buffer.concat([header, payload, Buffer.from([0xce])]);
+}
+
+describe('the broker blocks publishing (connection.blocked)', () => {
+  it('/readyz answers 503 "broker blocked" while it lasts, and 200 again after', async () => {
+    const rig = await startRelRig({ amqpProxy: true, http: true });
+    rigs.push(rig);
+    const { service, sim } = rig;
+    const readyz = async () => {
+      const res = await fetch(`${service.http!.url}/readyz`);
+      return { status: res.status, body: (await res.json()) as { broker: Record<string, unknown> } };
+    };
+    expect((await readyz()).status).toBe(200);
+    expect(await service.publisher.flush(10_000)).toBe(true); // idle: the injected frame lands between frames
+    rig.amqpProxy!.toClients(connectionFrame(60, 'low on memory'));
+    await waitUntil('publisher blocked', () => service.publisher.stats().blocked);
+    sim.engine.originate({ conference: 'rel-blocked', callerIdNumber: '1' });
+    await waitUntil('events held in the buffer', () => service.publisher.stats().buffered > 0);
+    const blocked = await readyz();
+    expect(blocked.status).toBe(503);
+    expect(blocked.body.broker).toMatchObject({ connected: true, blocked: true, reason: 'broker blocked' });
+    expect(blocked.body.broker['buffered']).toBeGreaterThan(0);
+    rig.amqpProxy!.toClients(connectionFrame(61));
+    expect(await service.publisher.flush(10_000)).toBe(true);
+    const again = await readyz();
+    expect(again.status).toBe(200);
+    expect(again.body.broker).toMatchObject({ connected: true, blocked: false, buffered: 0 });
+  }, 30_000);
 });
 
 describe('SIGTERM while the broker holds back confirms', () => {
