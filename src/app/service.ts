@@ -40,6 +40,7 @@ import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
 import { realtimeFromRegistry } from '../records/realtime-adapter.js';
+import { conferenceAccountLookup } from '../records/account-lookup.js';
 import { leaveMarkingExecutor } from '../records/leave-marking-executor.js';
 import { MemoryCompactor } from './memory-compactor.js';
 import type { ApiHandle } from '../api/index.js';
@@ -408,6 +409,7 @@ async function startCommandIntake(service: ServiceHandle): Promise<() => Promise
     queue: config.amqp.commandQueue,
     appId: config.appName,
     connectionName: amqpConnectionName('commands', service.instanceName),
+    accountOf: conferenceAccountLookup({ documents: () => service.api?.documents, registry: realtimeFromRegistry(service.registry), defaultAccount: config.http.defaultAccountId }),
     reconnect: { initialDelayMs: config.amqp.reconnect.baseMs, maxDelayMs: config.amqp.reconnect.capMs },
     logger,
   });

@@ -34,7 +34,7 @@ import {
   type ItemOutcome,
   type ParsedCommandMessage,
 } from './command-message.js';
-import { CommandMessageTooLargeError, UnparsableCommandMessageError } from './errors.js';
+import { CommandAccountMismatchError, CommandMessageTooLargeError, UnparsableCommandMessageError } from './errors.js';
 import { COMMAND_BINDING } from './routing.js';
 
 export interface AmqpCommandIntakeOptions {
@@ -59,6 +59,12 @@ export interface AmqpCommandIntakeOptions {
   maxReplyBytes?: number;
   /** Where messages that could not be handled go (declared durable, bounded). Default `<queue>.dead`. */
   deadLetterQueue?: string;
+  /**
+   * The account a conference belongs to (undefined: none). When given, a message carrying
+   * `Account-ID` is refused (FORBIDDEN, nothing run) if any conference it targets belongs to another
+   * account. Messages without `Account-ID` are not checked: the broker is their trust boundary.
+   */
+  accountOf?: (conference: string) => string | undefined | Promise<string | undefined>;
   appId?: string;
   connectionName?: string;
   reconnect?: BackoffOptions;
@@ -100,6 +106,7 @@ export class AmqpCommandIntake {
   private readonly maxBodyBytes: number;
   private readonly maxReplyBytes: number;
   readonly deadLetterQueue: string;
+  private readonly accountOf: AmqpCommandIntakeOptions['accountOf'];
   private readonly appId: string;
   private readonly connectionName: string;
   private readonly reconnect: BackoffOptions;
@@ -130,6 +137,7 @@ export class AmqpCommandIntake {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
     this.deadLetterQueue = options.deadLetterQueue ?? `${this.queue}.dead`;
+    this.accountOf = options.accountOf;
     this.appId = options.appId ?? 'confmgr';
     this.connectionName = options.connectionName ?? 'confmgr-commands';
     this.reconnect = options.reconnect ?? {};
@@ -233,7 +241,8 @@ export class AmqpCommandIntake {
     try {
       let reply: CommandReply;
       if (parsed) {
-        reply = buildReply(await this.runAll(parsed), parsed);
+        const refused = await this.accountRefusal(parsed, msg.fields.routingKey);
+        reply = refused ? buildReply([], parsed, refused) : buildReply(await this.runAll(parsed), parsed);
         if (reply.status === 'success') this.counts.succeeded++;
         else this.counts.failed++;
       } else {
@@ -351,6 +360,20 @@ export class AmqpCommandIntake {
       this.log.error({ err, deadLetterQueue: this.deadLetterQueue }, 'cannot use the dead-letter queue; poison messages will only be logged');
       return false;
     }
+  }
+
+  /** The refusal when the message's `Account-ID` is not the account of a conference it targets. */
+  private async accountRefusal(parsed: ParsedCommandMessage, routingKey: string): Promise<CommandAccountMismatchError | undefined> {
+    const account = parsed.accountId;
+    if (account === undefined || !this.accountOf) return undefined;
+    for (const conference of new Set(parsed.commands.map((c) => c.conference))) {
+      const owner = await this.accountOf(conference);
+      if (owner !== undefined && owner !== account) {
+        this.log.warn({ conference, account, routingKey }, 'command refused: the conference belongs to another account');
+        return new CommandAccountMismatchError(conference, account);
+      }
+    }
+    return undefined;
   }
 
   /** A message's commands in order, within the message's time budget. */

@@ -28,6 +28,13 @@ export class CommandMessageTooLargeError extends ConfmgrError {
   }
 }
 
+/** A command message whose `Account-ID` is not the account of the conference it targets. */
+export class CommandAccountMismatchError extends ConfmgrError {
+  constructor(conference: string, accountId: string) {
+    super('FORBIDDEN', `conference ${conference} belongs to another account than ${accountId}`, { conference, account_id: accountId });
+  }
+}
+
 /** The publisher is closed; nothing more is accepted. */
 export class PublisherClosedError extends ConfmgrError {
   constructor() {

@@ -171,6 +171,22 @@ describe('AMQP commands carrying injection', () => {
   });
 });
 
+describe("AMQP commands carrying another account's Account-ID", () => {
+  it('are refused FORBIDDEN and never reach the wire; the owning account and no Account-ID run', async () => {
+    const locks = () => wireCommandLines(rig.sim).filter((l) => l === `api conference ${CONF} lock`).length;
+    const before = locks();
+    const kazoo = await rpc({ 'Application-Name': 'lock', 'Conference-ID': CONF, 'Account-ID': 'someone-else' });
+    expect(kazoo.error, JSON.stringify(kazoo)).toMatchObject({ code: 'FORBIDDEN' });
+    const own = await rpc({ command: { kind: 'lock' }, 'Account-ID': 'someone-else' });
+    expect(own.error, JSON.stringify(own)).toMatchObject({ code: 'FORBIDDEN' });
+    expect(locks()).toBe(before);
+    const owner = await rpc({ 'Application-Name': 'lock', 'Conference-ID': CONF, 'Account-ID': REL_ACCOUNT });
+    expect(owner.status, JSON.stringify(owner)).toBe('success');
+    expect((await rpc({ 'Application-Name': 'unlock', 'Conference-ID': CONF })).status).toBe('success');
+    expect(locks()).toBe(before + 1);
+  });
+});
+
 describe('REST API carrying injection (valid token)', () => {
   const acct = `/v2/accounts/${REL_ACCOUNT}`;
   const enc = encodeURIComponent;

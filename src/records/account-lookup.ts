@@ -1,0 +1,23 @@
+/**
+ * The account a conference belongs to, looked up by name, for checks made outside the HTTP API (an
+ * AMQP command carrying `Account-ID`). The one ownership rule (./account.ts `conferenceOwner`): its
+ * document's account, else its participants', else the default account for a running conference.
+ */
+import { conferenceOwner } from './account.js';
+import type { RealtimeRegistry } from './live.js';
+
+export interface AccountLookupSources {
+  /** The conference documents when storage is open (the API's); without them no document is considered. */
+  documents: () => { get(id: string): Promise<{ accountId: string } | undefined> } | undefined;
+  registry: RealtimeRegistry;
+  /** `http.default_account_id`. */
+  defaultAccount: string | undefined;
+}
+
+/** undefined: the conference belongs to no account (not running and no document, or unattributed). */
+export function conferenceAccountLookup(s: AccountLookupSources): (conference: string) => Promise<string | undefined> {
+  return async (conference) => {
+    const doc = await s.documents()?.get(conference);
+    return conferenceOwner({ documentAccount: doc?.accountId, live: s.registry.conference(conference), defaultAccount: s.defaultAccount });
+  };
+}
