@@ -124,6 +124,8 @@ export class AmqpCommandIntake {
   private startedResolve: (() => void) | undefined;
   private readonly started: Promise<void>;
   private readonly active = new Set<Promise<void>>();
+  /** Conference → the last pending message touching it (see inOrder). */
+  private readonly tails = new Map<string, Promise<void>>();
   private readonly counts = { received: 0, succeeded: 0, failed: 0, invalid: 0, replied: 0, noReplyTo: 0, deadLettered: 0 };
 
   constructor(options: AmqpCommandIntakeOptions) {
@@ -241,8 +243,14 @@ export class AmqpCommandIntake {
     try {
       let reply: CommandReply;
       if (parsed) {
-        const refused = await this.accountRefusal(parsed, msg.fields.routingKey);
-        reply = refused ? buildReply([], parsed, refused) : buildReply(await this.runAll(parsed), parsed);
+        const p = parsed;
+        reply = await this.inOrder(
+          p.commands.map((c) => c.conference),
+          async () => {
+            const refused = await this.accountRefusal(p, msg.fields.routingKey);
+            return refused ? buildReply([], p, refused) : buildReply(await this.runAll(p), p);
+          },
+        );
         if (reply.status === 'success') this.counts.succeeded++;
         else this.counts.failed++;
       } else {
@@ -266,6 +274,27 @@ export class AmqpCommandIntake {
       // The channel closed under us: the broker will redeliver the unacked message.
       this.log.warn({ err }, 'could not reply/ack a command');
     }
+  }
+
+  /**
+   * Runs `task` after every earlier message touching any of `keys` (conference names) has finished:
+   * commands for one conference run in the order they were delivered, different conferences in
+   * parallel (up to the prefetch). Called synchronously from the consume callback, so the chains
+   * are built in delivery order. Holds one promise per conference with work pending.
+   */
+  private inOrder<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)];
+    const before = unique.map((k) => this.tails.get(k)).filter((p): p is Promise<void> => p !== undefined);
+    const run = before.length === 0 ? task() : Promise.all(before).then(task);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const k of unique) this.tails.set(k, tail);
+    void tail.then(() => {
+      for (const k of unique) if (this.tails.get(k) === tail) this.tails.delete(k);
+    });
+    return run;
   }
 
   /** The reply on reply_to (capped), or a bounded log line when there is nobody to answer. */
