@@ -44,7 +44,10 @@ export interface AmqpCommandIntakeOptions {
   exchange?: string;
   /** Durable queue name. Default `confmgr.commands`. */
   queue?: string;
-  /** Commands processed at once (AMQP prefetch). Default 16. */
+  /**
+   * Messages held at once (AMQP prefetch): different conferences run in parallel up to this, each
+   * conference in order. Memory bound: prefetch × maxBodyBytes. Default 64.
+   */
   prefetch?: number;
   /** A command not finished within this gets a TIMEOUT reply. Default 30 000 ms. */
   commandTimeoutMs?: number;
@@ -53,7 +56,7 @@ export interface AmqpCommandIntakeOptions {
    * (NOT_RUN). Default 60 000 ms.
    */
   messageTimeoutMs?: number;
-  /** Bodies over this are refused before JSON.parse (MESSAGE_TOO_LARGE) and dead-lettered. Default 1 MiB. */
+  /** Bodies over this are refused before JSON.parse (MESSAGE_TOO_LARGE) and dead-lettered. Default 256 KiB. */
   maxBodyBytes?: number;
   /** Replies over this are truncated to what fits plus a summary with counts. Default 1 MiB. */
   maxReplyBytes?: number;
@@ -133,7 +136,7 @@ export class AmqpCommandIntake {
     this.executor = options.executor;
     this.exchange = options.exchange ?? 'conference';
     this.queue = options.queue ?? 'confmgr.commands';
-    this.prefetch = options.prefetch ?? 16;
+    this.prefetch = options.prefetch ?? 64;
     this.timeoutMs = options.commandTimeoutMs ?? 30_000;
     this.messageTimeoutMs = options.messageTimeoutMs ?? 60_000;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

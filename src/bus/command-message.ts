@@ -20,8 +20,11 @@ import { ConfmgrError } from '../util/errors.js';
 import { CommandMessageTooLargeError, InvalidCommandMessageError, UnparsableCommandMessageError } from './errors.js';
 import { parseRoutingKey } from './routing.js';
 
-/** Default cap on a command message body, checked before JSON.parse. */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Default cap on a command message body, checked before JSON.parse: far above the largest valid
+ * message (1,000 commands), and times the prefetch, what the intake may hold at once.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** Default cap on a serialised reply; a bulk reply past it keeps what fits plus a summary with counts. */
 export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 /** Most commands one message may carry (Kazoo's Participant-ID list, confmgr's `commands`). */

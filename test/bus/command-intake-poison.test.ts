@@ -33,7 +33,8 @@ let replyQueue: string;
 const replies = new Map<string, (msg: ConsumeMessage) => void>();
 
 beforeAll(async () => {
-  intake = new AmqpCommandIntake({ url: AMQP_URL, exchange, queue, executor, commandTimeoutMs: 500, reconnect: { initialDelayMs: 50, maxDelayMs: 300 } });
+  // A 1 MiB body cap (the default is 256 KiB) so that the 200k-id list below reaches the list cap.
+  intake = new AmqpCommandIntake({ url: AMQP_URL, exchange, queue, executor, maxBodyBytes: 1024 * 1024, commandTimeoutMs: 500, reconnect: { initialDelayMs: 50, maxDelayMs: 300 } });
   await intake.start();
   client = await amqp.connect(AMQP_URL);
   ch = await client.createChannel();

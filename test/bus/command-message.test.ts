@@ -117,7 +117,8 @@ describe('replies', () => {
 });
 
 describe('bounds: one message can only cause bounded work', () => {
-  it('refuses a body over the size cap before parsing it', () => {
+  it('refuses a body over the size cap before parsing it (default 256 KiB)', () => {
+    expect(() => parseCommandMessage(`{"x":"${'a'.repeat(256 * 1024)}"}`, key)).toThrow(CommandMessageTooLargeError);
     const body = kazoo({ 'Application-Name': 'lock' });
     expect(() => parseCommandMessage(body, key, { maxBodyBytes: body.length - 1 })).toThrow(CommandMessageTooLargeError);
     expect(() => parseCommandMessage('x'.repeat(100), key, { maxBodyBytes: 10 })).toThrow(/100 bytes; at most 10/);
