@@ -117,8 +117,11 @@ export class AmqpCommandIntake {
 
   private connection: ChannelModel | undefined;
   private channel: ConfirmChannel | undefined;
-  /** False when the dead-letter queue could not be declared: poison messages are then only logged. */
-  private deadLetterReady = false;
+  /**
+   * Declared on the first poison message of a connection (a queue nobody needs is never created);
+   * false when it could not be declared: poison messages are then only logged.
+   */
+  private deadLetterReady: Promise<boolean> | undefined;
   private readonly idPrefix = randomBytes(6).toString('hex');
   private idSeq = 0;
   private stopping = false;
@@ -197,7 +200,7 @@ export class AmqpCommandIntake {
       channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
       await channel.assertExchange(this.exchange, 'topic', { durable: true });
       await channel.assertQueue(this.queue, { durable: true });
-      this.deadLetterReady = await this.declareDeadLetterQueue(connection);
+      this.deadLetterReady = undefined;
       await channel.bindQueue(this.queue, this.exchange, COMMAND_BINDING);
       await channel.prefetch(this.prefetch);
       const closed = new Promise<void>((resolve) => {
@@ -243,8 +246,8 @@ export class AmqpCommandIntake {
       else if (err instanceof UnparsableCommandMessageError) deadLetter = 'not_json';
       else if (!replyTo) deadLetter = 'invalid_no_reply_to';
     }
+    let reply: CommandReply;
     try {
-      let reply: CommandReply;
       if (parsed) {
         const p = parsed;
         reply = await this.inOrder(
@@ -259,19 +262,21 @@ export class AmqpCommandIntake {
       } else {
         reply = buildReply([], undefined, failure);
       }
-      this.answer(channel, msg, reply, replyTo, correlationId);
     } catch (err) {
       // A bug of ours, not the sender's: say so once, keep the message for inspection.
       deadLetter = 'internal_error';
       failure = err;
-      try {
-        this.answer(channel, msg, buildReply([], undefined, err), replyTo, correlationId);
-      } catch {
-        // nothing more to tell
-      }
+      reply = buildReply([], undefined, err);
     }
     try {
+      // The copy first: whoever reads the error reply finds the message in the dead-letter queue.
       if (deadLetter) await this.deadLetter(channel, msg, deadLetter, failure);
+      try {
+        this.answer(channel, msg, reply, replyTo, correlationId);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'IllegalOperationError') throw err;
+        if (!deadLetter) await this.deadLetter(channel, msg, 'internal_error', err);
+      }
       channel.ack(msg);
     } catch (err) {
       // The channel closed under us: the broker will redeliver the unacked message.
@@ -333,7 +338,9 @@ export class AmqpCommandIntake {
     const error = toReplyError(failure);
     const message = error.message.length > 500 ? `${error.message.slice(0, 500)}…` : error.message;
     const fields = { messageId, reason, code: error.code, error: message, routingKey: msg.fields.routingKey, bytes: msg.content.length, deadLetterQueue: this.deadLetterQueue };
-    if (!this.deadLetterReady) {
+    const connection = this.connection;
+    if (connection) this.deadLetterReady ??= this.declareDeadLetterQueue(connection);
+    if (!(await (this.deadLetterReady ?? Promise.resolve(false)))) {
       this.log.warn(fields, 'command message dropped (no dead-letter queue)');
       return;
     }
