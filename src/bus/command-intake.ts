@@ -270,12 +270,12 @@ export class AmqpCommandIntake {
     }
     try {
       // The copy first: whoever reads the error reply finds the message in the dead-letter queue.
-      if (deadLetter) await this.deadLetter(channel, msg, deadLetter, failure);
+      if (deadLetter) await this.deadLetter(channel, msg, deadLetter, failure, replyTo !== undefined && deadLetter !== 'internal_error');
       try {
         this.answer(channel, msg, reply, replyTo, correlationId);
       } catch (err) {
         if (err instanceof Error && err.name === 'IllegalOperationError') throw err;
-        if (!deadLetter) await this.deadLetter(channel, msg, 'internal_error', err);
+        if (!deadLetter) await this.deadLetter(channel, msg, 'internal_error', err, false);
       }
       channel.ack(msg);
     } catch (err) {
@@ -328,10 +328,11 @@ export class AmqpCommandIntake {
 
   /**
    * Copies a message that could not be handled to the dead-letter queue (original body and
-   * properties, plus `x-confmgr-*` headers saying why) and logs it once. Resolves once the broker
-   * has confirmed the copy; a refused copy is logged and the message still goes.
+   * properties, plus `x-confmgr-*` headers saying why) and logs it once: at info when its sender gets
+   * an error reply (it was told), at warn when nobody else will know. Resolves once the broker has
+   * confirmed the copy; a refused copy is logged and the message still goes.
    */
-  private async deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: DeadLetterReason, failure: unknown): Promise<void> {
+  private async deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: DeadLetterReason, failure: unknown, answered: boolean): Promise<void> {
     this.counts.deadLettered++;
     const p = msg.properties;
     const messageId = typeof p.messageId === 'string' && p.messageId !== '' ? p.messageId : `${this.idPrefix}-${(this.idSeq++).toString(36)}`;
@@ -341,7 +342,7 @@ export class AmqpCommandIntake {
     const connection = this.connection;
     if (connection) this.deadLetterReady ??= this.declareDeadLetterQueue(connection);
     if (!(await (this.deadLetterReady ?? Promise.resolve(false)))) {
-      this.log.warn(fields, 'command message dropped (no dead-letter queue)');
+      this.log[answered ? 'info' : 'warn'](fields, 'command message dropped (no dead-letter queue)');
       return;
     }
     const headers: Record<string, unknown> = {
@@ -361,7 +362,7 @@ export class AmqpCommandIntake {
       await new Promise<void>((resolve, reject) =>
         channel.sendToQueue(this.deadLetterQueue, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
       );
-      this.log.warn(fields, 'command message dead-lettered');
+      this.log[answered ? 'info' : 'warn'](fields, 'command message dead-lettered');
     } catch (err) {
       if (err instanceof Error && err.message === 'channel closed') throw err;
       this.log.error({ ...fields, err }, 'command message dropped: the dead-letter queue refused it');
