@@ -31,7 +31,8 @@ export interface NodeReadiness {
 export interface ReadinessReport {
   ready: boolean;
   nodes: Record<string, NodeReadiness>;
-  broker: { connected: boolean; buffered: number };
+  /** `reason` says why publishing is not healthy (not connected, blocked by the broker, buffer filling). */
+  broker: { connected: boolean; buffered: number; blocked?: boolean; reason?: string };
 }
 
 /**

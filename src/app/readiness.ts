@@ -4,6 +4,7 @@
  * is stale). /readyz reports it (src/app/http-server.ts).
  */
 import type { NodeState } from '../esl/types.js';
+import { publishingHealth, type PublishingStats } from '../bus/publishing-health.js';
 import type { ReadinessReport } from './http-server.js';
 
 export interface ReadinessSources {
@@ -11,7 +12,10 @@ export interface ReadinessSources {
   nodes(): ReadonlyArray<{ name: string; state: NodeState }>;
   /** A node's conference-state sync (ConferenceStateSync.state); undefined before it has one. */
   syncState(node: string): string | undefined;
-  broker(): { connected: boolean; buffered: number };
+  /** The AMQP publisher's state (connected, blocked by the broker, buffered). */
+  publishing(): PublishingStats;
+  /** Publishing counts as unhealthy once more than this many events wait in the buffer. */
+  bufferedThreshold: number;
   /** Started and not stopping. */
   serving(): boolean;
 }
@@ -23,7 +27,9 @@ export function readinessReport(s: ReadinessSources): ReadinessReport {
     const sync = s.syncState(p.name) ?? 'pending';
     nodes[p.name] = { state: p.state, up, sync, ready: up && sync === 'synced' };
   }
-  const broker = s.broker();
-  const ready = s.serving() && broker.connected && Object.values(nodes).every((n) => n.ready);
+  const stats = s.publishing();
+  const publishing = publishingHealth(stats, s.bufferedThreshold);
+  const broker = { connected: stats.connected, buffered: stats.buffered, blocked: stats.blocked, ...(publishing.ok ? {} : { reason: publishing.reason }) };
+  const ready = s.serving() && publishing.ok && Object.values(nodes).every((n) => n.ready);
   return { ready, nodes, broker };
 }

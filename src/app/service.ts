@@ -31,13 +31,15 @@ import { ConferenceStateSync, attachStateSync } from '../state/node-sync.js';
 import { ConferenceRouter } from '../state/router.js';
 import { ConferenceControl } from '../conference/control.js';
 import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/types.js';
-import { AmqpPublisher } from '../bus/publisher.js';
+import { AmqpPublisher, type CloseResult } from '../bus/publisher.js';
 import { EventFilter } from '../bus/filter.js';
+import { publishingHealth } from '../bus/publishing-health.js';
 import { AmqpCommandIntake } from '../bus/command-intake.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
 import { realtimeFromRegistry } from '../records/realtime-adapter.js';
+import { conferenceAccountLookup } from '../records/account-lookup.js';
 import { leaveMarkingExecutor } from '../records/leave-marking-executor.js';
 import { resyncPacing } from './resync-pacing.js';
 import { compactAfterResyncs } from './memory-policy.js';
@@ -210,6 +212,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           queue: config.amqp.commandQueue,
           appId: config.appName,
           connectionName: amqpConnectionName('commands', instanceName),
+          accountOf: conferenceAccountLookup({ documents: records.documents, attributions: records.attributions, registry: live, defaultAccount: config.http.defaultAccountId }),
           reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
           logger,
         });
@@ -248,7 +251,9 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     readinessReport({
       nodes: () => cluster.nodes(),
       syncState: (node) => sync.state(node),
-      broker: () => ({ connected: publisher.connected, buffered: publisher.stats().buffered }),
+      publishing: () => publisher.stats(),
+      // Past half the buffer, drops are next.
+      bufferedThreshold: Math.floor(config.amqp.bufferSize / 2),
       serving: () => running && stopping === undefined,
     });
 
@@ -339,7 +344,13 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
               sync.close();
               compactor?.close();
             },
-            publisher: { close: (flushMs) => publisher.close(flushMs), dropped: () => publisher.stats().dropped.shutdown },
+            publisher: {
+              close: (flushMs) => publisher.close(flushMs),
+              leftover: () => {
+                const st = publisher.stats();
+                return { dropped: st.dropped.shutdown + st.buffered, unconfirmed: st.unconfirmedAtClose + st.inFlight };
+              },
+            },
             esl: cluster,
             records,
             storage,

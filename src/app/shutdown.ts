@@ -19,8 +19,12 @@ const LOCAL_CLOSE_RESERVE_SHARE = 0.25;
 export interface StopResult {
   /** Everything buffered reached the broker. */
   flushed: boolean;
-  /** Events given up on. */
+  /** Events never sent: lost. */
   dropped: number;
+  /** Events sent with no confirm by the deadline: the broker normally has them. */
+  unconfirmed: number;
+  /** Every close finished within the deadline (none was abandoned). */
+  complete: boolean;
 }
 
 export interface StoppableParts {
@@ -29,9 +33,9 @@ export interface StoppableParts {
   /** Cuts the events off the publisher (listeners removed, the state sync closed). Synchronous. */
   stopEvents(): void;
   publisher: {
-    close(flushMs: number): Promise<StopResult>;
-    /** What it had given up on so far: the result when its close is abandoned. */
-    dropped(): number;
+    close(flushMs: number): Promise<Omit<StopResult, 'complete'>>;
+    /** What it has left so far: the result when its close is abandoned. */
+    leftover(): { dropped: number; unconfirmed: number };
   };
   esl: { close(): Promise<unknown> };
   records: { close(): Promise<unknown> };
@@ -87,23 +91,23 @@ export async function stopInOrder(parts: StoppableParts, o: { timeoutMs: number;
 
   // 1. No new work.
   const drainMs = Math.min(INTAKE_DRAIN_MAX_MS, deadline.remaining(reserve));
-  await Promise.all([
-    parts.intake ? closeWithin('the command intake', parts.intake.close(drainMs), drainMs, log) : undefined,
-    parts.http ? closeWithin('HTTP', parts.http.close(), deadline.remaining(reserve), log) : undefined,
+  const done: boolean[] = await Promise.all([
+    parts.intake ? closeWithin('the command intake', parts.intake.close(drainMs), drainMs, log) : true,
+    parts.http ? closeWithin('HTTP', parts.http.close(), deadline.remaining(reserve), log) : true,
   ]);
 
   // 2. The buffer out to the broker. (A shutdown is not a node failure: no down/grace-period handling.)
   parts.stopEvents();
-  let result: StopResult | undefined;
+  let published: Omit<StopResult, 'complete'> | undefined;
   const flushMs = Math.min(o.flushTimeoutMs, deadline.remaining(reserve));
-  const closed = parts.publisher.close(flushMs).then((r) => (result = r));
-  await closeWithin('the AMQP publisher', closed, deadline.remaining(reserve), log);
-  result ??= { flushed: false, dropped: parts.publisher.dropped() };
-  log.info({ flushed: result.flushed, dropped: result.dropped }, 'AMQP buffer flushed');
+  const closed = parts.publisher.close(flushMs).then((r) => (published = r));
+  done.push(await closeWithin('the AMQP publisher', closed, deadline.remaining(reserve), log));
+  published ??= { flushed: false, ...parts.publisher.leftover() };
+  log.info({ flushed: published.flushed, dropped: published.dropped, unconfirmed: published.unconfirmed }, 'AMQP buffer flushed');
 
   // 3. ESL, then the records' last writes, then their storage.
-  await closeWithin('the FreeSWITCH connections', parts.esl.close(), deadline.remaining(), log);
-  await closeWithin('the records', parts.records.close(), deadline.remaining(), log);
-  await closeWithin('the storage', parts.storage.close(), deadline.remaining(), log);
-  return result;
+  done.push(await closeWithin('the FreeSWITCH connections', parts.esl.close(), deadline.remaining(), log));
+  done.push(await closeWithin('the records', parts.records.close(), deadline.remaining(), log));
+  done.push(await closeWithin('the storage', parts.storage.close(), deadline.remaining(), log));
+  return { ...published, complete: done.every(Boolean) };
 }

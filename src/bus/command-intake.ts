@@ -3,25 +3,39 @@
  * Each message is parsed (command-message.ts), run through the injected ConferenceCommandExecutor,
  * and answered on `reply_to` with the request's `correlation_id` — success or typed error, always.
  *
- * Malformed or invalid messages get an error reply and are acked: never a crash, never requeued.
- * A message is acked after its reply is sent (at-least-once: if confmgr dies mid-command the
- * broker redelivers it). Messages without reply_to are executed and their outcome logged.
+ * A poison message is seen once, answered or logged, and gone: bodies over the size cap are refused
+ * before parsing, every list and string is bounded, a message's commands share one time budget, and
+ * the reply is capped. A message that could not be handled (over the cap, not a JSON object, invalid
+ * with no reply_to to tell, or an unexpected exception) is copied to the dead-letter queue, logged
+ * once, and acked: never requeued. Every other message is acked after its reply is sent
+ * (at-least-once: if confmgr dies mid-command the broker redelivers it). Messages without reply_to
+ * are executed and their outcome logged.
+ *
+ * Dead-lettering is done by publishing the message ourselves to a queue we declare, not by the
+ * command queue's `x-dead-letter-exchange` argument: RabbitMQ refuses to re-declare an existing
+ * durable queue with different arguments (PRECONDITION_FAILED), so this works on any broker that
+ * already has the command queue, without a policy.
  */
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { CommandTimeoutError } from '../conference/errors.js';
 import type { CommandResult, ConferenceCommandExecutor } from '../conference/types.js';
 import { redactUrl, silentLogger, type Logger } from '../util/log.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { reconnectLoop, sleep } from '../util/reconnect.js';
-import { connectAmqp } from './connect.js';
+import { closeWithin, connectAmqp } from './connect.js';
 import {
   buildReply,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_REPLY_BYTES,
+  encodeReply,
   parseCommandMessage,
   toReplyError,
   type CommandReply,
   type ItemOutcome,
   type ParsedCommandMessage,
 } from './command-message.js';
+import { CommandAccountMismatchError, CommandMessageTooLargeError, UnparsableCommandMessageError } from './errors.js';
 import { COMMAND_BINDING } from './routing.js';
 
 export interface AmqpCommandIntakeOptions {
@@ -31,10 +45,30 @@ export interface AmqpCommandIntakeOptions {
   exchange?: string;
   /** Durable queue name. Default `confmgr.commands`. */
   queue?: string;
-  /** Commands processed at once (AMQP prefetch). Default 16. */
+  /**
+   * Messages held at once (AMQP prefetch): different conferences run in parallel up to this, each
+   * conference in order. Memory bound: prefetch × maxBodyBytes. Default 64.
+   */
   prefetch?: number;
   /** A command not finished within this gets a TIMEOUT reply. Default 30 000 ms. */
   commandTimeoutMs?: number;
+  /**
+   * All of one message's commands share this budget: a command not started within it is not run
+   * (NOT_RUN). Default 60 000 ms.
+   */
+  messageTimeoutMs?: number;
+  /** Bodies over this are refused before JSON.parse (MESSAGE_TOO_LARGE) and dead-lettered. Default 256 KiB. */
+  maxBodyBytes?: number;
+  /** Replies over this are truncated to what fits plus a summary with counts. Default 1 MiB. */
+  maxReplyBytes?: number;
+  /** Where messages that could not be handled go (declared durable, bounded). Default `<queue>.dead`. */
+  deadLetterQueue?: string;
+  /**
+   * The account a conference belongs to (undefined: none). When given, a message carrying
+   * `Account-ID` is refused (FORBIDDEN, nothing run) if any conference it targets belongs to another
+   * account. Messages without `Account-ID` are not checked: the broker is their trust boundary.
+   */
+  accountOf?: (conference: string) => string | undefined | Promise<string | undefined>;
   appId?: string;
   connectionName?: string;
   reconnect?: BackoffOptions;
@@ -49,7 +83,21 @@ export interface CommandIntakeStats {
   invalid: number;
   replied: number;
   noReplyTo: number;
+  /** Copied to the dead-letter queue (or, when it is unavailable, only logged) and acked. */
+  deadLettered: number;
 }
+
+/** How long close() waits for the broker to answer connection.close (a stalled broker never does). */
+const CONNECTION_CLOSE_MS = 1000;
+
+/** Why a message was dead-lettered (header `x-confmgr-reason`, log field `reason`). */
+export type DeadLetterReason = 'too_large' | 'not_json' | 'invalid_no_reply_to' | 'internal_error';
+
+/**
+ * The dead-letter queue's own bounds: poison messages are kept for inspection, never without limit
+ * (the oldest go first). Fixed, so a re-declare never differs from the first declare.
+ */
+export const DEAD_LETTER_QUEUE_ARGUMENTS = { 'x-max-length': 10_000, 'x-max-length-bytes': 64 * 1024 * 1024 } as const;
 
 export class AmqpCommandIntake {
   readonly exchange: string;
@@ -58,28 +106,47 @@ export class AmqpCommandIntake {
   private readonly executor: ConferenceCommandExecutor;
   private readonly prefetch: number;
   private readonly timeoutMs: number;
+  private readonly messageTimeoutMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly maxReplyBytes: number;
+  readonly deadLetterQueue: string;
+  private readonly accountOf: AmqpCommandIntakeOptions['accountOf'];
   private readonly appId: string;
   private readonly connectionName: string;
   private readonly reconnect: BackoffOptions;
   private readonly log: Logger;
 
   private connection: ChannelModel | undefined;
-  private channel: Channel | undefined;
+  private channel: ConfirmChannel | undefined;
+  /**
+   * Declared on the first poison message of a connection (a queue nobody needs is never created);
+   * false when it could not be declared: poison messages are then only logged.
+   */
+  private deadLetterReady: Promise<boolean> | undefined;
+  private readonly idPrefix = randomBytes(6).toString('hex');
+  private idSeq = 0;
   private stopping = false;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private startedResolve: (() => void) | undefined;
   private readonly started: Promise<void>;
   private readonly active = new Set<Promise<void>>();
-  private readonly counts = { received: 0, succeeded: 0, failed: 0, invalid: 0, replied: 0, noReplyTo: 0 };
+  /** Conference → the last pending message touching it (see inOrder). */
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly counts = { received: 0, succeeded: 0, failed: 0, invalid: 0, replied: 0, noReplyTo: 0, deadLettered: 0 };
 
   constructor(options: AmqpCommandIntakeOptions) {
     this.url = options.url;
     this.executor = options.executor;
     this.exchange = options.exchange ?? 'conference';
     this.queue = options.queue ?? 'confmgr.commands';
-    this.prefetch = options.prefetch ?? 16;
+    this.prefetch = options.prefetch ?? 64;
     this.timeoutMs = options.commandTimeoutMs ?? 30_000;
+    this.messageTimeoutMs = options.messageTimeoutMs ?? 60_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    this.deadLetterQueue = options.deadLetterQueue ?? `${this.queue}.dead`;
+    this.accountOf = options.accountOf;
     this.appId = options.appId ?? 'confmgr';
     this.connectionName = options.connectionName ?? 'confmgr-commands';
     this.reconnect = options.reconnect ?? {};
@@ -109,7 +176,7 @@ export class AmqpCommandIntake {
     if (this.active.size > 0) {
       await Promise.race([Promise.allSettled([...this.active]), sleep(deadlineMs)]);
     }
-    await this.connection?.close().catch(() => undefined);
+    if (this.connection) await closeWithin(this.connection, CONNECTION_CLOSE_MS);
     this.startedResolve?.();
     await this.loop;
   }
@@ -129,10 +196,12 @@ export class AmqpCommandIntake {
   private async runSession(connected: () => void): Promise<void> {
     const connection = await connectAmqp(this.url, this.connectionName, this.log);
     try {
-      const channel = await connection.createChannel();
+      // A confirm channel: a dead-lettered message is acked only once the broker holds its copy.
+      const channel = await connection.createConfirmChannel();
       channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
       await channel.assertExchange(this.exchange, 'topic', { durable: true });
       await channel.assertQueue(this.queue, { durable: true });
+      this.deadLetterReady = undefined;
       await channel.bindQueue(this.queue, this.exchange, COMMAND_BINDING);
       await channel.prefetch(this.prefetch);
       const closed = new Promise<void>((resolve) => {
@@ -162,34 +231,52 @@ export class AmqpCommandIntake {
     void p.finally(() => this.active.delete(p));
   }
 
-  private async handle(channel: Channel, msg: ConsumeMessage): Promise<void> {
+  /** Never rejects: every message ends acked (or, when the channel is gone, redelivered by the broker). */
+  private async handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     this.counts.received++;
-    let reply: CommandReply;
+    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     let parsed: ParsedCommandMessage | undefined;
+    let failure: unknown;
+    let deadLetter: DeadLetterReason | undefined;
     try {
-      parsed = parseCommandMessage(msg.content, msg.fields.routingKey);
+      parsed = parseCommandMessage(msg.content, msg.fields.routingKey, { maxBodyBytes: this.maxBodyBytes });
     } catch (err) {
       this.counts.invalid++;
+      failure = err;
+      if (err instanceof CommandMessageTooLargeError) deadLetter = 'too_large';
+      else if (err instanceof UnparsableCommandMessageError) deadLetter = 'not_json';
+      else if (!replyTo) deadLetter = 'invalid_no_reply_to';
+    }
+    let reply: CommandReply;
+    try {
+      if (parsed) {
+        const p = parsed;
+        reply = await this.inOrder(
+          p.commands.map((c) => c.conference),
+          async () => {
+            const refused = await this.accountRefusal(p, msg.fields.routingKey);
+            return refused ? buildReply([], p, refused) : buildReply(await this.runAll(p), p);
+          },
+        );
+        if (reply.status === 'success') this.counts.succeeded++;
+        else this.counts.failed++;
+      } else {
+        reply = buildReply([], undefined, failure);
+      }
+    } catch (err) {
+      // A bug of ours, not the sender's: say so once, keep the message for inspection.
+      deadLetter = 'internal_error';
+      failure = err;
       reply = buildReply([], undefined, err);
     }
-    if (parsed) {
-      const outcomes: ItemOutcome[] = [];
-      // Sequential: a bulk request's commands run in the order given.
-      for (const command of parsed.commands) outcomes.push(await this.runOne(command));
-      reply = buildReply(outcomes, parsed);
-      if (reply.status === 'success') this.counts.succeeded++;
-      else this.counts.failed++;
-    }
-    const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     try {
-      if (replyTo) {
-        const options: Record<string, unknown> = { contentType: 'application/json', appId: this.appId };
-        if (correlationId !== undefined) options['correlationId'] = correlationId;
-        channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply!)), options);
-        this.counts.replied++;
-      } else {
-        this.counts.noReplyTo++;
-        this.log.info({ routingKey: msg.fields.routingKey, reply: reply! }, 'command without reply_to');
+      // The copy first: whoever reads the error reply finds the message in the dead-letter queue.
+      if (deadLetter) await this.deadLetter(channel, msg, deadLetter, failure, replyTo !== undefined && deadLetter !== 'internal_error');
+      try {
+        this.answer(channel, msg, reply, replyTo, correlationId);
+      } catch (err) {
+        if (err instanceof Error && err.name === 'IllegalOperationError') throw err;
+        if (!deadLetter) await this.deadLetter(channel, msg, 'internal_error', err, false);
       }
       channel.ack(msg);
     } catch (err) {
@@ -198,15 +285,165 @@ export class AmqpCommandIntake {
     }
   }
 
-  private async runOne(command: Parameters<ConferenceCommandExecutor['execute']>[0]): Promise<ItemOutcome> {
+  /**
+   * Runs `task` after every earlier message touching any of `keys` (conference names) has finished:
+   * commands for one conference run in the order they were delivered, different conferences in
+   * parallel (up to the prefetch). Called synchronously from the consume callback, so the chains
+   * are built in delivery order. Holds one promise per conference with work pending.
+   */
+  private inOrder<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)];
+    const before = unique.map((k) => this.tails.get(k)).filter((p): p is Promise<void> => p !== undefined);
+    const run = before.length === 0 ? task() : Promise.all(before).then(task);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const k of unique) this.tails.set(k, tail);
+    void tail.then(() => {
+      for (const k of unique) if (this.tails.get(k) === tail) this.tails.delete(k);
+    });
+    return run;
+  }
+
+  /** The reply on reply_to (capped), or a bounded log line when there is nobody to answer. */
+  private answer(channel: ConfirmChannel, msg: ConsumeMessage, reply: CommandReply, replyTo: string | undefined, correlationId: string | undefined): void {
+    if (replyTo) {
+      const options: Record<string, unknown> = { contentType: 'application/json', appId: this.appId };
+      if (correlationId !== undefined) options['correlationId'] = correlationId;
+      channel.sendToQueue(replyTo, encodeReply(reply, this.maxReplyBytes), options);
+      this.counts.replied++;
+      return;
+    }
+    this.counts.noReplyTo++;
+    this.log.info(
+      {
+        routingKey: msg.fields.routingKey,
+        status: reply.status,
+        ...(reply.error ? { code: reply.error.code, error: reply.error.message } : {}),
+        ...(reply.results ? { commands: reply.results.length } : {}),
+      },
+      'command without reply_to',
+    );
+  }
+
+  /**
+   * Copies a message that could not be handled to the dead-letter queue (original body and
+   * properties, plus `x-confmgr-*` headers saying why) and logs it once: at info when its sender gets
+   * an error reply (it was told), at warn when nobody else will know. Resolves once the broker has
+   * confirmed the copy; a refused copy is logged and the message still goes.
+   */
+  private async deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: DeadLetterReason, failure: unknown, answered: boolean): Promise<void> {
+    this.counts.deadLettered++;
+    const p = msg.properties;
+    const messageId = typeof p.messageId === 'string' && p.messageId !== '' ? p.messageId : `${this.idPrefix}-${(this.idSeq++).toString(36)}`;
+    const error = toReplyError(failure);
+    const message = error.message.length > 500 ? `${error.message.slice(0, 500)}…` : error.message;
+    const fields = { messageId, reason, code: error.code, error: message, routingKey: msg.fields.routingKey, bytes: msg.content.length, deadLetterQueue: this.deadLetterQueue };
+    const connection = this.connection;
+    if (connection) this.deadLetterReady ??= this.declareDeadLetterQueue(connection);
+    if (!(await (this.deadLetterReady ?? Promise.resolve(false)))) {
+      this.log[answered ? 'info' : 'warn'](fields, 'command message dropped (no dead-letter queue)');
+      return;
+    }
+    const headers: Record<string, unknown> = {
+      ...(p.headers ?? {}),
+      'x-confmgr-reason': reason,
+      'x-confmgr-error-code': error.code,
+      'x-confmgr-error': message,
+      'x-confmgr-exchange': msg.fields.exchange,
+      'x-confmgr-routing-key': msg.fields.routingKey,
+      'x-confmgr-dead-lettered-at': new Date().toISOString(),
+    };
+    const options: Record<string, unknown> = { persistent: true, messageId, headers };
+    for (const k of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'timestamp', 'appId', 'type'] as const) {
+      if (p[k] !== undefined && p[k] !== null) options[k] = p[k];
+    }
+    try {
+      await new Promise<void>((resolve, reject) =>
+        channel.sendToQueue(this.deadLetterQueue, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
+      );
+      this.log[answered ? 'info' : 'warn'](fields, 'command message dead-lettered');
+    } catch (err) {
+      if (err instanceof Error && err.message === 'channel closed') throw err;
+      this.log.error({ ...fields, err }, 'command message dropped: the dead-letter queue refused it');
+    }
+  }
+
+  /**
+   * Declares the dead-letter queue on a channel of its own (a refused declare closes its channel).
+   * An existing queue with other arguments (declared by an operator) is used as it is.
+   */
+  private async declareDeadLetterQueue(connection: ChannelModel): Promise<boolean> {
+    const tryOn = async (fn: (ch: ConfirmChannel) => Promise<unknown>): Promise<unknown> => {
+      const ch = await connection.createConfirmChannel();
+      ch.on('error', () => undefined);
+      try {
+        return await fn(ch);
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    };
+    try {
+      await tryOn((ch) => ch.assertQueue(this.deadLetterQueue, { durable: true, arguments: { ...DEAD_LETTER_QUEUE_ARGUMENTS } }));
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 406) {
+        this.log.error({ err, deadLetterQueue: this.deadLetterQueue }, 'cannot declare the dead-letter queue; poison messages will only be logged');
+        return false;
+      }
+    }
+    try {
+      await tryOn((ch) => ch.checkQueue(this.deadLetterQueue));
+      this.log.info({ deadLetterQueue: this.deadLetterQueue }, 'dead-letter queue exists with other arguments; using it as it is');
+      return true;
+    } catch (err) {
+      this.log.error({ err, deadLetterQueue: this.deadLetterQueue }, 'cannot use the dead-letter queue; poison messages will only be logged');
+      return false;
+    }
+  }
+
+  /** The refusal when the message's `Account-ID` is not the account of a conference it targets. */
+  private async accountRefusal(parsed: ParsedCommandMessage, routingKey: string): Promise<CommandAccountMismatchError | undefined> {
+    const account = parsed.accountId;
+    if (account === undefined || !this.accountOf) return undefined;
+    for (const conference of new Set(parsed.commands.map((c) => c.conference))) {
+      const owner = await this.accountOf(conference);
+      if (owner !== undefined && owner !== account) {
+        this.log.warn({ conference, account, routingKey }, 'command refused: the conference belongs to another account');
+        return new CommandAccountMismatchError(conference, account);
+      }
+    }
+    return undefined;
+  }
+
+  /** A message's commands in order, within the message's time budget. */
+  private async runAll(parsed: ParsedCommandMessage): Promise<ItemOutcome[]> {
+    const deadline = Date.now() + this.messageTimeoutMs;
+    const outcomes: ItemOutcome[] = [];
+    for (const command of parsed.commands) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        outcomes.push({
+          status: 'error',
+          error: { code: 'NOT_RUN', message: `not run: the message's ${this.messageTimeoutMs} ms budget was spent` },
+        });
+        continue;
+      }
+      outcomes.push(await this.runOne(command, Math.min(this.timeoutMs, left)));
+    }
+    return outcomes;
+  }
+
+  private async runOne(command: Parameters<ConferenceCommandExecutor['execute']>[0], timeoutMs: number): Promise<ItemOutcome> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race<CommandResult>([
         this.executor.execute(command),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new CommandTimeoutError(`command ${command.kind} timed out after ${this.timeoutMs} ms`)),
-            this.timeoutMs,
+            () => reject(new CommandTimeoutError(`command ${command.kind} timed out after ${timeoutMs} ms`)),
+            timeoutMs,
           );
         }),
       ]);

@@ -9,12 +9,30 @@
  *  2. confmgr's own: `{"command": <ConferenceCommand>}` or `{"commands": [<ConferenceCommand>, ...]}`
  *     (src/conference/types.ts); `conference` may be omitted and is then taken from the routing key.
  * Mapping follows ecallmgr_conference_command.erl (kick → hup, relate mute/deaf → nospeak/nohear).
+ *
+ * Every message is bounded before any work is done on it: its size before JSON.parse, every list and
+ * string after (both forms, the same caps), so one message can never cause more than MAX_BULK_COMMANDS
+ * commands or a reply bigger than the reply cap (`encodeReply`).
  */
 import { z } from 'zod';
 import type { CommandResult, ConferenceCommand, MemberTarget } from '../conference/types.js';
 import { ConfmgrError } from '../util/errors.js';
-import { InvalidCommandMessageError } from './errors.js';
+import { CommandMessageTooLargeError, InvalidCommandMessageError, UnparsableCommandMessageError } from './errors.js';
 import { parseRoutingKey } from './routing.js';
+
+/**
+ * Default cap on a command message body, checked before JSON.parse: far above the largest valid
+ * message (1,000 commands), and times the prefetch, what the intake may hold at once.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+/** Default cap on a serialised reply; a bulk reply past it keeps what fits plus a summary with counts. */
+export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
+/** Most commands one message may carry (Kazoo's Participant-ID list, confmgr's `commands`). */
+export const MAX_BULK_COMMANDS = 1000;
+/** Ids: conference, account, Msg-ID. The conference layer validates names further (128 chars). */
+export const MAX_ID_LENGTH = 256;
+/** Free text: file names, record paths, DTMF digits, `get` parameters. The conference layer checks them further. */
+export const MAX_TEXT_LENGTH = 2048;
 
 export const KAZOO_APPLICATIONS = [
   'mute_participant',
@@ -43,15 +61,19 @@ export interface ParsedCommandMessage {
   application?: string;
   /** Kazoo Msg-ID, echoed in the reply. */
   msgId?: string;
+  /** `Account-ID` when the message carries one: the intake checks it against the conference's account. */
+  accountId?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shared value schemas
 
-const memberId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/).transform(Number)]);
+const memberId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,12}$/).transform(Number)]);
 const target = z.union([memberId, z.enum(['all', 'last', 'non_moderator'])]);
-const level = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]);
-const nonEmpty = z.string().min(1);
+const level = z.union([z.number().int(), z.string().regex(/^-?\d{1,12}$/).transform(Number)]);
+const id = z.string().min(1).max(MAX_ID_LENGTH);
+const text = z.string().min(1).max(MAX_TEXT_LENGTH);
+const accountId = { 'Account-ID': id.optional() };
 
 // ---------------------------------------------------------------------------------------------
 // Kazoo form
@@ -60,16 +82,17 @@ const kazooSchema = z.looseObject({
   'Event-Category': z.literal('conference').optional(),
   'Event-Name': z.literal('command').optional(),
   'Application-Name': z.enum(KAZOO_APPLICATIONS),
-  'Conference-ID': nonEmpty.optional(),
-  'Participant-ID': z.union([target, z.array(target).min(1)]).optional(),
+  'Conference-ID': id.optional(),
+  'Participant-ID': z.union([target, z.array(target).min(1).max(MAX_BULK_COMMANDS)]).optional(),
   'Other-Participant': memberId.optional(),
   Relationship: z.enum(['deaf', 'mute', 'clear']).optional(),
-  'Media-Name': nonEmpty.optional(),
+  'Media-Name': text.optional(),
   Affects: z.enum(['current', 'all']).optional(),
   'Energy-Level': level.optional(),
   'Volume-In-Level': level.optional(),
   'Volume-Out-Level': level.optional(),
-  'Msg-ID': z.string().optional(),
+  'Msg-ID': z.string().max(MAX_ID_LENGTH).optional(),
+  ...accountId,
 });
 type KazooMessage = z.infer<typeof kazooSchema>;
 
@@ -144,34 +167,38 @@ function kazooToCommands(m: KazooMessage, conference: string): ConferenceCommand
 // ---------------------------------------------------------------------------------------------
 // confmgr form: a ConferenceCommand with `conference` optional
 
-const conf = { conference: nonEmpty.optional() };
+const conf = { conference: id.optional() };
 const memberActions = ['mute', 'unmute', 'tmute', 'deaf', 'undeaf', 'kick', 'hup', 'hold', 'unhold'] as const;
 const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.enum(['lock', 'unlock']), ...conf }),
   z.strictObject({ kind: z.enum(memberActions), ...conf, target, quiet: z.boolean().optional() }),
   z.strictObject({ kind: z.enum(['energy', 'volume_in', 'volume_out']), ...conf, target, value: z.number().int().optional() }),
   z.strictObject({ kind: z.literal('relate'), ...conf, member: memberId, other: memberId, relation: z.enum(['nospeak', 'nohear', 'clear']) }),
-  z.strictObject({ kind: z.literal('dtmf'), ...conf, target, digits: nonEmpty }),
+  z.strictObject({ kind: z.literal('dtmf'), ...conf, target, digits: text }),
   z.strictObject({ kind: z.literal('floor'), ...conf, member: memberId }),
-  z.strictObject({ kind: z.literal('play'), ...conf, file: nonEmpty, member: memberId.optional(), async: z.boolean().optional() }),
+  z.strictObject({ kind: z.literal('play'), ...conf, file: text, member: memberId.optional(), async: z.boolean().optional() }),
   z.strictObject({ kind: z.literal('stop'), ...conf, which: z.enum(['current', 'all']), member: memberId.optional() }),
-  z.strictObject({ kind: z.literal('record'), ...conf, path: nonEmpty }),
-  z.strictObject({ kind: z.literal('norecord'), ...conf, path: nonEmpty }),
-  z.strictObject({ kind: z.literal('get'), ...conf, param: nonEmpty }),
+  z.strictObject({ kind: z.literal('record'), ...conf, path: text }),
+  z.strictObject({ kind: z.literal('norecord'), ...conf, path: text }),
+  z.strictObject({ kind: z.literal('get'), ...conf, param: text }),
   z.strictObject({ kind: z.enum(['count', 'list', 'json_list']), ...conf }),
 ]);
 const ownSchema = z.union([
-  z.strictObject({ command: commandSchema }),
-  z.strictObject({ commands: z.array(commandSchema).min(1).max(1000) }),
+  z.strictObject({ command: commandSchema, ...accountId }),
+  z.strictObject({ commands: z.array(commandSchema).min(1).max(MAX_BULK_COMMANDS), ...accountId }),
 ]);
 
 // ---------------------------------------------------------------------------------------------
 
+/** At most this much of zod's issue text goes into a reply (an unknown-keys issue lists every key). */
+const MAX_ISSUE_TEXT = 500;
+
 function issueText(error: z.ZodError): string {
-  return error.issues
+  const text = error.issues
     .slice(0, 5)
     .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
     .join('; ');
+  return text.length > MAX_ISSUE_TEXT ? `${text.slice(0, MAX_ISSUE_TEXT)}…` : text;
 }
 
 function conferenceFromKey(routingKey: string): string | undefined {
@@ -179,20 +206,43 @@ function conferenceFromKey(routingKey: string): string | undefined {
   return parsed?.kind === 'command' && parsed.conferenceId !== '' ? parsed.conferenceId : undefined;
 }
 
-/** Parses one message body; throws InvalidCommandMessageError with a precise message otherwise. */
-export function parseCommandMessage(body: Buffer | string, routingKey: string): ParsedCommandMessage {
+/** Refuses a list longer than the cap before the schema walks it element by element. */
+function checkListLength(value: unknown, field: string): void {
+  if (Array.isArray(value) && value.length > MAX_BULK_COMMANDS) {
+    throw new InvalidCommandMessageError(`${field} lists ${value.length} entries; at most ${MAX_BULK_COMMANDS} per message`, {
+      field,
+      count: value.length,
+      limit: MAX_BULK_COMMANDS,
+    });
+  }
+}
+
+export interface ParseOptions {
+  /** Bodies larger than this are refused before JSON.parse. Default DEFAULT_MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * Parses one message body; throws InvalidCommandMessageError with a precise message otherwise, or
+ * CommandMessageTooLargeError (before parsing) when the body is over the cap.
+ */
+export function parseCommandMessage(body: Buffer | string, routingKey: string, options: ParseOptions = {}): ParsedCommandMessage {
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  if (bytes > limit) throw new CommandMessageTooLargeError(bytes, limit);
   let json: unknown;
   try {
     json = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
   } catch (err) {
-    throw new InvalidCommandMessageError(`body is not JSON: ${(err as Error).message}`);
+    throw new UnparsableCommandMessageError(`body is not JSON: ${(err as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new InvalidCommandMessageError('body must be a JSON object');
+    throw new UnparsableCommandMessageError('body must be a JSON object');
   }
   const keyConference = conferenceFromKey(routingKey);
 
   if ('Application-Name' in json) {
+    checkListLength((json as Record<string, unknown>)['Participant-ID'], 'Participant-ID');
     const r = kazooSchema.safeParse(json);
     if (!r.success) throw new InvalidCommandMessageError(`invalid Kazoo command: ${issueText(r.error)}`);
     const conference = r.data['Conference-ID'] ?? keyConference;
@@ -204,9 +254,11 @@ export function parseCommandMessage(body: Buffer | string, routingKey: string): 
       application: r.data['Application-Name'],
     };
     if (r.data['Msg-ID'] !== undefined) out.msgId = r.data['Msg-ID'];
+    if (r.data['Account-ID'] !== undefined) out.accountId = r.data['Account-ID'];
     return out;
   }
 
+  checkListLength((json as Record<string, unknown>)['commands'], 'commands');
   const r = ownSchema.safeParse(json);
   if (!r.success) {
     throw new InvalidCommandMessageError(
@@ -219,7 +271,9 @@ export function parseCommandMessage(body: Buffer | string, routingKey: string): 
     if (conference === undefined) throw new InvalidCommandMessageError('command.conference is required');
     return { ...c, conference } as ConferenceCommand;
   });
-  return { commands, bulk: 'commands' in r.data };
+  const out: ParsedCommandMessage = { commands, bulk: 'commands' in r.data };
+  if (r.data['Account-ID'] !== undefined) out.accountId = r.data['Account-ID'];
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,12 +294,23 @@ export interface CommandReply {
   /** Bulk: one outcome per command, in request order. */
   results?: ItemOutcome[];
   error?: ReplyError;
+  /** Bulk reply over the reply cap: `results` holds the first outcomes that fit, `summary` counts them all. */
+  truncated?: true;
+  summary?: ReplySummary;
   // Kazoo-style envelope
   'Event-Category': 'conference';
   'Event-Name': 'command_resp' | 'conference_error';
   'Application-Name'?: string;
   'Msg-ID'?: string;
   'Error-Message'?: string;
+}
+
+export interface ReplySummary {
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** Outcomes present in `results`: the first `included` of the request, in order. */
+  included: number;
 }
 
 /** The one table mapping thrown values to reply errors: ConfmgrError codes pass through. */
@@ -300,4 +365,41 @@ export function buildReply(
   r.error = only.error;
   r['Error-Message'] = only.error.message;
   return r;
+}
+
+/**
+ * Serialises a reply within `maxBytes`, never building an oversized one: a bulk reply's outcomes are
+ * serialised one at a time and stop at the cap (the reply then carries the outcomes that fit,
+ * `truncated: true` and a summary with counts); a single reply over the cap becomes a
+ * REPLY_TOO_LARGE error saying whether the command itself succeeded.
+ */
+export function encodeReply(reply: CommandReply, maxBytes = DEFAULT_MAX_REPLY_BYTES): Buffer {
+  const { results, ...envelope } = reply;
+  if (results === undefined) {
+    const text = JSON.stringify(reply);
+    const bytes = Buffer.byteLength(text);
+    if (bytes <= maxBytes) return Buffer.from(text);
+    const error: ReplyError = {
+      code: 'REPLY_TOO_LARGE',
+      message: `the reply is ${bytes} bytes; at most ${maxBytes} bytes are sent`,
+      details: { bytes, limit: maxBytes, commandStatus: reply.status },
+    };
+    const r: CommandReply = { ...envelope, status: 'error', 'Event-Name': 'conference_error', error, 'Error-Message': error.message };
+    delete r.result;
+    return Buffer.from(JSON.stringify(r));
+  }
+  const failed = results.reduce((n, o) => n + (o.status === 'error' ? 1 : 0), 0);
+  const summary: ReplySummary = { total: results.length, succeeded: results.length - failed, failed, included: results.length };
+  // Room for the envelope with the summary (its numbers can only shrink) and `,"results":[]`.
+  let budget = maxBytes - Buffer.byteLength(JSON.stringify({ ...envelope, truncated: true, summary })) - 16;
+  const parts: string[] = [];
+  for (const outcome of results) {
+    const part = JSON.stringify(outcome);
+    const cost = Buffer.byteLength(part) + 1;
+    if (cost > budget) break;
+    budget -= cost;
+    parts.push(part);
+  }
+  const head: CommandReply = parts.length === results.length ? envelope : { ...envelope, truncated: true, summary: { ...summary, included: parts.length } };
+  return Buffer.from(`${JSON.stringify(head).slice(0, -1)},"results":[${parts.join(',')}]}`);
 }

@@ -10,3 +10,23 @@ export async function connectAmqp(url: string, connectionName: string, log: Logg
   connection.on('error', (err: unknown) => log.warn({ err }, 'AMQP connection error'));
   return connection;
 }
+
+/**
+ * Waits at most `ms` for a connection's close (`closing`, by default a close started here) to
+ * complete: a broker that blocks or has stalled never answers connection.close. The socket is then
+ * destroyed, which ends the connection at once ('error' then 'close' on it).
+ */
+export async function closeWithin(connection: ChannelModel, ms: number, closing: Promise<unknown> = connection.close()): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    closing.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  if (done) return;
+  const socket = (connection as unknown as { connection?: { stream?: { destroy?: (err?: Error) => void } } }).connection?.stream;
+  socket?.destroy?.(new Error(`the broker did not answer connection.close within ${ms} ms`));
+}

@@ -15,6 +15,26 @@ export class InvalidCommandMessageError extends ConfmgrError {
   }
 }
 
+/**
+ * A command message that is not a JSON object at all: answered like any invalid message (same code),
+ * and also dead-lettered, since no well-behaved publisher sends one.
+ */
+export class UnparsableCommandMessageError extends InvalidCommandMessageError {}
+
+/** A command message body over the size cap: refused before it is parsed. */
+export class CommandMessageTooLargeError extends ConfmgrError {
+  constructor(bytes: number, limit: number) {
+    super('MESSAGE_TOO_LARGE', `command message is ${bytes} bytes; at most ${limit} bytes are accepted`, { bytes, limit });
+  }
+}
+
+/** A command message whose `Account-ID` is not the account of the conference it targets. */
+export class CommandAccountMismatchError extends ConfmgrError {
+  constructor(conference: string, accountId: string) {
+    super('FORBIDDEN', `conference ${conference} belongs to another account than ${accountId}`, { conference, account_id: accountId });
+  }
+}
+
 /** The publisher is closed; nothing more is accepted. */
 export class PublisherClosedError extends ConfmgrError {
   constructor() {

@@ -23,7 +23,7 @@ import type { OutboundEvent } from '../conference/types.js';
 import { silentLogger, redactUrl, type Logger } from '../util/log.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { reconnectLoop } from '../util/reconnect.js';
-import { connectAmqp } from './connect.js';
+import { closeWithin, connectAmqp } from './connect.js';
 import { EventFilter } from './filter.js';
 import { Fifo } from '../util/fifo.js';
 import { eventRoutingKey } from './routing.js';
@@ -36,7 +36,8 @@ export type PublisherCounter =
   | 'nacked' // nacked by the broker (each nack)
   | 'resent' // put back after a connection loss, to be sent again
   | 'unroutable' // returned by the broker (mandatory only)
-  | 'dropped'; // lost: reason overflow | nacked | shutdown
+  | 'unconfirmed' // sent, still unconfirmed when close() gave up: the broker normally has them
+  | 'dropped'; // lost: reason overflow | nacked | shutdown (never sent)
 
 export type DropReason = 'overflow' | 'nacked' | 'shutdown';
 
@@ -78,6 +79,8 @@ export interface EventStats {
 
 export interface PublisherStats {
   connected: boolean;
+  /** The broker blocks publishing on this connection (a resource alarm: memory or disk). */
+  blocked: boolean;
   /** Waiting to be sent. */
   buffered: number;
   /** Sent, not yet confirmed. */
@@ -90,11 +93,30 @@ export interface PublisherStats {
   resent: number;
   unroutable: number;
   dropped: Record<DropReason, number>;
+  /** Sent but not confirmed when close() gave up (not counted as dropped). */
+  unconfirmedAtClose: number;
   connects: number;
   byEvent: Record<string, EventStats>;
 }
 
+/** What close() left behind. */
+export interface CloseResult {
+  /** Everything accepted was confirmed by the broker before the deadline. */
+  flushed: boolean;
+  /** Never written to the connection: lost, counted as `dropped.shutdown`. */
+  dropped: number;
+  /**
+   * Written to the connection, no confirm by the deadline. RabbitMQ normally has them (a broker that
+   * blocks publishing still reads what was sent once it unblocks); they are lost only if the broker
+   * failed too. Not counted as dropped.
+   */
+  unconfirmed: number;
+}
+
 export type PublishOutcome = 'queued' | 'filtered' | 'closed';
+
+/** How long close() waits for the broker to answer connection.close (a stalled broker never does). */
+const CONNECTION_CLOSE_MS = 1000;
 
 const PENDING = 0;
 const IN_FLIGHT = 1;
@@ -124,6 +146,8 @@ interface Session {
   closed: boolean;
   blocked: boolean;
   waitingDrain: boolean;
+  /** Set by teardown: the connection's close, awaited (bounded) by close(). */
+  closing?: Promise<void>;
   onClosed: () => void;
 }
 
@@ -167,6 +191,7 @@ export class AmqpPublisher {
     nacked: 0,
     resent: 0,
     unroutable: 0,
+    unconfirmedAtClose: 0,
     connects: 0,
     dropped: { overflow: 0, nacked: 0, shutdown: 0 } as Record<DropReason, number>,
   };
@@ -249,6 +274,7 @@ export class AmqpPublisher {
     for (const [k, v] of this.perEvent) byEvent[k] = { ...v };
     return {
       connected: this.connected,
+      blocked: this.connected && this.session!.blocked,
       buffered: this.pending.length,
       inFlight: this.inFlight,
       accepted: this.counts.accepted,
@@ -259,6 +285,7 @@ export class AmqpPublisher {
       resent: this.counts.resent,
       unroutable: this.counts.unroutable,
       dropped: { ...this.counts.dropped },
+      unconfirmedAtClose: this.counts.unconfirmedAtClose,
       connects: this.counts.connects,
       byEvent,
     };
@@ -314,35 +341,43 @@ export class AmqpPublisher {
   }
 
   /**
-   * Stops accepting, flushes within `deadlineMs`, then closes the connection. Whatever is still
-   * unconfirmed is counted as dropped (reason `shutdown`) and logged.
+   * Stops accepting, flushes within `deadlineMs`, then closes the connection. What is left is
+   * reported in two parts: events never written to the connection are dropped (counted
+   * `dropped.shutdown`, logged at error); events written but not yet confirmed are `unconfirmed`
+   * (counted apart, logged at warn): the broker normally has them.
    */
-  async close(deadlineMs = 5000): Promise<{ flushed: boolean; dropped: number }> {
-    if (this.stopping) return { flushed: this.isIdle(), dropped: 0 };
+  async close(deadlineMs = 5000): Promise<CloseResult> {
+    if (this.stopping) return { flushed: this.isIdle(), dropped: 0, unconfirmed: 0 };
     this.accepting = false;
     const flushed = this.loop ? await this.flush(deadlineMs) : this.isIdle();
     this.stopping = true;
     this.abort.abort();
     this.releaseBelowWaiters();
-    const left = this.pending.drainAll();
+    const unsent = this.pending.drainAll();
+    for (const e of unsent) {
+      e.state = DONE;
+      this.countDrop(e.event, 'shutdown', 1, e.stats);
+    }
     const session = this.session;
+    let unconfirmed = 0;
     if (session) for (let i = session.sentHead; i < session.sent.length; i++) {
       const e = session.sent[i]!;
-      if (e.state === IN_FLIGHT) left.push(e);
-    }
-    for (const e of left) {
+      if (e.state !== IN_FLIGHT) continue;
       e.state = DONE;
-      this.countDrop(e.event, 'shutdown', 1);
+      unconfirmed++;
+      this.metrics?.('unconfirmed', e.event, 1);
     }
+    this.counts.unconfirmedAtClose += unconfirmed;
     this.inFlight = 0;
-    if (left.length > 0) this.log.error({ dropped: left.length }, 'publisher closed with unconfirmed events');
+    if (unsent.length > 0) this.log.error({ dropped: unsent.length, unconfirmed }, 'publisher closed: events never sent were dropped');
+    else if (unconfirmed > 0) this.log.warn({ unconfirmed }, 'publisher closed with events sent but not yet confirmed (the broker normally has them)');
     if (session) {
       this.teardown(session); // nothing left to re-queue: every entry is DONE
-      await session.connection.close().catch(() => undefined);
+      await closeWithin(session.connection, CONNECTION_CLOSE_MS, session.closing);
     }
     this.startedResolve?.();
     await this.loop;
-    return { flushed, dropped: left.length };
+    return { flushed, dropped: unsent.length, unconfirmed };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -529,7 +564,7 @@ export class AmqpPublisher {
       this.log.warn({ requeued: back.length }, 'AMQP channel lost; unconfirmed events will be re-sent');
     }
     if (this.pending.length > this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize);
-    s.connection.close().catch(() => undefined);
+    s.closing = s.connection.close().catch(() => undefined);
     s.onClosed();
     this.releaseBelowWaiters();
   }

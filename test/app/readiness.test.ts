@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { NodeState } from '../../src/esl/types.js';
 import { readinessReport, type ReadinessSources } from '../../src/app/readiness.js';
 
-function sources(o: { nodes?: Array<[string, NodeState, string | undefined]>; connected?: boolean; serving?: boolean } = {}): ReadinessSources {
+function sources(o: { nodes?: Array<[string, NodeState, string | undefined]>; connected?: boolean; blocked?: boolean; buffered?: number; serving?: boolean } = {}): ReadinessSources {
   const nodes = o.nodes ?? [
     ['fs1', 'up', 'synced'],
     ['fs2', 'up', 'synced'],
@@ -14,7 +14,8 @@ function sources(o: { nodes?: Array<[string, NodeState, string | undefined]>; co
   return {
     nodes: () => nodes.map(([name, state]) => ({ name, state })),
     syncState: (node) => nodes.find(([n]) => n === node)?.[2],
-    broker: () => ({ connected: o.connected ?? true, buffered: 7 }),
+    publishing: () => ({ connected: o.connected ?? true, blocked: o.blocked ?? false, buffered: o.buffered ?? 7 }),
+    bufferedThreshold: 100,
     serving: () => o.serving ?? true,
   };
 }
@@ -27,13 +28,17 @@ describe('readinessReport', () => {
         fs1: { state: 'up', up: true, sync: 'synced', ready: true },
         fs2: { state: 'up', up: true, sync: 'synced', ready: true },
       },
-      broker: { connected: true, buffered: 7 },
+      broker: { connected: true, buffered: 7, blocked: false },
     });
   });
 
   it('not ready when any one part is missing', () => {
     expect(readinessReport(sources({ serving: false })).ready).toBe(false);
-    expect(readinessReport(sources({ connected: false })).ready).toBe(false);
+    expect(readinessReport(sources({ connected: false })).broker).toMatchObject({ connected: false, reason: 'broker not connected' });
+    expect(readinessReport(sources({ blocked: true })).broker).toMatchObject({ blocked: true, reason: 'broker blocked' });
+    expect(readinessReport(sources({ blocked: true })).ready).toBe(false);
+    expect(readinessReport(sources({ buffered: 101 })).broker).toMatchObject({ reason: 'buffer above 100' });
+    expect(readinessReport(sources({ buffered: 100 })).ready).toBe(true);
     const stale = readinessReport(sources({ nodes: [['fs1', 'up', 'synced'], ['fs2', 'up', 'stale']] }));
     expect(stale.ready).toBe(false);
     expect(stale.nodes.fs2).toEqual({ state: 'up', up: true, sync: 'stale', ready: false });

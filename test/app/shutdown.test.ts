@@ -46,9 +46,9 @@ function parts(order: string[], hang: Partial<Record<'intake' | 'http' | 'publis
       close: (flushMs) => {
         flushes.push(flushMs);
         order.push('publisher');
-        return hang.publisher ? never() : Promise.resolve({ flushed: true, dropped: 0 });
+        return hang.publisher ? never() : Promise.resolve({ flushed: true, dropped: 0, unconfirmed: 0 });
       },
-      dropped: () => 7,
+      leftover: () => ({ dropped: 7, unconfirmed: 3 }),
     },
     esl: { close: step('esl') },
     records: { close: async () => void order.push('records') },
@@ -62,7 +62,7 @@ describe('stopInOrder', () => {
     const p = parts(order);
     const { logger } = capture();
     const result = await stopInOrder(p, { timeoutMs: 10_000, flushTimeoutMs: 3_000, logger });
-    expect(result).toEqual({ flushed: true, dropped: 0 });
+    expect(result).toEqual({ flushed: true, dropped: 0, unconfirmed: 0, complete: true });
     expect(order).toEqual(['intake', 'http', 'events off', 'publisher', 'esl', 'records', 'storage']);
     expect(p.drains).toEqual([INTAKE_DRAIN_MAX_MS]);
     expect(p.flushes[0]).toBeLessThanOrEqual(3_000);
@@ -79,7 +79,7 @@ describe('stopInOrder', () => {
     expect(elapsed).toBeLessThan(1_000);
     expect(elapsed).toBeGreaterThanOrEqual(700); // the intake had its share: the deadline minus the local reserve
     expect(order).toEqual(['intake', 'http', 'events off', 'publisher', 'esl', 'records', 'storage']);
-    expect(result).toEqual({ flushed: false, dropped: 7 }); // what the publisher had given up on
+    expect(result).toEqual({ flushed: false, dropped: 7, unconfirmed: 3, complete: false }); // what the publisher had left
     expect(p.flushes[0]).toBeLessThan(250); // the flush gets what is left, not flush_timeout_ms
     const abandoned = lines.filter((l) => /abandoned/.test(l.msg)).map((l) => l.msg);
     expect(abandoned).toEqual([

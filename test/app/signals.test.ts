@@ -1,6 +1,6 @@
 /**
  * Signal handling of `confmgr start` (handleSignals), on a fake signal source: SIGTERM/SIGINT stop the
- * service once (exit 0 when flushed, 1 when not or when the stop fails), SIGHUP reloads, dispose
+ * service once (exit 0 when no event was lost, 1 when some were or when the stop fails), SIGHUP reloads, dispose
  * removes every handler; the deadline is hard and a second signal immediate (exit code 1 both).
  */
 import { EventEmitter } from 'node:events';
@@ -26,14 +26,15 @@ function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(e: Er
 }
 
 describe('handleSignals', () => {
-  it('SIGTERM stops once; the exit code says whether everything was flushed', async () => {
-    for (const [flushed, code] of [
-      [true, 0],
-      [false, 1],
+  it('SIGTERM stops once; the exit code says whether any event was never sent (lost)', async () => {
+    for (const [dropped, complete, code] of [
+      [0, true, 0],
+      [3, true, 1],
+      [0, false, 1], // a close abandoned at the deadline
     ] as const) {
       const signals = source();
       const stops: string[] = [];
-      const h = handleSignals({ stop: async (s) => (stops.push(s), { flushed }), timeoutMs: 5_000, logger: silentLogger, signals });
+      const h = handleSignals({ stop: async (s) => (stops.push(s), { dropped, complete }), timeoutMs: 5_000, logger: silentLogger, signals });
       signals.send('SIGTERM');
       expect(await h.done).toBe(code);
       expect(stops).toEqual(['SIGTERM']);
@@ -53,7 +54,7 @@ describe('handleSignals', () => {
     const signals = source();
     let reloads = 0;
     let stops = 0;
-    const h = handleSignals({ stop: async () => (stops++, { flushed: true }), timeoutMs: 5_000, logger: silentLogger, reload: () => reloads++, signals });
+    const h = handleSignals({ stop: async () => (stops++, { dropped: 0, complete: true }), timeoutMs: 5_000, logger: silentLogger, reload: () => reloads++, signals });
     expect(signals.count()).toBe(3);
     signals.send('SIGHUP');
     signals.send('SIGHUP');
@@ -67,7 +68,7 @@ describe('handleSignals', () => {
     const exits: Array<[number, number]> = [];
     const t0 = Date.now();
     const h = handleSignals({
-      stop: () => deferred<{ flushed: boolean }>().promise,
+      stop: () => deferred<{ dropped: number; complete: boolean }>().promise,
       timeoutMs: 80,
       logger: silentLogger,
       signals,
@@ -89,7 +90,7 @@ describe('handleSignals', () => {
       const exits: number[] = [];
       let stops = 0;
       const h = handleSignals({
-        stop: () => (stops++, deferred<{ flushed: boolean }>().promise),
+        stop: () => (stops++, deferred<{ dropped: number; complete: boolean }>().promise),
         timeoutMs: 60_000,
         logger: silentLogger,
         signals,
@@ -107,7 +108,7 @@ describe('handleSignals', () => {
   it('a stop that finishes in time cancels the deadline', async () => {
     const signals = source();
     const exits: number[] = [];
-    const h = handleSignals({ stop: async () => ({ flushed: true }), timeoutMs: 30, logger: silentLogger, signals, exit: (code) => void exits.push(code) });
+    const h = handleSignals({ stop: async () => ({ dropped: 0, complete: true }), timeoutMs: 30, logger: silentLogger, signals, exit: (code) => void exits.push(code) });
     signals.send('SIGTERM');
     expect(await h.done).toBe(0);
     await new Promise((r) => setTimeout(r, 80));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildReply, parseCommandMessage, toReplyError } from '../../src/bus/command-message.js';
-import { InvalidCommandMessageError } from '../../src/bus/errors.js';
+import { buildReply, encodeReply, MAX_BULK_COMMANDS, parseCommandMessage, toReplyError, type CommandReply, type ItemOutcome } from '../../src/bus/command-message.js';
+import { CommandMessageTooLargeError, InvalidCommandMessageError, UnparsableCommandMessageError } from '../../src/bus/errors.js';
 import { MemberNotFoundError } from '../../src/conference/errors.js';
 
 const key = 'conference.command.room%2E1';
@@ -113,5 +113,95 @@ describe('replies', () => {
     const bulk = buildReply([{ status: 'success', result }, { status: 'error', error: err }], { bulk: true });
     expect(bulk).toMatchObject({ status: 'error', error: { code: 'PARTIAL_FAILURE' }, results: [{ status: 'success' }, { status: 'error' }] });
     expect(toReplyError(new Error('boom'))).toEqual({ code: 'INTERNAL', message: 'boom' });
+  });
+});
+
+describe('bounds: one message can only cause bounded work', () => {
+  it('refuses a body over the size cap before parsing it (default 256 KiB)', () => {
+    expect(() => parseCommandMessage(`{"x":"${'a'.repeat(256 * 1024)}"}`, key)).toThrow(CommandMessageTooLargeError);
+    const body = kazoo({ 'Application-Name': 'lock' });
+    expect(() => parseCommandMessage(body, key, { maxBodyBytes: body.length - 1 })).toThrow(CommandMessageTooLargeError);
+    expect(() => parseCommandMessage('x'.repeat(100), key, { maxBodyBytes: 10 })).toThrow(/100 bytes; at most 10/);
+    expect(parseCommandMessage(body, key, { maxBodyBytes: body.length }).commands).toHaveLength(1);
+  });
+
+  it('marks bodies that are not a JSON object as unparsable (dead-lettered by the intake)', () => {
+    expect(() => parseCommandMessage('{nope', key)).toThrow(UnparsableCommandMessageError);
+    expect(() => parseCommandMessage('[1]', key)).toThrow(UnparsableCommandMessageError);
+    expect(() => parseCommandMessage(kazoo({ 'Application-Name': 'dance' }), key)).not.toThrow(UnparsableCommandMessageError);
+  });
+
+  it('caps lists at MAX_BULK_COMMANDS in both forms', () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    expect(parseCommandMessage(kazoo({ 'Application-Name': 'mute_participant', 'Participant-ID': ids(MAX_BULK_COMMANDS) }), key).commands).toHaveLength(MAX_BULK_COMMANDS);
+    expect(() => parseCommandMessage(kazoo({ 'Application-Name': 'mute_participant', 'Participant-ID': ids(MAX_BULK_COMMANDS + 1) }), key)).toThrow(/at most 1000/);
+    const cmds = (n: number) => JSON.stringify({ commands: Array.from({ length: n }, () => ({ kind: 'lock' })) });
+    expect(parseCommandMessage(cmds(MAX_BULK_COMMANDS), key).commands).toHaveLength(MAX_BULK_COMMANDS);
+    expect(() => parseCommandMessage(cmds(MAX_BULK_COMMANDS + 1), key)).toThrow(/at most 1000/);
+  });
+
+  it.each([
+    [kazoo({ 'Application-Name': 'lock', 'Conference-ID': 'c'.repeat(257) })],
+    [kazoo({ 'Application-Name': 'lock', 'Msg-ID': 'm'.repeat(257) })],
+    [kazoo({ 'Application-Name': 'lock', 'Account-ID': 'a'.repeat(257) })],
+    [kazoo({ 'Application-Name': 'play', 'Media-Name': 'f'.repeat(2049) })],
+    [kazoo({ 'Application-Name': 'mute_participant', 'Participant-ID': '1'.repeat(13) })],
+    [kazoo({ 'Application-Name': 'participant_energy', 'Participant-ID': 1, 'Energy-Level': '9'.repeat(13) })],
+    [JSON.stringify({ command: { kind: 'lock', conference: 'c'.repeat(257) } })],
+    [JSON.stringify({ command: { kind: 'dtmf', target: 1, digits: '1'.repeat(2049) } })],
+    [JSON.stringify({ command: { kind: 'record', path: 'p'.repeat(2049) } })],
+    [JSON.stringify({ command: { kind: 'get', param: 'p'.repeat(2049) } })],
+    [JSON.stringify({ command: { kind: 'lock' }, 'Account-ID': 'a'.repeat(257) })],
+  ])('refuses an over-long string: %#', (body) => {
+    expect(() => parseCommandMessage(body, key)).toThrow(InvalidCommandMessageError);
+  });
+
+  it('keeps the text of a validation error short however many unknown keys there are', () => {
+    const keys = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`unknown_key_${i}`, 1]));
+    try {
+      parseCommandMessage(JSON.stringify({ command: { kind: 'lock' }, ...keys }), key);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message.length).toBeLessThan(800);
+    }
+  });
+
+  it('reads Account-ID in both forms', () => {
+    expect(parseCommandMessage(kazoo({ 'Application-Name': 'lock', 'Account-ID': 'acct1' }), key).accountId).toBe('acct1');
+    expect(parseCommandMessage(JSON.stringify({ command: { kind: 'lock' }, 'Account-ID': 'acct2' }), key).accountId).toBe('acct2');
+    expect(parseCommandMessage(JSON.stringify({ commands: [{ kind: 'lock' }], 'Account-ID': 'acct3' }), key).accountId).toBe('acct3');
+    expect(parseCommandMessage(kazoo({ 'Application-Name': 'lock' }), key).accountId).toBeUndefined();
+  });
+});
+
+describe('encodeReply: replies are capped, never built whole', () => {
+  const result = { command: 'c1 mute 3', node: 'fs1', reply: 'OK mute 3' };
+  const outcomes = (n: number): ItemOutcome[] =>
+    Array.from({ length: n }, (_, i) => (i % 3 === 0 ? { status: 'error', error: { code: 'MEMBER_NOT_FOUND', message: `member ${i} not found` } } : { status: 'success', result }));
+
+  it('a reply under the cap is exactly the reply', () => {
+    const bulk = buildReply(outcomes(5), { bulk: true, msgId: 'm1' });
+    expect(JSON.parse(encodeReply(bulk, 1e6).toString())).toEqual(bulk);
+    const one = buildReply([{ status: 'success', result }], { bulk: false, application: 'mute_participant' });
+    expect(encodeReply(one, 1e6).toString()).toBe(JSON.stringify(one));
+  });
+
+  it('a bulk reply over the cap keeps the first outcomes that fit and a summary with counts', () => {
+    const all = outcomes(1000);
+    const bulk = buildReply(all, { bulk: true, application: 'mute_participant' });
+    const body = encodeReply(bulk, 4000);
+    expect(body.length).toBeLessThanOrEqual(4000);
+    const r = JSON.parse(body.toString()) as CommandReply;
+    expect(r).toMatchObject({ status: 'error', truncated: true, error: { code: 'PARTIAL_FAILURE' }, 'Application-Name': 'mute_participant' });
+    expect(r.summary).toEqual({ total: 1000, succeeded: 666, failed: 334, included: r.results!.length });
+    expect(r.results!.length).toBeGreaterThan(10);
+    expect(r.results).toEqual(all.slice(0, r.results!.length));
+  });
+
+  it('a single reply over the cap becomes REPLY_TOO_LARGE, saying whether the command succeeded', () => {
+    const big = buildReply([{ status: 'success', result: { ...result, reply: 'x'.repeat(10_000) } }], { bulk: false, msgId: 'm2' });
+    const r = JSON.parse(encodeReply(big, 1000).toString()) as CommandReply;
+    expect(r).toMatchObject({ status: 'error', 'Event-Name': 'conference_error', 'Msg-ID': 'm2', error: { code: 'REPLY_TOO_LARGE', details: { commandStatus: 'success', limit: 1000 } } });
+    expect(r.result).toBeUndefined();
   });
 });

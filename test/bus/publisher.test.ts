@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OutboundEvent } from '../../src/conference/types.js';
 import { EventFilter } from '../../src/bus/filter.js';
 import { AmqpPublisher, type PublisherCounter } from '../../src/bus/publisher.js';
+import { publishingHealth } from '../../src/bus/publishing-health.js';
 import { AMQP_URL, closeConnectionsNamed, deleteAll, delay, TestConsumer, uniqueName } from '../helpers/bus-amqp.js';
+import { TcpProxy } from '../helpers/rel-proxy.js';
 
 function ev(event: string, conferenceId: string, callId: string | undefined, n: number): OutboundEvent {
   return {
@@ -109,7 +111,7 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
     expect(publisher.stats()).toMatchObject({ connected: false, buffered: 10, dropped: { overflow: 15, nacked: 0, shutdown: 0 } });
     expect(await publisher.flush(50)).toBe(false);
     const closed = await publisher.close(10);
-    expect(closed).toEqual({ flushed: false, dropped: 10 });
+    expect(closed).toEqual({ flushed: false, dropped: 10, unconfirmed: 0 });
     expect(publisher.stats().dropped.shutdown).toBe(10);
     expect(publisher.publish(ev('add-member', 'c', 'x', 99))).toBe('closed');
     expect(publisher.stats().dropped.shutdown).toBe(11); // late events are counted too
@@ -231,9 +233,115 @@ describe('AmqpPublisher (real RabbitMQ)', () => {
   it('close() flushes everything buffered before closing', async () => {
     const { consumer, publisher } = await setup();
     for (let i = 0; i < 2000; i++) publisher.publish(ev('stop-talking', 'c9', `call-${i % 5}`, i));
-    expect(await publisher.close(15_000)).toEqual({ flushed: true, dropped: 0 });
+    expect(await publisher.close(15_000)).toEqual({ flushed: true, dropped: 0, unconfirmed: 0 });
     await consumer.waitFor(2000);
     expect(consumer.received.map((r) => r.body['n'])).toEqual(Array.from({ length: 2000 }, (_, i) => i));
     expect(publisher.stats()).toMatchObject({ confirmed: 2000, buffered: 0, inFlight: 0 });
   });
+
+  it('close(): only events never sent are dropped; sent-but-unconfirmed ones are reported apart, and the broker has them', async () => {
+    const { proxy, url } = await proxied();
+    const exchange = uniqueName('t-conf-close');
+    const consumer = await TestConsumer.create(exchange);
+    cleanups.push(() => deleteAll([exchange]));
+    cleanups.push(() => consumer.close());
+    const metrics: PublisherCounter[] = [];
+    const publisher = new AmqpPublisher({ url, exchange, maxInFlight: 100, batchSize: 100, reconnect: { baseMs: 50, capMs: 200 }, metrics: (c) => metrics.push(c) });
+    cleanups.push(() => publisher.close(100));
+    await publisher.start();
+    // The broker stops reading (as when it blocks publishing): 100 go onto the wire, 200 wait.
+    proxy.pause();
+    for (let i = 0; i < 300; i++) publisher.publish(ev('add-member', 'c-close', `x${i}`, i));
+    for (let i = 0; i < 100 && publisher.stats().inFlight < 100; i++) await delay(10);
+    expect(publisher.stats()).toMatchObject({ inFlight: 100, buffered: 200 });
+    // It reads again shortly after the flush deadline, before the connection's close completes.
+    setTimeout(() => proxy.resume(), 400);
+    const t0 = performance.now();
+    const result = await publisher.close(200);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(result).toEqual({ flushed: false, dropped: 200, unconfirmed: 100 });
+    const s = publisher.stats();
+    expect(s.dropped.shutdown).toBe(200);
+    expect(s.unconfirmedAtClose).toBe(100);
+    expect(metrics.filter((c) => c === 'unconfirmed')).toHaveLength(100);
+    // What was sent arrives: counting it as lost was wrong.
+    await consumer.waitFor(100);
+    await delay(200);
+    expect(consumer.received.map((r) => r.body['n'])).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  }, 20_000);
+
+  it('close() does not hang on a broker that never answers connection.close', async () => {
+    const { proxy, url } = await proxied();
+    const publisher = new AmqpPublisher({ url, exchange: uniqueName('t-conf-stall'), maxInFlight: 10, reconnect: { baseMs: 50, capMs: 200 } });
+    await publisher.start();
+    proxy.pause(); // stalled for good
+    for (let i = 0; i < 20; i++) publisher.publish(ev('add-member', 'c-stall', 'x', i));
+    for (let i = 0; i < 100 && publisher.stats().inFlight < 10; i++) await delay(10);
+    const t0 = performance.now();
+    expect(await publisher.close(100)).toEqual({ flushed: false, dropped: 10, unconfirmed: 10 });
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('stats().blocked follows connection.blocked / unblocked; publishingHealth says why publishing is unhealthy', async () => {
+    const { proxy, url } = await proxied();
+    const exchange = uniqueName('t-conf-blocked');
+    const consumer = await TestConsumer.create(exchange);
+    cleanups.push(() => deleteAll([exchange]));
+    cleanups.push(() => consumer.close());
+    const publisher = new AmqpPublisher({ url, exchange, reconnect: { baseMs: 50, capMs: 200 } });
+    cleanups.push(() => publisher.close(1000));
+    await publisher.start();
+    expect(publisher.stats().blocked).toBe(false);
+    expect(publishingHealth(publisher.stats(), 5)).toEqual({ ok: true });
+    // What RabbitMQ sends on a memory or disk alarm (connection.blocked, then connection.unblocked).
+    proxy.toClients(amqpMethodFrame(10, 60, shortstr('low on memory')));
+    for (let i = 0; i < 100 && !publisher.stats().blocked; i++) await delay(10);
+    expect(publisher.stats().blocked).toBe(true);
+    expect(publishingHealth(publisher.stats(), 5)).toEqual({ ok: false, reason: 'broker blocked' });
+    for (let i = 0; i < 10; i++) publisher.publish(ev('add-member', 'c-blocked', 'x', i));
+    await delay(100);
+    expect(publisher.stats()).toMatchObject({ buffered: 10, inFlight: 0 }); // nothing sent while blocked
+    proxy.toClients(amqpMethodFrame(10, 61, Buffer.alloc(0)));
+    expect(await publisher.flush(5000)).toBe(true);
+    expect(publisher.stats().blocked).toBe(false);
+    await consumer.waitFor(10);
+  });
 });
+
+describe('publishingHealth', () => {
+  const base = { connected: true, blocked: false, buffered: 0 };
+  it.each([
+    [base, { ok: true }],
+    [{ ...base, connected: false }, { ok: false, reason: 'broker not connected' }],
+    [{ ...base, blocked: true }, { ok: false, reason: 'broker blocked' }],
+    [{ ...base, buffered: 1000 }, { ok: true }],
+    [{ ...base, buffered: 1001 }, { ok: false, reason: 'buffer above 1000' }],
+    [{ ...base, blocked: true, buffered: 5000 }, { ok: false, reason: 'broker blocked' }],
+  ])('%j', (stats, expected) => {
+    expect(publishingHealth(stats, 1000)).toEqual(expected);
+  });
+});
+
+/** A TCP proxy in front of RabbitMQ, closed after the test. */
+async function proxied(): Promise<{ proxy: TcpProxy; url: string }> {
+  const u = new URL(AMQP_URL);
+  const proxy = await TcpProxy.start(Number(u.port || 5672), u.hostname);
+  cleanups.push(() => proxy.close());
+  u.hostname = '127.0.0.1';
+  u.port = String(proxy.port);
+  return { proxy, url: u.toString() };
+}
+
+function shortstr(text: string): Buffer {
+  return Buffer.concat([Buffer.from([Buffer.byteLength(text)]), Buffer.from(text)]);
+}
+
+/** An AMQP 0-9-1 method frame on channel 0. */
+function amqpMethodFrame(classId: number, methodId: number, args: Buffer): Buffer {
+  const payload = Buffer.concat([Buffer.from([classId >> 8, classId & 0xff, methodId >> 8, methodId & 0xff]), args]);
+  const header = Buffer.alloc(7);
+  header.writeUInt8(1, 0);
+  header.writeUInt16BE(0, 1);
+  header.writeUInt32BE(payload.length, 3);
+  return Buffer.concat([header, payload, Buffer.from([0xce])]);
+}

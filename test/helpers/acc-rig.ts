@@ -136,7 +136,7 @@ export async function startRig(
       await Promise.all([svc?.stop(), sim.stop(3000), proxy?.cut()]);
       await tap.close();
       await rpc.close();
-      await deleteBrokerObjects(exchange, [commandQueue]);
+      await deleteBrokerObjects(exchange, [commandQueue, `${commandQueue}.dead`]);
       remove();
     },
   } as AccRig;

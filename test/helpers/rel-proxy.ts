@@ -112,6 +112,11 @@ export class TcpProxy {
     return [...this.pairs].map((p) => p.upstream.localPort).filter((p): p is number => typeof p === 'number');
   }
 
+  /** Writes `bytes` to every client as if the upstream server had sent them (e.g. an AMQP frame). */
+  toClients(bytes: Buffer): void {
+    for (const p of this.pairs) p.client.write(bytes);
+  }
+
   connectionCount(): number {
     return this.pairs.size;
   }

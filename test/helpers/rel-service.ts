@@ -141,7 +141,7 @@ export async function startRelRig(options: RelRigOptions = {}): Promise<RelRig> 
       await sim.close().catch(() => undefined);
       await eslProxy?.close();
       await amqpProxy?.close();
-      await deleteAll([exchange], [commandQueue]).catch(() => undefined);
+      await deleteAll([exchange], [commandQueue, `${commandQueue}.dead`]).catch(() => undefined);
     },
   };
   await service.start();

@@ -171,6 +171,42 @@ describe('AMQP commands carrying injection', () => {
   });
 });
 
+describe('a poison AMQP message through the whole service', () => {
+  it('3,000,000 Participant-IDs (5.7 MB): answered MESSAGE_TOO_LARGE within a second, /healthz answers meanwhile, dead-lettered', async () => {
+    const body = `{"Application-Name":"mute_participant","Conference-ID":"nosuchconf","Participant-ID":[${'1,'.repeat(2_999_999)}1]}`;
+    const t0 = performance.now();
+    const answered = rpc(body, commandRoutingKey('nosuchconf'));
+    const health = await fetch(`${rig.service.http!.url}/healthz`);
+    const healthMs = performance.now() - t0;
+    const reply = await answered;
+    expect(reply.error, JSON.stringify(reply).slice(0, 300)).toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(health.status).toBe(200);
+    expect(healthMs).toBeLessThan(1000);
+    // Still taking commands, and the poison is in the dead-letter queue, not back in the command queue.
+    expect((await rpc({ 'Application-Name': 'unlock', 'Conference-ID': CONF })).status).toBe('success');
+    const dead = await channel.checkQueue(`${rig.commandQueue}.dead`);
+    expect(dead.messageCount).toBeGreaterThanOrEqual(1);
+    expect((await channel.checkQueue(rig.commandQueue)).messageCount).toBe(0);
+  });
+});
+
+describe("AMQP commands carrying another account's Account-ID", () => {
+  it('are refused FORBIDDEN and never reach the wire; the owning account and no Account-ID run', async () => {
+    const locks = () => wireCommandLines(rig.sim).filter((l) => l === `api conference ${CONF} lock`).length;
+    const before = locks();
+    const kazoo = await rpc({ 'Application-Name': 'lock', 'Conference-ID': CONF, 'Account-ID': 'someone-else' });
+    expect(kazoo.error, JSON.stringify(kazoo)).toMatchObject({ code: 'FORBIDDEN' });
+    const own = await rpc({ command: { kind: 'lock' }, 'Account-ID': 'someone-else' });
+    expect(own.error, JSON.stringify(own)).toMatchObject({ code: 'FORBIDDEN' });
+    expect(locks()).toBe(before);
+    const owner = await rpc({ 'Application-Name': 'lock', 'Conference-ID': CONF, 'Account-ID': REL_ACCOUNT });
+    expect(owner.status, JSON.stringify(owner)).toBe('success');
+    expect((await rpc({ 'Application-Name': 'unlock', 'Conference-ID': CONF })).status).toBe('success');
+    expect(locks()).toBe(before + 1);
+  });
+});
+
 describe('REST API carrying injection (valid token)', () => {
   const acct = `/v2/accounts/${REL_ACCOUNT}`;
   const enc = encodeURIComponent;
