@@ -19,9 +19,7 @@
  */
 import type { ConferenceEvent, MemberState } from '../conference/types.js';
 import type { ListedConference, ListedMember } from '../conference/json-list.js';
-
-/** The VoIPbin conferencecall lifecycle; states only move forward. */
-export type ConferencecallStatus = 'joining' | 'joined' | 'leaving' | 'leaved';
+import type { ConferencecallStatus } from '../conference/conferencecall.js';
 
 export interface NodeIdentity {
   /** FreeSWITCH-Switchname (Kazoo's focus as FreeSWITCH names itself). */
