@@ -6,7 +6,8 @@ import type { LiveConference, LiveParticipant, RealtimeRegistry } from './live.j
 import { customChannelVars } from '../conference/payload.js';
 import { accountOfParticipant } from './account.js';
 import type { MemberState } from '../conference/types.js';
-import { GREGORIAN_EPOCH_OFFSET_S, type ConferenceInfo, type ConferenceRegistry, type ParticipantInfo } from '../state/registry.js';
+import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../state/registry.js';
+import { GREGORIAN_EPOCH_OFFSET_S } from '../state/read-only-view.js';
 
 
 export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => number = Date.now): RealtimeRegistry {
