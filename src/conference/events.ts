@@ -4,9 +4,8 @@
  * Every such event becomes a ConferenceEvent: actions we know get `known: true`, any other Action
  * passes through with `known: false` (never dropped). Header facts, from the fixtures:
  * - conference fields: Conference-Name / -Unique-ID / -Domain / -Profile-Name / -Size / -Ghosts;
- * - member events carry Member-ID, Member-Type (`moderator` | `member`), Unique-ID (the member's
- *   channel), Caller-Caller-ID-Name/-Number and the flags Floor, Video, Hear, See, Speak, Talking,
- *   Mute-Detect, Hold, Member-Ghost with Energy-Level and Current-Energy;
+ * - member events carry Member-ID and the other member fields' headers (member-fields.ts: Member-Type
+ *   `moderator` | `member`, Unique-ID of the member's channel, caller id, flags, energy levels);
  * - floor-change carries Old-ID / New-ID (`none` or an id); its member fields describe the new
  *   holder and are absent when New-ID is `none`;
  * - with verbose events, channel variables arrive as `variable_<name>` headers.
@@ -14,6 +13,7 @@
 import type { EslEvent } from '../esl/codec.js';
 import type { ConferenceEvent, MemberState } from './types.js';
 import { keptChannelVars } from './channel-vars.js';
+import { MEMBER_FIELDS, MEMBER_HEADERS, setField, type MemberField } from './member-fields.js';
 
 export const CONFERENCE_EVENT_NAME = 'CUSTOM';
 export const CONFERENCE_SUBCLASS = 'conference::maintenance';
@@ -153,19 +153,9 @@ const COMMON_HEADERS: ReadonlySet<string> = new Set([
   'Call-Direction',
   'Presence-Call-Direction',
   'Answer-State',
-  'Floor',
-  'Video',
-  'Hear',
-  'See',
-  'Speak',
-  'Talking',
-  'Mute-Detect',
-  'Hold',
-  'Member-ID',
-  'Member-Type',
-  'Member-Ghost',
-  'Current-Energy',
   'Content-Length',
+  // Member fields (a member-level Energy-Level is one; a conference-level one is a detail, below).
+  ...MEMBER_HEADERS,
 ]);
 /** Channel/caller-profile header families (conference_member_add_event_data adds them). */
 const COMMON_PREFIX_RE = /^(?:Channel-|Caller-|variable_|Other-Leg-|Presence-)/;
@@ -209,6 +199,22 @@ export function isConferenceEvent(event: EslEvent): boolean {
   return event.name === CONFERENCE_EVENT_NAME && event.subclass === CONFERENCE_SUBCLASS;
 }
 
+/** A member field from an event's headers: the first of its headers present, else a fresh member's value. */
+function fieldFromHeaders(h: Readonly<Record<string, string>>, f: MemberField): boolean | number | string {
+  let text: string | undefined;
+  for (let i = 0; i < f.headers.length && text === undefined; i++) text = h[f.headers[i]!];
+  if (text === undefined) return f.fresh;
+  if (f.wording) return f.wording.parse(text);
+  switch (f.type) {
+    case 'flag':
+      return parseBool(text, f.fresh as boolean);
+    case 'int':
+      return parseIntHeader(text, f.fresh as number);
+    case 'text':
+      return text;
+  }
+}
+
 /**
  * The member an event describes, or undefined when it has no Member-ID. Flags missing from the
  * event take FreeSWITCH's defaults for a fresh member (hear/speak/see on, everything else off).
@@ -219,25 +225,12 @@ export function memberFromHeaders(
 ): MemberState | undefined {
   const id = parseIntHeader(h['Member-ID'], NaN);
   if (!Number.isInteger(id)) return undefined;
-  const member: MemberState = {
-    memberId: id,
-    callId: h['Unique-ID'] ?? h['Caller-Unique-ID'] ?? '',
-    callerIdName: h['Caller-Caller-ID-Name'] ?? '',
-    callerIdNumber: h['Caller-Caller-ID-Number'] ?? '',
-    isModerator: (h['Member-Type'] ?? '').toLowerCase() === 'moderator',
-    hear: parseBool(h['Hear'], true),
-    see: parseBool(h['See'], true),
-    speak: parseBool(h['Speak'], true),
-    talking: parseBool(h['Talking'], false),
-    floor: parseBool(h['Floor'], false),
-    hold: parseBool(h['Hold'], false),
-    muteDetect: parseBool(h['Mute-Detect'], false),
-    video: parseBool(h['Video'], false),
-    ghost: parseBool(h['Member-Ghost'], false),
-    energyLevel: parseIntHeader(h['Energy-Level'], 0),
-    currentEnergy: parseIntHeader(h['Current-Energy'], 0),
-    channelVars,
-  };
+  const member = {} as MemberState;
+  for (let i = 0; i < MEMBER_FIELDS.length; i++) {
+    const f = MEMBER_FIELDS[i]!;
+    setField(member, f, fieldFromHeaders(h, f));
+  }
+  member.channelVars = channelVars;
   const channelName = h['Channel-Name'] ?? h['Caller-Channel-Name'];
   if (channelName !== undefined) member.channelName = channelName;
   const presenceId = h['Channel-Presence-ID'] ?? channelVars['presence_id'];
