@@ -12,31 +12,21 @@
  * snapshot is turned into absolute times against the clock reading taken when the reply arrived.
  */
 import { ConferenceNotFoundError, UnrecognizedReplyError } from './errors.js';
+import { LISTED_FIELDS, setField, type ListedFieldKey } from './member-fields.js';
+import type { MemberState } from './types.js';
 
-export interface ListedMember {
-  memberId: number;
-  /** Unique-ID of the member's channel. */
-  callId: string;
-  callerIdName: string;
-  callerIdNumber: string;
+/**
+ * A listed member: the member fields listings carry (member-fields.ts, under their MemberState keys)
+ * plus what only listings say.
+ */
+export interface ListedMember extends Pick<MemberState, ListedFieldKey> {
   /** `caller` for call legs; other types (recording/file nodes) are not participants. */
   type: string;
-  hear: boolean;
-  see: boolean;
-  speak: boolean;
-  hold: boolean;
-  muteDetect: boolean;
-  talking: boolean;
-  video: boolean;
-  floor: boolean;
-  isModerator: boolean;
-  ghost: boolean;
   endConference: boolean;
   /** Seconds since the member joined. */
   joinedSecondsAgo: number;
   /** Seconds since the member last talked; undefined when never (xml `N/A`). */
   lastTalking: number | undefined;
-  energyLevel: number;
   volumeIn: number;
   volumeOut: number;
   /**
@@ -104,41 +94,30 @@ function isObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-type MemberFlags = Pick<ListedMember, 'hear' | 'see' | 'speak' | 'hold' | 'muteDetect' | 'talking' | 'video' | 'floor' | 'isModerator' | 'ghost' | 'endConference'>;
-
-/** The member `flags` object: the same names in json_list and xml_list. */
-function memberFlags(flags: Record<string, unknown>): MemberFlags {
-  return {
-    hear: bool(flags, 'can_hear', true),
-    see: bool(flags, 'can_see', true),
-    speak: bool(flags, 'can_speak', true),
-    hold: bool(flags, 'hold'),
-    muteDetect: bool(flags, 'mute_detect'),
-    talking: bool(flags, 'talking'),
-    video: bool(flags, 'has_video'),
-    floor: bool(flags, 'has_floor'),
-    isModerator: bool(flags, 'is_moderator'),
-    ghost: bool(flags, 'is_ghost'),
-    endConference: bool(flags, 'end_conference'),
-  };
+/**
+ * One listed member from its fields and its `flags` object (json_list's member object and flags, or
+ * xml_list's member leaves and `<flags>` leaves: the same names, all text in xml).
+ */
+function listedMember(fields: Json, flags: Json, type: string, lastTalking: number | undefined): ListedMember {
+  const out = {} as ListedMember;
+  for (const f of LISTED_FIELDS) {
+    const where = f.list!;
+    if ('flag' in where) setField(out, f, bool(flags, where.flag, f.fresh as boolean));
+    else if (f.type === 'int') setField(out, f, num(fields, where.key, f.fresh as number));
+    else setField(out, f, str(fields, where.key));
+  }
+  out.type = type;
+  out.endConference = bool(flags, 'end_conference');
+  out.joinedSecondsAgo = num(fields, 'join_time');
+  out.lastTalking = lastTalking;
+  out.volumeIn = num(fields, 'volume_in');
+  out.volumeOut = num(fields, 'volume_out');
+  return out;
 }
 
 function memberFromJson(m: Json): ListedMember {
-  const flags = isObject(m.flags) ? m.flags : {};
   const lastTalking = m.last_talking;
-  return {
-    memberId: num(m, 'id'),
-    callId: str(m, 'uuid'),
-    callerIdName: str(m, 'caller_id_name'),
-    callerIdNumber: str(m, 'caller_id_number'),
-    type: str(m, 'type') || 'caller',
-    ...memberFlags(flags),
-    joinedSecondsAgo: num(m, 'join_time'),
-    lastTalking: typeof lastTalking === 'number' ? lastTalking : undefined,
-    energyLevel: num(m, 'energy'),
-    volumeIn: num(m, 'volume_in'),
-    volumeOut: num(m, 'volume_out'),
-  };
+  return listedMember(m, isObject(m.flags) ? m.flags : {}, str(m, 'type') || 'caller', typeof lastTalking === 'number' ? lastTalking : undefined);
 }
 
 function variablesFrom(v: unknown): Record<string, string> {
@@ -292,19 +271,7 @@ export function parseXmlList(reply: string, command = 'conference xml_list'): Li
       const flags = flagsMatch ? xmlLeaves(flagsMatch[1]!) : {};
       const leaves = xmlLeaves(m[2]!.replace(/<flags>[\s\S]*?<\/flags>/, ''));
       const lastTalking = Number(leaves.last_talking);
-      members.push({
-        memberId: xmlNum(leaves, 'id'),
-        callId: str(leaves, 'uuid'),
-        callerIdName: str(leaves, 'caller_id_name'),
-        callerIdNumber: str(leaves, 'caller_id_number'),
-        type: str(mAttrs, 'type') || 'caller',
-        ...memberFlags(flags),
-        joinedSecondsAgo: xmlNum(leaves, 'join_time'),
-        lastTalking: Number.isFinite(lastTalking) ? lastTalking : undefined,
-        energyLevel: xmlNum(leaves, 'energy'),
-        volumeIn: xmlNum(leaves, 'volume_in'),
-        volumeOut: xmlNum(leaves, 'volume_out'),
-      });
+      members.push(listedMember(leaves, flags, str(mAttrs, 'type') || 'caller', Number.isFinite(lastTalking) ? lastTalking : undefined));
     }
     const varsMatch = /<variables>([\s\S]*?)<\/variables>/.exec(inner);
     const variables: Record<string, string> = {};
