@@ -13,7 +13,7 @@
 import type { EslEvent } from '../esl/codec.js';
 import type { ConferenceEvent, MemberState } from './types.js';
 import { keptChannelVars } from './channel-vars.js';
-import { MEMBER_FIELDS, MEMBER_HEADERS, setField, type MemberField } from './member-fields.js';
+import { MEMBER_FIELDS, MEMBER_HEADERS, objectBuilder, type MemberField } from './member-fields.js';
 
 export const CONFERENCE_EVENT_NAME = 'CUSTOM';
 export const CONFERENCE_SUBCLASS = 'conference::maintenance';
@@ -199,21 +199,45 @@ export function isConferenceEvent(event: EslEvent): boolean {
   return event.name === CONFERENCE_EVENT_NAME && event.subclass === CONFERENCE_SUBCLASS;
 }
 
-/** A member field from an event's headers: the first of its headers present, else a fresh member's value. */
-function fieldFromHeaders(h: Readonly<Record<string, string>>, f: MemberField): boolean | number | string {
-  let text: string | undefined;
-  for (let i = 0; i < f.headers.length && text === undefined; i++) text = h[f.headers[i]!];
-  if (text === undefined) return f.fresh;
-  if (f.wording) return f.wording.parse(text);
+type Headers = Readonly<Record<string, string>>;
+
+/**
+ * Reads one member field from an event's headers: the first of its headers present, else a fresh
+ * member's value. Made once per field (the header name and the parse fixed), as events are many.
+ */
+function headerReader(f: MemberField): (h: Headers) => boolean | number | string {
+  const names = f.headers;
+  const first = names[0]!;
+  const fresh = f.fresh;
+  const text: (h: Headers) => string | undefined =
+    names.length === 1
+      ? (h) => h[first]
+      : (h) => {
+          for (const name of names) if (h[name] !== undefined) return h[name];
+          return undefined;
+        };
+  const wording = f.wording;
+  if (wording) {
+    return (h) => {
+      const t = text(h);
+      return t === undefined ? fresh : wording.parse(t);
+    };
+  }
   switch (f.type) {
     case 'flag':
-      return parseBool(text, f.fresh as boolean);
+      return (h) => parseBool(text(h), fresh as boolean);
     case 'int':
-      return parseIntHeader(text, f.fresh as number);
+      return (h) => parseIntHeader(text(h), fresh as number);
     case 'text':
-      return text;
+      return (h) => text(h) ?? fresh;
   }
 }
+
+/** Every member field from the headers, then the channel variables. */
+const buildMember = objectBuilder<Headers, Record<string, string>>([
+  ...MEMBER_FIELDS.map((f) => ({ key: f.key, value: headerReader(f) })),
+  { key: 'channelVars', value: (_h, channelVars) => channelVars },
+]);
 
 /**
  * The member an event describes, or undefined when it has no Member-ID. Flags missing from the
@@ -225,12 +249,7 @@ export function memberFromHeaders(
 ): MemberState | undefined {
   const id = parseIntHeader(h['Member-ID'], NaN);
   if (!Number.isInteger(id)) return undefined;
-  const member = {} as MemberState;
-  for (let i = 0; i < MEMBER_FIELDS.length; i++) {
-    const f = MEMBER_FIELDS[i]!;
-    setField(member, f, fieldFromHeaders(h, f));
-  }
-  member.channelVars = channelVars;
+  const member = buildMember(h, channelVars) as unknown as MemberState;
   const channelName = h['Channel-Name'] ?? h['Caller-Channel-Name'];
   if (channelName !== undefined) member.channelName = channelName;
   const presenceId = h['Channel-Presence-ID'] ?? channelVars['presence_id'];
