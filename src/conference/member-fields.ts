@@ -141,6 +141,11 @@ type Fields = typeof FIELDS;
 /** The member fields json_list / xml_list carry (ListedMember has them under the same keys). */
 export type ListedFieldKey = { [K in MemberFieldKey]: Fields[K] extends { list: object } ? K : never }[MemberFieldKey];
 
+/** The member fields of a Kazoo format (those with a place in it), typed, under their Kazoo names. */
+export type KazooMemberFields<P extends 'payloadAt' | 'readOnlyAt'> = {
+  [K in MemberFieldKey as Fields[K] extends { kazoo: infer N extends string } & { [X in P]: number } ? N : never]: MemberState[K];
+};
+
 /** One row of the table, with its MemberState key; every property present (rows share one shape). */
 export interface MemberField {
   key: MemberFieldKey;
@@ -255,7 +260,7 @@ export function kazooLayout<A, B>(place: 'payloadAt' | 'readOnlyAt', own: readon
  */
 export function objectBuilder<A, B>(
   slots: readonly Slot<A, B>[],
-  memberOf?: (a: A, b: B) => Readonly<MemberState>,
+  memberOf?: (a: A, b: B) => Readonly<Partial<MemberState>>,
 ): (a: A, b: B) => Record<string, unknown> {
   // `__proto__` in a literal would set the prototype instead of a key.
   if (slots.some((s) => s.key === '__proto__')) throw new Error('objectBuilder: __proto__ is not a key it can build');

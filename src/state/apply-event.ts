@@ -5,6 +5,7 @@
  * instance gone, a member id now held by another call) are told by synthesized events.
  */
 import type { ConferenceEvent, MemberState } from '../conference/types.js';
+import { COMPARED_FIELDS, STICKY_FIELDS, agree, fieldValue, setField } from '../conference/member-fields.js';
 import type { ConferenceRec, ConferenceStore } from './store.js';
 import { dropConference, leaving, synthesize } from './synthesis.js';
 
@@ -30,36 +31,19 @@ export const STATE_ACTIONS: ReadonlySet<string> = new Set([
   'stop-recording',
 ]);
 
-/** Fields compared to decide whether a member changed (current energy moves all the time: not one). */
+/** Whether a member changed (volatile fields, such as the current energy, do not count). */
 function sameMember(a: MemberState, b: MemberState): boolean {
-  return (
-    a.memberId === b.memberId &&
-    a.callId === b.callId &&
-    a.callerIdName === b.callerIdName &&
-    a.callerIdNumber === b.callerIdNumber &&
-    a.isModerator === b.isModerator &&
-    a.hear === b.hear &&
-    a.see === b.see &&
-    a.speak === b.speak &&
-    a.talking === b.talking &&
-    a.floor === b.floor &&
-    a.hold === b.hold &&
-    a.muteDetect === b.muteDetect &&
-    a.video === b.video &&
-    a.ghost === b.ghost &&
-    a.energyLevel === b.energyLevel
-  );
+  return agree(a, b, COMPARED_FIELDS);
 }
 
-/** A received member state, keeping channel data an event without verbose headers does not repeat. */
+/** A received member state, keeping what an event does not repeat (channel data, sticky fields). */
 function mergeMember(incoming: MemberState, previous: MemberState | undefined): MemberState {
   if (!previous) return { ...incoming, channelVars: { ...incoming.channelVars } };
   const out: MemberState = {
     ...incoming,
-    callerIdName: incoming.callerIdName || previous.callerIdName,
-    callerIdNumber: incoming.callerIdNumber || previous.callerIdNumber,
     channelVars: Object.keys(incoming.channelVars).length > 0 ? { ...incoming.channelVars } : previous.channelVars,
   };
+  for (const f of STICKY_FIELDS) if (!fieldValue(out, f)) setField(out, f, fieldValue(previous, f)!);
   if (out.channelName === undefined && previous.channelName !== undefined) out.channelName = previous.channelName;
   if (out.presenceId === undefined && previous.presenceId !== undefined) out.presenceId = previous.presenceId;
   return out;

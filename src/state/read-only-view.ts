@@ -4,27 +4,17 @@
  * live view (records/realtime-adapter.ts) builds its participants with `readOnlyParticipant`.
  */
 import type { MemberState } from '../conference/types.js';
+import { kazooLayout, objectBuilder, type KazooMemberFields } from '../conference/member-fields.js';
 import type { ConferenceStore } from './store.js';
 
 /** Seconds from 0000-01-01 to 1970-01-01: Kazoo's gregorian seconds (its `join_time`, e.g. 63635217275). */
 export const GREGORIAN_EPOCH_OFFSET_S = 62_167_219_200;
 
-/** One participant of Kazoo's `_read_only.participants[]`. */
-export interface ReadOnlyParticipant {
-  call_id: string;
+/** One participant of Kazoo's `_read_only.participants[]`: its member fields (member-fields.ts) and these. */
+export interface ReadOnlyParticipant extends KazooMemberFields<'readOnlyAt'> {
   conference_name: string;
   conference_uuid: string;
   switch_hostname: string;
-  floor: boolean;
-  hear: boolean;
-  speak: boolean;
-  talking: boolean;
-  mute_detect: boolean;
-  participant_id: number;
-  energy_level: number;
-  current_energy: number;
-  video: boolean;
-  is_moderator: boolean;
   /** Gregorian seconds (Kazoo's epoch: seconds since 0000-01-01). */
   join_time: number;
   /** Seconds in the conference so far. */
@@ -53,26 +43,27 @@ export interface ParticipantPlace {
   hostname: string;
 }
 
-/** One `_read_only.participants[]` object, in Kazoo's key order. */
-export function readOnlyParticipant(place: ParticipantPlace, m: Readonly<MemberState>, joinedAtMs: number, nowMs: number): ReadOnlyParticipant {
-  return {
-    call_id: m.callId,
-    conference_name: place.name,
-    conference_uuid: place.uuid,
-    switch_hostname: place.hostname,
-    floor: m.floor,
-    hear: m.hear,
-    speak: m.speak,
-    talking: m.talking,
-    mute_detect: m.muteDetect,
-    participant_id: m.memberId,
-    energy_level: m.energyLevel,
-    current_energy: m.currentEnergy,
-    video: m.video,
-    is_moderator: m.isModerator,
-    join_time: Math.floor(joinedAtMs / 1000) + GREGORIAN_EPOCH_OFFSET_S,
-    duration: Math.max(0, Math.floor((nowMs - joinedAtMs) / 1000)),
-  };
+interface Stay {
+  place: ParticipantPlace;
+  joinedAtMs: number;
+  nowMs: number;
+}
+
+/** A `_read_only` participant's keys in Kazoo's order: its own below, the member fields at their `readOnlyAt`. */
+const buildParticipant = objectBuilder(
+  kazooLayout<Stay, Readonly<MemberState>>('readOnlyAt', [
+    { key: 'conference_name', at: 1, value: (s) => s.place.name },
+    { key: 'conference_uuid', at: 2, value: (s) => s.place.uuid },
+    { key: 'switch_hostname', at: 3, value: (s) => s.place.hostname },
+    { key: 'join_time', at: 14, value: (s) => Math.floor(s.joinedAtMs / 1000) + GREGORIAN_EPOCH_OFFSET_S },
+    { key: 'duration', at: 15, value: (s) => Math.max(0, Math.floor((s.nowMs - s.joinedAtMs) / 1000)) },
+  ]),
+  (_s, member) => member,
+);
+
+/** One `_read_only.participants[]` object. */
+export function readOnlyParticipant(place: ParticipantPlace, member: Readonly<MemberState>, joinedAtMs: number, nowMs: number): ReadOnlyParticipant {
+  return buildParticipant({ place, joinedAtMs, nowMs }, member) as unknown as ReadOnlyParticipant;
 }
 
 /**

@@ -9,6 +9,16 @@
  */
 import type { ListedConference, ListedMember } from '../conference/json-list.js';
 import type { ConferenceEvent, MemberState } from '../conference/types.js';
+import {
+  CHANGE_FIELDS,
+  COMPARED_FIELDS,
+  LISTED_FIELDS,
+  MEMBER_FIELDS,
+  agree,
+  fieldValue,
+  objectBuilder,
+  type Slot,
+} from '../conference/member-fields.js';
 import type { ConferenceRec, ConferenceStore } from './store.js';
 import { dropConference, leaving, synthesize, type Details } from './synthesis.js';
 
@@ -20,55 +30,25 @@ export interface SnapshotApplication {
   finish(): ConferenceEvent[][];
 }
 
-function memberFromListing(m: ListedMember, previous?: MemberState): MemberState {
-  const out: MemberState = {
-    memberId: m.memberId,
-    callId: m.callId,
-    callerIdName: m.callerIdName,
-    callerIdNumber: m.callerIdNumber,
-    isModerator: m.isModerator,
-    hear: m.hear,
-    see: m.see,
-    speak: m.speak,
-    talking: m.talking,
-    floor: m.floor,
-    hold: m.hold,
-    muteDetect: m.muteDetect,
-    video: m.video,
-    ghost: m.ghost,
-    energyLevel: m.energyLevel,
-    // json_list has no current energy: keep what the last event said, 0 for a newcomer.
-    currentEnergy: previous?.currentEnergy ?? 0,
-    // Nor channel variables: keep what add-member carried (Kazoo's custom_channel_vars live there);
-    // for a newcomer, what the resync fetched with uuid_dump, if anything.
-    channelVars: previous?.channelVars ?? m.channelVars ?? {},
-  };
-  const channelName = previous?.channelName ?? m.channelName;
-  const presenceId = previous?.presenceId ?? m.presenceId;
-  if (channelName !== undefined) out.channelName = channelName;
-  if (presenceId !== undefined) out.presenceId = presenceId;
-  return out;
-}
+/**
+ * A member as a listing shows it. What listings do not carry (current energy, channel data) is kept
+ * from `previous`; for a newcomer, the channel data the node sync fetched (uuid_dump), if any.
+ */
+const memberFromListing = objectBuilder<ListedMember, MemberState | undefined>(
+  [
+    ...MEMBER_FIELDS.map((f): Slot<ListedMember, MemberState | undefined> =>
+      f.list !== undefined ? { key: f.key, field: f.key } : { key: f.key, value: (_m, previous) => (previous === undefined ? undefined : fieldValue(previous, f)) ?? f.fresh },
+    ),
+    { key: 'channelVars', value: (m, previous) => previous?.channelVars ?? m.channelVars ?? {} },
+    { key: 'channelName', optional: true, value: (m, previous) => previous?.channelName ?? m.channelName },
+    { key: 'presenceId', optional: true, value: (m, previous) => previous?.presenceId ?? m.presenceId },
+  ],
+  (m) => m,
+) as unknown as (m: ListedMember, previous?: MemberState) => MemberState;
 
 /** Whether memberFromListing(m, previous) would equal `previous` field for field. */
 function listingMatches(m: ListedMember, p: MemberState): boolean {
-  return (
-    m.memberId === p.memberId &&
-    m.callId === p.callId &&
-    m.callerIdName === p.callerIdName &&
-    m.callerIdNumber === p.callerIdNumber &&
-    m.isModerator === p.isModerator &&
-    m.hear === p.hear &&
-    m.see === p.see &&
-    m.speak === p.speak &&
-    m.talking === p.talking &&
-    m.floor === p.floor &&
-    m.hold === p.hold &&
-    m.muteDetect === p.muteDetect &&
-    m.video === p.video &&
-    m.ghost === p.ghost &&
-    m.energyLevel === p.energyLevel
-  );
+  return agree(m, p, LISTED_FIELDS);
 }
 
 /**
@@ -198,24 +178,15 @@ function diffMembers(store: ConferenceStore, rec: ConferenceRec, l: ListedConfer
     p.member = after;
     p.volumeIn = m.volumeIn;
     p.volumeOut = m.volumeOut;
-    const emit = (action: string): void => tell(action, after);
-    if (before.speak !== after.speak) emit(after.speak ? 'unmute-member' : 'mute-member');
-    if (before.hear !== after.hear) emit(after.hear ? 'undeaf-member' : 'deaf-member');
-    if (before.hold !== after.hold) emit(after.hold ? 'hold-member' : 'unhold-member');
-    if (before.talking !== after.talking) emit(after.talking ? 'start-talking' : 'stop-talking');
-    if (before.energyLevel !== after.energyLevel) emit('energy-level-member');
-    if (
-      before.callerIdName !== after.callerIdName ||
-      before.callerIdNumber !== after.callerIdNumber ||
-      before.isModerator !== after.isModerator ||
-      before.muteDetect !== after.muteDetect ||
-      before.video !== after.video ||
-      before.see !== after.see ||
-      before.ghost !== after.ghost
-    ) {
-      // No FreeSWITCH action names these changes; consumers still learn the new state.
-      emit('member-update');
+    // Member id and call id are the same by construction (a stayer is the same call under the same id).
+    let update = false;
+    for (const f of COMPARED_FIELDS) if (f.change === undefined && fieldValue(before, f) !== fieldValue(after, f)) update = true;
+    for (const f of CHANGE_FIELDS) {
+      const value = fieldValue(after, f);
+      if (fieldValue(before, f) !== value) tell('any' in f.change ? f.change.any : value ? f.change.set : f.change.unset, after);
     }
+    // No FreeSWITCH action names the other changes; consumers still learn the new state.
+    if (update) tell('member-update', after);
   }
   const newFloorMember = [...rec.participants.values()].find((p) => p.member.floor)?.member;
   const newFloor = newFloorMember?.memberId;

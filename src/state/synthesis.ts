@@ -5,6 +5,7 @@
  * consumers treat both alike.
  */
 import type { ConferenceEvent, MemberState } from '../conference/types.js';
+import { MEMBER_FIELDS, fieldValue, headerText } from '../conference/member-fields.js';
 import type { ConferenceRec, ConferenceStore, NodeIdentity } from './store.js';
 
 export type Details = Record<string, string | number | boolean | null>;
@@ -35,24 +36,7 @@ export function synthesize(
   if (rec.domain) headers['Conference-Domain'] = rec.domain;
   if (rec.profile) headers['Conference-Profile-Name'] = rec.profile;
   if (member) {
-    Object.assign(headers, {
-      'Member-ID': String(member.memberId),
-      'Member-Type': member.isModerator ? 'moderator' : 'member',
-      'Member-Ghost': String(member.ghost),
-      'Unique-ID': member.callId,
-      'Caller-Caller-ID-Name': member.callerIdName,
-      'Caller-Caller-ID-Number': member.callerIdNumber,
-      Floor: String(member.floor),
-      Video: String(member.video),
-      Hear: String(member.hear),
-      See: String(member.see),
-      Speak: String(member.speak),
-      Talking: String(member.talking),
-      'Mute-Detect': String(member.muteDetect),
-      Hold: String(member.hold),
-      'Energy-Level': String(member.energyLevel),
-      'Current-Energy': String(member.currentEnergy),
-    });
+    for (const f of MEMBER_FIELDS) headers[f.headers[0]!] = headerText(f, fieldValue(member, f)!);
     if (member.channelName !== undefined) headers['Channel-Name'] = member.channelName;
     if (member.presenceId !== undefined) headers['Channel-Presence-ID'] = member.presenceId;
     for (const [k, v] of Object.entries(member.channelVars)) headers[`variable_${k}`] = v;
