@@ -12,7 +12,7 @@
  * snapshot is turned into absolute times against the clock reading taken when the reply arrived.
  */
 import { ConferenceNotFoundError, UnrecognizedReplyError } from './errors.js';
-import { LISTED_FIELDS, setField, type ListedFieldKey } from './member-fields.js';
+import { LISTED_FIELDS, objectBuilder, type ListedFieldKey, type MemberField } from './member-fields.js';
 import type { MemberState } from './types.js';
 
 /**
@@ -94,18 +94,22 @@ function isObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Reads one listed member field, from the member's own fields or from its `flags` object. */
+function listReader(f: MemberField): (fields: Json, flags: Json) => boolean | number | string {
+  const where = f.list!;
+  if ('flag' in where) return (_fields, flags) => bool(flags, where.flag, f.fresh as boolean);
+  if (f.type === 'int') return (fields) => num(fields, where.key, f.fresh as number);
+  return (fields) => str(fields, where.key);
+}
+
+const listedFields = objectBuilder<Json, Json>(LISTED_FIELDS.map((f) => ({ key: f.key, value: listReader(f) })));
+
 /**
  * One listed member from its fields and its `flags` object (json_list's member object and flags, or
  * xml_list's member leaves and `<flags>` leaves: the same names, all text in xml).
  */
 function listedMember(fields: Json, flags: Json, type: string, lastTalking: number | undefined): ListedMember {
-  const out = {} as ListedMember;
-  for (const f of LISTED_FIELDS) {
-    const where = f.list!;
-    if ('flag' in where) setField(out, f, bool(flags, where.flag, f.fresh as boolean));
-    else if (f.type === 'int') setField(out, f, num(fields, where.key, f.fresh as number));
-    else setField(out, f, str(fields, where.key));
-  }
+  const out = listedFields(fields, flags) as unknown as ListedMember;
   out.type = type;
   out.endConference = bool(flags, 'end_conference');
   out.joinedSecondsAgo = num(fields, 'join_time');
