@@ -265,7 +265,7 @@ export function parseConferenceEvent(event: EslEvent, node: string): ConferenceE
   if (!isConferenceEvent(event)) return undefined;
   const h = event.headers;
   const action = h['Action'] ?? '';
-  // One pass over the headers (FreeSWITCH sends ~90 per member event): channel variables and details.
+  // One pass over the headers (a member event has dozens): channel variables and details.
   const vars: Record<string, string> = {};
   const details: Record<string, string | number | boolean | null> = {};
   const hasMember = h['Member-ID'] !== undefined;
@@ -295,7 +295,7 @@ export function parseConferenceEvent(event: EslEvent, node: string): ConferenceE
     sequence: parseIntHeader(h['Event-Sequence'], 0),
     details,
     synthesized: false,
-    // Shared with the EslEvent, not copied (copying ~90 headers cost more than the whole parse).
+    // Shared with the EslEvent, not copied (copying every header would cost more than the whole parse).
     headers: h as Record<string, string>,
   };
   if (h['Conference-Domain'] !== undefined) out.conferenceDomain = h['Conference-Domain'];

@@ -2,7 +2,7 @@
  * Parses mod_conference's `conference json_list` reply (cJSON_Print output: tab-indented JSON) and the
  * `xml_list` reply into one neutral shape, pure. Used by the resync to rebuild a node's state.
  *
- * What FreeSWITCH 1.10 answers (see shared/fixtures/freeswitch/api-replies.txt):
+ * What FreeSWITCH 1.10 answers (see test/fixtures/freeswitch/api-replies.txt):
  * - `conference json_list` / `conference <name> json_list`: a JSON array of conferences, no `+OK`.
  *   With no conference at all cJSON prints an empty array (`[]`, as the simulator answers). The
  *   `conference list` text `+OK No active conferences.` is accepted too; both mean "nothing".
@@ -158,7 +158,7 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   if (!text.startsWith('[')) failNotFoundOrUnrecognized(command, text);
-  // With 1000 conferences the reply is ~7 MB. One JSON.parse per conference keeps every raw tree
+  // A node with many conferences answers megabytes. One JSON.parse per conference keeps every raw tree
   // short-lived (it dies young instead of the whole reply's tree being promoted to the old
   // generation while the rest is converted). Anything the fast path cannot vouch for takes the
   // whole-reply path, so results and errors are the same either way.

@@ -1,5 +1,5 @@
 /**
- * ConferenceEvent → what consumers receive (seed 004's participant event). Pure: the same event
+ * ConferenceEvent → what consumers receive (Kazoo's participant event). Pure: the same event
  * and context always give the same payload, msg_id included (derived from the event, so a
  * republished event keeps its id). The AMQP routing key is the bus layer's job; the payload's
  * `routing_key` is `participant_event` like Kazoo's unless the context supplies a function.

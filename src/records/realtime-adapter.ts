@@ -22,7 +22,7 @@ export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => nu
       is_locked: info.locked,
       duration: Math.max(0, Math.floor((t - info.startedAt) / 1000)),
       // Built on first read: most callers (one per event) only want the node or the lock state, and
-      // building every participant's view for each of them was most of a resync burst's garbage.
+      // building every participant's view for each of them would be most of a resync burst's garbage.
       get participants(): LiveParticipant[] {
         const built = registry.participants(info.name, info.node).map((p) => participant(info, p, t));
         Object.defineProperty(this, 'participants', { value: built, enumerable: true, writable: true });
