@@ -2,7 +2,9 @@
  * `CUSTOM conference::maintenance` EslEvent → typed ConferenceEvent. Pure.
  *
  * Every such event becomes a ConferenceEvent: actions we know get `known: true`, any other Action
- * passes through with `known: false` (never dropped). Header facts, from the fixtures:
+ * passes through with `known: false`. Only an event carrying a value FreeSWITCH could not have sent
+ * (a Member-ID that is not a positive integer, a Conference-Name no command could address: see
+ * refusals.ts) is dropped, and reported to `onRefused`. Header facts, from the fixtures:
  * - conference fields: Conference-Name / -Unique-ID / -Domain / -Profile-Name / -Size / -Ghosts;
  * - member events carry Member-ID and the other member fields' headers (member-fields.ts: Member-Type
  *   `moderator` | `member`, Unique-ID of the member's channel, caller id, flags, energy levels);
@@ -14,6 +16,7 @@ import type { EslEvent } from '../esl/codec.js';
 import type { ConferenceEvent, MemberState } from './types.js';
 import { keptChannelVars } from './channel-vars.js';
 import { MEMBER_FIELDS, MEMBER_HEADERS, objectBuilder, type MemberField } from './member-fields.js';
+import { conferenceNameProblem, memberIdProblem, refusedValue, type OnRefused } from './refusals.js';
 
 export const CONFERENCE_EVENT_NAME = 'CUSTOM';
 export const CONFERENCE_SUBCLASS = 'conference::maintenance';
@@ -247,8 +250,7 @@ export function memberFromHeaders(
   h: Readonly<Record<string, string>>,
   channelVars: Record<string, string> = keptChannelVars(h),
 ): MemberState | undefined {
-  const id = parseIntHeader(h['Member-ID'], NaN);
-  if (!Number.isInteger(id)) return undefined;
+  if (memberIdProblem(parseIntHeader(h['Member-ID'], NaN)) !== undefined) return undefined;
   const member = buildMember(h, channelVars) as unknown as MemberState;
   const channelName = h['Channel-Name'] ?? h['Caller-Channel-Name'];
   if (channelName !== undefined) member.channelName = channelName;
@@ -259,16 +261,28 @@ export function memberFromHeaders(
 
 /**
  * Parses a `CUSTOM conference::maintenance` event from node `node`. Returns undefined for any
- * other event (not ours to interpret); every conference event yields a ConferenceEvent.
+ * other event (not ours to interpret) and for a conference event refused (told to `onRefused`);
+ * every other conference event yields a ConferenceEvent.
  */
-export function parseConferenceEvent(event: EslEvent, node: string): ConferenceEvent | undefined {
+export function parseConferenceEvent(event: EslEvent, node: string, onRefused?: OnRefused): ConferenceEvent | undefined {
   if (!isConferenceEvent(event)) return undefined;
   const h = event.headers;
   const action = h['Action'] ?? '';
+  const nameProblem = conferenceNameProblem(h['Conference-Name']);
+  if (nameProblem !== undefined) {
+    onRefused?.({ dropped: 'event', field: 'Conference-Name', value: refusedValue(h['Conference-Name']), reason: nameProblem, action });
+    return undefined;
+  }
+  const memberId = h['Member-ID'];
+  const idProblem = memberId === undefined ? undefined : memberIdProblem(parseIntHeader(memberId, NaN));
+  if (idProblem !== undefined) {
+    onRefused?.({ dropped: 'event', field: 'Member-ID', value: refusedValue(memberId), reason: idProblem, action });
+    return undefined;
+  }
   // One pass over the headers (a member event has dozens): channel variables and details.
   const vars: Record<string, string> = {};
   const details: Record<string, string | number | boolean | null> = {};
-  const hasMember = h['Member-ID'] !== undefined;
+  const hasMember = memberId !== undefined;
   for (const name in h) {
     const value = h[name]!;
     if (name.startsWith('variable_')) {

@@ -10,10 +10,13 @@
  *   top-level dispatcher, `Conference <name> not found`).
  * Times in these replies are relative: `run_time` and a member's `join_time` are seconds elapsed, so a
  * snapshot is turned into absolute times against the clock reading taken when the reply arrived.
+ * A listed conference or member carrying a value FreeSWITCH could not have sent (refusals.ts) is left
+ * out and reported to `onRefused`; the rest of the listing stands.
  */
 import { ConferenceNotFoundError, UnrecognizedReplyError } from './errors.js';
 import { LISTED_FIELDS, objectBuilder, type ListedFieldKey, type MemberField } from './member-fields.js';
 import type { MemberState } from './types.js';
+import { conferenceNameProblem, memberIdProblem, refusedValue, type OnRefused, type Refusal } from './refusals.js';
 
 /**
  * A listed member: the member fields listings carry (member-fields.ts, under their MemberState keys)
@@ -119,6 +122,22 @@ function listedMember(fields: Json, flags: Json, type: string, lastTalking: numb
   return out;
 }
 
+/** The member, or undefined (and a refusal) when its id cannot be a member id. */
+function checkedMember(member: ListedMember, rawId: unknown, conference: string, refused: Refusal[]): ListedMember | undefined {
+  const problem = memberIdProblem(member.memberId);
+  if (problem === undefined) return member;
+  refused.push({ dropped: 'member', field: 'id', value: refusedValue(rawId), reason: problem, conference });
+  return undefined;
+}
+
+/** The conference's name, or undefined (and a refusal) when FreeSWITCH could not have it. */
+function checkedName(name: string, field: string, refused: Refusal[]): string | undefined {
+  const problem = conferenceNameProblem(name);
+  if (problem === undefined) return name;
+  refused.push({ dropped: 'conference', field, value: refusedValue(name), reason: problem });
+  return undefined;
+}
+
 function memberFromJson(m: Json): ListedMember {
   const lastTalking = m.last_talking;
   return listedMember(m, isObject(m.flags) ? m.flags : {}, str(m, 'type') || 'caller', typeof lastTalking === 'number' ? lastTalking : undefined);
@@ -130,12 +149,19 @@ function variablesFrom(v: unknown): Record<string, string> {
   return out;
 }
 
-function conferenceFromJson(c: Json): ListedConference {
-  const members = Array.isArray(c.members) ? c.members.filter(isObject).map(memberFromJson) : [];
+function conferenceFromJson(c: Json, refused: Refusal[]): ListedConference | undefined {
+  const name = checkedName(str(c, 'conference_name'), 'conference_name', refused);
+  if (name === undefined) return undefined;
+  const listed = Array.isArray(c.members) ? c.members.filter(isObject) : [];
+  const members: ListedMember[] = [];
+  for (const m of listed) {
+    const member = checkedMember(memberFromJson(m), m.id, name, refused);
+    if (member) members.push(member);
+  }
   return {
-    name: str(c, 'conference_name'),
+    name,
     uuid: str(c, 'conference_uuid'),
-    memberCount: num(c, 'member_count', members.length),
+    memberCount: num(c, 'member_count', listed.length),
     ghostCount: num(c, 'ghost_count'),
     rate: num(c, 'rate'),
     runTimeSeconds: num(c, 'run_time'),
@@ -154,7 +180,7 @@ function conferenceFromJson(c: Json): ListedConference {
  * Throws ConferenceNotFoundError for an unknown name, UnrecognizedReplyError for anything else
  * that is not the expected array.
  */
-export function parseJsonList(reply: string, command = 'conference json_list'): ListedConference[] {
+export function parseJsonList(reply: string, command = 'conference json_list', onRefused?: OnRefused): ListedConference[] {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   if (!text.startsWith('[')) failNotFoundOrUnrecognized(command, text);
@@ -162,8 +188,9 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
   // short-lived (it dies young instead of the whole reply's tree being promoted to the old
   // generation while the rest is converted). Anything the fast path cannot vouch for takes the
   // whole-reply path, so results and errors are the same either way.
+  // Refusals are told once the result is known: the fast path may give up after some conferences.
   const fast = parsePerConference(text);
-  if (fast) return fast;
+  if (fast) return told(fast.listed, fast.refused, onRefused);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -171,7 +198,18 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
     throw new UnrecognizedReplyError(command, text);
   }
   if (!Array.isArray(parsed)) throw new UnrecognizedReplyError(command, text);
-  return parsed.filter(isObject).map(conferenceFromJson);
+  const refused: Refusal[] = [];
+  const listed: ListedConference[] = [];
+  for (const c of parsed.filter(isObject)) {
+    const conference = conferenceFromJson(c, refused);
+    if (conference) listed.push(conference);
+  }
+  return told(listed, refused, onRefused);
+}
+
+function told<T>(result: T, refused: readonly Refusal[], onRefused: OnRefused | undefined): T {
+  if (onRefused) for (const r of refused) onRefused(r);
+  return result;
 }
 
 /**
@@ -182,11 +220,12 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
  * so a cut anywhere else (inside a string, in a nested object) leaves invalid JSON. Any piece that does
  * not parse, or does not look like this layout at all → undefined (the caller parses the whole reply).
  */
-function parsePerConference(text: string): ListedConference[] | undefined {
+function parsePerConference(text: string): { listed: ListedConference[]; refused: Refusal[] } | undefined {
   const SEP = '\n\t}, {';
   if (text.charCodeAt(1) !== 0x7b /* { */ || !text.endsWith('}]')) return undefined;
   const last = text.length - 1; // the closing ']'
   const out: ListedConference[] = [];
+  const refused: Refusal[] = [];
   let start = 1;
   try {
     for (;;) {
@@ -194,8 +233,9 @@ function parsePerConference(text: string): ListedConference[] | undefined {
       const end = sep < 0 ? last : sep + 3; // through the element's '}'
       const element: unknown = JSON.parse(text.slice(start, end));
       if (!isObject(element)) return undefined;
-      out.push(conferenceFromJson(element));
-      if (sep < 0) return out;
+      const conference = conferenceFromJson(element, refused);
+      if (conference) out.push(conference);
+      if (sep < 0) return { listed: out, refused };
       start = sep + SEP.length - 1; // the next element's '{'
     }
   } catch {
@@ -209,18 +249,22 @@ function parsePerConference(text: string): ListedConference[] | undefined {
  * conferences.`. FreeSWITCH 1.10 puts `+OK ` before the reply (fixtures: api-replies.txt); older
  * sources write none, and one conference is all the fixtures show, so the prefix is optional on every
  * line. A name with a space (printed raw; no `conference <name>` command could address it anyway)
- * or anything else unexpected gives undefined: the caller then lists everything at once.
+ * or anything else unexpected gives undefined: the caller then lists everything at once. A name
+ * FreeSWITCH could not have (control characters, too long) is left out and reported to `onRefused`,
+ * as the whole listing would.
  */
-export function parseListSummary(reply: string): string[] | undefined {
+export function parseListSummary(reply: string, onRefused?: OnRefused): string[] | undefined {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   const names: string[] = [];
+  const refused: Refusal[] = [];
   for (const line of text.split('\n')) {
     const m = /^(?:\+OK )?Conference (\S+) \(\d+ members? rate: /.exec(line);
     if (!m) return undefined;
-    names.push(m[1]!);
+    const name = checkedName(m[1]!, 'Conference', refused);
+    if (name !== undefined) names.push(name);
   }
-  return names;
+  return told(names, refused, onRefused);
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -257,15 +301,18 @@ function xmlNum(o: Json, key: string): number {
 }
 
 /** Parses the body of `conference xml_list` into the same shape as parseJsonList. */
-export function parseXmlList(reply: string, command = 'conference xml_list'): ListedConference[] {
+export function parseXmlList(reply: string, command = 'conference xml_list', onRefused?: OnRefused): ListedConference[] {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   if (!text.startsWith('<')) failNotFoundOrUnrecognized(command, text);
   if (!/<conferences\b/.test(text)) throw new UnrecognizedReplyError(command, text);
   const out: ListedConference[] = [];
+  const refused: Refusal[] = [];
   const confRe = /<conference\s([^>]*)>([\s\S]*?)<\/conference>/g;
   for (let c = confRe.exec(text); c; c = confRe.exec(text)) {
     const attrs = xmlAttrs(c[1]!);
+    const name = checkedName(str(attrs, 'name'), 'name', refused);
+    if (name === undefined) continue;
     const inner = c[2]!;
     const members: ListedMember[] = [];
     const memRe = /<member\s([^>]*)>([\s\S]*?)<\/member>/g;
@@ -275,13 +322,14 @@ export function parseXmlList(reply: string, command = 'conference xml_list'): Li
       const flags = flagsMatch ? xmlLeaves(flagsMatch[1]!) : {};
       const leaves = xmlLeaves(m[2]!.replace(/<flags>[\s\S]*?<\/flags>/, ''));
       const lastTalking = Number(leaves.last_talking);
-      members.push(listedMember(leaves, flags, str(mAttrs, 'type') || 'caller', Number.isFinite(lastTalking) ? lastTalking : undefined));
+      const member = listedMember(leaves, flags, str(mAttrs, 'type') || 'caller', Number.isFinite(lastTalking) ? lastTalking : undefined);
+      if (checkedMember(member, leaves.id, name, refused)) members.push(member);
     }
     const varsMatch = /<variables>([\s\S]*?)<\/variables>/.exec(inner);
     const variables: Record<string, string> = {};
     if (varsMatch) for (const [k, v] of Object.entries(xmlLeaves(varsMatch[1]!))) variables[k] = String(v);
     out.push({
-      name: str(attrs, 'name'),
+      name,
       uuid: str(attrs, 'uuid'),
       memberCount: xmlNum(attrs, 'member-count'),
       ghostCount: xmlNum(attrs, 'ghost-count'),
@@ -296,5 +344,5 @@ export function parseXmlList(reply: string, command = 'conference xml_list'): Li
       members,
     });
   }
-  return out;
+  return told(out, refused, onRefused);
 }
