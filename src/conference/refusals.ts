@@ -10,6 +10,7 @@
  *   (FreeSWITCH splits api arguments on spaces), no control characters, at most
  *   MAX_CONFERENCE_NAME_LENGTH characters (twice what confmgr's own commands accept).
  */
+import type { Logger } from '../util/log.js';
 
 /** A value refused at the boundary, and what was dropped because of it. */
 export interface Refusal {
@@ -47,4 +48,9 @@ export function conferenceNameProblem(name: string | undefined): string | undefi
 export function refusedValue(value: unknown): string {
   const text = typeof value === 'string' ? value : value === undefined ? '' : String(value);
   return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+}
+
+/** An `onRefused` listener that logs each refusal as a structured warning naming the node. */
+export function logRefusals(log: Logger, node: string): OnRefused {
+  return (refusal) => log.warn({ node, ...refusal }, 'dropped a value FreeSWITCH could not have sent');
 }

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { EslEvent } from '../../src/esl/codec.js';
 import { parseConferenceEvent } from '../../src/conference/events.js';
 import { parseJsonList, parseListSummary, parseXmlList } from '../../src/conference/json-list.js';
-import type { Refusal } from '../../src/conference/refusals.js';
+import { logRefusals, type Refusal } from '../../src/conference/refusals.js';
+import { createLogger } from '../../src/util/log.js';
 import { cjsonPrint, type CJsonValue } from '../../src/simulator/cjson.js';
 
 function ev(headers: Record<string, string | undefined>): EslEvent {
@@ -112,5 +113,16 @@ describe('listings carrying impossible values', () => {
     const reply = '+OK Conference good (1 member rate: 8000 flags: running)\nConference bad\u0007 (1 member rate: 8000 flags: running)';
     expect(parseListSummary(reply, onRefused)).toEqual(['good']);
     expect(refused).toMatchObject([{ dropped: 'conference', field: 'Conference', reason: 'whitespace or control characters' }]);
+  });
+});
+
+describe('logRefusals', () => {
+  it('logs each refusal as one structured warning with the node', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+    expect(parseConferenceEvent(ev({ 'Member-ID': '-1' }), 'fs1', logRefusals(log, 'fs1'))).toBeUndefined();
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toMatchObject([
+      { level: 40, node: 'fs1', dropped: 'event', field: 'Member-ID', value: '"-1"', reason: 'not a positive integer', action: 'add-member', msg: 'dropped a value FreeSWITCH could not have sent' },
+    ]);
   });
 });
