@@ -243,7 +243,8 @@ const buildMember = objectBuilder<Headers, Record<string, string>>([
 ]);
 
 /**
- * The member an event describes, or undefined when it has no Member-ID. Flags missing from the
+ * The member an event describes, or undefined when it has no Member-ID (or one that is not a
+ * positive integer: parseConferenceEvent refuses such an event). Flags missing from the
  * event take FreeSWITCH's defaults for a fresh member (hear/speak/see on, everything else off).
  */
 export function memberFromHeaders(
