@@ -88,7 +88,16 @@ const FIELDS = {
     payloadAt: 2,
     sticky: true,
   },
-  floor: { type: 'flag', header: 'Floor', fresh: false, list: { flag: 'has_floor' }, kazoo: 'floor', payloadAt: 11, readOnlyAt: 4, change: 'floor-change' },
+  floor: {
+    type: 'flag',
+    header: 'Floor',
+    fresh: false,
+    list: { flag: 'has_floor' },
+    kazoo: 'floor',
+    payloadAt: 11,
+    readOnlyAt: 4,
+    change: 'floor-change',
+  },
   video: { type: 'flag', header: 'Video', fresh: false, list: { flag: 'has_video' }, kazoo: 'video', payloadAt: 5, readOnlyAt: 12 },
   hear: {
     type: 'flag',
@@ -121,7 +130,15 @@ const FIELDS = {
     readOnlyAt: 7,
     change: { set: 'start-talking', unset: 'stop-talking', at: 3 },
   },
-  muteDetect: { type: 'flag', header: 'Mute-Detect', fresh: false, list: { flag: 'mute_detect' }, kazoo: 'mute_detect', payloadAt: 4, readOnlyAt: 8 },
+  muteDetect: {
+    type: 'flag',
+    header: 'Mute-Detect',
+    fresh: false,
+    list: { flag: 'mute_detect' },
+    kazoo: 'mute_detect',
+    payloadAt: 4,
+    readOnlyAt: 8,
+  },
   hold: { type: 'flag', header: 'Hold', fresh: false, list: { flag: 'hold' }, change: { set: 'hold-member', unset: 'unhold-member', at: 2 } },
   energyLevel: {
     type: 'int',
@@ -285,6 +302,7 @@ export function objectBuilder<A, B>(
     return `(${valueOf(first!)} === undefined ? ${choose(rest, new Set([...omit, first!]))} : ${choose(rest, omit)})`;
   };
   lines.push(`  return ${choose(slots.filter((s) => s.optional === true), new Set())};`, '};');
-  const make = new Function('own', 'memberOf', lines.join('\n')) as (own: readonly Slot<A, B>[], memberOf: unknown) => (a: A, b: B) => Record<string, unknown>;
+  type Make = (own: readonly Slot<A, B>[], memberOf: unknown) => (a: A, b: B) => Record<string, unknown>;
+  const make = new Function('own', 'memberOf', lines.join('\n')) as Make;
   return make(own, memberOf);
 }

@@ -36,8 +36,11 @@ export interface SnapshotApplication {
  */
 const memberFromListing = objectBuilder<ListedMember, MemberState | undefined>(
   [
-    ...MEMBER_FIELDS.map((f): Slot<ListedMember, MemberState | undefined> =>
-      f.list !== undefined ? { key: f.key, field: f.key } : { key: f.key, value: (_m, previous) => (previous === undefined ? undefined : fieldValue(previous, f)) ?? f.fresh },
+    ...MEMBER_FIELDS.map(
+      (f): Slot<ListedMember, MemberState | undefined> =>
+        f.list !== undefined
+          ? { key: f.key, field: f.key }
+          : { key: f.key, value: (_m, previous) => (previous === undefined ? undefined : fieldValue(previous, f)) ?? f.fresh },
     ),
     { key: 'channelVars', value: (m, previous) => previous?.channelVars ?? m.channelVars ?? {} },
     { key: 'channelName', optional: true, value: (m, previous) => previous?.channelName ?? m.channelName },
