@@ -44,7 +44,20 @@ describe('MEMBER_FIELDS', () => {
     e.setFloor(e.conference('x')!, m);
     expect(e.executeApi(`conference x energy ${m.id} 321`)).toContain('321');
     const fromEvent = parsed(seen.filter((ev) => ev.header('Member-ID') === String(m.id)).at(-1)!);
-    expect(fromEvent).toMatchObject({ memberId: m.id, callerIdName: 'Bob', hear: false, speak: false, see: false, video: true, talking: true, floor: true, hold: true, muteDetect: true, energyLevel: 321, currentEnergy: 7 });
+    expect(fromEvent).toMatchObject({
+      memberId: m.id,
+      callerIdName: 'Bob',
+      hear: false,
+      speak: false,
+      see: false,
+      video: true,
+      talking: true,
+      floor: true,
+      hold: true,
+      muteDetect: true,
+      energyLevel: 321,
+      currentEnergy: 7,
+    });
 
     const json = parseJsonList(e.executeApi('conference x json_list'))[0]!.members.find((l) => l.memberId === m.id)!;
     const xml = parseXmlList(e.executeApi('conference x xml_list'))[0]!.members.find((l) => l.memberId === m.id)!;
