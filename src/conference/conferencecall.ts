@@ -1,5 +1,5 @@
 /**
- * VoIPbin's conferencecall record (shared/seeds/000_*.txt): one per call per stay in a conference.
+ * VoIPbin's conferencecall record (test/fixtures/seeds/000_*.txt): one per call per stay in a conference.
  * status moves only forward: joining → joined → leaving → leaved. A pure state machine
  * (advance, statusForEvent) plus a small in-memory tracker that applies ConferenceEvents.
  *

@@ -2,11 +2,12 @@
  * `CUSTOM conference::maintenance` EslEvent → typed ConferenceEvent. Pure.
  *
  * Every such event becomes a ConferenceEvent: actions we know get `known: true`, any other Action
- * passes through with `known: false` (never dropped). Header facts, from the fixtures:
+ * passes through with `known: false`. Only an event carrying a value FreeSWITCH could not have sent
+ * (a Member-ID that is not a positive integer, a Conference-Name no command could address: see
+ * refusals.ts) is dropped, and reported to `onRefused`. Header facts, from the fixtures:
  * - conference fields: Conference-Name / -Unique-ID / -Domain / -Profile-Name / -Size / -Ghosts;
- * - member events carry Member-ID, Member-Type (`moderator` | `member`), Unique-ID (the member's
- *   channel), Caller-Caller-ID-Name/-Number and the flags Floor, Video, Hear, See, Speak, Talking,
- *   Mute-Detect, Hold, Member-Ghost with Energy-Level and Current-Energy;
+ * - member events carry Member-ID and the other member fields' headers (member-fields.ts: Member-Type
+ *   `moderator` | `member`, Unique-ID of the member's channel, caller id, flags, energy levels);
  * - floor-change carries Old-ID / New-ID (`none` or an id); its member fields describe the new
  *   holder and are absent when New-ID is `none`;
  * - with verbose events, channel variables arrive as `variable_<name>` headers.
@@ -14,6 +15,8 @@
 import type { EslEvent } from '../esl/codec.js';
 import type { ConferenceEvent, MemberState } from './types.js';
 import { keptChannelVars } from './channel-vars.js';
+import { MEMBER_FIELDS, MEMBER_HEADERS, objectBuilder, type MemberField } from './member-fields.js';
+import { conferenceNameProblem, memberIdProblem, refusedValue, type OnRefused } from './refusals.js';
 
 export const CONFERENCE_EVENT_NAME = 'CUSTOM';
 export const CONFERENCE_SUBCLASS = 'conference::maintenance';
@@ -153,19 +156,9 @@ const COMMON_HEADERS: ReadonlySet<string> = new Set([
   'Call-Direction',
   'Presence-Call-Direction',
   'Answer-State',
-  'Floor',
-  'Video',
-  'Hear',
-  'See',
-  'Speak',
-  'Talking',
-  'Mute-Detect',
-  'Hold',
-  'Member-ID',
-  'Member-Type',
-  'Member-Ghost',
-  'Current-Energy',
   'Content-Length',
+  // Member fields (a member-level Energy-Level is one; a conference-level one is a detail, below).
+  ...MEMBER_HEADERS,
 ]);
 /** Channel/caller-profile header families (conference_member_add_event_data adds them). */
 const COMMON_PREFIX_RE = /^(?:Channel-|Caller-|variable_|Other-Leg-|Presence-)/;
@@ -209,35 +202,57 @@ export function isConferenceEvent(event: EslEvent): boolean {
   return event.name === CONFERENCE_EVENT_NAME && event.subclass === CONFERENCE_SUBCLASS;
 }
 
+type Headers = Readonly<Record<string, string>>;
+
 /**
- * The member an event describes, or undefined when it has no Member-ID. Flags missing from the
+ * Reads one member field from an event's headers: the first of its headers present, else a fresh
+ * member's value. Made once per field (the header name and the parse fixed), as events are many.
+ */
+function headerReader(f: MemberField): (h: Headers) => boolean | number | string {
+  const names = f.headers;
+  const first = names[0]!;
+  const fresh = f.fresh;
+  const text: (h: Headers) => string | undefined =
+    names.length === 1
+      ? (h) => h[first]
+      : (h) => {
+          for (const name of names) if (h[name] !== undefined) return h[name];
+          return undefined;
+        };
+  const wording = f.wording;
+  if (wording) {
+    return (h) => {
+      const t = text(h);
+      return t === undefined ? fresh : wording.parse(t);
+    };
+  }
+  switch (f.type) {
+    case 'flag':
+      return (h) => parseBool(text(h), fresh as boolean);
+    case 'int':
+      return (h) => parseIntHeader(text(h), fresh as number);
+    case 'text':
+      return (h) => text(h) ?? fresh;
+  }
+}
+
+/** Every member field from the headers, then the channel variables. */
+const buildMember = objectBuilder<Headers, Record<string, string>>([
+  ...MEMBER_FIELDS.map((f) => ({ key: f.key, value: headerReader(f) })),
+  { key: 'channelVars', value: (_h, channelVars) => channelVars },
+]);
+
+/**
+ * The member an event describes, or undefined when it has no Member-ID (or one that is not a
+ * positive integer: parseConferenceEvent refuses such an event). Flags missing from the
  * event take FreeSWITCH's defaults for a fresh member (hear/speak/see on, everything else off).
  */
 export function memberFromHeaders(
   h: Readonly<Record<string, string>>,
   channelVars: Record<string, string> = keptChannelVars(h),
 ): MemberState | undefined {
-  const id = parseIntHeader(h['Member-ID'], NaN);
-  if (!Number.isInteger(id)) return undefined;
-  const member: MemberState = {
-    memberId: id,
-    callId: h['Unique-ID'] ?? h['Caller-Unique-ID'] ?? '',
-    callerIdName: h['Caller-Caller-ID-Name'] ?? '',
-    callerIdNumber: h['Caller-Caller-ID-Number'] ?? '',
-    isModerator: (h['Member-Type'] ?? '').toLowerCase() === 'moderator',
-    hear: parseBool(h['Hear'], true),
-    see: parseBool(h['See'], true),
-    speak: parseBool(h['Speak'], true),
-    talking: parseBool(h['Talking'], false),
-    floor: parseBool(h['Floor'], false),
-    hold: parseBool(h['Hold'], false),
-    muteDetect: parseBool(h['Mute-Detect'], false),
-    video: parseBool(h['Video'], false),
-    ghost: parseBool(h['Member-Ghost'], false),
-    energyLevel: parseIntHeader(h['Energy-Level'], 0),
-    currentEnergy: parseIntHeader(h['Current-Energy'], 0),
-    channelVars,
-  };
+  if (memberIdProblem(parseIntHeader(h['Member-ID'], NaN)) !== undefined) return undefined;
+  const member = buildMember(h, channelVars) as unknown as MemberState;
   const channelName = h['Channel-Name'] ?? h['Caller-Channel-Name'];
   if (channelName !== undefined) member.channelName = channelName;
   const presenceId = h['Channel-Presence-ID'] ?? channelVars['presence_id'];
@@ -247,16 +262,28 @@ export function memberFromHeaders(
 
 /**
  * Parses a `CUSTOM conference::maintenance` event from node `node`. Returns undefined for any
- * other event (not ours to interpret); every conference event yields a ConferenceEvent.
+ * other event (not ours to interpret) and for a conference event refused (told to `onRefused`);
+ * every other conference event yields a ConferenceEvent.
  */
-export function parseConferenceEvent(event: EslEvent, node: string): ConferenceEvent | undefined {
+export function parseConferenceEvent(event: EslEvent, node: string, onRefused?: OnRefused): ConferenceEvent | undefined {
   if (!isConferenceEvent(event)) return undefined;
   const h = event.headers;
   const action = h['Action'] ?? '';
-  // One pass over the headers (FreeSWITCH sends ~90 per member event): channel variables and details.
+  const nameProblem = conferenceNameProblem(h['Conference-Name']);
+  if (nameProblem !== undefined) {
+    onRefused?.({ dropped: 'event', field: 'Conference-Name', value: refusedValue(h['Conference-Name']), reason: nameProblem, action });
+    return undefined;
+  }
+  const memberId = h['Member-ID'];
+  const idProblem = memberId === undefined ? undefined : memberIdProblem(parseIntHeader(memberId, NaN));
+  if (idProblem !== undefined) {
+    onRefused?.({ dropped: 'event', field: 'Member-ID', value: refusedValue(memberId), reason: idProblem, action });
+    return undefined;
+  }
+  // One pass over the headers (a member event has dozens): channel variables and details.
   const vars: Record<string, string> = {};
   const details: Record<string, string | number | boolean | null> = {};
-  const hasMember = h['Member-ID'] !== undefined;
+  const hasMember = memberId !== undefined;
   for (const name in h) {
     const value = h[name]!;
     if (name.startsWith('variable_')) {
@@ -283,7 +310,7 @@ export function parseConferenceEvent(event: EslEvent, node: string): ConferenceE
     sequence: parseIntHeader(h['Event-Sequence'], 0),
     details,
     synthesized: false,
-    // Shared with the EslEvent, not copied (copying ~90 headers cost more than the whole parse).
+    // Shared with the EslEvent, not copied (copying every header would cost more than the whole parse).
     headers: h as Record<string, string>,
   };
   if (h['Conference-Domain'] !== undefined) out.conferenceDomain = h['Conference-Domain'];

@@ -2,7 +2,7 @@
  * Parses mod_conference's `conference json_list` reply (cJSON_Print output: tab-indented JSON) and the
  * `xml_list` reply into one neutral shape, pure. Used by the resync to rebuild a node's state.
  *
- * What FreeSWITCH 1.10 answers (see shared/fixtures/freeswitch/api-replies.txt):
+ * What FreeSWITCH 1.10 answers (see test/fixtures/freeswitch/api-replies.txt):
  * - `conference json_list` / `conference <name> json_list`: a JSON array of conferences, no `+OK`.
  *   With no conference at all cJSON prints an empty array (`[]`, as the simulator answers). The
  *   `conference list` text `+OK No active conferences.` is accepted too; both mean "nothing".
@@ -10,33 +10,26 @@
  *   top-level dispatcher, `Conference <name> not found`).
  * Times in these replies are relative: `run_time` and a member's `join_time` are seconds elapsed, so a
  * snapshot is turned into absolute times against the clock reading taken when the reply arrived.
+ * A listed conference or member carrying a value FreeSWITCH could not have sent (refusals.ts) is left
+ * out and reported to `onRefused`; the rest of the listing stands.
  */
 import { ConferenceNotFoundError, UnrecognizedReplyError } from './errors.js';
+import { LISTED_FIELDS, objectBuilder, type ListedFieldKey, type MemberField } from './member-fields.js';
+import type { MemberState } from './types.js';
+import { conferenceNameProblem, memberIdProblem, refusedValue, type OnRefused, type Refusal } from './refusals.js';
 
-export interface ListedMember {
-  memberId: number;
-  /** Unique-ID of the member's channel. */
-  callId: string;
-  callerIdName: string;
-  callerIdNumber: string;
+/**
+ * A listed member: the member fields listings carry (member-fields.ts, under their MemberState keys)
+ * plus what only listings say.
+ */
+export interface ListedMember extends Pick<MemberState, ListedFieldKey> {
   /** `caller` for call legs; other types (recording/file nodes) are not participants. */
   type: string;
-  hear: boolean;
-  see: boolean;
-  speak: boolean;
-  hold: boolean;
-  muteDetect: boolean;
-  talking: boolean;
-  video: boolean;
-  floor: boolean;
-  isModerator: boolean;
-  ghost: boolean;
   endConference: boolean;
   /** Seconds since the member joined. */
   joinedSecondsAgo: number;
   /** Seconds since the member last talked; undefined when never (xml `N/A`). */
   lastTalking: number | undefined;
-  energyLevel: number;
   volumeIn: number;
   volumeOut: number;
   /**
@@ -104,41 +97,50 @@ function isObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-type MemberFlags = Pick<ListedMember, 'hear' | 'see' | 'speak' | 'hold' | 'muteDetect' | 'talking' | 'video' | 'floor' | 'isModerator' | 'ghost' | 'endConference'>;
+/** Reads one listed member field, from the member's own fields or from its `flags` object. */
+function listReader(f: MemberField): (fields: Json, flags: Json) => boolean | number | string {
+  const where = f.list!;
+  if ('flag' in where) return (_fields, flags) => bool(flags, where.flag, f.fresh as boolean);
+  if (f.type === 'int') return (fields) => num(fields, where.key, f.fresh as number);
+  return (fields) => str(fields, where.key);
+}
 
-/** The member `flags` object: the same names in json_list and xml_list. */
-function memberFlags(flags: Record<string, unknown>): MemberFlags {
-  return {
-    hear: bool(flags, 'can_hear', true),
-    see: bool(flags, 'can_see', true),
-    speak: bool(flags, 'can_speak', true),
-    hold: bool(flags, 'hold'),
-    muteDetect: bool(flags, 'mute_detect'),
-    talking: bool(flags, 'talking'),
-    video: bool(flags, 'has_video'),
-    floor: bool(flags, 'has_floor'),
-    isModerator: bool(flags, 'is_moderator'),
-    ghost: bool(flags, 'is_ghost'),
-    endConference: bool(flags, 'end_conference'),
-  };
+const listedFields = objectBuilder<Json, Json>(LISTED_FIELDS.map((f) => ({ key: f.key, value: listReader(f) })));
+
+/**
+ * One listed member from its fields and its `flags` object (json_list's member object and flags, or
+ * xml_list's member leaves and `<flags>` leaves: the same names, all text in xml).
+ */
+function listedMember(fields: Json, flags: Json, type: string, lastTalking: number | undefined): ListedMember {
+  const out = listedFields(fields, flags) as unknown as ListedMember;
+  out.type = type;
+  out.endConference = bool(flags, 'end_conference');
+  out.joinedSecondsAgo = num(fields, 'join_time');
+  out.lastTalking = lastTalking;
+  out.volumeIn = num(fields, 'volume_in');
+  out.volumeOut = num(fields, 'volume_out');
+  return out;
+}
+
+/** The member, or undefined (and a refusal) when its id cannot be a member id. */
+function checkedMember(member: ListedMember, rawId: unknown, conference: string, refused: Refusal[]): ListedMember | undefined {
+  const problem = memberIdProblem(member.memberId);
+  if (problem === undefined) return member;
+  refused.push({ dropped: 'member', field: 'id', value: refusedValue(rawId), reason: problem, conference });
+  return undefined;
+}
+
+/** The conference's name, or undefined (and a refusal) when FreeSWITCH could not have it. */
+function checkedName(name: string, field: string, refused: Refusal[]): string | undefined {
+  const problem = conferenceNameProblem(name);
+  if (problem === undefined) return name;
+  refused.push({ dropped: 'conference', field, value: refusedValue(name), reason: problem });
+  return undefined;
 }
 
 function memberFromJson(m: Json): ListedMember {
-  const flags = isObject(m.flags) ? m.flags : {};
   const lastTalking = m.last_talking;
-  return {
-    memberId: num(m, 'id'),
-    callId: str(m, 'uuid'),
-    callerIdName: str(m, 'caller_id_name'),
-    callerIdNumber: str(m, 'caller_id_number'),
-    type: str(m, 'type') || 'caller',
-    ...memberFlags(flags),
-    joinedSecondsAgo: num(m, 'join_time'),
-    lastTalking: typeof lastTalking === 'number' ? lastTalking : undefined,
-    energyLevel: num(m, 'energy'),
-    volumeIn: num(m, 'volume_in'),
-    volumeOut: num(m, 'volume_out'),
-  };
+  return listedMember(m, isObject(m.flags) ? m.flags : {}, str(m, 'type') || 'caller', typeof lastTalking === 'number' ? lastTalking : undefined);
 }
 
 function variablesFrom(v: unknown): Record<string, string> {
@@ -147,12 +149,19 @@ function variablesFrom(v: unknown): Record<string, string> {
   return out;
 }
 
-function conferenceFromJson(c: Json): ListedConference {
-  const members = Array.isArray(c.members) ? c.members.filter(isObject).map(memberFromJson) : [];
+function conferenceFromJson(c: Json, refused: Refusal[]): ListedConference | undefined {
+  const name = checkedName(str(c, 'conference_name'), 'conference_name', refused);
+  if (name === undefined) return undefined;
+  const listed = Array.isArray(c.members) ? c.members.filter(isObject) : [];
+  const members: ListedMember[] = [];
+  for (const m of listed) {
+    const member = checkedMember(memberFromJson(m), m.id, name, refused);
+    if (member) members.push(member);
+  }
   return {
-    name: str(c, 'conference_name'),
+    name,
     uuid: str(c, 'conference_uuid'),
-    memberCount: num(c, 'member_count', members.length),
+    memberCount: num(c, 'member_count', listed.length),
     ghostCount: num(c, 'ghost_count'),
     rate: num(c, 'rate'),
     runTimeSeconds: num(c, 'run_time'),
@@ -171,16 +180,17 @@ function conferenceFromJson(c: Json): ListedConference {
  * Throws ConferenceNotFoundError for an unknown name, UnrecognizedReplyError for anything else
  * that is not the expected array.
  */
-export function parseJsonList(reply: string, command = 'conference json_list'): ListedConference[] {
+export function parseJsonList(reply: string, command = 'conference json_list', onRefused?: OnRefused): ListedConference[] {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   if (!text.startsWith('[')) failNotFoundOrUnrecognized(command, text);
-  // With 1000 conferences the reply is ~7 MB. One JSON.parse per conference keeps every raw tree
+  // A node with many conferences answers megabytes. One JSON.parse per conference keeps every raw tree
   // short-lived (it dies young instead of the whole reply's tree being promoted to the old
   // generation while the rest is converted). Anything the fast path cannot vouch for takes the
   // whole-reply path, so results and errors are the same either way.
+  // Refusals are told once the result is known: the fast path may give up after some conferences.
   const fast = parsePerConference(text);
-  if (fast) return fast;
+  if (fast) return told(fast.listed, fast.refused, onRefused);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -188,7 +198,18 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
     throw new UnrecognizedReplyError(command, text);
   }
   if (!Array.isArray(parsed)) throw new UnrecognizedReplyError(command, text);
-  return parsed.filter(isObject).map(conferenceFromJson);
+  const refused: Refusal[] = [];
+  const listed: ListedConference[] = [];
+  for (const c of parsed.filter(isObject)) {
+    const conference = conferenceFromJson(c, refused);
+    if (conference) listed.push(conference);
+  }
+  return told(listed, refused, onRefused);
+}
+
+function told<T>(result: T, refused: readonly Refusal[], onRefused: OnRefused | undefined): T {
+  if (onRefused) for (const r of refused) onRefused(r);
+  return result;
 }
 
 /**
@@ -199,11 +220,12 @@ export function parseJsonList(reply: string, command = 'conference json_list'): 
  * so a cut anywhere else (inside a string, in a nested object) leaves invalid JSON. Any piece that does
  * not parse, or does not look like this layout at all → undefined (the caller parses the whole reply).
  */
-function parsePerConference(text: string): ListedConference[] | undefined {
+function parsePerConference(text: string): { listed: ListedConference[]; refused: Refusal[] } | undefined {
   const SEP = '\n\t}, {';
   if (text.charCodeAt(1) !== 0x7b /* { */ || !text.endsWith('}]')) return undefined;
   const last = text.length - 1; // the closing ']'
   const out: ListedConference[] = [];
+  const refused: Refusal[] = [];
   let start = 1;
   try {
     for (;;) {
@@ -211,8 +233,9 @@ function parsePerConference(text: string): ListedConference[] | undefined {
       const end = sep < 0 ? last : sep + 3; // through the element's '}'
       const element: unknown = JSON.parse(text.slice(start, end));
       if (!isObject(element)) return undefined;
-      out.push(conferenceFromJson(element));
-      if (sep < 0) return out;
+      const conference = conferenceFromJson(element, refused);
+      if (conference) out.push(conference);
+      if (sep < 0) return { listed: out, refused };
       start = sep + SEP.length - 1; // the next element's '{'
     }
   } catch {
@@ -226,18 +249,22 @@ function parsePerConference(text: string): ListedConference[] | undefined {
  * conferences.`. FreeSWITCH 1.10 puts `+OK ` before the reply (fixtures: api-replies.txt); older
  * sources write none, and one conference is all the fixtures show, so the prefix is optional on every
  * line. A name with a space (printed raw; no `conference <name>` command could address it anyway)
- * or anything else unexpected gives undefined: the caller then lists everything at once.
+ * or anything else unexpected gives undefined: the caller then lists everything at once. A name
+ * FreeSWITCH could not have (control characters, too long) is left out and reported to `onRefused`,
+ * as the whole listing would.
  */
-export function parseListSummary(reply: string): string[] | undefined {
+export function parseListSummary(reply: string, onRefused?: OnRefused): string[] | undefined {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   const names: string[] = [];
+  const refused: Refusal[] = [];
   for (const line of text.split('\n')) {
     const m = /^(?:\+OK )?Conference (\S+) \(\d+ members? rate: /.exec(line);
     if (!m) return undefined;
-    names.push(m[1]!);
+    const name = checkedName(m[1]!, 'Conference', refused);
+    if (name !== undefined) names.push(name);
   }
-  return names;
+  return told(names, refused, onRefused);
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -274,15 +301,18 @@ function xmlNum(o: Json, key: string): number {
 }
 
 /** Parses the body of `conference xml_list` into the same shape as parseJsonList. */
-export function parseXmlList(reply: string, command = 'conference xml_list'): ListedConference[] {
+export function parseXmlList(reply: string, command = 'conference xml_list', onRefused?: OnRefused): ListedConference[] {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   if (!text.startsWith('<')) failNotFoundOrUnrecognized(command, text);
   if (!/<conferences\b/.test(text)) throw new UnrecognizedReplyError(command, text);
   const out: ListedConference[] = [];
+  const refused: Refusal[] = [];
   const confRe = /<conference\s([^>]*)>([\s\S]*?)<\/conference>/g;
   for (let c = confRe.exec(text); c; c = confRe.exec(text)) {
     const attrs = xmlAttrs(c[1]!);
+    const name = checkedName(str(attrs, 'name'), 'name', refused);
+    if (name === undefined) continue;
     const inner = c[2]!;
     const members: ListedMember[] = [];
     const memRe = /<member\s([^>]*)>([\s\S]*?)<\/member>/g;
@@ -292,25 +322,14 @@ export function parseXmlList(reply: string, command = 'conference xml_list'): Li
       const flags = flagsMatch ? xmlLeaves(flagsMatch[1]!) : {};
       const leaves = xmlLeaves(m[2]!.replace(/<flags>[\s\S]*?<\/flags>/, ''));
       const lastTalking = Number(leaves.last_talking);
-      members.push({
-        memberId: xmlNum(leaves, 'id'),
-        callId: str(leaves, 'uuid'),
-        callerIdName: str(leaves, 'caller_id_name'),
-        callerIdNumber: str(leaves, 'caller_id_number'),
-        type: str(mAttrs, 'type') || 'caller',
-        ...memberFlags(flags),
-        joinedSecondsAgo: xmlNum(leaves, 'join_time'),
-        lastTalking: Number.isFinite(lastTalking) ? lastTalking : undefined,
-        energyLevel: xmlNum(leaves, 'energy'),
-        volumeIn: xmlNum(leaves, 'volume_in'),
-        volumeOut: xmlNum(leaves, 'volume_out'),
-      });
+      const member = listedMember(leaves, flags, str(mAttrs, 'type') || 'caller', Number.isFinite(lastTalking) ? lastTalking : undefined);
+      if (checkedMember(member, leaves.id, name, refused)) members.push(member);
     }
     const varsMatch = /<variables>([\s\S]*?)<\/variables>/.exec(inner);
     const variables: Record<string, string> = {};
     if (varsMatch) for (const [k, v] of Object.entries(xmlLeaves(varsMatch[1]!))) variables[k] = String(v);
     out.push({
-      name: str(attrs, 'name'),
+      name,
       uuid: str(attrs, 'uuid'),
       memberCount: xmlNum(attrs, 'member-count'),
       ghostCount: xmlNum(attrs, 'ghost-count'),
@@ -325,5 +344,5 @@ export function parseXmlList(reply: string, command = 'conference xml_list'): Li
       members,
     });
   }
-  return out;
+  return told(out, refused, onRefused);
 }

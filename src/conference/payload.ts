@@ -1,5 +1,5 @@
 /**
- * ConferenceEvent → what consumers receive (seed 004's participant event). Pure: the same event
+ * ConferenceEvent → what consumers receive (Kazoo's participant event). Pure: the same event
  * and context always give the same payload, msg_id included (derived from the event, so a
  * republished event keeps its id). The AMQP routing key is the bus layer's job; the payload's
  * `routing_key` is `participant_event` like Kazoo's unless the context supplies a function.
@@ -25,6 +25,7 @@ export interface PayloadContext {
 const INTEGER_CCVS: ReadonlySet<string> = new Set(['precedence']);
 
 import { CCV_PREFIX } from './channel-vars.js';
+import { kazooLayout, objectBuilder } from './member-fields.js';
 
 /** `Account-ID` → `account_id`: Kazoo's CCV names as its JSON APIs show them. */
 export function ccvKey(name: string): string {
@@ -74,46 +75,34 @@ function focusOf(event: ConferenceEvent): string {
   return event.switchname !== '' ? event.switchname : event.node;
 }
 
-/** The seed's participant event for a member event. */
-export function buildParticipantPayload(
-  ctx: PayloadContext,
-  event: ConferenceEvent & { member: MemberState },
-): ParticipantEventPayload {
-  const m = event.member;
-  const payload: ParticipantEventPayload = {
-    custom_channel_vars: customChannelVars(m.channelVars),
-    caller_id_number: m.callerIdNumber,
-    caller_id_name: m.callerIdName,
-    mute_detect: m.muteDetect,
-    video: m.video,
-    energy_level: m.energyLevel,
-    current_energy: m.currentEnergy,
-    talking: m.talking,
-    speak: m.speak,
-    hear: m.hear,
-    floor: m.floor,
-    participant_id: m.memberId,
-    instance_id: event.conferenceUuid,
-    conference_id: event.conferenceName,
-    focus: focusOf(event),
-    call_id: m.callId,
-    event: event.action,
-    node: ctx.nodeName,
-    msg_id: (ctx.msgId ?? defaultMsgId)(event),
-    event_name: 'participant_event',
-    event_category: 'conference',
-    app_name: ctx.appName,
-    app_version: ctx.appVersion,
-    routing_key: ctx.routingKey ? ctx.routingKey(event) : 'participant_event',
-    is_moderator: m.isModerator,
-  };
-  const presence = channelPresenceId(m);
-  if (presence !== undefined) {
-    // Keep the seed's key order: channel_presence_id follows custom_channel_vars.
-    const { custom_channel_vars, ...rest } = payload;
-    return { custom_channel_vars, channel_presence_id: presence, ...rest };
-  }
-  return payload;
+type MemberEvent = ConferenceEvent & { member: MemberState };
+
+/**
+ * The participant event's keys in Kazoo's order: its own below, the member fields at their
+ * `payloadAt` (member-fields.ts), `is_moderator` last.
+ */
+const buildParticipantEvent = objectBuilder(
+  kazooLayout<MemberEvent, PayloadContext>('payloadAt', [
+    { key: 'custom_channel_vars', at: 0, value: (e) => customChannelVars(e.member.channelVars) },
+    { key: 'channel_presence_id', at: 1, optional: true, value: (e) => channelPresenceId(e.member) },
+    { key: 'instance_id', at: 13, value: (e) => e.conferenceUuid },
+    { key: 'conference_id', at: 14, value: (e) => e.conferenceName },
+    { key: 'focus', at: 15, value: (e) => focusOf(e) },
+    { key: 'event', at: 17, value: (e) => e.action },
+    { key: 'node', at: 18, value: (_e, ctx) => ctx.nodeName },
+    { key: 'msg_id', at: 19, value: (e, ctx) => (ctx.msgId ?? defaultMsgId)(e) },
+    { key: 'event_name', at: 20, value: () => 'participant_event' },
+    { key: 'event_category', at: 21, value: () => 'conference' },
+    { key: 'app_name', at: 22, value: (_e, ctx) => ctx.appName },
+    { key: 'app_version', at: 23, value: (_e, ctx) => ctx.appVersion },
+    { key: 'routing_key', at: 24, value: (e, ctx) => (ctx.routingKey ? ctx.routingKey(e) : 'participant_event') },
+  ]),
+  (e) => e.member,
+);
+
+/** Kazoo's participant event for a member event (`channel_presence_id` left out when unknown). */
+export function buildParticipantPayload(ctx: PayloadContext, event: MemberEvent): ParticipantEventPayload {
+  return buildParticipantEvent(event, ctx) as ParticipantEventPayload;
 }
 
 /** The payload of a conference-level event (no member): same family, `conference_event`. */
@@ -147,7 +136,7 @@ export function buildConferencePayload(ctx: PayloadContext, event: ConferenceEve
 export function toOutboundEvent(ctx: PayloadContext, event: ConferenceEvent): OutboundEvent {
   const base = { event: event.action, conferenceId: event.conferenceName, timestampUs: event.timestampUs, synthesized: event.synthesized };
   if (event.member !== undefined) {
-    const payload: Record<string, unknown> = buildParticipantPayload(ctx, event as ConferenceEvent & { member: MemberState });
+    const payload: Record<string, unknown> = buildParticipantPayload(ctx, event as MemberEvent);
     if (event.synthesized) payload.synthesized = true;
     return { ...base, callId: event.member.callId, payload };
   }

@@ -7,7 +7,7 @@
 import type { Logger } from '../util/log.js';
 import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/types.js';
 import type { Storage } from '../storage/types.js';
-import type { ReadOnlyParticipant } from '../state/registry.js';
+import type { ReadOnlyParticipant } from '../state/read-only-view.js';
 
 /** One live participant: the seed's `_read_only.participants[]` shape plus the channel variables. */
 export interface LiveParticipant extends ReadOnlyParticipant {

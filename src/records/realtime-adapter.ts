@@ -6,7 +6,9 @@ import type { LiveConference, LiveParticipant, RealtimeRegistry } from './live.j
 import { customChannelVars } from '../conference/payload.js';
 import { accountOfParticipant } from './account.js';
 import type { MemberState } from '../conference/types.js';
-import { GREGORIAN_EPOCH_OFFSET_S, type ConferenceInfo, type ConferenceRegistry, type ParticipantInfo } from '../state/registry.js';
+import { MEMBER_FIELDS, fieldValue } from '../conference/member-fields.js';
+import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../state/registry.js';
+import { readOnlyParticipant } from '../state/read-only-view.js';
 
 
 export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => number = Date.now): RealtimeRegistry {
@@ -20,7 +22,7 @@ export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => nu
       is_locked: info.locked,
       duration: Math.max(0, Math.floor((t - info.startedAt) / 1000)),
       // Built on first read: most callers (one per event) only want the node or the lock state, and
-      // building every participant's view for each of them was most of a resync burst's garbage.
+      // building every participant's view for each of them would be most of a resync burst's garbage.
       get participants(): LiveParticipant[] {
         const built = registry.participants(info.name, info.node).map((p) => participant(info, p, t));
         Object.defineProperty(this, 'participants', { value: built, enumerable: true, writable: true });
@@ -52,29 +54,19 @@ function accountOfMembers(members: Iterable<Readonly<MemberState>>): string | un
   return best?.account;
 }
 
+/** Member fields Kazoo's participant event names and its `_read_only` participant does not. */
+const OPERATOR_FIELDS = MEMBER_FIELDS.filter((f) => f.kazoo !== undefined && f.readOnlyAt === undefined);
+
+/**
+ * Kazoo's `_read_only` participant plus the channel variables and, for operators' tables, the member
+ * fields Kazoo's participant event names and `_read_only` does not (the caller id).
+ */
 function participant(info: ConferenceInfo, p: ParticipantInfo, nowMs: number): LiveParticipant {
-  const view = {
-    call_id: p.callId,
-    conference_name: info.name,
-    conference_uuid: info.uuid,
-    switch_hostname: info.hostname,
-    floor: p.floor,
-    hear: p.hear,
-    speak: p.speak,
-    talking: p.talking,
-    mute_detect: p.muteDetect,
-    participant_id: p.memberId,
-    energy_level: p.energyLevel,
-    current_energy: p.currentEnergy,
-    video: p.video,
-    is_moderator: p.isModerator,
-    join_time: Math.floor(p.joinedAt / 1000) + GREGORIAN_EPOCH_OFFSET_S,
-    duration: Math.max(0, Math.floor((nowMs - p.joinedAt) / 1000)),
+  const view: Record<string, unknown> = {
+    ...readOnlyParticipant(info, p, p.joinedAt, nowMs),
     channel_vars: p.channelVars,
     custom_channel_vars: customChannelVars(p.channelVars),
-    // Not in the seed's participant object; operators' tables show who is who.
-    caller_id_name: p.callerIdName,
-    caller_id_number: p.callerIdNumber,
   };
-  return view as LiveParticipant;
+  for (const f of OPERATOR_FIELDS) view[f.kazoo!] = fieldValue(p, f);
+  return view as unknown as LiveParticipant;
 }

@@ -4,6 +4,7 @@ import { parseJsonList, parseXmlList, type ListedConference } from '../../src/co
 import { ConferenceRegistry } from '../../src/state/registry.js';
 import { ConferenceNotFoundError, UnrecognizedReplyError } from '../../src/conference/errors.js';
 import type { ConferenceEvent } from '../../src/conference/types.js';
+import { parseConferenceEvent } from '../../src/conference/events.js';
 import { event, fixtureEvents, member, replyTo } from './registry.helpers.js';
 
 const CONTROL = 'demo-plain-control';
@@ -629,5 +630,55 @@ describe('resync diffs are a faithful story (property)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('a listing with values FreeSWITCH could not have sent', () => {
+  it('applies the rest of it: the conference named with a space and the member with id -1 are left out', () => {
+    const listing = JSON.stringify([
+      { conference_name: 'my room', conference_uuid: 'u0', members: [{ id: 1, uuid: 'c0', type: 'caller', flags: {} }] },
+      {
+        conference_name: 'good',
+        conference_uuid: 'u1',
+        members: [
+          { id: 1, uuid: 'c1', type: 'caller', caller_id_name: 'Alice', flags: { can_hear: true, can_speak: true } },
+          { id: -1, uuid: 'c2', type: 'caller', flags: {} },
+          { id: 1e20, uuid: 'c3', type: 'caller', flags: {} },
+        ],
+      },
+    ]);
+    const refused: string[] = [];
+    const listed = parseJsonList(listing, 'conference json_list', (r) => refused.push(`${r.dropped} ${r.field} ${r.value}`));
+    const reg = new ConferenceRegistry({ now: () => 1_000_000 });
+    const out = reg.applySnapshot('fs1', listed, 1_000_000);
+    expect(reg.conferences().map((c) => c.name)).toEqual(['good']);
+    expect(reg.participants('good').map((p) => [p.memberId, p.callId, p.callerIdName])).toEqual([[1, 'c1', 'Alice']]);
+    expect(out.map((e) => `${e.action}:${e.conferenceName}`)).toEqual(['conference-create:good', 'add-member:good']);
+    expect(refused).toEqual(['conference conference_name "my room"', 'member id "-1"', 'member id "100000000000000000000"']);
+  });
+
+  it('applies the events around a refused one', () => {
+    const reg = new ConferenceRegistry();
+    const refused: string[] = [];
+    const headers = (id: string, callId: string): Record<string, string> => ({
+      'Event-Name': 'CUSTOM',
+      'Event-Subclass': 'conference::maintenance',
+      'Conference-Name': 'room',
+      'Conference-Unique-ID': 'u1',
+      Action: 'add-member',
+      'Member-ID': id,
+      'Unique-ID': callId,
+    });
+    for (const [id, callId] of [['1', 'c1'], ['-1', 'c2'], ['1e20', 'c3'], ['abc', 'c4'], ['2', 'c5']] as const) {
+      const ev = parseConferenceEvent({ name: 'CUSTOM', subclass: 'conference::maintenance', headers: headers(id, callId), body: '' }, 'fs1', (r) =>
+        refused.push(r.value),
+      );
+      if (ev) reg.apply(ev);
+    }
+    expect(reg.participants('room').map((p) => [p.memberId, p.callId])).toEqual([
+      [1, 'c1'],
+      [2, 'c5'],
+    ]);
+    expect(refused).toEqual(['"-1"', '"1e20"', '"abc"']);
   });
 });
