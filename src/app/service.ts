@@ -224,7 +224,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   };
 
   // FreeSWITCH → typed events → state → consumers. The pool logs ups and downs, the resync its results.
-  attachStateSync(cluster, sync, { onEvent: (event) => metrics.eventReceived(event.node, event.action) });
+  attachStateSync(cluster, sync, { onEvent: (event) => metrics.eventReceived(event.node, event.action), logger });
   sync.on('event', (event: ConferenceEvent) => {
     const out = toOutboundEvent(payloadCtx, event);
     publisher.publish(out);

@@ -50,7 +50,31 @@ export function refusedValue(value: unknown): string {
   return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
 }
 
-/** An `onRefused` listener that logs each refusal as a structured warning naming the node. */
-export function logRefusals(log: Logger, node: string): OnRefused {
-  return (refusal) => log.warn({ node, ...refusal }, 'dropped a value FreeSWITCH could not have sent');
+/** How many refusals one listener logs per window; the rest are counted into the next line it logs. */
+const REFUSALS_LOGGED_PER_WINDOW = 10;
+const REFUSAL_LOG_WINDOW_MS = 10_000;
+
+/**
+ * An `onRefused` listener that logs each refusal as a structured warning naming the node. A peer
+ * that sends nothing but odd values cannot flood the log: past a few lines per window the rest are
+ * only counted (`suppressed` on the next line logged).
+ */
+export function logRefusals(log: Logger, node: string, now: () => number = Date.now): OnRefused {
+  let windowStart = -Infinity;
+  let logged = 0;
+  let suppressed = 0;
+  return (refusal) => {
+    const t = now();
+    if (t - windowStart >= REFUSAL_LOG_WINDOW_MS) {
+      windowStart = t;
+      logged = 0;
+    }
+    if (logged >= REFUSALS_LOGGED_PER_WINDOW) {
+      suppressed++;
+      return;
+    }
+    logged++;
+    log.warn({ node, ...refusal, ...(suppressed > 0 ? { suppressed } : {}) }, 'dropped a value FreeSWITCH could not have sent');
+    suppressed = 0;
+  };
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../util/log.js';
 import { forEachConcurrently } from '../util/concurrency.js';
 import { ConferenceNotFoundError } from '../conference/errors.js';
 import { parseJsonList, parseListSummary, parseXmlList, type ListedConference, type ListedMember } from '../conference/json-list.js';
+import { logRefusals } from '../conference/refusals.js';
 import { parseUuidDump, uuidDumpCommand } from '../conference/uuid-dump.js';
 
 /** Runs `api <command>` on `node` and resolves with the reply body (the pool's EslNode.api). */
@@ -79,7 +80,7 @@ export async function fetchWholeListing(ctx: FetchContext, onReply?: () => void)
   onReply?.();
   let jsonError: unknown;
   try {
-    return { listed: parseJsonList(reply, JSON_LIST), command: JSON_LIST, requestedAtMs, receivedAtMs: now() };
+    return { listed: parseJsonList(reply, JSON_LIST, logRefusals(log, node)), command: JSON_LIST, requestedAtMs, receivedAtMs: now() };
   } catch (err) {
     jsonError = err;
   }
@@ -90,7 +91,7 @@ export async function fetchWholeListing(ctx: FetchContext, onReply?: () => void)
   if (superseded()) return undefined;
   onReply?.();
   try {
-    return { listed: parseXmlList(reply, XML_LIST), command: XML_LIST, requestedAtMs, receivedAtMs: now() };
+    return { listed: parseXmlList(reply, XML_LIST, logRefusals(log, node)), command: XML_LIST, requestedAtMs, receivedAtMs: now() };
   } catch (xmlError) {
     log.warn({ node, err: xmlError, reply: reply.slice(0, 200) }, 'conference xml_list refused too');
     throw jsonError;
@@ -106,9 +107,10 @@ export async function fetchWholeListing(ctx: FetchContext, onReply?: () => void)
  */
 export async function fetchPagedListing(ctx: FetchContext, concurrency: number): Promise<ListedConference[] | undefined> {
   const { node, api, log, superseded } = ctx;
+  const refused = logRefusals(log, node);
   let names: string[] | undefined;
   try {
-    names = parseListSummary(await api(node, LIST_SUMMARY));
+    names = parseListSummary(await api(node, LIST_SUMMARY), refused);
   } catch (err) {
     log.warn({ node, err }, 'conference list summary failed; listing every conference at once');
     return undefined;
@@ -126,7 +128,7 @@ export async function fetchPagedListing(ctx: FetchContext, concurrency: number):
       const command = `conference ${name} json_list`;
       let listed: ListedConference[];
       try {
-        listed = parseJsonList(await api(node, command), command);
+        listed = parseJsonList(await api(node, command), command, refused);
       } catch (err) {
         if (err instanceof ConferenceNotFoundError) return; // ended since the summary
         log.warn({ node, err, command }, 'a conference json_list page failed; listing every conference at once');

@@ -21,6 +21,7 @@ import type { ConferenceRegistry } from './registry.js';
 import type { ConferenceEvent } from '../conference/types.js';
 import type { EslEvent } from '../esl/codec.js';
 import { parseConferenceEvent } from '../conference/events.js';
+import { logRefusals, type OnRefused } from '../conference/refusals.js';
 import { fetchChannelVars, fetchListing, type FetchContext, type NodeApi } from './listing-fetch.js';
 import { ResyncEventBuffer } from './event-buffer.js';
 
@@ -503,6 +504,8 @@ export interface NodeEventSource {
 export interface AttachOptions {
   /** Sees each parsed conference event before the sync does (e.g. a received-events metric). */
   onEvent?: (event: ConferenceEvent) => void;
+  /** Where events carrying values FreeSWITCH could not have sent are reported (dropped either way). */
+  logger?: Logger;
 }
 
 /**
@@ -511,10 +514,17 @@ export interface AttachOptions {
  */
 export function attachStateSync(source: NodeEventSource, sync: ConferenceStateSync, options: AttachOptions = {}): () => void {
   const seen = options.onEvent;
+  const refusalLogs = new Map<string, OnRefused>();
+  const refused = (node: string): OnRefused | undefined => {
+    if (!options.logger) return undefined;
+    let r = refusalLogs.get(node);
+    if (!r) refusalLogs.set(node, (r = logRefusals(options.logger, node)));
+    return r;
+  };
   const onUp = (node: string): void => void sync.nodeUp(node);
   const onDown = (node: string, reason: string): void => sync.nodeDown(node, reason);
   const onEvent = (node: string, event: EslEvent): void => {
-    const ev = parseConferenceEvent(event, node);
+    const ev = parseConferenceEvent(event, node, refused(node));
     if (!ev) return;
     seen?.(ev);
     sync.handleEvent(ev);

@@ -125,4 +125,18 @@ describe('logRefusals', () => {
       { level: 40, node: 'fs1', dropped: 'event', field: 'Member-ID', value: '"-1"', reason: 'not a positive integer', action: 'add-member', msg: 'dropped a value FreeSWITCH could not have sent' },
     ]);
   });
+
+  it('logs a few lines per window, then counts the rest into the next line (a hostile peer cannot flood the log)', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    let t = 0;
+    const onRefused = logRefusals(log, 'fs1', () => t);
+    for (let i = 0; i < 25; i++) parseConferenceEvent(ev({ 'Member-ID': '-1' }), 'fs1', onRefused);
+    expect(lines).toHaveLength(10);
+    t = 10_000;
+    parseConferenceEvent(ev({ 'Member-ID': 'abc' }), 'fs1', onRefused);
+    expect(lines).toHaveLength(11);
+    expect(lines[10]).toMatchObject({ value: '"abc"', suppressed: 15 });
+    expect(lines[0]).not.toHaveProperty('suppressed');
+  });
 });

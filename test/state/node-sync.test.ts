@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConferenceRegistry } from '../../src/state/registry.js';
 import { ConferenceStateSync, attachStateSync } from '../../src/state/node-sync.js';
+import { createLogger } from '../../src/util/log.js';
 import { ConferenceRouter } from '../../src/state/router.js';
 import {
   ConferenceAmbiguousError,
@@ -537,6 +538,28 @@ describe('ConferenceStateSync', () => {
     expect(s.sync.state('fs1')).toBe('down');
     detach();
     expect(cluster.listenerCount('event')).toBe(0);
+  });
+
+  it('drops an event with an impossible member id before the sync sees it, and logs it with the node', async () => {
+    class FakeCluster extends TypedEmitter<NodeEvents> {
+      fire<K extends keyof NodeEvents & string>(name: K, ...args: NodeEvents[K]): void {
+        this.emit(name, ...args);
+      }
+    }
+    const s = setup();
+    const cluster = new FakeCluster();
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    const seen: string[] = [];
+    attachStateSync(cluster, s.sync, { logger, onEvent: (e) => seen.push(e.action) });
+    cluster.fire('up', 'fs1');
+    s.pending.shift()!.resolve('[]');
+    await new Promise((r) => s.sync.once('resynced', r));
+    const [add] = fixtureEvents('demo-plain').filter((e) => e.headers['Action'] === 'add-member');
+    cluster.fire('event', 'fs1', { name: 'CUSTOM', subclass: 'conference::maintenance', headers: { ...add!.headers, 'Member-ID': '-1' }, body: '' });
+    expect(seen).toEqual([]);
+    expect(s.registry.participants('demo')).toEqual([]);
+    expect(lines.filter((l) => l.msg === 'dropped a value FreeSWITCH could not have sent')).toMatchObject([{ node: 'fs1', field: 'Member-ID', value: '"-1"' }]);
   });
 });
 
