@@ -13,6 +13,7 @@
  * A listed conference or member carrying a value FreeSWITCH could not have sent (refusals.ts) is left
  * out and reported to `onRefused`; the rest of the listing stands.
  */
+import { EslProtocolError, xmlUnescape } from '../esl/index.js';
 import { ConferenceNotFoundError, UnrecognizedReplyError } from './errors.js';
 import { LISTED_FIELDS, objectBuilder, type ListedFieldKey, type MemberField } from './member-fields.js';
 import type { MemberState } from './types.js';
@@ -270,15 +271,18 @@ export function parseListSummary(reply: string, onRefused?: OnRefused): string[]
 // -----------------------------------------------------------------------------------------------
 // xml_list (mod_conference writes a fixed, flat shape; a tiny tag reader is enough)
 
-const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
+/** XML text → string; a character reference naming no XML character is an unrecognized reply. */
 function xmlText(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
-    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10));
-    return XML_ENTITIES[e] ?? m;
-  });
+  try {
+    return xmlUnescape(s);
+  } catch (err) {
+    if (err instanceof EslProtocolError) throw new BadXmlText(err.message);
+    throw err;
+  }
 }
+
+/** Thrown inside the tag reader, turned into the command's UnrecognizedReplyError by parseXmlList. */
+class BadXmlText extends Error {}
 
 function xmlAttrs(tag: string): Json {
   const out: Json = {};
@@ -302,6 +306,15 @@ function xmlNum(o: Json, key: string): number {
 
 /** Parses the body of `conference xml_list` into the same shape as parseJsonList. */
 export function parseXmlList(reply: string, command = 'conference xml_list', onRefused?: OnRefused): ListedConference[] {
+  try {
+    return readXmlList(reply, command, onRefused);
+  } catch (err) {
+    if (err instanceof BadXmlText) throw new UnrecognizedReplyError(command, err.message);
+    throw err;
+  }
+}
+
+function readXmlList(reply: string, command: string, onRefused: OnRefused | undefined): ListedConference[] {
   const text = reply.trim();
   if (isEmptyReply(text)) return [];
   if (!text.startsWith('<')) failNotFoundOrUnrecognized(command, text);

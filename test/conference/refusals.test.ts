@@ -7,6 +7,7 @@ import type { EslEvent } from '../../src/esl/codec.js';
 import { parseConferenceEvent } from '../../src/conference/events.js';
 import { parseJsonList, parseListSummary, parseXmlList } from '../../src/conference/json-list.js';
 import { logRefusals, type Refusal } from '../../src/conference/refusals.js';
+import { UnrecognizedReplyError } from '../../src/conference/errors.js';
 import { createLogger } from '../../src/util/log.js';
 import { cjsonPrint, type CJsonValue } from '../../src/simulator/cjson.js';
 
@@ -138,5 +139,21 @@ describe('logRefusals', () => {
     expect(lines).toHaveLength(11);
     expect(lines[10]).toMatchObject({ value: '"abc"', suppressed: 15 });
     expect(lines[0]).not.toHaveProperty('suppressed');
+  });
+});
+
+describe('xml_list with a character reference that names no XML character', () => {
+  it('is an unrecognized reply (typed, with a code), never a RangeError', () => {
+    for (const ref of ['&#x110000;', '&#99999999999;', '&#0;']) {
+      const reply = `<conferences><conference name="r${ref}" uuid="u" member-count="0"><members></members></conference></conferences>`;
+      let caught: unknown;
+      try {
+        parseXmlList(reply);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(UnrecognizedReplyError);
+      expect((caught as UnrecognizedReplyError).code).toBe('UNRECOGNIZED_REPLY');
+    }
   });
 });
