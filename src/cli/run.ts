@@ -10,6 +10,7 @@ import { redactUrl } from '../util/log.js';
 import { UsageError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { runOperatorCommand, OPERATOR_COMMANDS } from './operator.js';
+import { packageVersion } from './version.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -51,6 +52,8 @@ Operator commands (talk to a running service over its HTTP API)
                             ./config/confmgr.example.yaml, the first that exists
            --json           print the raw JSON instead of a table
 
+confmgr --version prints the version; confmgr --help this text.
+
 Exit codes: 0 ok, 1 command failed, 2 bad usage or invalid config, 3 service or broker unreachable.
 `;
 
@@ -67,6 +70,7 @@ const OPTIONS = {
   exchange: { type: 'string' },
   conference: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 export type CliValues = {
@@ -85,6 +89,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return EXIT.USAGE;
   }
   const [command, ...args] = positionals;
+  if (values.version) {
+    io.out(`confmgr ${packageVersion()}\n`);
+    return EXIT.OK;
+  }
   if (values.help || command === 'help' || command === undefined) {
     (command === undefined && !values.help ? io.err : io.out)(USAGE);
     return command === undefined && !values.help ? EXIT.USAGE : EXIT.OK;
