@@ -74,6 +74,7 @@ describe('npm pack', () => {
         'bin/confmgr',
         'bin/confmgr.js',
         'config/confmgr.example.yaml',
+        'docs/asyncapi.yaml',
         'dist/cli.js',
         'dist/app/service.js',
         'dist/app/service.d.ts',
