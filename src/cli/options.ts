@@ -14,6 +14,7 @@ export const CLI_OPTIONS = {
   exchange: { type: 'string' },
   conference: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 export type CliValues = {

@@ -12,6 +12,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
 import { runOperatorCommand, OPERATOR_COMMANDS } from './operator.js';
 import { CLI_OPTIONS, type CliValues } from './options.js';
+import { packageVersion } from './version.js';
 
 export type { CliIo } from './io.js';
 
@@ -41,6 +42,8 @@ Operator commands (talk to a running service over its HTTP API)
                             ./config/confmgr.example.yaml, the first that exists
            --json           print the raw JSON instead of a table
 
+confmgr --version prints the version; confmgr --help this text.
+
 Exit codes: 0 ok, 1 command failed, 2 bad usage or invalid config, 3 service or broker unreachable.
 `;
 
@@ -56,6 +59,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return EXIT.USAGE;
   }
   const [command, ...args] = positionals;
+  if (values.version) {
+    io.out(`confmgr ${packageVersion()}\n`);
+    return EXIT.OK;
+  }
   if (values.help || command === 'help' || command === undefined) {
     (command === undefined && !values.help ? io.err : io.out)(USAGE);
     return command === undefined && !values.help ? EXIT.USAGE : EXIT.OK;

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +36,13 @@ describe('cli: usage and check-config', () => {
     const b = io();
     expect(await runCli([], b)).toBe(2);
     expect(b.stderr).toMatch(/Usage: confmgr/);
+  });
+
+  it("--version prints package.json's version (exit 0)", async () => {
+    const a = io();
+    expect(await runCli(['--version'], a)).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(a.stdout).toBe(`confmgr ${version}\n`);
   });
 
   it('rejects an unknown command or option with exit 2', async () => {
