@@ -54,7 +54,7 @@ export interface Config {
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
   /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/records/account.ts). */
-  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined };
+  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined; console: boolean };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   log: { level: string; pretty: boolean | undefined };
@@ -147,6 +147,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     port: Number(listen.slice(colon + 1)),
     tokens,
     defaultAccountId: file.http.default_account_id,
+    console: file.http.console,
   };
 
   const st = file.storage;

@@ -148,6 +148,8 @@ export const httpSchema = z.strictObject({
    * account and the API does not show them.
    */
   default_account_id: accountId.optional(),
+  /** The operator console at /console (browser UI over this API); false turns it off. */
+  console: bool().default(true),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
