@@ -22,6 +22,7 @@ import { setRequestAccount, type ApiContext } from './context.js';
 import { conferenceRoutes } from './routes/conferences.js';
 import { participantRoutes } from './routes/participants.js';
 import { conferencecallRoutes } from './routes/conferencecalls.js';
+import { registerConsole } from './console.js';
 
 export const WEBSOCKET_PATH = '/v2/websocket';
 
@@ -34,7 +35,12 @@ export interface ApiHandle {
   idle(): Promise<void>;
 }
 
-export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiHandle> {
+export interface RegisterApiOptions {
+  /** Serve the operator console at /console (config `http.console`; default true). */
+  console?: boolean;
+}
+
+export async function registerApi(app: FastifyInstance, deps: ApiDeps, options: RegisterApiOptions = {}): Promise<ApiHandle> {
   const log = deps.logger ?? silentLogger;
   const documents = new ConferenceDocuments(deps.storage, deps.now);
   const auth = new TokenAuthenticator(deps.tokens);
@@ -118,6 +124,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     participantRoutes(scope, ctx);
     conferencecallRoutes(scope, ctx);
   });
+
+  // Outside the API's scope: the page itself needs no token (it asks the operator for one).
+  if (options.console !== false) await registerConsole(app, { logger: log });
 
   app.addHook('onClose', async () => {
     for (const u of unsubscribe) u();

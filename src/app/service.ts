@@ -390,7 +390,7 @@ async function apiRegistrar(
       filter: (name) => service.filter.allows(name),
       nodeUp: (node) => service.cluster.has(node) && service.cluster.node(node).state === 'up',
       logger: logger.child({ component: 'api' }),
-    });
+    }, { console: config.http.console });
   };
 }
 
