@@ -65,7 +65,6 @@ export class ApiClient {
       res = await this.fetchFn(new URL(path, this.base), {
         method,
         headers,
-        cache: 'no-store',
         credentials: 'omit',
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });

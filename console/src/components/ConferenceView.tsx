@@ -107,9 +107,9 @@ export function ConferenceView({ id, conference, log, now, api, store, sync }: C
           <dt>moderators</dt>
           <dd>{moderators}</dd>
           <dt>talking</dt>
-          <dd class="num">{talking}</dd>
+          <dd class="num count">{talking}</dd>
           <dt>duration</dt>
-          <dd class="num">{duration((now - conference.startedAt) / 1000)}</dd>
+          <dd class="num clock">{duration((now - conference.startedAt) / 1000)}</dd>
         </dl>
       </div>
       <div class="toolbar" role="group" aria-label="Conference actions">
