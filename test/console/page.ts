@@ -45,7 +45,7 @@ export async function shot(page: Page, name: string): Promise<string> {
 
 /** Each member row's and button's box: equal before and after a state change means no layout jump. */
 export function layoutOf(page: Page): Promise<string[]> {
-  return page.$$eval('li.member, li.member button, li.member .badges, li.member .result', (els) =>
+  return page.$$eval('.conf-head dd, .toolbar, .members, li.member, li.member button, li.member .badges, li.member .result', (els) =>
     els.map((el) => {
       const r = el.getBoundingClientRect();
       return `${el.tagName}.${el.className.split(' ')[0]}@${r.x.toFixed(1)},${r.y.toFixed(1)} ${r.width.toFixed(1)}x${r.height.toFixed(1)}`;
