@@ -104,6 +104,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
     files = new Map();
   }
   const missing = !files.has('index.html');
+  if (!missing) log.info({ path: `${CONSOLE_PATH}/`, files: files.size }, 'operator console served');
 
   const send = (request: FastifyRequest, reply: FastifyReply, name: string): FastifyReply => {
     securityHeaders(reply, request);
