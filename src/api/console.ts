@@ -95,16 +95,18 @@ function loadBundle(dir: string): Map<string, StaticFile> {
 export async function registerConsole(app: FastifyInstance, options: ConsoleOptions = {}): Promise<void> {
   const log = options.logger ?? silentLogger;
   const dir = options.dir ?? CONSOLE_DIST_DIR;
-  let files: Map<string, StaticFile>;
+  let files = new Map<string, StaticFile>();
+  let problem: string | undefined;
   try {
     files = loadBundle(dir);
+    if (!files.has('index.html')) problem = 'index.html missing';
   } catch (err) {
-    // The API works without its console: say why the page is missing rather than refuse to start.
-    log.error({ err: (err as Error).message, dir }, 'operator console bundle not readable; /console answers 503');
-    files = new Map();
+    problem = (err as Error).message;
   }
-  const missing = !files.has('index.html');
-  if (!missing) log.info({ path: `${CONSOLE_PATH}/`, files: files.size }, 'operator console served');
+  const missing = problem !== undefined;
+  // The API works without its console: say why the page is missing rather than refuse to start.
+  if (missing) log.error({ err: problem, dir }, 'operator console bundle not readable; /console answers 503');
+  else log.info({ path: `${CONSOLE_PATH}/`, files: files.size }, 'operator console served');
 
   const send = (request: FastifyRequest, reply: FastifyReply, name: string): FastifyReply => {
     securityHeaders(reply, request);
