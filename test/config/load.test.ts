@@ -32,7 +32,7 @@ describe('config: valid files', () => {
     expect(c.freeswitch.nodes).toEqual([{ name: 'fs1', host: '127.0.0.1', port: 8021, password: 'ClueCon', commandConnections: 2 }]);
     expect(c.amqp).toMatchObject({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange: 'conference', bufferSize: 100_000 });
     expect(c.publishParticipantEvent).toBeUndefined(); // absent → all
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 8000, tokens: [] });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 8000, tokens: [], console: true });
     expect(c.log.level).toBe('info');
     expect(c.appName).toBe('confmgr');
   });
