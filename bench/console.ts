@@ -78,7 +78,12 @@ async function main(): Promise<void> {
     const page = await context.newPage();
     const t0 = Date.now();
     await signIn(page, `${rig.url}#/c/${CONF}`, rig.token);
-    await page.waitForFunction(`document.querySelectorAll('li.member').length === ${MEMBERS}`, undefined, { timeout: 60_000 });
+    // Polled from here: a page-side wait would need eval, which the page's CSP forbids.
+    const deadline = Date.now() + 60_000;
+    while ((await page.locator('li.member').count()) !== MEMBERS) {
+      if (Date.now() > deadline) throw new Error(`the console did not show ${MEMBERS} rows within 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     console.log(`signed in and ${MEMBERS} rows rendered in ${Date.now() - t0} ms`);
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');

@@ -41,7 +41,8 @@ describe('confmgr demo --console', () => {
       await page.click(`tr[data-conference="${conference}"] a`);
       await pollUntil('the live conference', () => output.includes('stays live for the console'), 30_000);
       // The live room: five callers taking turns.
-      await page.waitForFunction(`document.querySelectorAll('li.member').length === 5`, undefined, { timeout: 10_000 });
+      // Polled from here: a page-side wait would need eval, which the page's CSP forbids.
+      await pollUntil('the five callers', async () => (await page.locator('li.member').count()) === 5, 10_000, 100);
       await page.waitForSelector('li.member[data-talking=true]', { timeout: 10_000 });
       expect(await page.textContent('.log-lines')).toContain('start-talking');
       await shot(page, 'demo-console');
