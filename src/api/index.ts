@@ -25,6 +25,7 @@ import { setRequestAccount, type ApiContext } from './context.js';
 import { conferenceRoutes } from './routes/conferences.js';
 import { participantRoutes } from './routes/participants.js';
 import { conferencecallRoutes } from './routes/conferencecalls.js';
+import { registerConsole } from './console.js';
 
 export const WEBSOCKET_PATH = '/v2/websocket';
 
@@ -38,9 +39,16 @@ export interface ApiHandle {
   idle(): Promise<void>;
 }
 
-export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: Records, apiLimits: Partial<ApiLimits> = {}): Promise<ApiHandle> {
+export interface RegisterApiOptions {
+  /** Bounds on bodies and WebSockets (config `http.limits`). */
+  limits?: Partial<ApiLimits>;
+  /** Serve the operator console at /console (config `http.console`; default true). */
+  console?: boolean;
+}
+
+export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: Records, options: RegisterApiOptions = {}): Promise<ApiHandle> {
   const log = deps.logger ?? silentLogger;
-  const limits = { ...DEFAULT_API_LIMITS, ...apiLimits };
+  const limits = { ...DEFAULT_API_LIMITS, ...options.limits };
   const auth = new TokenAuthenticator(deps.tokens);
   const { documents, tracker, enforcer, attributions } = records;
   const websocket = new WebSocketHub({
@@ -114,6 +122,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
     participantRoutes(scope, ctx);
     conferencecallRoutes(scope, ctx);
   });
+
+  // Outside the API's scope: the page itself needs no token (it asks the operator for one).
+  if (options.console !== false) await registerConsole(app, { logger: log });
 
   app.addHook('onClose', async () => {
     unsubscribe();

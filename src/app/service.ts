@@ -95,6 +95,8 @@ export interface ServiceHandle {
   /** Replaces the publish filter (SIGHUP). */
   reloadFilter(list: string[] | undefined): void;
   readiness(): ReadinessReport;
+  /** WebSocket clients connected to the API now (0 without the API). */
+  websocketClients(): number;
 }
 
 const APP_VERSION = readVersion();
@@ -258,9 +260,10 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     });
 
   /** The REST/WebSocket API over the records, registered on the HTTP server before it listens. */
+  let websocketClients = (): number => 0;
   const registerApiOn = async (app: FastifyInstance): Promise<void> => {
     const { registerApi } = await import('../api/index.js');
-    await registerApi(
+    const api = await registerApi(
       app,
       {
         registry: live,
@@ -274,8 +277,9 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
         logger: logger.child({ component: 'api' }),
       },
       records,
-      config.http.limits,
+      { limits: config.http.limits, console: config.http.console },
     );
+    websocketClients = () => api.websocket.size;
   };
 
   const service: ServiceHandle = {
@@ -295,6 +299,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     intake,
     http: undefined,
     readiness,
+    websocketClients: () => websocketClients(),
 
     async start() {
       running = true;

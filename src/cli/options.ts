@@ -13,6 +13,7 @@ export const CLI_OPTIONS = {
   'amqp-url': { type: 'string' },
   exchange: { type: 'string' },
   conference: { type: 'string' },
+  console: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];

@@ -23,10 +23,12 @@ Service
   check-config FILE                    validate a config file; exit 0 if valid, 2 if not
   simulate [--port 8021] [--password ClueCon] [--host 127.0.0.1]
                                        run the FreeSWITCH simulator (Event Socket + conferences)
-  demo [--amqp-url URL] [--exchange conference] [--conference demo]
+  demo [--amqp-url URL] [--exchange conference] [--conference demo] [--console]
                                        simulator + service + a consumer printing what reaches RabbitMQ,
                                        while a scripted conference plays; exits with a summary
-                                       (AMQP_URL is used when set; default amqp://guest:guest@127.0.0.1:5672)
+                                       (AMQP_URL is used when set; default amqp://guest:guest@127.0.0.1:5672);
+                                       --console: prints the operator console's URL and token, plays once
+                                       a browser has signed in, then keeps the conference live until Ctrl-C
 
 Operator commands (talk to a running service over its HTTP API)
   conferences                          list conferences
@@ -101,15 +103,24 @@ async function dispatch(command: string, args: string[], values: CliValues, io: 
       if (args.length > 0) throw new UsageError(`demo takes no arguments (got ${args.join(' ')})`);
       const { runDemo } = await import('../demo/index.js');
       const amqpUrl = values['amqp-url'] ?? io.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-      const summary = await runDemo({
-        amqpUrl,
-        out: io.out,
-        err: io.err,
-        ...(values.exchange ? { exchange: values.exchange } : {}),
-        ...(values.conference ? { conference: values.conference } : {}),
-        ...(io.env.CONFMGR_DEMO_LOG_LEVEL ? { logLevel: io.env.CONFMGR_DEMO_LOG_LEVEL } : {}),
-      });
-      return summary.ok ? EXIT.OK : EXIT.FAILED;
+      // --console runs until the operator stops it: the first SIGINT/SIGTERM ends it cleanly, a second one at once.
+      let stop = (): void => undefined;
+      const until = new Promise<void>((resolve) => (stop = resolve));
+      if (values.console) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, stop);
+      try {
+        const summary = await runDemo({
+          amqpUrl,
+          out: io.out,
+          err: io.err,
+          ...(values.exchange ? { exchange: values.exchange } : {}),
+          ...(values.conference ? { conference: values.conference } : {}),
+          ...(io.env.CONFMGR_DEMO_LOG_LEVEL ? { logLevel: io.env.CONFMGR_DEMO_LOG_LEVEL } : {}),
+          ...(values.console ? { console: { until } } : {}),
+        });
+        return summary.ok ? EXIT.OK : EXIT.FAILED;
+      } finally {
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, stop);
+      }
     }
     default:
       if (OPERATOR_COMMANDS.has(command)) return await runOperatorCommand(command, args, values, io);

@@ -56,7 +56,7 @@ export interface Config {
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
   /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/records/account.ts). */
-  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined; limits: HttpLimits };
+  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined; limits: HttpLimits; console: boolean };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   /** Directories `record` / `norecord` command paths must be under (ConferenceControl's recordingDirs). */
@@ -136,6 +136,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     tokens,
     defaultAccountId: file.http.default_account_id,
     limits: httpLimits(file.http.limits),
+    console: file.http.console,
   };
 
   const st = file.storage;

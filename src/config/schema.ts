@@ -196,6 +196,8 @@ export const httpSchema = z.strictObject({
    */
   default_account_id: accountId.optional(),
   limits: httpLimitsSchema.prefault({}),
+  /** The operator console at /console (browser UI over this API); false turns it off. */
+  console: bool().default(true),
 });
 
 const recordingDir = z

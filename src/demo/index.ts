@@ -22,6 +22,7 @@ import { ServiceClient } from '../cli/service-client.js';
 import { renderTable } from '../cli/table.js';
 import { commandRpc, connectBroker, consumeEvents, type EventConsumer, type ReceivedEvent } from './broker.js';
 import { startDemoSimulator, type DemoSimulator } from './simulator.js';
+import { keepConferenceLive } from './console-room.js';
 
 export interface DemoOptions {
   amqpUrl: string;
@@ -35,10 +36,15 @@ export interface DemoOptions {
   stepTimeoutMs?: number;
   /** Service log level (default silent: the demo prints its own lines). */
   logLevel?: string;
-  /** Pause between steps so a human can follow (default 250 ms). */
+  /** Pause between steps so a human can follow (default 250 ms; 1200 ms with `console`). */
   pauseMs?: number;
   /** Every event received from RabbitMQ for the demo conference (tests, tools). */
   onEvent?: (event: ReceivedEvent) => void;
+  /**
+   * `confmgr demo --console`: print the operator console's URL and token, wait until a console
+   * connects (or `until`), play the script slower, then keep the conference live until `until`.
+   */
+  console?: { until: Promise<void> };
 }
 
 export interface DemoCommandResult {
@@ -101,12 +107,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const missing: string[] = [];
   let service: ServiceHandle | undefined;
   let sim: DemoSimulator | undefined;
+  let summary: DemoSummary | undefined;
+  /** Once the summary is out, the console shows the live conference; the terminal stays quiet. */
+  let afterSummary = false;
+  let stopped = false;
+  void options.console?.until.then(() => (stopped = true));
 
   try {
     const consumer: EventConsumer = await consumeEvents(connection, exchange, (e) => {
       if (e.payload.conference_id !== conference) return; // someone else's conference on a shared broker
       received.push(e);
-      out(formatEvent(e, t0));
+      if (!afterSummary) out(formatEvent(e, t0));
       options.onEvent?.(e);
       for (const w of waiters) w();
     });
@@ -172,10 +183,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       `confmgr demo: FreeSWITCH simulator on 127.0.0.1:${sim.port}, RabbitMQ at ${redactUrl(options.amqpUrl)}, ` +
         `exchange "${exchange}", API at ${service.http!.url}\n` +
         `consumer: queue ${consumer.queue} bound to conference.event.#\n` +
-        `publishing: ${PUBLISHED.join(', ')}\n\n` +
+        `publishing: ${PUBLISHED.join(', ')}\n` +
+        (options.console
+          ? `operator console: ${service.http!.url}/console/ (sign in with the token ${TOKEN}, account ${ACCOUNT})\n\n`
+          : 'operator console: `npx confmgr demo --console` keeps the conference live for it in a browser\n\n') +
         `☎ = a call does something in FreeSWITCH   ▶ = a command to confmgr, over its HTTP API or over AMQP (RPC)\n` +
         `indented lines: events as they arrive from RabbitMQ (time, event, conference, member, caller)\n\n`,
     );
+
+    if (options.console) {
+      out('waiting for the console to connect… (Ctrl-C to stop)\n');
+      while (!stopped && service.websocketClients() === 0) await sleep(100);
+      if (stopped) {
+        out('stopped before a console connected\n');
+        return summarize();
+      }
+      await sleep(1000); // its first snapshot
+    }
+    // With a console watching, slow enough for a person to follow each step there.
+    const stepPauseMs = options.pauseMs ?? (options.console ? 1200 : pauseMs);
 
     // --- helpers for the script -------------------------------------------------------------
     const count = (event: string, pred: (p: Record<string, unknown>) => boolean = () => true) =>
@@ -192,7 +218,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const done = () => [...need].every(([k, n]) => countOfKey(k) - before.get(k)! >= n);
       const ok = await waitUntil(done, stepTimeoutMs, waiters);
       if (!ok) for (const [k, n] of need) if (countOfKey(k) - before.get(k)! < n) missing.push(`${step}: ${k}`);
-      if (pauseMs > 0) await sleep(pauseMs);
+      if (stepPauseMs > 0) await sleep(stepPauseMs);
     };
     const countOf = (ev: string, m?: number) => count(ev, (p) => m === undefined || p.participant_id === m);
     const countOfKey = (k: string) => {
@@ -263,27 +289,39 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     // Everything the service published has been confirmed by the broker before we report.
     await service.publisher.flush(5_000);
+    if (options.console && !stopped) {
+      summary = summarize();
+      out(formatSummary(summary));
+      afterSummary = true;
+      out(`the conference ${conference} stays live for the console (callers take turns to talk); Ctrl-C to stop\n`);
+      await keepConferenceLive(s, conference, vars, options.console.until);
+    }
   } finally {
     for (const close of resources) await close().catch(() => undefined);
   }
-
-  const eventsByType: Record<string, number> = {};
-  for (const e of received) {
-    const name = String(e.payload.event ?? '?');
-    eventsByType[name] = (eventsByType[name] ?? 0) + 1;
-  }
-  const commandsOk = commands.filter((c) => c.ok).length;
-  const summary: DemoSummary = {
-    ok: commandsOk === commands.length && commands.length > 0 && missing.length === 0,
-    eventsByType,
-    eventsTotal: received.length,
-    commands,
-    commandsOk,
-    missing,
-    durationMs: Date.now() - t0,
-  };
+  if (summary) return summary;
+  summary = summarize();
   out(formatSummary(summary));
   return summary;
+
+  function summarize(): DemoSummary {
+    const eventsByType: Record<string, number> = {};
+    for (const e of received) {
+      const name = String(e.payload.event ?? '?');
+      eventsByType[name] = (eventsByType[name] ?? 0) + 1;
+    }
+    const commandsOk = commands.filter((c) => c.ok).length;
+    const result: DemoSummary = {
+      ok: commandsOk === commands.length && commands.length > 0 && missing.length === 0,
+      eventsByType,
+      eventsTotal: received.length,
+      commands,
+      commandsOk,
+      missing,
+      durationMs: Date.now() - t0,
+    };
+    return result;
+  }
 }
 
 function formatEvent(e: ReceivedEvent, t0: number): string {

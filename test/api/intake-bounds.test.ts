@@ -20,7 +20,7 @@ beforeEach(async () => {
   app = Fastify();
   storage = openSqliteStorage({ path: ':memory:' });
   const deps = { registry: new FakeRegistry(), executor: new FakeExecutor(), storage, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true };
-  await registerApi(app, deps, createRecords(deps), { bodyBytes: 96 * 1024 });
+  await registerApi(app, deps, createRecords(deps), { limits: { bodyBytes: 96 * 1024 } });
   await app.ready();
 });
 

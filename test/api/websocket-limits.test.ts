@@ -27,7 +27,7 @@ async function start(limits: Partial<ApiLimits>): Promise<string> {
   app = Fastify();
   storage = openSqliteStorage({ path: ':memory:' });
   const deps = { registry: new FakeRegistry(), executor: new FakeExecutor(), storage, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true };
-  await registerApi(app, deps, createRecords(deps), limits);
+  await registerApi(app, deps, createRecords(deps), { limits });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   if (typeof addr !== 'object' || !addr) throw new Error('no address');

@@ -37,6 +37,7 @@ describe('config: valid files', () => {
       host: '127.0.0.1',
       port: 8000,
       tokens: [],
+      console: true,
       limits: {
         maxConnections: 1_000,
         maxConnectionsPerAddress: 100,

@@ -76,8 +76,11 @@ describe('npm pack', () => {
         'config/confmgr.example.yaml',
         'docs/asyncapi.yaml',
         'dist/cli.js',
-        'dist/app/service.js',
-        'dist/app/service.d.ts',
+        'dist/app/index.js',
+        'dist/app/index.d.ts',
+        'console/dist/index.html',
+        'console/dist/app.js',
+        'console/dist/app.css',
         'dist/config/index.js',
         'dist/config/index.d.ts',
       ]),
@@ -95,7 +98,7 @@ describe('npm pack', () => {
     );
     expect(stray).toEqual([]);
     // Every file is in a `files` entry (or one npm always adds).
-    for (const f of files) expect(f).toMatch(/^(dist\/|bin\/|config\/confmgr\.example\.yaml$|docs\/asyncapi\.yaml$|package\.json$|README\.md$)/);
+    for (const f of files) expect(f).toMatch(/^(dist\/|bin\/|console\/dist\/|config\/confmgr\.example\.yaml$|docs\/asyncapi\.yaml$|package\.json$|README\.md$)/);
   });
 });
 

@@ -1,0 +1,209 @@
+/**
+ * The console's sync (console/src/sync.ts) and WebSocket link (console/src/live.ts) with a fake API
+ * and a fake socket: what is fetched when, what waits for a snapshot, how the token travels.
+ */
+import { describe, expect, it } from 'vitest';
+import { ApiError, type ApiResult } from '../../console/src/api.js';
+import { LiveLink, type LinkState, type SocketLike } from '../../console/src/live.js';
+import { ConsoleStore } from '../../console/src/store.js';
+import { ConferenceSync } from '../../console/src/sync.js';
+import type { ApiConference, ApiConferenceListEntry } from '../../console/src/types.js';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => ((resolve = a), (reject = b)));
+  return { promise, resolve, reject };
+}
+
+const result = <T>(data: T): ApiResult<T> => ({ data, status: 200, requestId: 'r' });
+const view = (id: string, ids: number[]): ApiConference => ({
+  id,
+  focus: 'vm',
+  _read_only: {
+    members: ids.length,
+    admins: 0,
+    duration: 5,
+    is_locked: false,
+    participants: ids.map((n) => ({ participant_id: n, call_id: `c${n}`, is_moderator: false, speak: true, hear: true, talking: false, duration: 1 })),
+  },
+});
+const ev = (event: string, conference: string, id: number, over: Record<string, unknown> = {}) => ({
+  event,
+  conference_id: conference,
+  event_name: 'participant_event',
+  participant_id: id,
+  speak: true,
+  hear: true,
+  talking: false,
+  ...over,
+});
+
+class FakeApi {
+  list = deferred<ApiResult<ApiConferenceListEntry[]>>();
+  readonly requests: string[] = [];
+  readonly pending = new Map<string, ReturnType<typeof deferred<ApiResult<ApiConference>>>>();
+  conferences() {
+    this.requests.push('list');
+    return this.list.promise;
+  }
+  conference(id: string) {
+    this.requests.push(id);
+    const d = deferred<ApiResult<ApiConference>>();
+    this.pending.set(id, d);
+    return d.promise;
+  }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('ConferenceSync', () => {
+  it('reloads the running conferences (not idle documents); events wait for their snapshot and apply in order', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const sync = new ConferenceSync({ store, api, now: () => 1000 });
+    const done = sync.reloadAll();
+    sync.onEvent(ev('start-talking', 'a', 1), 900); // during the list request
+    api.list.resolve(result([
+      { id: 'a', members: 1, admins: 0, duration: 5, is_locked: false },
+      { id: 'idle-doc', members: 0, admins: 0, duration: 0, is_locked: false },
+    ]));
+    await tick();
+    expect(api.requests).toEqual(['list', 'a']);
+    sync.onEvent(ev('add-member', 'a', 2), 950);
+    sync.onEvent(ev('mute-member', 'a', 2, { speak: false }), 960);
+    expect(store.has('a')).toBe(false);
+    api.pending.get('a')!.resolve(result(view('a', [1])));
+    await done;
+    const a = store.conference('a')!;
+    expect([...a.participants.keys()]).toEqual([1, 2]);
+    expect(a.participants.get(1)?.talking).toBe(true);
+    expect(a.participants.get(2)).toMatchObject({ speak: false, joinedAt: 950 });
+    expect(store.log('a').map((e) => e.event)).toEqual(['start-talking', 'add-member', 'mute-member']);
+  });
+
+  it('fetches a conference it hears of for the first time, once, and one that shows a member it never saw', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const sync = new ConferenceSync({ store, api });
+    sync.onEvent(ev('add-member', 'new', 1), 1);
+    sync.onEvent(ev('add-member', 'new', 2), 2);
+    expect(api.requests).toEqual(['new']);
+    api.pending.get('new')!.resolve(result(view('new', [1])));
+    await tick();
+    expect([...store.conference('new')!.participants.keys()]).toEqual([1, 2]);
+    sync.onEvent(ev('unmute-member', 'new', 9), 3); // member 9: never seen
+    expect(api.requests).toEqual(['new', 'new']);
+    api.pending.get('new')!.resolve(result(view('new', [1, 2, 9])));
+    await tick();
+    expect(store.conference('new')!.participants.get(9)?.joinedAt).toBeDefined();
+  });
+
+  it('drops a conference the API no longer shows (404) and reports other failures', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const errors: Array<string | undefined> = [];
+    const sync = new ConferenceSync({ store, api, onError: (m) => errors.push(m) });
+    store.setSnapshot(view('gone', [1]), 0);
+    void sync.reload('gone');
+    api.pending.get('gone')!.reject(new ApiError(404, 'NOT_FOUND', 'conference gone not found'));
+    await tick();
+    expect(store.has('gone')).toBe(false);
+    void sync.reload('x');
+    api.pending.get('x')!.reject(new ApiError(503, 'NODE_DOWN', 'node fs1 is down'));
+    await tick();
+    expect(errors).toEqual(['could not load conference x: node fs1 is down [NODE_DOWN]']);
+  });
+});
+
+class FakeSocket implements SocketLike {
+  sent: Array<Record<string, unknown>> = [];
+  closed: number | undefined;
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  onerror: SocketLike['onerror'] = null;
+  constructor(readonly url: string) {}
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close(code = 1000) {
+    this.closed = code;
+  }
+  reply(msg: Record<string, unknown>) {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+}
+
+function link(token: string) {
+  const sockets: FakeSocket[] = [];
+  const states: LinkState[] = [];
+  const events: unknown[] = [];
+  const ready: string[] = [];
+  const timers: Array<{ fn: () => void; ms: number }> = [];
+  const l = new LiveLink({
+    url: 'ws://h/v2/websocket',
+    token,
+    openSocket: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    onState: (s) => states.push(s),
+    onEvent: (e) => events.push(e),
+    onReady: (a) => ready.push(a),
+    setTimer: (fn, ms) => timers.push({ fn, ms }),
+    clearTimer: () => undefined,
+  });
+  return { l, sockets, states, events, ready, timers };
+}
+
+describe('LiveLink', () => {
+  it('sends the token in the first message (never the URL), subscribes to the account, passes events on', () => {
+    const t = link('secret-token-123456');
+    t.l.start();
+    const s = t.sockets[0]!;
+    expect(s.url).toBe('ws://h/v2/websocket');
+    s.onopen?.({});
+    expect(s.sent).toEqual([{ action: 'auth', request_id: 'auth', auth_token: 'secret-token-123456' }]);
+    s.reply({ action: 'reply', status: 'success', request_id: 'auth', data: { account_id: 'acme' } });
+    expect(s.sent[1]).toEqual({ action: 'subscribe', request_id: 'subscribe', account_id: 'acme' });
+    s.reply({ action: 'reply', status: 'success', request_id: 'subscribe', data: { account_id: 'acme' } });
+    expect(t.ready).toEqual(['acme']);
+    expect(t.states.at(-1)).toEqual({ kind: 'live', account: 'acme' });
+    s.reply({ event: 'start-talking', conference_id: 'a', participant_id: 1 });
+    expect(t.events).toHaveLength(1);
+  });
+
+  it('a refused token ends the link without retrying', () => {
+    const t = link('wrong-token-000000');
+    t.l.start();
+    t.sockets[0]!.onopen?.({});
+    t.sockets[0]!.reply({ action: 'reply', status: 'error', request_id: 'auth', error: '401', message: 'invalid X-Auth-Token' });
+    expect(t.states.at(-1)).toEqual({ kind: 'refused', message: 'invalid X-Auth-Token' });
+    expect(t.timers).toEqual([]);
+  });
+
+  it('reconnects with backoff after a drop and subscribes again (the caller then reloads)', () => {
+    const t = link('secret-token-123456');
+    t.l.start();
+    const first = t.sockets[0]!;
+    first.onopen?.({});
+    first.reply({ action: 'reply', status: 'success', request_id: 'auth', data: { account_id: 'acme' } });
+    first.reply({ action: 'reply', status: 'success', request_id: 'subscribe', data: { account_id: 'acme' } });
+    first.onclose?.({ code: 1006, reason: '' });
+    expect(t.states.at(-1)).toEqual({ kind: 'reconnecting', reason: 'connection closed (1006)', retryInMs: 500 });
+    t.timers.shift()!.fn();
+    const second = t.sockets[1]!;
+    second.onclose?.({ code: 1006, reason: '' });
+    expect(t.timers[0]?.ms).toBe(1000);
+    t.timers.shift()!.fn();
+    const third = t.sockets[2]!;
+    third.onopen?.({});
+    third.reply({ action: 'reply', status: 'success', request_id: 'auth', data: { account_id: 'acme' } });
+    third.reply({ action: 'reply', status: 'success', request_id: 'subscribe', data: { account_id: 'acme' } });
+    expect(t.ready).toEqual(['acme', 'acme']);
+    t.l.stop();
+    expect(third.closed).toBe(1000);
+  });
+});
