@@ -7,18 +7,5 @@ export class UsageError extends ConfmgrError {
   }
 }
 
-/** The running service's HTTP API did not answer (connection refused, timeout). Exit code 3. */
-export class ServiceUnreachableError extends ConfmgrError {
-  constructor(url: string, reason: string) {
-    super('SERVICE_UNREACHABLE', `cannot reach confmgr at ${url}: ${reason}. Is it running (confmgr start --config FILE)?`, { url });
-  }
-}
-
-/** The service answered with an error envelope. `code` is the service's error code (e.g. CONFERENCE_NOT_FOUND). */
-export class ServiceError extends ConfmgrError {
-  readonly status: number;
-  constructor(status: number, code: string, message: string) {
-    super(code, message, { status });
-    this.status = status;
-  }
-}
+// The HTTP client's errors (exit codes 3 and 1).
+export { ServiceError, ServiceUnreachableError } from '../client/errors.js';

@@ -11,8 +11,8 @@ import { UsageError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import type { CliValues } from './options.js';
-import { ServiceClient } from './service-client.js';
-import { formatDuration, renderTable } from './table.js';
+import { ServiceClient } from '../client/service-client.js';
+import { formatDuration, renderTable } from '../client/table.js';
 
 const MEMBER_ACTIONS = new Set(['mute', 'unmute', 'deaf', 'undeaf', 'kick']);
 const CONFERENCE_ACTIONS = new Set(['lock', 'unlock']);

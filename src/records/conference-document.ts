@@ -6,7 +6,7 @@
  * and the read-only `focus` are dropped from client input: clients GET a document and send it back.
  */
 import { RESERVED_CONFERENCE_NAMES } from '../conference/validate.js';
-import { ValidationError } from '../api/errors.js';
+import { ValidationError } from './errors.js';
 
 type Json = Record<string, unknown>;
 type FieldErrors = Record<string, Record<string, { message: string; target?: unknown; value?: unknown }>>;

@@ -21,7 +21,7 @@ import type { Storage, StoredConferencecall, ConferencecallStatus } from '../sto
 import type { RealtimeRegistry } from './live.js';
 import type { ConferenceDocuments } from './conference-documents.js';
 import { conferenceOwner, type ConferenceAttributions } from './account.js';
-import { InvalidStateError } from '../api/errors.js';
+import { InvalidStateError } from './errors.js';
 import { TM_NOT_YET, canAdvance, formatTimestamp, monotonicMicros } from './conferencecall-record.js';
 import { statusForEvent } from '../conference/conferencecall.js';
 
