@@ -2,7 +2,7 @@
  * `confmgr` entry point (bin/confmgr.js runs this, compiled or through tsx).
  * Everything is in src/cli/run.ts; this file only hands it argv and ends the process.
  */
-import { runCli } from './cli/run.js';
+import { runCli } from './cli/index.js';
 
 /** How long the process may linger once the command has returned (stdout and log lines drain). */
 const EXIT_GRACE_MS = 250;

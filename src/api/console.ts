@@ -13,7 +13,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { silentLogger, type Logger } from '../util/log.js';
+import { silentLogger, type Logger } from '../util/index.js';
 
 export const CONSOLE_PATH = '/console';
 

@@ -3,16 +3,16 @@
  * 403 vs 404 for a conference id.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Logger } from '../util/log.js';
-import { ConferenceNotFoundError, NodeDownError } from '../conference/errors.js';
-import type { StoredConferenceDocument } from '../storage/types.js';
-import type { ApiDeps, LiveConference } from '../records/live.js';
-import type { ConferenceDocuments } from '../records/conference-documents.js';
-import type { ConferencecallTracker } from '../records/conferencecall-tracker.js';
+import type { Logger } from '../util/index.js';
+import { ConferenceNotFoundError, NodeDownError } from '../conference/index.js';
+import type { StoredConferenceDocument } from '../storage/index.js';
+import type { ApiDeps, LiveConference } from '../records/index.js';
+import type { ConferenceDocuments } from '../records/index.js';
+import type { ConferencecallTracker } from '../records/index.js';
 import { requireAccount, type TokenAuthenticator } from './auth.js';
-import { conferenceOwner, type ConferenceAttributions } from '../records/account.js';
+import { conferenceOwner, type ConferenceAttributions } from '../records/index.js';
 import { ConferenceUnattributedError, ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
-import { checkConferenceId } from '../records/conference-document.js';
+import { checkConferenceId } from '../records/index.js';
 
 export interface ApiContext {
   deps: ApiDeps;

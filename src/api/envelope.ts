@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 import { KAZOO_MESSAGE_BY_STATUS, RETRY_AFTER_S_BY_CODE, ValidationError, httpStatusOf } from './errors.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -2,7 +2,7 @@
  * API errors and THE table from error codes (ConfmgrError.code, from any layer) to HTTP statuses.
  * Every route throws typed errors; one fastify error handler (./envelope.ts) maps them here.
  */
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 export class UnauthorizedError extends ConfmgrError {
   constructor(message = 'invalid credentials') {
@@ -40,7 +40,7 @@ export class ConferenceUnattributedError extends ConfmgrError {
 }
 
 // Errors of the records layer, answered by the API like its own.
-export { InvalidStateError, ValidationError } from '../records/errors.js';
+export { ValidationError } from '../records/index.js';
 
 /** code → HTTP status. Anything not listed is a 500. */
 export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {

@@ -13,15 +13,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { Logger } from '../util/log.js';
-import { silentLogger } from '../util/log.js';
-import { ConfmgrError } from '../util/errors.js';
-import type { OutboundEvent } from '../conference/types.js';
-import type { RealtimeRegistry } from '../records/live.js';
-import type { ConferenceDocuments } from '../records/conference-documents.js';
+import type { Logger } from '../util/index.js';
+import { silentLogger } from '../util/index.js';
+import { ConfmgrError } from '../util/index.js';
+import type { OutboundEvent } from '../conference/index.js';
+import type { RealtimeRegistry } from '../records/index.js';
+import type { ConferenceDocuments } from '../records/index.js';
 import type { TokenAuthenticator } from './auth.js';
-import { conferenceOwner, type ConferenceAttributions } from '../records/account.js';
-import { CONFERENCE_ID_RE } from '../records/conference-document.js';
+import { conferenceOwner, type ConferenceAttributions } from '../records/index.js';
+import { CONFERENCE_ID_RE } from '../records/index.js';
 import { HTTP_STATUS_BY_CODE, ValidationError } from './errors.js';
 
 interface Subscription {

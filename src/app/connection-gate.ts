@@ -14,8 +14,8 @@
  * (caps + reserve + a margin) drops anything beyond that in libuv, before any JavaScript runs.
  */
 import type { Server, Socket } from 'node:net';
-import { ConfmgrError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import { ConfmgrError } from '../util/index.js';
+import type { Logger } from '../util/index.js';
 
 export interface ConnectionLimits {
   maxConnections: number;

@@ -1,4 +1,4 @@
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
 
 /**
  * In-process fan-out of outbound events to local consumers (HTTP API, WebSocket, demo). A listener that

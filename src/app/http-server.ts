@@ -6,10 +6,10 @@
  * before its request, during it, and between two; request bodies.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { ConfmgrError } from '../util/errors.js';
-import { silentLogger, type Logger } from '../util/log.js';
+import { ConfmgrError } from '../util/index.js';
+import { silentLogger, type Logger } from '../util/index.js';
 import type { ServiceMetrics } from './metrics.js';
-import type { NodeState } from '../esl/types.js';
+import type { NodeState } from '../esl/index.js';
 import { ConnectionGate, REFUSALS_IN_FLIGHT, TooManyConnectionsError } from './connection-gate.js';
 import { connectionMetrics } from './connection-metrics.js';
 import { fitToDescriptors, openFilesLimit } from './descriptor-budget.js';

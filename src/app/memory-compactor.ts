@@ -12,7 +12,7 @@
  * left (the AMQP buffer drained), and then `quietMs` more. `compactNow()` is for start-up, before any
  * traffic.
  */
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
 
 export interface MemoryCompactorOptions {
   /** Resolves once the burst's output is gone (e.g. the publisher's buffer drained); bounded by the caller. */

@@ -4,8 +4,8 @@
  * instead of V8 keeping it (bench state-service). A small node's resync leaves little to reclaim:
  * not worth a pause while events flow.
  */
-import type { Logger } from '../util/log.js';
-import type { ResyncResult } from '../state/node-sync.js';
+import type { Logger } from '../util/index.js';
+import type { ResyncResult } from '../state/index.js';
 import { MemoryCompactor } from './memory-compactor.js';
 import type { OutboundBuffer } from './resync-pacing.js';
 

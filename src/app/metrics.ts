@@ -4,9 +4,9 @@
  * live objects (no timers).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../conference/types.js';
-import type { PublisherMetricsHook } from '../bus/publisher.js';
-import type { NodeState } from '../esl/types.js';
+import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../conference/index.js';
+import type { PublisherMetricsHook } from '../bus/index.js';
+import type { NodeState } from '../esl/index.js';
 
 export interface GaugeSources {
   /** Events waiting in the AMQP buffer (not yet sent). */

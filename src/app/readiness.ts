@@ -3,8 +3,8 @@
  * AND its conference state rebuilt (a node whose json_list keeps failing is connected but its state
  * is stale). /readyz reports it (src/app/http-server.ts).
  */
-import type { NodeState } from '../esl/types.js';
-import { publishingHealth, type PublishingStats } from '../bus/publishing-health.js';
+import type { NodeState } from '../esl/index.js';
+import { publishingHealth, type PublishingStats } from '../bus/index.js';
 import type { ReadinessReport } from './http-server.js';
 
 export interface ReadinessSources {

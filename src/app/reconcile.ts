@@ -5,8 +5,8 @@
  * no conferences yet — and records without a node only once every node has been. The resync's own
  * events were emitted before 'resynced', so the tracker (serial) has applied them first.
  */
-import type { Logger } from '../util/log.js';
-import type { ResyncResult } from '../state/node-sync.js';
+import type { Logger } from '../util/index.js';
+import type { ResyncResult } from '../state/index.js';
 
 /** The tracker, as far as reconciling needs it (ConferencecallTracker.reconcile). */
 export interface Reconciler {

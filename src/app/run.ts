@@ -1,6 +1,6 @@
 import { loadConfigFile, type Config } from '../config/index.js';
-import { ConfmgrError } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/log.js';
+import { ConfmgrError } from '../util/index.js';
+import { createLogger, type Logger } from '../util/index.js';
 import { createService, type ServiceHandle } from './service.js';
 import { handleSignals } from './signals.js';
 

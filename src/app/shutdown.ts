@@ -8,7 +8,7 @@
  * connection close, so the broker's steps (1 and 2) leave the last part of the deadline to the closes
  * that need no broker (3).
  */
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
 
 /** How long the command intake's in-flight commands may take to finish, at most. */
 export const INTAKE_DRAIN_MAX_MS = 5_000;

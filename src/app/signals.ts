@@ -4,7 +4,7 @@
  * caller's reload. The deadline is a hard one: when it passes the process exits with code 1, whatever
  * still holds the event loop (a stalled broker's sockets); a second SIGTERM / SIGINT exits at once.
  */
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
 
 /** Where signals come from: the process, or a test's emitter. */
 export interface SignalSource {

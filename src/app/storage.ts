@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/index.js';
-import { redactUrl, type Logger } from '../util/log.js';
+import { redactUrl, type Logger } from '../util/index.js';
 import type { Storage } from '../storage/index.js';
 
 /** Opens `config.storage` (creating a SQLite file's directory); logs where when it cannot. */

@@ -18,11 +18,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { CommandTimeoutError } from '../conference/errors.js';
-import type { CommandResult, ConferenceCommandExecutor } from '../conference/types.js';
-import { redactUrl, silentLogger, type Logger } from '../util/log.js';
-import type { BackoffOptions } from '../util/backoff.js';
-import { reconnectLoop, sleep } from '../util/reconnect.js';
+import { CommandTimeoutError } from '../conference/index.js';
+import type { CommandResult, ConferenceCommandExecutor } from '../conference/index.js';
+import { redactUrl, silentLogger, type Logger } from '../util/index.js';
+import type { BackoffOptions } from '../util/index.js';
+import { reconnectLoop, sleep } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
 import {
   buildReply,

@@ -15,8 +15,8 @@
  * commands or a reply bigger than the reply cap (`encodeReply`).
  */
 import { z } from 'zod';
-import type { CommandResult, ConferenceCommand, MemberTarget } from '../conference/types.js';
-import { ConfmgrError } from '../util/errors.js';
+import type { CommandResult, ConferenceCommand, MemberTarget } from '../conference/index.js';
+import { ConfmgrError } from '../util/index.js';
 import { CommandMessageTooLargeError, InvalidCommandMessageError, UnparsableCommandMessageError } from './errors.js';
 import { parseRoutingKey } from './routing.js';
 
@@ -51,7 +51,7 @@ export const KAZOO_APPLICATIONS = [
   'participant_volume_out',
   'relate_participants',
 ] as const;
-export type KazooApplication = (typeof KAZOO_APPLICATIONS)[number];
+type KazooApplication = (typeof KAZOO_APPLICATIONS)[number];
 
 export interface ParsedCommandMessage {
   /** One command, or several for bulk forms. */

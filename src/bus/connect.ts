@@ -1,7 +1,7 @@
 /** Opening an AMQP connection the same way for the publisher and the command intake. */
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
 
 /** Connects with a client-provided name (shown by rabbitmqctl) and a 10 s timeout; connection errors are logged, not thrown. */
 export async function connectAmqp(url: string, connectionName: string, log: Logger): Promise<ChannelModel> {

@@ -1,5 +1,5 @@
 /** Typed errors of the AMQP bus layer; each has a stable `code`. */
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 /** A routing-key segment that `encodeSegment` could not have produced. */
 export class RoutingKeyDecodeError extends ConfmgrError {
@@ -32,12 +32,5 @@ export class CommandMessageTooLargeError extends ConfmgrError {
 export class CommandAccountMismatchError extends ConfmgrError {
   constructor(conference: string, accountId: string) {
     super('FORBIDDEN', `conference ${conference} belongs to another account than ${accountId}`, { conference, account_id: accountId });
-  }
-}
-
-/** The publisher is closed; nothing more is accepted. */
-export class PublisherClosedError extends ConfmgrError {
-  constructor() {
-    super('PUBLISHER_CLOSED', 'AMQP publisher is closed');
   }
 }

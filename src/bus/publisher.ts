@@ -19,13 +19,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
-import type { OutboundEvent } from '../conference/types.js';
-import { silentLogger, redactUrl, type Logger } from '../util/log.js';
-import type { BackoffOptions } from '../util/backoff.js';
-import { reconnectLoop } from '../util/reconnect.js';
+import type { OutboundEvent } from '../conference/index.js';
+import { silentLogger, redactUrl, type Logger } from '../util/index.js';
+import type { BackoffOptions } from '../util/index.js';
+import { reconnectLoop } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
 import { EventFilter } from './filter.js';
-import { Fifo } from '../util/fifo.js';
+import { Fifo } from '../util/index.js';
 import { eventRoutingKey } from './routing.js';
 
 export type PublisherCounter =

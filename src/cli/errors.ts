@@ -1,4 +1,4 @@
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 /** Wrong arguments on the command line. Exit code 2, with the usage text. */
 export class UsageError extends ConfmgrError {
@@ -6,6 +6,3 @@ export class UsageError extends ConfmgrError {
     super('USAGE', message);
   }
 }
-
-// The HTTP client's errors (exit codes 3 and 1).
-export { ServiceError, ServiceUnreachableError } from '../client/errors.js';

@@ -5,14 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { clientUrlFor, loadHttpSettings, type HttpSettings } from '../config/http-settings.js';
-import { ConfmgrError } from '../util/errors.js';
+import { clientUrlFor, loadHttpSettings, type HttpSettings } from '../config/index.js';
+import { ConfmgrError } from '../util/index.js';
 import { UsageError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import type { CliValues } from './options.js';
-import { ServiceClient } from '../client/service-client.js';
-import { formatDuration, renderTable } from '../client/table.js';
+import { ServiceClient } from '../client/index.js';
+import { formatDuration, renderTable } from '../client/index.js';
 
 const MEMBER_ACTIONS = new Set(['mute', 'unmute', 'deaf', 'undeaf', 'kick']);
 const CONFERENCE_ACTIONS = new Set(['lock', 'unlock']);
@@ -73,10 +73,6 @@ export function clientSettingsFrom(values: CliValues, env: NodeJS.ProcessEnv, cw
     );
   }
   return { client: new ServiceClient({ url, accountId, ...(token ? { token } : {}) }), url, accountId, file, discovered: found !== undefined };
-}
-
-export function clientFrom(values: CliValues, env: NodeJS.ProcessEnv, cwd?: string): ServiceClient {
-  return clientSettingsFrom(values, env, cwd).client;
 }
 
 export async function runOperatorCommand(command: string, args: string[], values: CliValues, io: CliIo): Promise<number> {

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, type Config } from '../config/index.js';
-import { ConfmgrError } from '../util/errors.js';
-import { redactUrl } from '../util/log.js';
+import { ConfmgrError } from '../util/index.js';
+import { redactUrl } from '../util/index.js';
 import { UsageError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { processIo, type CliIo } from './io.js';
@@ -90,7 +90,7 @@ async function dispatch(command: string, args: string[], values: CliValues, io: 
       if (!file) throw new UsageError('start needs --config FILE (or CONFMGR_CONFIG)');
       if (args.length > 0) throw new UsageError(`start takes no arguments (got ${args.join(' ')})`);
       const config = loadConfigFile(file, { env: io.env });
-      const { runService } = await import('../app/run.js');
+      const { runService } = await import('../app/index.js');
       return await runService(config, { configFile: file, env: io.env, err: io.err });
     }
     case 'simulate': {

@@ -1,5 +1,5 @@
 /** The operator HTTP client's errors. */
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 /** The running service's HTTP API did not answer (connection refused, timeout). Exit code 3. */
 export class ServiceUnreachableError extends ConfmgrError {

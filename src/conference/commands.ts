@@ -18,35 +18,6 @@ import {
   assertVolume,
 } from './validate.js';
 
-/** Every command kind this module can build (for exhaustiveness checks and docs). */
-export const COMMAND_KINDS: readonly ConferenceCommandKind[] = [
-  'lock',
-  'unlock',
-  'mute',
-  'unmute',
-  'tmute',
-  'deaf',
-  'undeaf',
-  'kick',
-  'hup',
-  'hold',
-  'unhold',
-  'energy',
-  'volume_in',
-  'volume_out',
-  'relate',
-  'dtmf',
-  'floor',
-  'play',
-  'stop',
-  'record',
-  'norecord',
-  'get',
-  'count',
-  'list',
-  'json_list',
-];
-
 const MEMBER_ACTIONS: ReadonlySet<string> = new Set(['mute', 'unmute', 'tmute', 'deaf', 'undeaf', 'kick', 'hup', 'hold', 'unhold'] satisfies MemberAction[]);
 /** mod_conference honours `quiet` (no mute/unmute indication sound) only on these. */
 const QUIET_ACTIONS: ReadonlySet<string> = new Set(['mute', 'unmute', 'tmute']);
@@ -135,11 +106,6 @@ export function validateCommand(command: ConferenceCommand, policy: CommandPolic
       throw new InvalidArgumentError(`kind: unknown conference command ${JSON.stringify(unknownKind)}`, { field: 'kind' });
     }
   }
-}
-
-/** The mod_conference subcommand word a command uses (the word after the conference name). */
-export function subcommandOf(command: ConferenceCommand): string {
-  return command.kind;
 }
 
 /**

@@ -10,9 +10,9 @@
  *   no EslNode for the located node name         → NodeDownError
  *   anything else (EslOverloadError, …)          → passed through unchanged (already a typed ConfmgrError)
  */
-import { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslTimeoutError } from '../esl/errors.js';
-import type { EslNode } from '../esl/types.js';
-import { silentLogger, type Logger } from '../util/log.js';
+import { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslTimeoutError } from '../esl/index.js';
+import type { EslNode } from '../esl/index.js';
+import { silentLogger, type Logger } from '../util/index.js';
 import { buildCommand, type CommandPolicy } from './commands.js';
 import { CommandTimeoutError, InvalidArgumentError, NodeDownError } from './errors.js';
 import { parseReply } from './replies.js';

@@ -2,7 +2,7 @@
  * Typed errors of the conference domain. Each has a stable `code`; boundaries (AMQP replies,
  * HTTP statuses, CLI exit codes) map these codes in one table each.
  */
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 export class ConferenceNotFoundError extends ConfmgrError {
   constructor(conference: string, details?: Record<string, unknown>) {

@@ -12,7 +12,7 @@
  *   holder and are absent when New-ID is `none`;
  * - with verbose events, channel variables arrive as `variable_<name>` headers.
  */
-import type { EslEvent } from '../esl/codec.js';
+import type { EslEvent } from '../esl/index.js';
 import type { ConferenceEvent, MemberState } from './types.js';
 import { keptChannelVars } from './channel-vars.js';
 import { MEMBER_FIELDS, MEMBER_HEADERS, objectBuilder, type MemberField } from './member-fields.js';

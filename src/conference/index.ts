@@ -1,13 +1,23 @@
 /**
- * The conference domain's public surface: command building and reply parsing, the executor,
- * event parsing, payloads, conferencecall lifecycle. (json-list.ts exports itself; import it directly.)
+ * The public face of src/conference/ (FreeSWITCH conference semantics): command building and
+ * reply parsing, the executor, event and listing parsing, the member fields table, payloads, the
+ * conferencecall lifecycle.
  */
-export * from './types.js';
-export * from './errors.js';
-export * from './validate.js';
-export * from './commands.js';
-export * from './replies.js';
-export * from './control.js';
-export * from './events.js';
-export * from './payload.js';
-export * from './conferencecall.js';
+export { buildCommand } from './commands.js';
+export { CONFERENCECALL_STATUSES, TM_UNSET, canAdvance, formatTimestampUs, statusForEvent } from './conferencecall.js';
+export type { Conferencecall, ConferencecallStatus } from './conferencecall.js';
+export { ConferenceControl } from './control.js';
+export { CommandTimeoutError, ConferenceAmbiguousError, ConferenceNotFoundError, MemberNotFoundError, NodeDownError } from './errors.js';
+export { KNOWN_ACTIONS, parseConferenceEvent } from './events.js';
+export { parseJsonList, parseListSummary, parseXmlList } from './json-list.js';
+export type { ListedConference, ListedMember } from './json-list.js';
+export { CHANGE_FIELDS, COMPARED_FIELDS, LISTED_FIELDS, MEMBER_FIELDS, STICKY_FIELDS, agree, fieldValue, headerText, kazooLayout, objectBuilder, setField } from './member-fields.js';
+export type { KazooMemberFields, Slot } from './member-fields.js';
+export { customChannelVars, toOutboundEvent } from './payload.js';
+export type { PayloadContext } from './payload.js';
+export { DEFAULT_RECORDING_DIRS, recordingDirProblem } from './recording-path.js';
+export { logRefusals } from './refusals.js';
+export type { OnRefused } from './refusals.js';
+export type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceEvent, ConferenceLocator, MemberState, MemberTarget, OutboundEvent } from './types.js';
+export { parseUuidDump, uuidDumpCommand } from './uuid-dump.js';
+export { RESERVED_CONFERENCE_NAMES } from './validate.js';

@@ -10,7 +10,7 @@
  *   (FreeSWITCH splits api arguments on spaces), no control characters, at most
  *   MAX_CONFERENCE_NAME_LENGTH characters (twice what confmgr's own commands accept).
  */
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
 
 /** A value refused at the boundary, and what was dropped because of it. */
 export interface Refusal {

@@ -10,7 +10,7 @@
  * Reply texts are those of FreeSWITCH 1.10 (shared/fixtures/freeswitch/api-replies.txt); the
  * `+OK`/`-ERR` prefixes are optional so older builds (which printed `OK mute 2`) parse the same.
  */
-import type { ConfmgrError } from '../util/errors.js';
+import type { ConfmgrError } from '../util/index.js';
 import {
   CommandRejectedError,
   ConferenceNotFoundError,

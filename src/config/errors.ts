@@ -1,4 +1,4 @@
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 import { CONFIG_LIMITS } from './limits.js';
 
 /** `text` cut to CONFIG_LIMITS.quotedLength characters (with `…`), for keys and values quoted in messages. */

@@ -1,4 +1,4 @@
-import { KNOWN_ACTIONS } from '../conference/events.js';
+import { KNOWN_ACTIONS } from '../conference/index.js';
 
 /**
  * The event names `publish_participant_event` may list: the conference layer's known Actions

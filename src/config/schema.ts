@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { envNameProblem } from './secret-values.js';
 import { CONFIG_LIMITS as L } from './limits.js';
-import { DEFAULT_RECORDING_DIRS, recordingDirProblem } from '../conference/recording-path.js';
+import { DEFAULT_RECORDING_DIRS, recordingDirProblem } from '../conference/index.js';
 
 /** "8021" → 8021 (env overrides), numbers pass through; anything else is left for zod to reject. */
 function numeric(value: unknown): unknown {

@@ -4,9 +4,9 @@
  */
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
-import { ConfmgrError } from '../util/errors.js';
-import { redactUrl } from '../util/log.js';
-import { EVENT_PREFIX, commandRoutingKey } from '../bus/routing.js';
+import { ConfmgrError } from '../util/index.js';
+import { redactUrl } from '../util/index.js';
+import { EVENT_PREFIX, commandRoutingKey } from '../bus/index.js';
 
 export class BrokerUnreachableError extends ConfmgrError {
   constructor(url: string, reason: string) {

@@ -3,7 +3,7 @@
  * that channel variables (the account id) reach the service like Kazoo's CCVs do.
  */
 import { startSimulator } from '../simulator/index.js';
-import type { OriginateRequest, OriginateResult } from '../simulator/engine.js';
+import type { OriginateRequest, OriginateResult } from '../simulator/index.js';
 
 export interface DemoSimulator {
   port: number;

@@ -2,8 +2,8 @@
  * Every FreeSWITCH node confmgr talks to, keyed by node name: the conference layer sends a command to a
  * named node and hears every node's events (with the node's name) through one emitter.
  */
-import { silentLogger, type Logger } from '../util/log.js';
-import { TypedEmitter } from '../util/emitter.js';
+import { silentLogger, type Logger } from '../util/index.js';
+import { TypedEmitter } from '../util/index.js';
 import { EslNodeDownError } from './errors.js';
 import { EslNodePool, type PoolOptions } from './pool.js';
 import type { NodeConfig, NodeEvents } from './types.js';

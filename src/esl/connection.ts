@@ -9,12 +9,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { ConfmgrError } from '../util/errors.js';
-import { silentLogger, type Logger } from '../util/log.js';
+import type { ConfmgrError } from '../util/index.js';
+import { silentLogger, type Logger } from '../util/index.js';
 import { EslParser, type EslFrame, type ParserOptions } from './frame-parser.js';
 import { decodeEvent, type EslEvent } from './event-decoding.js';
 import { encode } from './encoders.js';
-import { TypedEmitter } from '../util/emitter.js';
+import { TypedEmitter } from '../util/index.js';
 import {
   EslAuthError,
   EslCommandError,

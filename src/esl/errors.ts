@@ -1,4 +1,4 @@
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 /** The peer sent bytes that are not a valid ESL frame. The connection that saw them must close. */
 export class EslProtocolError extends ConfmgrError {

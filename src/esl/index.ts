@@ -5,13 +5,10 @@
  * FreeSWITCH's XML replies unescape with it); one node (EslNodePool) and one socket (EslConnection)
  * for tests and benches that drive them alone.
  */
-export { EslCluster, type ClusterOptions } from './cluster.js';
-export { EslNodePool, type PoolOptions, type PoolStats } from './pool.js';
-export { EslConnection } from './connection.js';
-export type { ApiOptions, BackgroundJobResult, EslNode, NodeConfig, NodeEvents, NodeState } from './types.js';
-export * from './errors.js';
-export { EslParser, type EslFrame } from './frame-parser.js';
-export { decodeEvent, isEventFrame, type EslEvent } from './event-decoding.js';
+export { EslCluster } from './cluster.js';
+export type { EslNode, NodeConfig, NodeState } from './types.js';
+export type { EslEvent } from './event-decoding.js';
 export { byteLength, encodeFrame } from './encoders.js';
 export { urlEncode } from './url-coding.js';
 export { xmlUnescape } from './xml-entities.js';
+export { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslProtocolError, EslTimeoutError } from './errors.js';

@@ -16,13 +16,13 @@
  *   20 s heartbeats).
  */
 import PQueue from 'p-queue';
-import type { ConfmgrError } from '../util/errors.js';
-import { silentLogger, type Logger } from '../util/log.js';
-import { Backoff } from '../util/backoff.js';
+import type { ConfmgrError } from '../util/index.js';
+import { silentLogger, type Logger } from '../util/index.js';
+import { Backoff } from '../util/index.js';
 import { encode } from './encoders.js';
 import type { EslEvent } from './event-decoding.js';
 import { EslConnection, orderEventNames, type BgapiOptions } from './connection.js';
-import { TypedEmitter } from '../util/emitter.js';
+import { TypedEmitter } from '../util/index.js';
 import { EslAuthError, EslConnectionClosedError, EslNodeDownError, EslOverloadError } from './errors.js';
 import type { ApiOptions, BackgroundJobResult, EslNode, NodeConfig, NodeEvents, NodeState } from './types.js';
 

@@ -16,9 +16,9 @@
  * left), and its account would see and command A's members. Only a conference document overrides it.
  */
 import type { LiveConference, LiveParticipant } from './live.js';
-import type { OutboundEvent } from '../conference/types.js';
-import { customChannelVars } from '../conference/payload.js';
-import { silentLogger, type Logger } from '../util/log.js';
+import type { OutboundEvent } from '../conference/index.js';
+import { customChannelVars } from '../conference/index.js';
+import { silentLogger, type Logger } from '../util/index.js';
 
 function nonEmpty(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;

@@ -5,7 +5,7 @@
  * Unknown keys (e.g. `ui_metadata`) are kept, as Kazoo does. Keys starting with `_` or `pvt_`, `id`
  * and the read-only `focus` are dropped from client input: clients GET a document and send it back.
  */
-import { RESERVED_CONFERENCE_NAMES } from '../conference/validate.js';
+import { RESERVED_CONFERENCE_NAMES } from '../conference/index.js';
 import { ValidationError } from './errors.js';
 
 type Json = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * every event; the cache keeps that off the database.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Storage, StoredConferenceDocument } from '../storage/types.js';
+import type { Storage, StoredConferenceDocument } from '../storage/index.js';
 
 function revisionOf(n: number, body: Record<string, unknown>): string {
   return `${n}-${createHash('md5').update(JSON.stringify(body)).digest('hex')}`;

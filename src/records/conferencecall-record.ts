@@ -3,8 +3,8 @@
  * the timestamp format and the forward-only rule are decided once, in
  * src/conference/conferencecall.ts; this module adds what persistence needs.
  */
-import { CONFERENCECALL_STATUSES, TM_UNSET, canAdvance, formatTimestampUs, type Conferencecall } from '../conference/conferencecall.js';
-import type { StoredConferencecall } from '../storage/types.js';
+import { CONFERENCECALL_STATUSES, TM_UNSET, canAdvance, formatTimestampUs, type Conferencecall } from '../conference/index.js';
+import type { StoredConferencecall } from '../storage/index.js';
 
 export { CONFERENCECALL_STATUSES, canAdvance };
 export const TM_NOT_YET = TM_UNSET;

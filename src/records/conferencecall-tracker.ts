@@ -12,18 +12,18 @@
  * a DELETE can never move a record backwards.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../util/log.js';
-import { silentLogger } from '../util/log.js';
-import { ConfmgrError } from '../util/errors.js';
-import { NodeDownError } from '../conference/errors.js';
-import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/types.js';
-import type { Storage, StoredConferencecall, ConferencecallStatus } from '../storage/types.js';
+import type { Logger } from '../util/index.js';
+import { silentLogger } from '../util/index.js';
+import { ConfmgrError } from '../util/index.js';
+import { NodeDownError } from '../conference/index.js';
+import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/index.js';
+import type { Storage, StoredConferencecall, ConferencecallStatus } from '../storage/index.js';
 import type { RealtimeRegistry } from './live.js';
 import type { ConferenceDocuments } from './conference-documents.js';
 import { conferenceOwner, type ConferenceAttributions } from './account.js';
 import { InvalidStateError } from './errors.js';
 import { TM_NOT_YET, canAdvance, formatTimestamp, monotonicMicros } from './conferencecall-record.js';
-import { statusForEvent } from '../conference/conferencecall.js';
+import { statusForEvent } from '../conference/index.js';
 
 /** Active records read at once by reconcile(). */
 const RECONCILE_PAGE = 500;

@@ -17,9 +17,9 @@
  * it, synthesized events are not enforced at all.
  * Commands go through the executor (validated there); failures are logged, never thrown.
  */
-import type { Logger } from '../util/log.js';
-import { silentLogger } from '../util/log.js';
-import type { ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from '../conference/types.js';
+import type { Logger } from '../util/index.js';
+import { silentLogger } from '../util/index.js';
+import type { ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from '../conference/index.js';
 import type { ConferenceDocuments } from './conference-documents.js';
 import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, roleSettings, toneFile } from './conference-document.js';
 

@@ -1,5 +1,5 @@
 /** Errors of the records layer (documents, conferencecalls); the API maps their codes to HTTP statuses. */
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 /**
  * A body or parameter that does not validate. `fields` follows Kazoo's validation error shape:

@@ -10,9 +10,9 @@
  * A marking failure (storage) is logged and the kick still goes out: hanging up a call matters more
  * than its history.
  */
-import { buildCommand } from '../conference/commands.js';
-import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceLocator } from '../conference/types.js';
-import { silentLogger, type Logger } from '../util/log.js';
+import { buildCommand } from '../conference/index.js';
+import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceLocator } from '../conference/index.js';
+import { silentLogger, type Logger } from '../util/index.js';
 
 /** Moves the affected records to leaving (ConferencecallTracker.markLeaving). */
 export type LeaveMarker = (conference: string, target: number | string, node: string) => Promise<unknown>;

@@ -4,10 +4,10 @@
  * `RealtimeRegistry` is the minimal read-only view of live conference state the API needs; the wiring
  * adapts the conference registry to it (src/records/realtime-adapter.ts), tests use fakes.
  */
-import type { Logger } from '../util/log.js';
-import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/types.js';
-import type { Storage } from '../storage/types.js';
-import type { ReadOnlyParticipant } from '../state/read-only-view.js';
+import type { Logger } from '../util/index.js';
+import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/index.js';
+import type { Storage } from '../storage/index.js';
+import type { ReadOnlyParticipant } from '../state/index.js';
 
 /** One live participant: the seed's `_read_only.participants[]` shape plus the channel variables. */
 export interface LiveParticipant extends ReadOnlyParticipant {

@@ -3,12 +3,12 @@
  * conference registry at request time. Field mapping only.
  */
 import type { LiveConference, LiveParticipant, RealtimeRegistry } from './live.js';
-import { customChannelVars } from '../conference/payload.js';
+import { customChannelVars } from '../conference/index.js';
 import { accountOfParticipant } from './account.js';
-import type { MemberState } from '../conference/types.js';
-import { MEMBER_FIELDS, fieldValue } from '../conference/member-fields.js';
-import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../state/registry.js';
-import { readOnlyParticipant } from '../state/read-only-view.js';
+import type { MemberState } from '../conference/index.js';
+import { MEMBER_FIELDS, fieldValue } from '../conference/index.js';
+import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../state/index.js';
+import { readOnlyParticipant } from '../state/index.js';
 
 
 export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => number = Date.now): RealtimeRegistry {

@@ -3,10 +3,10 @@
  * tracker over one storage, following the outbound events. No HTTP here: the service builds it
  * whether or not the API runs, and the API serves it.
  */
-import type { Logger } from '../util/log.js';
-import { silentLogger } from '../util/log.js';
-import type { ConferenceCommandExecutor } from '../conference/types.js';
-import type { Storage } from '../storage/types.js';
+import type { Logger } from '../util/index.js';
+import { silentLogger } from '../util/index.js';
+import type { ConferenceCommandExecutor } from '../conference/index.js';
+import type { Storage } from '../storage/index.js';
 import type { EventSource, RealtimeRegistry } from './live.js';
 import { ConferenceDocuments } from './conference-documents.js';
 import { ConferencecallTracker } from './conferencecall-tracker.js';

@@ -4,8 +4,8 @@
  * fixtures show. Transport-free: the ESL server subscribes with onEvent() and calls executeApi().
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../util/log.js';
-import { silentLogger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
+import { silentLogger } from '../util/index.js';
 import { EventFactory, type CoreIdentity, type CallingSite, type Header, type HeaderEntry, type SimEvent } from './event.js';
 import { SimulatorInvalidArgumentError, SimulatorNotFoundError, SimulatorStateError } from './errors.js';
 import { conferenceHeaders, memberHeaders } from './member-headers.js';

@@ -1,5 +1,5 @@
 /** Typed errors of the FreeSWITCH simulator. */
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 export class SimulatorError extends ConfmgrError {
   constructor(code: string, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Logger } from '../util/log.js';
-import { silentLogger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
+import { silentLogger } from '../util/index.js';
 import { ConferenceEngine } from './engine.js';
 import type { CoreIdentity } from './event.js';
 import { SimulatorStateError } from './errors.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../util/index.js';
 import type { ConferenceEngine } from './engine.js';
 import type { SimEvent } from './event.js';
 import { SITES } from './sites.js';

@@ -4,8 +4,8 @@
  * uuid under a known name being a new instance. Changes the event implies but does not say (an older
  * instance gone, a member id now held by another call) are told by synthesized events.
  */
-import type { ConferenceEvent, MemberState } from '../conference/types.js';
-import { COMPARED_FIELDS, STICKY_FIELDS, agree, fieldValue, setField } from '../conference/member-fields.js';
+import type { ConferenceEvent, MemberState } from '../conference/index.js';
+import { COMPARED_FIELDS, STICKY_FIELDS, agree, fieldValue, setField } from '../conference/index.js';
 import type { ConferenceRec, ConferenceStore } from './store.js';
 import { dropConference, leaving, synthesize } from './synthesis.js';
 

@@ -12,8 +12,8 @@
  *   shortly after the snapshot: the api reply can overtake an event on the other socket.
  * Every other received event passes, even when it changes nothing: FreeSWITCH said it.
  */
-import type { ConferenceEvent } from '../conference/types.js';
-import type { ListedMember } from '../conference/json-list.js';
+import type { ConferenceEvent } from '../conference/index.js';
+import type { ListedMember } from '../conference/index.js';
 
 /**
  * Slack for the straggler test: timestamps carry sub-ms noise (the simulator adds the sequence's µs),

@@ -4,12 +4,12 @@
  * time (`uuid_dump`). The caller (node-sync.ts) says when to give up (`superseded`): no further
  * request is made and no reply parsed once it is true.
  */
-import type { Logger } from '../util/log.js';
-import { forEachConcurrently } from '../util/concurrency.js';
-import { ConferenceNotFoundError } from '../conference/errors.js';
-import { parseJsonList, parseListSummary, parseXmlList, type ListedConference, type ListedMember } from '../conference/json-list.js';
-import { logRefusals } from '../conference/refusals.js';
-import { parseUuidDump, uuidDumpCommand } from '../conference/uuid-dump.js';
+import type { Logger } from '../util/index.js';
+import { forEachConcurrently } from '../util/index.js';
+import { ConferenceNotFoundError } from '../conference/index.js';
+import { parseJsonList, parseListSummary, parseXmlList, type ListedConference, type ListedMember } from '../conference/index.js';
+import { logRefusals } from '../conference/index.js';
+import { parseUuidDump, uuidDumpCommand } from '../conference/index.js';
 
 /** Runs `api <command>` on `node` and resolves with the reply body (the pool's EslNode.api). */
 export type NodeApi = (node: string, command: string) => Promise<string>;

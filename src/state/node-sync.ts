@@ -14,14 +14,14 @@
  * A node that goes down keeps its conferences (commands to it fail with NodeDownError) for
  * `downGraceMs`; past that, they are flushed with synthesized del-member / conference-destroy events.
  */
-import { TypedEmitter } from '../util/emitter.js';
-import { silentLogger, type Logger } from '../util/log.js';
-import type { ListedConference } from '../conference/json-list.js';
+import { TypedEmitter } from '../util/index.js';
+import { silentLogger, type Logger } from '../util/index.js';
+import type { ListedConference } from '../conference/index.js';
 import type { ConferenceRegistry } from './registry.js';
-import type { ConferenceEvent } from '../conference/types.js';
-import type { EslEvent } from '../esl/codec.js';
-import { parseConferenceEvent } from '../conference/events.js';
-import { logRefusals, type OnRefused } from '../conference/refusals.js';
+import type { ConferenceEvent } from '../conference/index.js';
+import type { EslEvent } from '../esl/index.js';
+import { parseConferenceEvent } from '../conference/index.js';
+import { logRefusals, type OnRefused } from '../conference/index.js';
 import { fetchChannelVars, fetchListing, type FetchContext, type NodeApi } from './listing-fetch.js';
 import { ResyncEventBuffer } from './event-buffer.js';
 

@@ -3,8 +3,8 @@
  * duration, lock state and one object per participant. The registry serves it whole; the HTTP API's
  * live view (records/realtime-adapter.ts) builds its participants with `readOnlyParticipant`.
  */
-import type { MemberState } from '../conference/types.js';
-import { kazooLayout, objectBuilder, type KazooMemberFields } from '../conference/member-fields.js';
+import type { MemberState } from '../conference/index.js';
+import { kazooLayout, objectBuilder, type KazooMemberFields } from '../conference/index.js';
 import type { ConferenceStore } from './store.js';
 
 /** Seconds from 0000-01-01 to 1970-01-01: Kazoo's gregorian seconds (its `join_time`, e.g. 63635217275). */

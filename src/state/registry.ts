@@ -20,9 +20,9 @@
  * older than the json_list request); it passes `{ dedupe: true }`, and then a state event that changes
  * nothing is dropped instead of being told twice, and counted in `stats().deduplicated`.
  */
-import type { ConferenceEvent, MemberState } from '../conference/types.js';
-import type { ListedConference, ListedMember } from '../conference/json-list.js';
-import type { ConferencecallStatus } from '../conference/conferencecall.js';
+import type { ConferenceEvent, MemberState } from '../conference/index.js';
+import type { ListedConference, ListedMember } from '../conference/index.js';
+import type { ConferencecallStatus } from '../conference/index.js';
 import { ConferenceStore, type ConferenceRec, type NodeIdentity, type ParticipantRec } from './store.js';
 import { STATE_ACTIONS, applyEvent, noteIdentity } from './apply-event.js';
 import * as snapshot from './snapshot-diff.js';

@@ -9,9 +9,9 @@
  * - several nodes host the same name at once → ConferenceAmbiguousError: a command is never sent to
  *   a guessed node. Callers that know the call (participant commands) use `nodeForCall`.
  */
-import { ConferenceAmbiguousError, ConferenceNotFoundError, MemberNotFoundError, NodeDownError } from '../conference/errors.js';
+import { ConferenceAmbiguousError, ConferenceNotFoundError, MemberNotFoundError, NodeDownError } from '../conference/index.js';
 import type { ConferenceRegistry } from './registry.js';
-import type { ConferenceLocator } from '../conference/types.js';
+import type { ConferenceLocator } from '../conference/index.js';
 
 /** What the router needs to know about node sync states (ConferenceStateSync implements it). */
 export interface NodeSyncView {

@@ -7,8 +7,8 @@
  * first, then newcomers, then flag changes, then the floor. Conferences gone get del-member for every
  * participant, then destroy.
  */
-import type { ListedConference, ListedMember } from '../conference/json-list.js';
-import type { ConferenceEvent, MemberState } from '../conference/types.js';
+import type { ListedConference, ListedMember } from '../conference/index.js';
+import type { ConferenceEvent, MemberState } from '../conference/index.js';
 import {
   CHANGE_FIELDS,
   COMPARED_FIELDS,
@@ -18,7 +18,7 @@ import {
   fieldValue,
   objectBuilder,
   type Slot,
-} from '../conference/member-fields.js';
+} from '../conference/index.js';
 import type { ConferenceRec, ConferenceStore } from './store.js';
 import { dropConference, leaving, synthesize, type Details } from './synthesis.js';
 

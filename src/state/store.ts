@@ -3,8 +3,8 @@
  * (node, name) and by name, and what each node calls itself. A data structure without rules: the
  * registry's event application and snapshot diff decide what changes.
  */
-import type { ConferencecallStatus } from '../conference/conferencecall.js';
-import type { MemberState } from '../conference/types.js';
+import type { ConferencecallStatus } from '../conference/index.js';
+import type { MemberState } from '../conference/index.js';
 
 export interface NodeIdentity {
   /** FreeSWITCH-Switchname (Kazoo's focus as FreeSWITCH names itself). */

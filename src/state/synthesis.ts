@@ -4,8 +4,8 @@
  * `conference::maintenance` events (headers included, plus `X-Confmgr-Synthesized: true`), so
  * consumers treat both alike.
  */
-import type { ConferenceEvent, MemberState } from '../conference/types.js';
-import { MEMBER_FIELDS, fieldValue, headerText } from '../conference/member-fields.js';
+import type { ConferenceEvent, MemberState } from '../conference/index.js';
+import { MEMBER_FIELDS, fieldValue, headerText } from '../conference/index.js';
 import type { ConferenceRec, ConferenceStore, NodeIdentity } from './store.js';
 
 export type Details = Record<string, string | number | boolean | null>;

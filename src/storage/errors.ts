@@ -1,4 +1,4 @@
-import { ConfmgrError } from '../util/errors.js';
+import { ConfmgrError } from '../util/index.js';
 
 /** A document with that id exists already, or the caller's revision is stale. */
 export class DocumentConflictError extends ConfmgrError {

@@ -4,7 +4,7 @@
  * interface; `sqlite.ts` implements it. Methods are async so a networked back end (PostgreSQL)
  * can implement the same contract.
  */
-import type { Conferencecall, ConferencecallStatus } from '../conference/conferencecall.js';
+import type { Conferencecall, ConferencecallStatus } from '../conference/index.js';
 
 /** One stored conference document. `id` is the FreeSWITCH conference name. */
 export interface StoredConferenceDocument {

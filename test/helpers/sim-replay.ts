@@ -16,10 +16,6 @@ export function framesWithin(raw: Buffer, offset: number): number {
   return new EslParser().push(raw.subarray(0, offset)).length;
 }
 
-export function fixtureFrames(name: string): EslFrame[] {
-  return framesOf(readRaw(name));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Normalization: ONLY these values are replaced.
 

@@ -8,8 +8,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
-import { CONFERENCECALL_STATUSES, toRecord } from '../../records/conferencecall-record.js';
-import { checkConferenceId } from '../../records/conference-document.js';
+import { CONFERENCECALL_STATUSES, toRecord } from '../../records/index.js';
+import { checkConferenceId } from '../../records/index.js';
 import { requestAccount, type ApiContext } from '../context.js';
 import { requireOneOf } from '../one-of.js';
 

@@ -3,14 +3,14 @@
  * The document id is the FreeSWITCH conference name.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { StoredConferenceDocument } from '../../storage/types.js';
-import type { LiveConference } from '../../records/live.js';
+import type { StoredConferenceDocument } from '../../storage/index.js';
+import type { LiveConference } from '../../records/index.js';
 import { success } from '../envelope.js';
 import { ValidationError, NotFoundError } from '../errors.js';
-import { conferenceOwner } from '../../records/account.js';
-import { readOnly, summary } from '../../records/realtime-view.js';
-import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../../records/conference-document.js';
-import { newDocumentId } from '../../records/conference-documents.js';
+import { conferenceOwner } from '../../records/index.js';
+import { readOnly, summary } from '../../records/index.js';
+import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../../records/index.js';
+import { newDocumentId } from '../../records/index.js';
 import { requireOneOf } from '../one-of.js';
 import { checkDocumentBounds } from '../intake-bounds.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';

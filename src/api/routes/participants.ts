@@ -5,13 +5,13 @@
  * An optional `data.target` (`all` | `non_moderator`, a confmgr extension the CLI uses) overrides that.
  */
 import type { FastifyInstance } from 'fastify';
-import type { MemberTarget } from '../../conference/types.js';
-import { MemberNotFoundError } from '../../conference/errors.js';
+import type { MemberTarget } from '../../conference/index.js';
+import { MemberNotFoundError } from '../../conference/index.js';
 import { success } from '../envelope.js';
 import { ValidationError } from '../errors.js';
-import { requestData } from '../../records/conference-document.js';
+import { requestData } from '../../records/index.js';
 import { requireOneOf } from '../one-of.js';
-import { participantView, participantsView } from '../../records/realtime-view.js';
+import { participantView, participantsView } from '../../records/index.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
 type ConferenceParams = { accountId: string; conferenceId: string };

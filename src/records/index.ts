@@ -1,0 +1,17 @@
+/** The public face of src/records/: what other folders may import. */
+export { conferenceAccountLookup } from './account-lookup.js';
+export { conferenceOwner } from './account.js';
+export type { ConferenceAttributions } from './account.js';
+export { CONFERENCE_ID_RE, checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from './conference-document.js';
+export { newDocumentId } from './conference-documents.js';
+export type { ConferenceDocuments } from './conference-documents.js';
+export { CONFERENCECALL_STATUSES, toRecord } from './conferencecall-record.js';
+export type { ConferencecallTracker } from './conferencecall-tracker.js';
+export type { DocumentEnforcer } from './document-enforcer.js';
+export { ValidationError } from './errors.js';
+export { leaveMarkingExecutor } from './leave-marking-executor.js';
+export type { ApiDeps, ApiToken, LiveConference, RealtimeRegistry } from './live.js';
+export { realtimeFromRegistry } from './realtime-adapter.js';
+export { participantView, participantsView, readOnly, summary } from './realtime-view.js';
+export { createRecords } from './records.js';
+export type { Records } from './records.js';
