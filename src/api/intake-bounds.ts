@@ -12,7 +12,7 @@ export const DOCUMENT_BOUNDS = {
   maxBytes: 64 * 1024,
   /** Any list (conference_numbers, member/moderator numbers and pins, client keys' lists). */
   maxListItems: 1_000,
-  /** Items of the seed's string lists (numbers, pins). */
+  /** Items of the conference document's string lists (numbers, pins). */
   maxItemChars: 128,
   maxDepth: 16,
 } as const;

@@ -1,5 +1,5 @@
 /**
- * The HTTP API of the seeds (Kazoo conferences, VoIPbin conferencecalls) and WebSocket events,
+ * The HTTP API (Kazoo's conferences, VoIPbin's conferencecalls) and WebSocket events,
  * as one encapsulated fastify plugin, over the records it is given (src/records/records.ts, built
  * and owned by the service wiring). The service wiring calls:
  *
@@ -74,7 +74,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
       route.bodyLimit ??= limits.bodyBytes;
     });
 
-    // The seed's curl examples send JSON without a Content-Type (curl then says form-urlencoded);
+    // Kazoo's curl examples send JSON without a Content-Type (curl then says form-urlencoded);
     // Kazoo reads such bodies as JSON, so do we.
     for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
       if (scope.hasContentTypeParser(type)) continue;

@@ -1,6 +1,6 @@
 /**
  * Operator commands: read and act on a running service through its HTTP API, print readable tables.
- * `member` targets: a member id, `non_moderator` (the seed's "participants" action: everyone except
+ * `member` targets: a member id, `non_moderator` (Kazoo's "participants" action: everyone except
  * moderators) or `all` (every member, moderators included).
  */
 import { existsSync } from 'node:fs';
@@ -115,7 +115,7 @@ async function runWith(client: ServiceClient, command: string, args: string[], v
   }
   // member actions
   let data: unknown;
-  // Bulk: the service applies `data.target` as asked (its default without one is the seed's).
+  // Bulk: the service applies `data.target` as asked (its default without one is Kazoo's).
   if (target === 'non_moderator' || target === 'all') data = await client.participantsAction(conference, command, target);
   else if (/^[1-9]\d{0,9}$/.test(target)) data = await client.participantAction(conference, Number(target), command);
   else throw new UsageError(`member: expected a member id, "all" or "non_moderator" (got "${target}")`);

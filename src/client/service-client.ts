@@ -41,7 +41,7 @@ export class ServiceClient {
   }
 
   /**
-   * mute/unmute/deaf/undeaf/kick of many participants: by default everyone except moderators (the seed's
+   * mute/unmute/deaf/undeaf/kick of many participants: by default everyone except moderators (Kazoo's
    * participants action); `target: 'all'` includes the moderators.
    */
   participantsAction(conference: string, action: string, target?: 'all' | 'non_moderator'): Promise<unknown> {

@@ -5,7 +5,7 @@
  *  - `ecallmgr_*`: Kazoo's custom channel variables (the payload's `custom_channel_vars`);
  *  - `account_id`, `customer_id`: who owns the call on a dialplan without Kazoo's CCVs;
  *  - `presence_id`: `channel_presence_id` when the Channel-Presence-ID header is missing.
- * Keeping everything cost ~2 KB per participant on a real node, most of a 10,000-participant budget.
+ * Keeping every variable would make them most of what a large node's participants cost in memory.
  */
 
 /** Kazoo's CCV prefix on FreeSWITCH channel variables (`variable_ecallmgr_Account-ID`). */

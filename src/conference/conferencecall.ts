@@ -38,7 +38,7 @@ export interface Conferencecall {
 }
 
 /**
- * `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, the seed's format, from microseconds since the epoch
+ * `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, VoIPbin's format, from microseconds since the epoch
  * (FreeSWITCH's Event-Date-Timestamp unit).
  */
 export function formatTimestampUs(us: number): string {

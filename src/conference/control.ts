@@ -30,7 +30,7 @@ export interface ConferenceControlOptions {
   recordingDirs?: readonly string[];
 }
 
-/** Kazoo's participant actions (seed 004) as FreeSWITCH sees them. */
+/** Kazoo's participant actions as FreeSWITCH sees them. */
 export type ParticipantAction = 'mute' | 'unmute' | 'deaf' | 'undeaf' | 'kick';
 
 export class ConferenceControl implements ConferenceCommandExecutor {
@@ -61,7 +61,7 @@ export class ConferenceControl implements ConferenceCommandExecutor {
     return this.run(node, command, buildCommand(command, this.policy));
   }
 
-  // --- the seed's conference actions -------------------------------------------------------
+  // --- Kazoo's conference actions -------------------------------------------------------
 
   lock(conference: string): Promise<CommandResult> {
     return this.execute({ kind: 'lock', conference });
@@ -71,7 +71,7 @@ export class ConferenceControl implements ConferenceCommandExecutor {
     return this.execute({ kind: 'unlock', conference });
   }
 
-  // --- the seed's participants (bulk) actions ----------------------------------------------
+  // --- Kazoo's participants (bulk) actions ----------------------------------------------
   // "all participants except moderators" is FreeSWITCH's own `non_moderator` target: it acts on
   // every member without the moderator flag, rather than Kazoo's list walk that skipped members
   // whose moderator flag was merely absent from its cache.
@@ -102,7 +102,7 @@ export class ConferenceControl implements ConferenceCommandExecutor {
     return this.execute({ kind: 'hup', conference, target: 'all' });
   }
 
-  /** The seed's participants action by name (PUT …/participants {"action": …}). */
+  /** Kazoo's participants action by name (PUT …/participants {"action": …}). */
   participantsAction(conference: string, action: ParticipantAction): Promise<CommandResult> {
     switch (action) {
       case 'mute':
@@ -120,9 +120,9 @@ export class ConferenceControl implements ConferenceCommandExecutor {
     }
   }
 
-  // --- the seed's single-participant actions -----------------------------------------------
+  // --- Kazoo's single-participant actions -----------------------------------------------
 
-  /** The seed's participant action by name (PUT …/participants/{id} {"action": …}). */
+  /** Kazoo's participant action by name (PUT …/participants/{id} {"action": …}). */
   participantAction(conference: string, member: number, action: ParticipantAction): Promise<CommandResult> {
     if (!['mute', 'unmute', 'deaf', 'undeaf', 'kick'].includes(action)) {
       return Promise.reject(new InvalidArgumentError(`action: unknown participant action ${JSON.stringify(action)}`, { field: 'action' }));

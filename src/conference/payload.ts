@@ -21,7 +21,7 @@ export interface PayloadContext {
   msgId?: (event: ConferenceEvent) => string;
 }
 
-/** Kazoo CCV values that are integers on the wire (the seed shows `"precedence": 5`). */
+/** Kazoo CCV values that are integers on the wire (Kazoo's example shows `"precedence": 5`). */
 const INTEGER_CCVS: ReadonlySet<string> = new Set(['precedence']);
 
 import { CCV_PREFIX } from './channel-vars.js';
@@ -33,7 +33,7 @@ export function ccvKey(name: string): string {
 }
 
 /**
- * The seed's `custom_channel_vars` from a member's channel variables (the `variable_*` headers,
+ * Kazoo's `custom_channel_vars` from a member's channel variables (the `variable_*` headers,
  * already stripped of `variable_` in MemberState.channelVars):
  * - `ecallmgr_<Name>` (Kazoo's CCVs) → `<name>` lowercased, `-` → `_` (`ecallmgr_Account-ID` → `account_id`);
  * - plain `account_id` → `account_id` when no Kazoo CCV set it (non-Kazoo dialplans).
@@ -131,7 +131,7 @@ export function buildConferencePayload(ctx: PayloadContext, event: ConferenceEve
  * What the publisher gets: a participant event when the event has a member, else a conference event.
  * Events made up by a resync carry `synthesized: true` on the OutboundEvent and in the payload (consumers
  * can tell "this happened while confmgr was away" from "this just happened"); received events have
- * `synthesized: false` and no such payload key (the seed's shape).
+ * `synthesized: false` and no such payload key (Kazoo's shape).
  */
 export function toOutboundEvent(ctx: PayloadContext, event: ConferenceEvent): OutboundEvent {
   const base = { event: event.action, conferenceId: event.conferenceName, timestampUs: event.timestampUs, synthesized: event.synthesized };

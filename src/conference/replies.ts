@@ -7,7 +7,7 @@
  * 1. REPLY_ERRORS below is the ONE table from reply text to error. It is checked first.
  * 2. Otherwise the body must match what the command is known to answer on success, line by line.
  *    Anything else is an UnrecognizedReplyError carrying the raw text — never a success.
- * Reply texts are those of FreeSWITCH 1.10 (shared/fixtures/freeswitch/api-replies.txt); the
+ * Reply texts are those of FreeSWITCH 1.10 (test/fixtures/freeswitch/api-replies.txt); the
  * `+OK`/`-ERR` prefixes are optional so older builds (which printed `OK mute 2`) parse the same.
  */
 import type { ConfmgrError } from '../util/index.js';

@@ -100,7 +100,7 @@ export interface ConferenceEvent {
 // ---------------------------------------------------------------------------------------------
 // Payloads published to consumers (AMQP, WebSocket)
 
-/** The seed's participant event (Kazoo `participant_event`), plus `is_moderator` and confmgr extras. */
+/** Kazoo's participant event (Kazoo `participant_event`), plus `is_moderator` and confmgr extras. */
 export interface ParticipantEventPayload {
   custom_channel_vars: Record<string, unknown>;
   channel_presence_id?: string;

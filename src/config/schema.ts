@@ -283,7 +283,7 @@ export function fileSchema(knownEvents: readonly string[]) {
         /**
          * At start-up (before connecting) and after each resync of 1,000 participants or more (once its
          * events have left for RabbitMQ), one full, compacting garbage collection hands the burst's
-         * memory back to the kernel (a ~50 ms pause with 10,000 participants). false: V8's memory
+         * memory back to the kernel (a short pause). false: V8's memory
          * reducer alone, whenever it sees fit.
          */
         compact: bool().default(true),

@@ -68,7 +68,7 @@ export interface DemoSummary {
 
 const ACCOUNT = 'demo';
 const TOKEN = 'demo-token-0123456789abcdef';
-/** What the demo service publishes: the seed's participant events plus the conference-level ones the script shows. */
+/** What the demo service publishes: Kazoo's participant events plus the conference-level ones the script shows. */
 const PUBLISHED = [
   'add-member',
   'del-member',

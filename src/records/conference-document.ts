@@ -1,5 +1,5 @@
 /**
- * Conference documents: validation against the seed's schema table, defaults, and the pieces of a
+ * Conference documents: validation against Kazoo's conference schema, defaults, and the pieces of a
  * document that may never come from a client. Pure functions, no I/O.
  *
  * Unknown keys (e.g. `ui_metadata`) are kept, as Kazoo does. Keys starting with `_` or `pvt_`, `id`
@@ -101,7 +101,7 @@ export function validateConferenceDocument(doc: Json): void {
   if (Object.keys(errors).length > 0) throw new ValidationError(errors);
 }
 
-/** Applies the seed's defaults (a new object; nested role objects are completed, not replaced). */
+/** Applies Kazoo's defaults (a new object; nested role objects are completed, not replaced). */
 export function withDefaults(doc: Json): Json {
   const out: Json = { ...doc };
   out.conference_numbers ??= [];

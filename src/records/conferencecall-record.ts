@@ -1,5 +1,5 @@
 /**
- * The VoIPbin conferencecall record (seed 000) as the API stores and serves it. The record shape,
+ * The VoIPbin conferencecall record as the API stores and serves it. The record shape,
  * the timestamp format and the forward-only rule are decided once, in
  * src/conference/conferencecall.ts; this module adds what persistence needs.
  */
@@ -26,7 +26,7 @@ export function monotonicMicros(nowMs: () => number = Date.now): () => number {
   };
 }
 
-/** The stored row as the seed's record (confmgr's own columns dropped), in the seed's key order. */
+/** The stored row as VoIPbin's record (confmgr's own columns dropped), in VoIPbin's key order. */
 export function toRecord(row: StoredConferencecall): ConferencecallRecord {
   return {
     id: row.id,

@@ -2,7 +2,7 @@
  * Applies conference documents to live calls. When a call joins a conference that has a document
  * (`add-member`): mute it if its role (member / moderator) has `join_muted`, deafen it if
  * `join_deaf`, and play the entry tone to the conference; on `del-member` play the exit tone.
- * Roles default as the seed says (members join muted). Tones: `false` = none, a string = that tone
+ * Roles default as Kazoo's schema says (members join muted). Tones: `false` = none, a string = that tone
  * string or media URI, `true` or absent = Kazoo's default tone.
  *
  * Events the registry synthesizes during a resync (OutboundEvent.synthesized) say "is in the

@@ -9,7 +9,7 @@ import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/ind
 import type { Storage } from '../storage/index.js';
 import type { ReadOnlyParticipant } from '../state/index.js';
 
-/** One live participant: the seed's `_read_only.participants[]` shape plus the channel variables. */
+/** One live participant: Kazoo's `_read_only.participants[]` shape plus the channel variables. */
 export interface LiveParticipant extends ReadOnlyParticipant {
   /** The channel variables confmgr keeps (`variable_` prefix stripped; Kazoo CCVs, account_id, customer_id,
    *  presence_id — src/conference/channel-vars.ts); used to find the account. */

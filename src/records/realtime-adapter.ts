@@ -29,7 +29,7 @@ export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => nu
         return built;
       },
     };
-    // Not enumerable: a JSON view of the conference stays the seed's fields.
+    // Not enumerable: a JSON view of the conference stays Kazoo's fields.
     Object.defineProperty(view, 'participantsAccount', { value: () => accountOfMembers(registry.memberStates(info.name, info.node)) });
     Object.defineProperty(view, 'callIds', { value: () => Array.from(registry.memberStates(info.name, info.node), (m) => m.callId) });
     return view;

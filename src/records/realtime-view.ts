@@ -21,7 +21,7 @@ export function summary(live: LiveConference | undefined): RealtimeSummary {
   return { members: live.participants.length - admins, admins, duration: live.duration, is_locked: live.is_locked };
 }
 
-/** The seed's participant object (no channel variables). */
+/** Kazoo's participant object (no channel variables). */
 export function participantView(p: LiveParticipant): ParticipantView {
   const { channel_vars: _cv, custom_channel_vars: _ccv, ...view } = p;
   return view;

@@ -96,7 +96,7 @@ export interface StateSyncOptions {
   channelVars?: boolean | ChannelVarsOptions;
   /**
    * How a resync lists the node's conferences (default `whole`):
-   * - `whole`: one `conference json_list` (xml_list when refused): one reply of ~7 KB per conference.
+   * - `whole`: one `conference json_list` (xml_list when refused): one reply holding every conference.
    * - `paged`: `conference list summary` for the names, then `conference <name> json_list` for each,
    *   `pageConcurrency` at once: no reply ever holds every conference (memory at scale). Anything
    *   unexpected (summary refused, a page not understood) falls back to `whole`.

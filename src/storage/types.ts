@@ -21,11 +21,11 @@ export interface StoredConferenceDocument {
 
 export type { ConferencecallStatus };
 
-/** A conferencecall as stored: the seed's record plus what confmgr needs to act on it. */
+/** A conferencecall as stored: VoIPbin's record plus what confmgr needs to act on it. */
 export interface StoredConferencecall extends Conferencecall {
-  /** FreeSWITCH member id while the call is in the conference (not part of the seed's record). */
+  /** FreeSWITCH member id while the call is in the conference (not part of VoIPbin's record). */
   member_id: number | null;
-  /** The confmgr node name hosting the member (not part of the seed's record). */
+  /** The confmgr node name hosting the member (not part of VoIPbin's record). */
   node: string | null;
 }
 

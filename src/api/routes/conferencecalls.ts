@@ -1,5 +1,5 @@
 /**
- * /conferencecalls — VoIPbin's conferencecall records (seed 000), bodies in the seed's exact format:
+ * /conferencecalls — VoIPbin's conferencecall records, bodies in VoIPbin's exact format:
  * a record is returned bare; a list is `{"result": [...], "next_page_token": "..."}` (VoIPbin's list
  * shape). Pagination: newest first; `page_size` 1..100 (default 10); `page_token` is the `tm_create`
  * of the last record of the previous page; `next_page_token` is "" when there is no further page.

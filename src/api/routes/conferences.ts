@@ -1,5 +1,5 @@
 /**
- * /v2/accounts/{ACCOUNT_ID}/conferences[/{CONFERENCE_ID}] — Kazoo's conferences API (seed 004).
+ * /v2/accounts/{ACCOUNT_ID}/conferences[/{CONFERENCE_ID}] — Kazoo's conferences API.
  * The document id is the FreeSWITCH conference name.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -18,7 +18,7 @@ import { requestedAccount, requireRunning, resolveConference, type ApiContext } 
 type AccountParams = { accountId: string };
 type ConferenceParams = { accountId: string; conferenceId: string };
 
-/** The seed's list entry: id, name, owner_id, member, moderator + realtime counters. */
+/** Kazoo's list entry: id, name, owner_id, member, moderator + realtime counters. */
 function listEntry(id: string, doc: Record<string, unknown> | undefined, live: LiveConference | undefined): Record<string, unknown> {
   const entry: Record<string, unknown> = { id };
   if (doc) for (const k of ['name', 'owner_id', 'member', 'moderator'] as const) if (doc[k] !== undefined) entry[k] = doc[k];
@@ -120,7 +120,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, { ...current.doc, id: current.id, _read_only: { deleted: true } });
   });
 
-  // PUT on one conference = an action (seed: "Perform an action on conference").
+  // PUT on one conference = an action (Kazoo: "Perform an action on conference").
   app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
     const account = requestedAccount(request);
     const action = requireOneOf('action', requestData(request.body).action, CONFERENCE_ACTIONS);

@@ -1,5 +1,5 @@
 /**
- * /v2/accounts/{ACCOUNT_ID}/conferences/{CONFERENCE_ID}/participants[/{PARTICIPANT_ID}] (seed 004).
+ * /v2/accounts/{ACCOUNT_ID}/conferences/{CONFERENCE_ID}/participants[/{PARTICIPANT_ID}].
  * Bulk actions map to mod_conference targets: mute/unmute/deaf/undeaf → `non_moderator` (every
  * participant without the moderator flag — Kazoo skipped those whose flag was absent), kick → `all`.
  * An optional `data.target` (`all` | `non_moderator`, a confmgr extension the CLI uses) overrides that.
@@ -23,12 +23,12 @@ export type ParticipantAction = (typeof PARTICIPANT_ACTIONS)[number];
 export const BULK_TARGETS = ['all', 'non_moderator'] as const;
 export type BulkTarget = (typeof BULK_TARGETS)[number];
 
-/** The seed's default target of a bulk action. */
+/** Kazoo's default target of a bulk action. */
 export function bulkTarget(action: ParticipantAction): MemberTarget {
   return action === 'kick' ? 'all' : 'non_moderator';
 }
 
-/** `data.target` of a bulk action: absent → the seed's default; otherwise one of BULK_TARGETS (400 naming the field). */
+/** `data.target` of a bulk action: absent → Kazoo's default; otherwise one of BULK_TARGETS (400 naming the field). */
 function parseBulkTarget(body: unknown, action: ParticipantAction): BulkTarget {
   const target = requestData(body).target;
   if (target === undefined || target === null) return bulkTarget(action) as BulkTarget;
