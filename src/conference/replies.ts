@@ -42,7 +42,7 @@ interface ReplyErrorRule {
 
 /**
  * THE mapping from FreeSWITCH reply texts to errors. Order matters only where patterns overlap
- * (none do today). Every row is exercised by test/conference-replies.test.ts.
+ * (none do today). Every row is exercised by test/conference/replies.test.ts.
  */
 export const REPLY_ERRORS: readonly ReplyErrorRule[] = [
   {

@@ -1,6 +1,6 @@
 /**
- * The Storage contract, run against every back end (test/storage-sqlite.test.ts,
- * test/storage-postgres.test.ts). `fresh()` opens an empty store; `reopen(s)` closes it and opens
+ * The Storage contract, run against every back end (test/storage/sqlite.test.ts,
+ * test/storage/postgres.test.ts). `fresh()` opens an empty store; `reopen(s)` closes it and opens
  * the same database again (restart).
  */
 import { describe, expect, it } from 'vitest';

@@ -8,7 +8,7 @@
  *  - the broker blocking publishing (connection.blocked) → /readyz 503 "broker blocked" until unblocked.
  *  - SIGTERM while the broker holds back confirms (`confmgr start` as a child process): events that were
  *    sent are reported `unconfirmed`, not dropped, the process exits 0, and the consumer gets them all.
- * The whole-broker stop/start is in test/bus-broker-restart.test.ts (publisher alone), not repeated here.
+ * The whole-broker stop/start is in test/bus/broker-restart.serial.test.ts (publisher alone), not repeated here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
