@@ -452,14 +452,14 @@ export class ConferenceEngine implements ApiEngine {
     }
     const moderator = req.moderator ?? false;
     const destination = req.destination ?? `${moderator ? 'mod' : 'conf'}-${req.conference}`;
-    const uuid = randomUUID();
+    const uuid = req.uuid ?? randomUUID();
     const member: Member = {
       id: this.nextMemberId++,
       conference: conf,
       channel: {
         uuid,
         peerUuid,
-        name: `loopback/${destination}-b`,
+        name: req.channelName ?? `loopback/${destination}-b`,
         destination,
         context: req.context ?? 'default',
         callerIdName: req.callerIdName,
@@ -469,8 +469,8 @@ export class ConferenceEngine implements ApiEngine {
         hangupCause: undefined,
       },
       moderator,
-      canHear: true,
-      canSpeak: true,
+      canHear: req.deaf !== true,
+      canSpeak: req.mute !== true,
       talking: false,
       hold: false,
       muteDetect: false,
