@@ -231,6 +231,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           documents: records.documents,
           registry: live,
           tracker: records.tracker,
+          enforcer: records.enforcer,
           prompts: { ...DEFAULT_PROMPTS, ...config.entry.prompts },
           pinTimeoutMs: config.entry.pinTimeoutMs,
           pinDigitTimeoutMs: config.entry.pinDigitTimeoutMs,

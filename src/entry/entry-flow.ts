@@ -13,13 +13,17 @@
  *  5. Refusals: a locked conference (locked prompt, hangup FACILITY_REJECTED) or one with
  *     `max_members` members (full prompt, hangup NORMAL_CIRCUIT_CONGESTION); the record is closed
  *     as leaved and `onRefused` is told.
- *  6. The join, with the flags in the join itself: `conference NAME@PROFILE+flags{mute|deaf|moderator}`
+ *  6. The tones: `conference_enter_sound` / `conference_exit_sound` are set to the document's tones
+ *     (silence when turned off), which mod_conference plays instead of the profile's enter / exit
+ *     sound; the document enforcer then plays none for this call, so each tone plays once.
+ *  7. The join, with the flags in the join itself: `conference NAME@PROFILE+flags{mute|deaf|moderator}`
  *     (the role's `join_muted` / `join_deaf`), so the very first add-member already says so and no
  *     mute or deaf command follows. The `conference` application returns when the member leaves; the
  *     call is then hung up NORMAL_CLEARING.
  */
 import type { Logger } from '../util/index.js';
-import type { ConferenceDocuments, ConferencecallTracker, RealtimeRegistry } from '../records/index.js';
+import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, toneFile } from '../records/index.js';
+import type { ConferenceDocuments, ConferencecallTracker, DocumentEnforcer, RealtimeRegistry } from '../records/index.js';
 import { CallEndedError } from './errors.js';
 import type { OutboundSession } from './outbound-session.js';
 import type { EntryPrompts } from './prompts.js';
@@ -30,6 +34,8 @@ type StoredDocument = NonNullable<Awaited<ReturnType<ConferenceDocuments['get']>
 
 /** Tries of the PIN before the call is hung up. */
 export const PIN_TRIES = 3;
+/** What plays for a tone the document turns off: mod_conference plays its profile's sound when the variable is empty. */
+const SILENCE = 'silence_stream://1';
 /** The channel variable play_and_get_digits writes the digits to. */
 const PIN_VARIABLE = 'confmgr_entry_pin';
 
@@ -61,6 +67,8 @@ export interface EntryFlowDeps {
   documents: Pick<ConferenceDocuments, 'get' | 'findByNumber'>;
   registry: Pick<RealtimeRegistry, 'conference'>;
   tracker: Pick<ConferencecallTracker, 'beginJoining' | 'abandonJoining'>;
+  /** Told which calls join with their tones set on the channel, so it does not play them again. */
+  enforcer?: Pick<DocumentEnforcer, 'tonesPlayedByFreeSwitch'>;
   prompts: EntryPrompts;
   /** How long one PIN try waits for the first digit (ms). */
   pinTimeoutMs: number;
@@ -171,8 +179,15 @@ export async function runEntryFlow(session: OutboundSession, deps: EntryFlowDeps
     const flags = joinFlags(body, moderator);
     const profile = typeof body.profile === 'string' ? body.profile : 'default';
     const target = `${conference}@${profile}${flags.length > 0 ? `+flags{${flags.join('|')}}` : ''}`;
+    if (doc) {
+      // The document's tones replace the profile's enter/exit sounds, so each plays once (silence when disabled).
+      await session.execute('set', `conference_enter_sound=${toneFile(body.play_entry_tone, DEFAULT_ENTRY_TONE) ?? SILENCE}`);
+      await session.execute('set', `conference_exit_sound=${toneFile(body.play_exit_tone, DEFAULT_EXIT_TONE) ?? SILENCE}`);
+      deps.enforcer?.tonesPlayedByFreeSwitch(callId);
+    }
     log.info({ conference, moderator, flags }, 'entry: joining');
     deps.onJoin?.(conference);
+    // The enforcer forgets the call on its del-member (which may arrive after the app returns).
     await session.execute('conference', target);
     // The member has left (or was never let in by FreeSWITCH): a record still `joining` never joined.
     await deps.tracker.abandonJoining(conference, callId);

@@ -23,6 +23,9 @@ import type { ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from
 import type { ConferenceDocuments } from './conference-documents.js';
 import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, roleSettings, toneFile } from './conference-document.js';
 
+/** Calls remembered by tonesPlayedByFreeSwitch at most (each is forgotten when it leaves). */
+const MAX_TONE_CALLS = 100_000;
+
 export interface DocumentEnforcerOptions {
   documents: ConferenceDocuments;
   executor: ConferenceCommandExecutor;
@@ -37,6 +40,12 @@ export interface DocumentEnforcerOptions {
 export class DocumentEnforcer {
   private readonly log: Logger;
   private pending = new Set<Promise<void>>();
+  /**
+   * Calls whose entry and exit tones FreeSWITCH plays itself (the entry service joins them with
+   * `conference_enter_sound` / `conference_exit_sound` set): no `play` from here, so each tone
+   * plays once.
+   */
+  private readonly tonesByFreeSwitch = new Set<string>();
 
   constructor(private readonly o: DocumentEnforcerOptions) {
     this.log = o.logger ?? silentLogger;
@@ -46,9 +55,21 @@ export class DocumentEnforcer {
     if (event.event !== 'add-member' && event.event !== 'del-member') return;
     const synthesized = event.synthesized === true || event.payload.synthesized === true;
     if (synthesized && (event.event !== 'add-member' || !this.o.isNewParticipant)) return;
-    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones: true })).finally(() => this.pending.delete(p));
+    let tones = true;
+    if (event.callId !== undefined && this.tonesByFreeSwitch.has(event.callId)) {
+      tones = false;
+      if (event.event === 'del-member') this.tonesByFreeSwitch.delete(event.callId);
+    }
+    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones })).finally(() => this.pending.delete(p));
     this.pending.add(p);
   };
+
+  /** The call `callId` is about to join with its tones set on the channel (see tonesByFreeSwitch). */
+  tonesPlayedByFreeSwitch(callId: string): void {
+    this.tonesByFreeSwitch.add(callId);
+    // Forgotten on del-member; a call FreeSWITCH never let in has none, so the oldest go first past a bound.
+    if (this.tonesByFreeSwitch.size > MAX_TONE_CALLS) this.tonesByFreeSwitch.delete(this.tonesByFreeSwitch.values().next().value!);
+  }
 
   /** Resolves when the commands of every event seen so far have been answered (tests, shutdown). */
   async idle(): Promise<void> {

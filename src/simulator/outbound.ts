@@ -13,7 +13,7 @@
  *    channel variables); `call-command: hangup` with `hangup-cause` hangs up;
  *  - at hangup: CHANNEL_HANGUP, CHANNEL_HANGUP_COMPLETE, then a `text/disconnect-notice` with
  *    `Content-Disposition: linger` (or `disconnect`), and the socket is closed.
- * Applications: answer, playback, sleep, play_and_get_digits (switch_ivr_play_and_get_digits: each
+ * Applications: answer, set, playback, sleep, play_and_get_digits (switch_ivr_play_and_get_digits: each
  * try plays the prompt and reads digits up to a terminator, a timeout or `max`; a try whose digits
  * are fewer than `min` or fail the regexp plays the invalid file; the variable holds the digits of
  * the last try, unset when there were none), conference (`NAME@PROFILE+flags{mute|deaf|moderator}`;
@@ -346,6 +346,15 @@ class OutboundCall implements DialedCall {
         await this.play(arg);
         response = 'FILE PLAYED';
         break;
+      case 'set': {
+        const eq = arg.indexOf('=');
+        if (eq > 0) {
+          const value = arg.slice(eq + 1);
+          if (value === '') delete this.vars[arg.slice(0, eq)];
+          else this.vars[arg.slice(0, eq)] = value;
+        }
+        break;
+      }
       case 'sleep':
         await this.wait(Number(arg) || 0);
         break;

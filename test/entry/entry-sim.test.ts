@@ -95,7 +95,7 @@ log:
   await service.start();
   await pollUntil('node up', () => service.cluster.node('fs1').state === 'up');
   const socket = `127.0.0.1:${service.entry!.port} async full`;
-  const numbers = ['7000', '7100', '7101', '7200', '7300', '7400', '7500', '7999', '7666'];
+  const numbers = ['7000', '7100', '7101', '7200', '7300', '7400', '7500', '7999', '7666', '7700'];
   dialer = new OutboundDialer(sim.engine, {
     dialplan: Object.fromEntries(numbers.map((n) => [n, socket])),
     playMs: 5,
@@ -111,6 +111,7 @@ log:
   await document({ id: 'conf_full', conference_numbers: ['7300'], max_members: 1 });
   await document({ id: 'conf_slow', conference_numbers: ['7400'], member: { pins: ['4321'] } });
   await document({ id: 'conf_var', member: { join_muted: false } });
+  await document({ id: 'conf_tones', conference_numbers: ['7700'], play_entry_tone: 'tone_stream://%(10,0,901)', play_exit_tone: 'tone_stream://%(10,0,902)' });
 }, 60_000);
 
 afterAll(async () => {
@@ -252,6 +253,35 @@ describe('conference entry over the outbound Event Socket', () => {
     expect(call.executed.find((x) => x.app === 'conference')?.arg).toBe('conf_var@default');
     call.hangup();
     await call.ended;
+  });
+
+  it('entry and exit tones play once: the document\'s tones replace the profile\'s sounds, and the records play none', async () => {
+    const before = events.length;
+    const done = (file: string) =>
+      events.slice(before).filter((e) => e.header('Conference-Name') === 'conf_tones' && e.header('Action') === 'play-file-done' && e.header('File') === file).length;
+    const first = await dialIn('7700', 'conf_tones');
+    expect(first.call.executed.filter((x) => x.app === 'set').map((x) => x.arg)).toEqual([
+      'conference_enter_sound=tone_stream://%(10,0,901)',
+      'conference_exit_sound=tone_stream://%(10,0,902)',
+    ]);
+    const second = await dialIn('7700', 'conf_tones');
+    await pollUntil('entry tone played', () => done('tone_stream://%(10,0,901)') === 1);
+    second.call.hangup();
+    await second.call.ended;
+    await pollUntil('exit tone played', () => done('tone_stream://%(10,0,902)') === 1);
+    await pollUntil('records see both leave and join', async () => (await records('conf_tones')).filter((r) => r.status === 'leaved').length === 1);
+    await service.records.idle();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(done('tone_stream://%(10,0,901)')).toBe(1);
+    expect(done('tone_stream://%(10,0,902)')).toBe(1);
+    const playsByApi = events.slice(before).filter((e) => e.header('Conference-Name') === 'conf_tones' && e.header('Action') === 'play-file');
+    expect(playsByApi).toHaveLength(0);
+    const profileSounds = events
+      .slice(before)
+      .filter((e) => e.header('Conference-Name') === 'conf_tones' && e.header('Action') === 'play-file-done' && !/%\(10,0,90[12]\)/.test(e.header('File') ?? ''));
+    expect(profileSounds).toHaveLength(0);
+    first.call.hangup();
+    await first.call.ended;
   });
 
   it('a number no document has: notFound prompt, UNALLOCATED_NUMBER, no record', async () => {
