@@ -235,6 +235,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           prompts: { ...DEFAULT_PROMPTS, ...config.entry.prompts },
           pinTimeoutMs: config.entry.pinTimeoutMs,
           pinDigitTimeoutMs: config.entry.pinDigitTimeoutMs,
+          namesDir: config.entry.namesDir,
           logger: logger.child({ component: 'entry' }),
           onRefused: (r) => logger.child({ component: 'entry' }).warn({ refusal: r }, 'entry refused'),
         });

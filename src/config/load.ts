@@ -67,7 +67,8 @@ export interface Config {
     port: number;
     pinTimeoutMs: number;
     pinDigitTimeoutMs: number;
-    prompts: Partial<Record<'pin' | 'invalidPin' | 'pinFailed' | 'notFound' | 'locked' | 'full', string>>;
+    namesDir: string;
+    prompts: Partial<Record<'pin' | 'invalidPin' | 'pinFailed' | 'notFound' | 'locked' | 'full' | 'name', string>>;
   };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
@@ -205,6 +206,7 @@ function entrySettings(entry: ConfigFile['entry']): Pick<Config, 'entry'> {
     ['notFound', p.not_found],
     ['locked', p.locked],
     ['full', p.full],
+    ['name', p.name],
   ] as const) {
     if (value !== undefined) prompts[key] = value;
   }
@@ -214,6 +216,7 @@ function entrySettings(entry: ConfigFile['entry']): Pick<Config, 'entry'> {
       port: Number(entry.listen.slice(colon + 1)),
       pinTimeoutMs: entry.pin_timeout_ms,
       pinDigitTimeoutMs: entry.pin_digit_timeout_ms,
+      namesDir: entry.names_dir.replace(/\/+$/, '') || '/',
       prompts,
     },
   };

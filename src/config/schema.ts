@@ -242,6 +242,13 @@ export const entrySchema = z.strictObject({
     .optional(),
   pin_timeout_ms: int(500, 60_000).default(5000),
   pin_digit_timeout_ms: int(500, 60_000).default(3000),
+  /** Where FreeSWITCH records callers' names for `play_name` (a directory on the FreeSWITCH host). */
+  names_dir: z
+    .string({ error: 'expected an absolute directory path' })
+    .max(L.pathLength, atMost(L.pathLength))
+    .regex(/^\/[\x21-\x7e]*$/, { error: 'expected an absolute directory path without spaces' })
+    .refine((d) => !d.split('/').includes('..'), { error: 'must not contain ..' })
+    .default('/tmp/confmgr-names'),
   prompts: z
     .strictObject({
       pin: prompt.optional(),
@@ -250,6 +257,7 @@ export const entrySchema = z.strictObject({
       not_found: prompt.optional(),
       locked: prompt.optional(),
       full: prompt.optional(),
+      name: prompt.optional(),
     })
     .prefault({}),
 });

@@ -13,6 +13,8 @@
  *  5. Refusals: a locked conference (locked prompt, hangup FACILITY_REJECTED) or one with
  *     `max_members` members (full prompt, hangup NORMAL_CIRCUIT_CONGESTION); the record is closed
  *     as leaved and `onRefused` is told.
+ *  5b. `play_name`: the name prompt, then `record` of at most 3 seconds into `namesDir`; the document
+ *     enforcer plays the file to the conference on this call's add-member and del-member.
  *  6. The tones: `conference_enter_sound` / `conference_exit_sound` are set to the document's tones
  *     (silence when turned off), which mod_conference plays instead of the profile's enter / exit
  *     sound; the document enforcer then plays none for this call, so each tone plays once.
@@ -36,6 +38,8 @@ type StoredDocument = NonNullable<Awaited<ReturnType<ConferenceDocuments['get']>
 export const PIN_TRIES = 3;
 /** What plays for a tone the document turns off: mod_conference plays its profile's sound when the variable is empty. */
 const SILENCE = 'silence_stream://1';
+/** How long a recorded name may be (seconds). */
+const NAME_SECONDS = 3;
 /** The channel variable play_and_get_digits writes the digits to. */
 const PIN_VARIABLE = 'confmgr_entry_pin';
 
@@ -68,12 +72,14 @@ export interface EntryFlowDeps {
   registry: Pick<RealtimeRegistry, 'conference'>;
   tracker: Pick<ConferencecallTracker, 'beginJoining' | 'abandonJoining'>;
   /** Told which calls join with their tones set on the channel, so it does not play them again. */
-  enforcer?: Pick<DocumentEnforcer, 'tonesPlayedByFreeSwitch'>;
+  enforcer?: Pick<DocumentEnforcer, 'tonesPlayedByFreeSwitch' | 'announceName'>;
   prompts: EntryPrompts;
   /** How long one PIN try waits for the first digit (ms). */
   pinTimeoutMs: number;
   /** How long it waits between digits (ms). */
   pinDigitTimeoutMs: number;
+  /** Where FreeSWITCH records callers' names for `play_name` (on the FreeSWITCH host). */
+  namesDir?: string;
   logger: Logger;
   /** A call was refused (not found, PIN, locked, full). */
   onRefused?: (refusal: EntryRefusal) => void;
@@ -179,6 +185,13 @@ export async function runEntryFlow(session: OutboundSession, deps: EntryFlowDeps
     const flags = joinFlags(body, moderator);
     const profile = typeof body.profile === 'string' ? body.profile : 'default';
     const target = `${conference}@${profile}${flags.length > 0 ? `+flags{${flags.join('|')}}` : ''}`;
+    if (body.play_name === true && deps.namesDir !== undefined) {
+      // Kazoo's play_name: the caller says their name, which the conference hears on join and leave.
+      const file = `${deps.namesDir}/${callId}.wav`;
+      await session.execute('playback', deps.prompts.name);
+      await session.execute('record', `${file} ${NAME_SECONDS} 200 2`);
+      deps.enforcer?.announceName(callId, file);
+    }
     if (doc) {
       // The document's tones replace the profile's enter/exit sounds, so each plays once (silence when disabled).
       await session.execute('set', `conference_enter_sound=${toneFile(body.play_entry_tone, DEFAULT_ENTRY_TONE) ?? SILENCE}`);

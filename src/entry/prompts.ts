@@ -17,6 +17,8 @@ export interface EntryPrompts {
   locked: string;
   /** The conference has `max_members` members. Default: fast busy (congestion). */
   full: string;
+  /** Before recording the caller's name (`play_name`). Default: one long beep. */
+  name: string;
 }
 
 export const DEFAULT_PROMPTS: EntryPrompts = {
@@ -26,4 +28,5 @@ export const DEFAULT_PROMPTS: EntryPrompts = {
   notFound: 'tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)',
   locked: 'tone_stream://%(500,500,480,620);%(500,500,480,620)',
   full: 'tone_stream://%(250,250,480,620);%(250,250,480,620)',
+  name: 'tone_stream://%(500,0,1000)',
 };

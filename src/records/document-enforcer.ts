@@ -46,6 +46,8 @@ export class DocumentEnforcer {
    * plays once.
    */
   private readonly tonesByFreeSwitch = new Set<string>();
+  /** Recorded names (Kazoo's play_name) by call: played to the conference when the call joins and leaves. */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly o: DocumentEnforcerOptions) {
     this.log = o.logger ?? silentLogger;
@@ -60,7 +62,12 @@ export class DocumentEnforcer {
       tones = false;
       if (event.event === 'del-member') this.tonesByFreeSwitch.delete(event.callId);
     }
-    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones })).finally(() => this.pending.delete(p));
+    let name: string | undefined;
+    if (!synthesized && event.callId !== undefined) {
+      name = this.names.get(event.callId);
+      if (event.event === 'del-member') this.names.delete(event.callId);
+    }
+    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones, ...(name !== undefined ? { name } : {}) })).finally(() => this.pending.delete(p));
     this.pending.add(p);
   };
 
@@ -69,6 +76,12 @@ export class DocumentEnforcer {
     this.tonesByFreeSwitch.add(callId);
     // Forgotten on del-member; a call FreeSWITCH never let in has none, so the oldest go first past a bound.
     if (this.tonesByFreeSwitch.size > MAX_TONE_CALLS) this.tonesByFreeSwitch.delete(this.tonesByFreeSwitch.values().next().value!);
+  }
+
+  /** The call `callId` recorded its name in `file` (play_name): announced on its add-member and del-member. */
+  announceName(callId: string, file: string): void {
+    this.names.set(callId, file);
+    if (this.names.size > MAX_TONE_CALLS) this.names.delete(this.names.keys().next().value!);
   }
 
   /** Resolves when the commands of every event seen so far have been answered (tests, shutdown). */
@@ -109,7 +122,7 @@ export class DocumentEnforcer {
     if (isNew) await this.apply(event, { tones: false });
   }
 
-  private async apply(event: OutboundEvent, options: { tones: boolean }): Promise<void> {
+  private async apply(event: OutboundEvent, options: { tones: boolean; name?: string }): Promise<void> {
     let doc;
     try {
       doc = await this.o.documents.get(event.conferenceId);
@@ -118,7 +131,9 @@ export class DocumentEnforcer {
       return;
     }
     if (!doc) return;
-    for (const command of DocumentEnforcer.commandsFor(doc.doc, event, options)) {
+    const commands = DocumentEnforcer.commandsFor(doc.doc, event, options);
+    if (options.name !== undefined) commands.push({ kind: 'play', conference: event.conferenceId, file: options.name });
+    for (const command of commands) {
       try {
         await this.o.executor.execute(command);
       } catch (err) {

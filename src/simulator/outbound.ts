@@ -13,7 +13,7 @@
  *    channel variables); `call-command: hangup` with `hangup-cause` hangs up;
  *  - at hangup: CHANNEL_HANGUP, CHANNEL_HANGUP_COMPLETE, then a `text/disconnect-notice` with
  *    `Content-Disposition: linger` (or `disconnect`), and the socket is closed.
- * Applications: answer, set, playback, sleep, play_and_get_digits (switch_ivr_play_and_get_digits: each
+ * Applications: answer, set, playback, record, sleep, play_and_get_digits (switch_ivr_play_and_get_digits: each
  * try plays the prompt and reads digits up to a terminator, a timeout or `max`; a try whose digits
  * are fewer than `min` or fail the regexp plays the invalid file; the variable holds the digits of
  * the last try, unset when there were none), conference (`NAME@PROFILE+flags{mute|deaf|moderator}`;
@@ -355,6 +355,10 @@ class OutboundCall implements DialedCall {
         }
         break;
       }
+      case 'record':
+        // `record <path> [limit_secs] …`: the caller speaks for at most the limit.
+        await this.wait(Math.min(this.options.playMs ?? 1000, (Number(arg.trim().split(/\s+/)[1]) || 60) * 1000));
+        break;
       case 'sleep':
         await this.wait(Number(arg) || 0);
         break;

@@ -20,6 +20,7 @@ describe('entry config', () => {
       port: 8084,
       pinTimeoutMs: 5000,
       pinDigitTimeoutMs: 2000,
+      namesDir: '/tmp/confmgr-names',
       prompts: { pin: '/usr/share/sounds/pin.wav', full: 'tone_stream://%(100,100,480,620)' },
     });
   });

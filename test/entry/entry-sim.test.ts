@@ -95,7 +95,7 @@ log:
   await service.start();
   await pollUntil('node up', () => service.cluster.node('fs1').state === 'up');
   const socket = `127.0.0.1:${service.entry!.port} async full`;
-  const numbers = ['7000', '7100', '7101', '7200', '7300', '7400', '7500', '7999', '7666', '7700'];
+  const numbers = ['7000', '7100', '7101', '7200', '7300', '7400', '7500', '7999', '7666', '7700', '7800'];
   dialer = new OutboundDialer(sim.engine, {
     dialplan: Object.fromEntries(numbers.map((n) => [n, socket])),
     playMs: 5,
@@ -111,6 +111,7 @@ log:
   await document({ id: 'conf_full', conference_numbers: ['7300'], max_members: 1 });
   await document({ id: 'conf_slow', conference_numbers: ['7400'], member: { pins: ['4321'] } });
   await document({ id: 'conf_var', member: { join_muted: false } });
+  await document({ id: 'conf_name', conference_numbers: ['7800'], play_name: true, play_entry_tone: false, play_exit_tone: false });
   await document({ id: 'conf_tones', conference_numbers: ['7700'], play_entry_tone: 'tone_stream://%(10,0,901)', play_exit_tone: 'tone_stream://%(10,0,902)' });
 }, 60_000);
 
@@ -282,6 +283,24 @@ describe('conference entry over the outbound Event Socket', () => {
     expect(profileSounds).toHaveLength(0);
     first.call.hangup();
     await first.call.ended;
+  });
+
+  it('play_name: the name prompt, a recording of at most 3 s, played to the conference on join and on leave', async () => {
+    const before = events.length;
+    const first = await dialIn('7800', 'conf_name');
+    const file = `/tmp/confmgr-names/${first.call.uuid}.wav`;
+    const apps = first.call.executed.map((x) => `${x.app} ${x.arg}`);
+    expect(apps).toContain(`playback ${DEFAULT_PROMPTS.name}`);
+    expect(apps).toContain(`record ${file} 3 200 2`);
+    expect(apps.indexOf(`record ${file} 3 200 2`)).toBeLessThan(apps.findIndex((a) => a.startsWith('conference ')));
+    const second = await dialIn('7800', 'conf_name');
+    const plays = (f: string) => events.slice(before).filter((e) => e.header('Action') === 'play-file' && e.header('File') === f).length;
+    await pollUntil('first name played on join', () => plays(file) === 1);
+    first.call.hangup();
+    await first.call.ended;
+    await pollUntil('first name played on leave', () => plays(file) === 2);
+    second.call.hangup();
+    await second.call.ended;
   });
 
   it('a number no document has: notFound prompt, UNALLOCATED_NUMBER, no record', async () => {
