@@ -157,6 +157,7 @@ class OutboundCall implements DialedCall {
     this.createdUs = engine.now() * 1000;
     this.unsubscribe = engine.onEvent((ev) => this.onEngineEvent(ev));
     this.socket = connect({ host: target.host, port: target.port });
+    this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => this.onSocketClosed());
