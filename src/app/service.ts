@@ -49,6 +49,7 @@ import { stopInOrder, type StopResult } from './shutdown.js';
 import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../storage/index.js';
 import { createRecords, type Records } from '../records/index.js';
+import { DEFAULT_PROMPTS, EntryService } from '../entry/index.js';
 import { openConfiguredStorage, storageLabel } from './storage.js';
 
 export interface ServiceOptions {
@@ -82,6 +83,8 @@ export interface ServiceHandle {
   readonly storage: Storage;
   /** Conference documents, their enforcement and the conferencecall records, with or without the API. */
   readonly records: Records;
+  /** The entry service (outbound Event Socket), when `entry.listen` is configured; listening after start(). */
+  readonly entry: EntryService | undefined;
   /** The AMQP command intake (undefined with `commandIntake: false`); connects on start(). */
   readonly intake: AmqpCommandIntake | undefined;
   /** Set once started with http. */
@@ -219,6 +222,24 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           logger,
         });
 
+  const entry =
+    config.entry === undefined
+      ? undefined
+      : new EntryService({
+          host: config.entry.host,
+          port: config.entry.port,
+          documents: records.documents,
+          registry: live,
+          tracker: records.tracker,
+          enforcer: records.enforcer,
+          prompts: { ...DEFAULT_PROMPTS, ...config.entry.prompts },
+          pinTimeoutMs: config.entry.pinTimeoutMs,
+          pinDigitTimeoutMs: config.entry.pinDigitTimeoutMs,
+          namesDir: config.entry.namesDir,
+          logger: logger.child({ component: 'entry' }),
+          onRefused: (r) => logger.child({ component: 'entry' }).warn({ refusal: r }, 'entry refused'),
+        });
+
   const payloadCtx: PayloadContext = {
     appName: config.appName,
     appVersion: APP_VERSION,
@@ -296,6 +317,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     events,
     storage,
     records,
+    entry,
     intake,
     http: undefined,
     readiness,
@@ -324,6 +346,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       void publisher.start();
       if (intake) void intake.start();
       cluster.start();
+      // Calls come last: the registry they are checked against fills from the nodes' first resync.
+      await entry?.start();
       logger.info(
         {
           nodes: config.freeswitch.nodes.map((n) => `${n.name}=${n.host}:${n.port}`),
@@ -340,6 +364,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       if (stopping) return stopping;
       stopping = (async () => {
         logger.info({ reason, timeoutMs: config.shutdown.timeoutMs }, 'shutting down: stopping intake');
+        // No new calls; the ones in the entry flow are let go (FreeSWITCH hangs them up).
+        await Promise.race([entry?.close(), new Promise((r) => setTimeout(r, config.shutdown.timeoutMs).unref())]);
         const result = await stopInOrder(
           {
             intake,

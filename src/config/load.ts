@@ -61,6 +61,15 @@ export interface Config {
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   /** Directories `record` / `norecord` command paths must be under (ConferenceControl's recordingDirs). */
   recordings: { dirs: string[] };
+  /** The entry service (outbound Event Socket); absent when `entry.listen` is not set. Prompts: sound files replacing the tones. */
+  entry?: {
+    host: string;
+    port: number;
+    pinTimeoutMs: number;
+    pinDigitTimeoutMs: number;
+    namesDir: string;
+    prompts: Partial<Record<'pin' | 'invalidPin' | 'pinFailed' | 'notFound' | 'locked' | 'full' | 'name', string>>;
+  };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
@@ -178,9 +187,38 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     http,
     storage,
     recordings: { dirs: file.recordings.dirs },
+    ...entrySettings(file.entry),
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },
+  };
+}
+
+function entrySettings(entry: ConfigFile['entry']): Pick<Config, 'entry'> {
+  if (entry.listen === undefined) return {};
+  const colon = entry.listen.lastIndexOf(':');
+  const p = entry.prompts;
+  const prompts: NonNullable<Config['entry']>['prompts'] = {};
+  for (const [key, value] of [
+    ['pin', p.pin],
+    ['invalidPin', p.invalid_pin],
+    ['pinFailed', p.pin_failed],
+    ['notFound', p.not_found],
+    ['locked', p.locked],
+    ['full', p.full],
+    ['name', p.name],
+  ] as const) {
+    if (value !== undefined) prompts[key] = value;
+  }
+  return {
+    entry: {
+      host: entry.listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+      port: Number(entry.listen.slice(colon + 1)),
+      pinTimeoutMs: entry.pin_timeout_ms,
+      pinDigitTimeoutMs: entry.pin_digit_timeout_ms,
+      namesDir: entry.names_dir.replace(/\/+$/, '') || '/',
+      prompts,
+    },
   };
 }
 

@@ -224,6 +224,44 @@ export const recordingsSchema = z.strictObject({
     .default([...DEFAULT_RECORDING_DIRS]),
 });
 
+/** A prompt of the entry service: one printable token (a sound file path or a tone_stream:// string). */
+const prompt = z
+  .string({ error: 'expected a sound file or tone_stream:// string' })
+  .regex(/^[\x21-\x7e]{1,1024}$/, { error: 'expected one token of printable characters (no spaces), at most 1024' });
+
+/**
+ * The entry service (src/entry): FreeSWITCH's outbound Event Socket hands calls to confmgr at
+ * `listen` (host:port; absent: off). Prompts default to tone strings.
+ */
+export const entrySchema = z.strictObject({
+  listen: z
+    .string({ error: 'expected host:port' })
+    .max(L.listenLength, atMost(L.listenLength))
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected host:port, e.g. 127.0.0.1:8084', abort: true })
+    .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: 'port must be from 0 to 65535' })
+    .optional(),
+  pin_timeout_ms: int(500, 60_000).default(5000),
+  pin_digit_timeout_ms: int(500, 60_000).default(3000),
+  /** Where FreeSWITCH records callers' names for `play_name` (a directory on the FreeSWITCH host). */
+  names_dir: z
+    .string({ error: 'expected an absolute directory path' })
+    .max(L.pathLength, atMost(L.pathLength))
+    .regex(/^\/[\x21-\x7e]*$/, { error: 'expected an absolute directory path without spaces' })
+    .refine((d) => !d.split('/').includes('..'), { error: 'must not contain ..' })
+    .default('/tmp/confmgr-names'),
+  prompts: z
+    .strictObject({
+      pin: prompt.optional(),
+      invalid_pin: prompt.optional(),
+      pin_failed: prompt.optional(),
+      not_found: prompt.optional(),
+      locked: prompt.optional(),
+      full: prompt.optional(),
+      name: prompt.optional(),
+    })
+    .prefault({}),
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const logSchema = z.strictObject({
@@ -276,6 +314,7 @@ export function fileSchema(knownEvents: readonly string[]) {
       })
       .prefault({}),
     recordings: recordingsSchema.prefault({}),
+    entry: entrySchema.prefault({}),
     log: logSchema.prefault({}),
     shutdown: z.strictObject({ timeout_ms: int(0, 600_000).default(10_000) }).prefault({}),
     memory: z

@@ -12,3 +12,8 @@ export { byteLength, encodeFrame } from './encoders.js';
 export { urlEncode } from './url-coding.js';
 export { xmlUnescape } from './xml-entities.js';
 export { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslProtocolError, EslTimeoutError } from './errors.js';
+// The outbound Event Socket (src/entry: FreeSWITCH connects to confmgr) speaks the same frames.
+export { EslParser, type EslFrame } from './frame-parser.js';
+export { decodeEvent, isEventFrame } from './event-decoding.js';
+export { urlDecode } from './url-coding.js';
+export { assertWireSafe } from './encoders.js';

@@ -94,6 +94,11 @@ export function validateConferenceDocument(doc: Json): void {
   checkBoolean(errors, 'play_name', doc.play_name);
   checkTone(errors, 'play_entry_tone', doc.play_entry_tone);
   checkTone(errors, 'play_exit_tone', doc.play_exit_tone);
+  if (doc.max_members !== undefined) {
+    // Kazoo's name: the most members the conference admits (the entry service refuses the next caller).
+    if (typeof doc.max_members !== 'number' || !Number.isInteger(doc.max_members)) addError(errors, 'max_members', 'type', 'Value is not of type integer', 'integer');
+    else if (doc.max_members < 1) addError(errors, 'max_members', 'minimum', 'Value must be at least 1', 1);
+  }
   if (doc.profile !== undefined) {
     if (typeof doc.profile !== 'string') addError(errors, 'profile', 'type', 'Value is not of type string', 'string');
     else if (!PROFILE_RE.test(doc.profile)) addError(errors, 'profile', 'pattern', 'Must be 1-64 letters, digits, "_", "." or "-"');

@@ -4,7 +4,14 @@
  * every event; the cache keeps that off the database.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Storage, StoredConferenceDocument } from '../storage/index.js';
+import { NumbersInUseError, type Storage, type StoredConferenceDocument } from '../storage/index.js';
+import { ValidationError } from './errors.js';
+
+/** Kazoo's answer to a document reusing another's number (cb_conferences `invalid_numbers`). */
+function numbersInUse(err: unknown): unknown {
+  if (!(err instanceof NumbersInUseError)) return err;
+  return new ValidationError({ numbers: { unique: { message: 'Numbers already in use', cause: err.numbers.join(', ') } } });
+}
 
 function revisionOf(n: number, body: Record<string, unknown>): string {
   return `${n}-${createHash('md5').update(JSON.stringify(body)).digest('hex')}`;
@@ -40,6 +47,11 @@ export class ConferenceDocuments {
     return doc;
   }
 
+  /** The document that has `number` among its dialled numbers (any account). */
+  findByNumber(number: string): Promise<StoredConferenceDocument | undefined> {
+    return this.storage.conferences.findByNumber(number);
+  }
+
   listByAccount(accountId: string): Promise<StoredConferenceDocument[]> {
     return this.storage.conferences.listByAccount(accountId);
   }
@@ -47,7 +59,11 @@ export class ConferenceDocuments {
   async create(id: string, accountId: string, body: Record<string, unknown>): Promise<StoredConferenceDocument> {
     const t = this.now();
     const doc: StoredConferenceDocument = { id, accountId, doc: body, revision: revisionOf(1, body), createdAt: t, updatedAt: t };
-    await this.storage.conferences.insert(doc);
+    try {
+      await this.storage.conferences.insert(doc);
+    } catch (err) {
+      throw numbersInUse(err);
+    }
     this.cache.set(id, doc);
     return doc;
   }
@@ -59,7 +75,7 @@ export class ConferenceDocuments {
       await this.storage.conferences.update(current.id, body, revision, t, expectedRevision ?? current.revision);
     } catch (err) {
       this.cache.delete(current.id);
-      throw err;
+      throw numbersInUse(err);
     }
     const doc: StoredConferenceDocument = { ...current, doc: body, revision, updatedAt: t };
     this.cache.set(current.id, doc);

@@ -1,7 +1,9 @@
 /**
  * Conferencecall lifecycle and history, persisted. Which FreeSWITCH signal drives each step:
- *  - joined  ← `add-member` (the member is in the conference; audio flows). `joining` is not
- *    observable from conference::maintenance events, so records start at `joined`.
+ *  - joining ← the entry service (src/entry) has the call: `beginJoining`, from the moment the call
+ *    reaches it (PIN, checks); `abandonJoining` closes it as leaved when the call never joins. Calls
+ *    that join any other way are not seen before `add-member`, so their records start at `joined`.
+ *  - joined  ← `add-member` (the member is in the conference; audio flows).
  *  - leaving ← DELETE /conferencecalls/{id} (written before the kick is sent), any other kick/hup
  *    (`markLeaving`, called by the service's executor wrapper before the command is sent), or
  *    FreeSWITCH's `kick-member` / `hup-member` (src/conference/conferencecall.ts statusForEvent decides).
@@ -108,6 +110,42 @@ export class ConferencecallTracker {
         moved += 1;
       }
       return moved;
+    });
+  }
+
+  /**
+   * The entry service has the call `callId` for `conference` (it has not joined yet): a `joining`
+   * record, which add-member moves to `joined`. An open record of that call is returned as it is.
+   */
+  beginJoining(conference: string, callId: string, customerId: string, node: string | null = null): Promise<StoredConferencecall> {
+    return this.serial(async () => {
+      const store = this.o.storage.conferencecalls;
+      const existing = await store.findActive(conference, callId);
+      if (existing) return existing;
+      const tm = formatTimestamp(this.micros());
+      const record: StoredConferencecall = {
+        id: randomUUID(),
+        customer_id: customerId,
+        conference_id: conference,
+        reference_type: 'call',
+        reference_id: callId,
+        status: 'joining',
+        tm_create: tm,
+        tm_update: tm,
+        tm_delete: TM_NOT_YET,
+        member_id: null,
+        node,
+      };
+      await store.insert(record);
+      return record;
+    });
+  }
+
+  /** The call of a `joining` record will not join (refused, hung up): it is closed as leaved. No-op otherwise. */
+  abandonJoining(conference: string, callId: string): Promise<void> {
+    return this.serial(async () => {
+      const r = await this.o.storage.conferencecalls.findActive(conference, callId);
+      if (r?.status === 'joining') await this.move(r.id, 'leaved');
     });
   }
 

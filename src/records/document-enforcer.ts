@@ -23,6 +23,9 @@ import type { ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from
 import type { ConferenceDocuments } from './conference-documents.js';
 import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, roleSettings, toneFile } from './conference-document.js';
 
+/** Calls remembered by tonesPlayedByFreeSwitch at most (each is forgotten when it leaves). */
+const MAX_TONE_CALLS = 100_000;
+
 export interface DocumentEnforcerOptions {
   documents: ConferenceDocuments;
   executor: ConferenceCommandExecutor;
@@ -37,6 +40,14 @@ export interface DocumentEnforcerOptions {
 export class DocumentEnforcer {
   private readonly log: Logger;
   private pending = new Set<Promise<void>>();
+  /**
+   * Calls whose entry and exit tones FreeSWITCH plays itself (the entry service joins them with
+   * `conference_enter_sound` / `conference_exit_sound` set): no `play` from here, so each tone
+   * plays once.
+   */
+  private readonly tonesByFreeSwitch = new Set<string>();
+  /** Recorded names (Kazoo's play_name) by call: played to the conference when the call joins and leaves. */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly o: DocumentEnforcerOptions) {
     this.log = o.logger ?? silentLogger;
@@ -46,9 +57,32 @@ export class DocumentEnforcer {
     if (event.event !== 'add-member' && event.event !== 'del-member') return;
     const synthesized = event.synthesized === true || event.payload.synthesized === true;
     if (synthesized && (event.event !== 'add-member' || !this.o.isNewParticipant)) return;
-    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones: true })).finally(() => this.pending.delete(p));
+    let tones = true;
+    if (event.callId !== undefined && this.tonesByFreeSwitch.has(event.callId)) {
+      tones = false;
+      if (event.event === 'del-member') this.tonesByFreeSwitch.delete(event.callId);
+    }
+    let name: string | undefined;
+    if (!synthesized && event.callId !== undefined) {
+      name = this.names.get(event.callId);
+      if (event.event === 'del-member') this.names.delete(event.callId);
+    }
+    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones, ...(name !== undefined ? { name } : {}) })).finally(() => this.pending.delete(p));
     this.pending.add(p);
   };
+
+  /** The call `callId` is about to join with its tones set on the channel (see tonesByFreeSwitch). */
+  tonesPlayedByFreeSwitch(callId: string): void {
+    this.tonesByFreeSwitch.add(callId);
+    // Forgotten on del-member; a call FreeSWITCH never let in has none, so the oldest go first past a bound.
+    if (this.tonesByFreeSwitch.size > MAX_TONE_CALLS) this.tonesByFreeSwitch.delete(this.tonesByFreeSwitch.values().next().value!);
+  }
+
+  /** The call `callId` recorded its name in `file` (play_name): announced on its add-member and del-member. */
+  announceName(callId: string, file: string): void {
+    this.names.set(callId, file);
+    if (this.names.size > MAX_TONE_CALLS) this.names.delete(this.names.keys().next().value!);
+  }
 
   /** Resolves when the commands of every event seen so far have been answered (tests, shutdown). */
   async idle(): Promise<void> {
@@ -88,7 +122,7 @@ export class DocumentEnforcer {
     if (isNew) await this.apply(event, { tones: false });
   }
 
-  private async apply(event: OutboundEvent, options: { tones: boolean }): Promise<void> {
+  private async apply(event: OutboundEvent, options: { tones: boolean; name?: string }): Promise<void> {
     let doc;
     try {
       doc = await this.o.documents.get(event.conferenceId);
@@ -97,7 +131,9 @@ export class DocumentEnforcer {
       return;
     }
     if (!doc) return;
-    for (const command of DocumentEnforcer.commandsFor(doc.doc, event, options)) {
+    const commands = DocumentEnforcer.commandsFor(doc.doc, event, options);
+    if (options.name !== undefined) commands.push({ kind: 'play', conference: event.conferenceId, file: options.name });
+    for (const command of commands) {
       try {
         await this.o.executor.execute(command);
       } catch (err) {

@@ -6,8 +6,8 @@ import { ConfmgrError } from '../util/index.js';
  * `{ "<field.path>": { "<rule>": { "message": "...", "target"?: ... } } }`.
  */
 export class ValidationError extends ConfmgrError {
-  readonly fields: Record<string, Record<string, { message: string; target?: unknown; value?: unknown }>>;
-  constructor(fields: Record<string, Record<string, { message: string; target?: unknown; value?: unknown }>>) {
+  readonly fields: Record<string, Record<string, { message: string; target?: unknown; value?: unknown; cause?: unknown }>>;
+  constructor(fields: Record<string, Record<string, { message: string; target?: unknown; value?: unknown; cause?: unknown }>>) {
     const first = Object.entries(fields)[0];
     const summary = first ? `${first[0]}: ${Object.values(first[1])[0]?.message ?? 'invalid'}` : 'invalid data';
     super('VALIDATION_FAILED', `invalid data: ${summary}`, { fields });

@@ -452,14 +452,14 @@ export class ConferenceEngine implements ApiEngine {
     }
     const moderator = req.moderator ?? false;
     const destination = req.destination ?? `${moderator ? 'mod' : 'conf'}-${req.conference}`;
-    const uuid = randomUUID();
+    const uuid = req.uuid ?? randomUUID();
     const member: Member = {
       id: this.nextMemberId++,
       conference: conf,
       channel: {
         uuid,
         peerUuid,
-        name: `loopback/${destination}-b`,
+        name: req.channelName ?? `loopback/${destination}-b`,
         destination,
         context: req.context ?? 'default',
         callerIdName: req.callerIdName,
@@ -469,8 +469,8 @@ export class ConferenceEngine implements ApiEngine {
         hangupCause: undefined,
       },
       moderator,
-      canHear: true,
-      canSpeak: true,
+      canHear: req.deaf !== true,
+      canSpeak: req.mute !== true,
       talking: false,
       hold: false,
       muteDetect: false,
@@ -492,7 +492,8 @@ export class ConferenceEngine implements ApiEngine {
     this.sessionPeak = Math.max(this.sessionPeak, this.byChannel.size);
     this.fireMember(member, 'add-member', SITES.addMember);
     if (!conf.floor && member.canSpeak) this.setFloor(conf, member, 'none');
-    if (conf.members.length > 1 && profile.enterSound) this.playToConference(conf, profile.enterSound);
+    // mod_conference: a channel's `conference_enter_sound` replaces the profile's enter-sound (played only when the profile has one).
+    if (conf.members.length > 1 && profile.enterSound) this.playToConference(conf, member.channel.vars.conference_enter_sound || profile.enterSound);
     return { uuid: peerUuid, member };
   }
 
@@ -522,7 +523,9 @@ export class ConferenceEngine implements ApiEngine {
       const next = conf.members.find((x) => x.canSpeak);
       if (next) this.setFloor(conf, next, 'none');
     }
-    if (conf.profile.exitSound) this.playToConference(conf, conf.profile.exitSound);
+    // A channel's `conference_exit_sound` plays instead of the profile's exit-sound.
+    const exitSound = m.channel.vars.conference_exit_sound || conf.profile.exitSound;
+    if (exitSound) this.playToConference(conf, exitSound);
   }
 
   setFloor(conf: Conference, member: Member | undefined, oldId?: string): void {

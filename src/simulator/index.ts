@@ -7,3 +7,4 @@ export { ConferenceEngine, type OriginateResult } from './engine.js';
 export { ManualScheduler } from './scheduler.js';
 export { DEFAULT_PROFILE, type OriginateRequest } from './model.js';
 export { SimulatorNotFoundError, SimulatorStateError } from './errors.js';
+export { OutboundDialer, type DialOptions } from './outbound.js';

@@ -12,6 +12,9 @@ export interface ProfileConfig {
   readonly unmutedSound?: string;
   readonly lockedSound?: string;
   readonly unlockedSound?: string;
+  /** mod_conference's `max-members`: a join beyond it is refused (the `conference` app plays maxMembersSound). */
+  readonly maxMembers?: number;
+  readonly maxMembersSound?: string;
 }
 
 /** The profile the fixtures' FreeSWITCH used (sounds are the tones the fixtures show). */
@@ -124,4 +127,10 @@ export interface OriginateRequest {
   /** Destination/context as a loopback dial string would carry them (defaults: conf-<name>/mod-<name>, default). */
   destination?: string;
   context?: string;
+  /** The joining channel's uuid and name (a call the simulator's outbound mode hands to the `conference` app). */
+  uuid?: string;
+  channelName?: string;
+  /** Join flags given in the `conference` app's data (`+flags{mute|deaf}`): set in the very first add-member. */
+  mute?: boolean;
+  deaf?: boolean;
 }

@@ -34,3 +34,20 @@ export function unchangedUpdateError(id: string, stillExists: boolean): Error {
   if (stillExists) return new DocumentConflictError(id, 'revision');
   return new StorageError(`Document ${id} vanished during update`, { id });
 }
+
+function stringsAt(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function roleNumbers(body: Record<string, unknown>, role: 'member' | 'moderator'): string[] {
+  const r = body[role];
+  return typeof r === 'object' && r !== null && !Array.isArray(r) ? stringsAt((r as Record<string, unknown>).numbers) : [];
+}
+
+/**
+ * Every dialled number of a document body (Kazoo's `conference_numbers`, `member.numbers`,
+ * `moderator.numbers`), each once: the `conference_numbers` table holds these.
+ */
+export function documentNumbers(body: Record<string, unknown>): string[] {
+  return [...new Set([...stringsAt(body.conference_numbers), ...roleNumbers(body, 'member'), ...roleNumbers(body, 'moderator')])];
+}

@@ -12,3 +12,10 @@ export class StorageError extends ConfmgrError {
     super('STORAGE_ERROR', message, details, options);
   }
 }
+
+/** Dialled numbers of a document that another document already has (numbers are unique across accounts). */
+export class NumbersInUseError extends ConfmgrError {
+  constructor(readonly numbers: readonly string[]) {
+    super('NUMBERS_IN_USE', `Numbers already in use: ${numbers.join(', ')}`, { numbers });
+  }
+}

@@ -16,5 +16,5 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
 
 export type * from './types.js';
 export { openSqliteStorage, migrate } from './sqlite.js';
-export { DocumentConflictError } from './errors.js';
+export { DocumentConflictError, NumbersInUseError } from './errors.js';
 export type { ConferencecallStatus, Storage, StoredConferenceDocument, StoredConferencecall } from './types.js';

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { postgresMigrations } from './migrations/postgres.js';
 import type { Migration } from './migrations/sqlite.js';
-import { DocumentConflictError, StorageError } from './errors.js';
+import { DocumentConflictError, NumbersInUseError, StorageError } from './errors.js';
 import type {
   ConferenceDocumentStore,
   ConferencecallQuery,
@@ -13,7 +13,7 @@ import type {
   Storage,
   StoredConferencecall,
 } from './types.js';
-import { toDocument, unchangedUpdateError, type DocRow } from './document-row.js';
+import { documentNumbers, toDocument, unchangedUpdateError, type DocRow } from './document-row.js';
 
 /** Arbitrary constant: the advisory lock key of confmgr's migrations. */
 const MIGRATION_LOCK = 0x636f6e66;
@@ -62,6 +62,40 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     throw new StorageError(`Cannot open PostgreSQL storage: ${(err as Error).message}`, {}, { cause: err });
   }
 
+  /** Runs `work` in one transaction on one pooled client; rolls back when it throws. */
+  async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Gives `id` exactly the numbers of `doc`, in the caller's transaction. A number another
+   * transaction claims at the same time makes this INSERT wait for it; once that one commits the
+   * number is skipped here and found by the check below, so two instances never both keep it.
+   */
+  async function claimNumbers(client: pg.PoolClient, id: string, doc: Record<string, unknown>): Promise<void> {
+    // Sorted, so two transactions claiming overlapping numbers take their locks in the same order.
+    const numbers = documentNumbers(doc).sort();
+    await client.query('DELETE FROM conference_numbers WHERE conference_id = $1 AND NOT (number = ANY($2::text[]))', [id, numbers]);
+    if (numbers.length === 0) return;
+    await client.query('INSERT INTO conference_numbers (number, conference_id) SELECT unnest($2::text[]), $1 ON CONFLICT (number) DO NOTHING', [id, numbers]);
+    const taken = await client.query<{ number: string }>(
+      'SELECT number FROM conference_numbers WHERE conference_id <> $1 AND number = ANY($2::text[]) ORDER BY number COLLATE "C"',
+      [id, numbers],
+    );
+    if (taken.rows.length > 0) throw new NumbersInUseError(taken.rows.map((r) => r.number));
+  }
+
   const conferences: ConferenceDocumentStore = {
     async get(id) {
       const r = await pool.query<DocRow>('SELECT * FROM conference_documents WHERE id = $1', [id]);
@@ -71,12 +105,22 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
       const r = await pool.query<DocRow>('SELECT * FROM conference_documents WHERE account_id = $1 ORDER BY created_at, id', [accountId]);
       return r.rows.map(toDocument);
     },
+    async findByNumber(number) {
+      const r = await pool.query<DocRow>(
+        'SELECT d.* FROM conference_documents d JOIN conference_numbers n ON n.conference_id = d.id WHERE n.number = $1',
+        [number],
+      );
+      return r.rows[0] ? toDocument(r.rows[0]) : undefined;
+    },
     async insert(d) {
       try {
-        await pool.query(
-          'INSERT INTO conference_documents (id, account_id, body, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)',
-          [d.id, d.accountId, JSON.stringify(d.doc), d.revision, d.createdAt, d.updatedAt],
-        );
+        await inTransaction(async (client) => {
+          await client.query(
+            'INSERT INTO conference_documents (id, account_id, body, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)',
+            [d.id, d.accountId, JSON.stringify(d.doc), d.revision, d.createdAt, d.updatedAt],
+          );
+          await claimNumbers(client, d.id, d.doc);
+        });
       } catch (err) {
         if ((err as { code?: string }).code === '23505') throw new DocumentConflictError(d.id, 'exists');
         throw err;
@@ -84,17 +128,23 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     },
     async update(id, doc, revision, updatedAt, expectedRevision) {
       const body = JSON.stringify(doc);
-      const r =
-        expectedRevision === undefined
-          ? await pool.query('UPDATE conference_documents SET body = $1, revision = $2, updated_at = $3 WHERE id = $4', [body, revision, updatedAt, id])
-          : await pool.query('UPDATE conference_documents SET body = $1, revision = $2, updated_at = $3 WHERE id = $4 AND revision = $5', [
-              body,
-              revision,
-              updatedAt,
-              id,
-              expectedRevision,
-            ]);
-      if (r.rowCount === 0) throw unchangedUpdateError(id, (await conferences.get(id)) !== undefined);
+      await inTransaction(async (client) => {
+        const r =
+          expectedRevision === undefined
+            ? await client.query('UPDATE conference_documents SET body = $1, revision = $2, updated_at = $3 WHERE id = $4', [body, revision, updatedAt, id])
+            : await client.query('UPDATE conference_documents SET body = $1, revision = $2, updated_at = $3 WHERE id = $4 AND revision = $5', [
+                body,
+                revision,
+                updatedAt,
+                id,
+                expectedRevision,
+              ]);
+        if (r.rowCount === 0) {
+          const still = await client.query('SELECT 1 FROM conference_documents WHERE id = $1', [id]);
+          throw unchangedUpdateError(id, (still.rowCount ?? 0) > 0);
+        }
+        await claimNumbers(client, id, doc);
+      });
     },
     async delete(id) {
       const r = await pool.query('DELETE FROM conference_documents WHERE id = $1', [id]);

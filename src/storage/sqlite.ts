@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { sqliteMigrations, type Migration } from './migrations/sqlite.js';
-import { DocumentConflictError, StorageError } from './errors.js';
+import { DocumentConflictError, NumbersInUseError, StorageError } from './errors.js';
 import type {
   ConferenceDocumentStore,
   ConferencecallQuery,
@@ -13,7 +13,7 @@ import type {
   Storage,
   StoredConferencecall,
 } from './types.js';
-import { toDocument, unchangedUpdateError, type DocRow } from './document-row.js';
+import { documentNumbers, toDocument, unchangedUpdateError, type DocRow } from './document-row.js';
 
 /** Applies every migration newer than the recorded version; returns the resulting version. */
 export function migrate(db: Db, migrations: readonly Migration[] = sqliteMigrations): number {
@@ -55,6 +55,15 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     docUpdate: db.prepare('UPDATE conference_documents SET body = ?, revision = ?, updated_at = ? WHERE id = ?'),
     docUpdateIf: db.prepare('UPDATE conference_documents SET body = ?, revision = ?, updated_at = ? WHERE id = ? AND revision = ?'),
     docDelete: db.prepare('DELETE FROM conference_documents WHERE id = ?'),
+    docByNumber: db.prepare<[string], DocRow>(
+      'SELECT d.* FROM conference_documents d JOIN conference_numbers n ON n.conference_id = d.id WHERE n.number = ?',
+    ),
+    // The numbers travel as one JSON array so each statement stays fixed whatever their count.
+    numDropOthers: db.prepare('DELETE FROM conference_numbers WHERE conference_id = ? AND number NOT IN (SELECT value FROM json_each(?))'),
+    numClaim: db.prepare('INSERT OR IGNORE INTO conference_numbers (number, conference_id) SELECT value, ? FROM json_each(?)'),
+    numTaken: db.prepare<[string, string], { number: string }>(
+      'SELECT number FROM conference_numbers WHERE conference_id <> ? AND number IN (SELECT value FROM json_each(?)) ORDER BY number',
+    ),
     ccInsert: db.prepare(
       `INSERT INTO conferencecalls (id, customer_id, conference_id, reference_type, reference_id, status, tm_create, tm_update, tm_delete, member_id, node)
        VALUES (@id, @customer_id, @conference_id, @reference_type, @reference_id, @status, @tm_create, @tm_update, @tm_delete, @member_id, @node)`,
@@ -72,6 +81,32 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     ),
   };
 
+  /** Gives `id` exactly the numbers of `doc`; throws NumbersInUseError (inside the caller's transaction) when one is taken. */
+  function claimNumbers(id: string, doc: Record<string, unknown>): void {
+    const numbers = JSON.stringify(documentNumbers(doc));
+    q.numDropOthers.run(id, numbers);
+    q.numClaim.run(id, numbers);
+    const taken = q.numTaken.all(id, numbers);
+    if (taken.length > 0) throw new NumbersInUseError(taken.map((r) => r.number));
+  }
+
+  const insertDocument = db.transaction((row: Record<string, unknown>, doc: Record<string, unknown>) => {
+    q.docInsert.run(row);
+    claimNumbers(row.id as string, doc);
+  });
+
+  const updateDocument = db.transaction(
+    (id: string, doc: Record<string, unknown>, revision: string, updatedAt: number, expectedRevision: string | undefined) => {
+      const body = JSON.stringify(doc);
+      const info =
+        expectedRevision === undefined
+          ? q.docUpdate.run(body, revision, updatedAt, id)
+          : q.docUpdateIf.run(body, revision, updatedAt, id, expectedRevision);
+      if (info.changes === 0) throw unchangedUpdateError(id, q.docGet.get(id) !== undefined);
+      claimNumbers(id, doc);
+    },
+  );
+
   const conferences: ConferenceDocumentStore = {
     async get(id) {
       const row = q.docGet.get(id);
@@ -80,28 +115,23 @@ export function openSqliteStorage(options: SqliteStorageOptions): Storage {
     async listByAccount(accountId) {
       return q.docList.all(accountId).map(toDocument);
     },
+    async findByNumber(number) {
+      const row = q.docByNumber.get(number);
+      return row ? toDocument(row) : undefined;
+    },
     async insert(d) {
       try {
-        q.docInsert.run({
-          id: d.id,
-          account_id: d.accountId,
-          body: JSON.stringify(d.doc),
-          revision: d.revision,
-          created_at: d.createdAt,
-          updated_at: d.updatedAt,
-        });
+        insertDocument(
+          { id: d.id, account_id: d.accountId, body: JSON.stringify(d.doc), revision: d.revision, created_at: d.createdAt, updated_at: d.updatedAt },
+          d.doc,
+        );
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DocumentConflictError(d.id, 'exists');
         throw err;
       }
     },
     async update(id, doc, revision, updatedAt, expectedRevision) {
-      const body = JSON.stringify(doc);
-      const info =
-        expectedRevision === undefined
-          ? q.docUpdate.run(body, revision, updatedAt, id)
-          : q.docUpdateIf.run(body, revision, updatedAt, id, expectedRevision);
-      if (info.changes === 0) throw unchangedUpdateError(id, q.docGet.get(id) !== undefined);
+      updateDocument(id, doc, revision, updatedAt, expectedRevision);
     },
     async delete(id) {
       return q.docDelete.run(id).changes > 0;

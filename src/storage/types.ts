@@ -42,9 +42,20 @@ export interface ConferencecallQuery {
 export interface ConferenceDocumentStore {
   get(id: string): Promise<StoredConferenceDocument | undefined>;
   listByAccount(accountId: string): Promise<StoredConferenceDocument[]>;
-  /** Rejects with DocumentConflictError when `id` exists. */
+  /**
+   * The document one of whose numbers (`conference_numbers`, `member.numbers`, `moderator.numbers`)
+   * is `number`, whatever its account.
+   */
+  findByNumber(number: string): Promise<StoredConferenceDocument | undefined>;
+  /**
+   * Rejects with DocumentConflictError when `id` exists, with NumbersInUseError when another
+   * document has one of its numbers (checked and claimed in the same transaction).
+   */
   insert(doc: StoredConferenceDocument): Promise<void>;
-  /** Replaces body and revision; rejects with DocumentConflictError when `expectedRevision` is stale. */
+  /**
+   * Replaces body and revision; rejects with DocumentConflictError when `expectedRevision` is stale,
+   * with NumbersInUseError as `insert` does.
+   */
   update(id: string, doc: Record<string, unknown>, revision: string, updatedAt: number, expectedRevision?: string): Promise<void>;
   /** True when something was deleted. */
   delete(id: string): Promise<boolean>;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Storage, StoredConferencecall } from '../../src/storage/index.js';
-import { DocumentConflictError } from '../../src/storage/index.js';
+import { DocumentConflictError, NumbersInUseError } from '../../src/storage/index.js';
 
 export interface StorageBackend {
   fresh(): Promise<Storage>;
@@ -39,7 +39,7 @@ export function storageContract(name: string, backend: StorageBackend): void {
       await a.conferencecalls.update({ ...call({ id: 'cc1' }), status: 'leaved', tm_update: '2026-01-01 00:00:01.000000', member_id: null });
       const b = await backend.reopen(a);
       try {
-        expect(await b.schemaVersion()).toBe(1);
+        expect(await b.schemaVersion()).toBe(2);
         const doc = await b.conferences.get('c1');
         expect(doc).toEqual({ id: 'c1', accountId: 'acc', doc: { name: 'Conf 2', z: 1, a: 2 }, revision: '2-y', createdAt: 1, updatedAt: 5 });
         // Key order is kept (clients get back what they stored).
@@ -48,6 +48,43 @@ export function storageContract(name: string, backend: StorageBackend): void {
         expect(cc).toEqual({ ...call({ id: 'cc1' }), status: 'leaved', tm_update: '2026-01-01 00:00:01.000000', member_id: null });
       } finally {
         await b.close();
+      }
+    });
+
+    it('keeps every number in one document across accounts, frees it on change and delete', async () => {
+      const s = await backend.fresh();
+      try {
+        const doc = (id: string, accountId: string, body: Record<string, unknown>) => ({ id, accountId, doc: body, revision: '1-a', createdAt: 1, updatedAt: 1 });
+        await s.conferences.insert(doc('c1', 'acc1', { conference_numbers: ['100'], member: { numbers: ['101'] }, moderator: { numbers: ['102', '100'] } }));
+        expect((await s.conferences.findByNumber('102'))?.id).toBe('c1');
+        expect((await s.conferences.findByNumber('101'))?.id).toBe('c1');
+        expect(await s.conferences.findByNumber('103')).toBeUndefined();
+        // Another account's document reusing two of them: refused, nothing stored.
+        const refused = s.conferences.insert(doc('c2', 'acc2', { conference_numbers: ['200', '102'], member: { numbers: ['100'] } }));
+        await expect(refused).rejects.toBeInstanceOf(NumbersInUseError);
+        await expect(refused).rejects.toMatchObject({ numbers: ['100', '102'] });
+        expect(await s.conferences.get('c2')).toBeUndefined();
+        expect(await s.conferences.findByNumber('200')).toBeUndefined();
+        // An update may keep its own numbers, drop some, and not take another's.
+        await s.conferences.insert(doc('c2', 'acc2', { conference_numbers: ['200'] }));
+        await s.conferences.update('c1', { conference_numbers: ['100', '110'] }, '2-b', 2, '1-a');
+        expect((await s.conferences.findByNumber('110'))?.id).toBe('c1');
+        expect(await s.conferences.findByNumber('102')).toBeUndefined();
+        await expect(s.conferences.update('c2', { conference_numbers: ['200', '110'] }, '2-b', 2, '1-a')).rejects.toMatchObject({
+          code: 'NUMBERS_IN_USE',
+          numbers: ['110'],
+        });
+        expect((await s.conferences.get('c2'))?.doc).toEqual({ conference_numbers: ['200'] });
+        expect((await s.conferences.findByNumber('200'))?.id).toBe('c2');
+        await s.conferences.update('c2', { conference_numbers: ['200', '102'] }, '2-b', 2, '1-a');
+        expect((await s.conferences.findByNumber('102'))?.id).toBe('c2');
+        // Deleting a document frees its numbers.
+        await s.conferences.delete('c1');
+        expect(await s.conferences.findByNumber('100')).toBeUndefined();
+        await s.conferences.insert(doc('c3', 'acc3', { conference_numbers: ['100', '110'] }));
+        expect((await s.conferences.findByNumber('110'))?.id).toBe('c3');
+      } finally {
+        await s.close();
       }
     });
 

@@ -34,15 +34,34 @@ describe('sqlite specifics', () => {
   it('applies only pending migrations, each once', () => {
     const db = new Database(':memory:');
     try {
-      expect(migrate(db)).toBe(1);
-      expect(migrate(db)).toBe(1);
-      const extra = [...sqliteMigrations, { version: 2, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER)' }];
-      expect(migrate(db, extra)).toBe(2);
-      expect(migrate(db, extra)).toBe(2);
+      expect(migrate(db)).toBe(2);
+      expect(migrate(db)).toBe(2);
+      const extra = [...sqliteMigrations, { version: 3, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER)' }];
+      expect(migrate(db, extra)).toBe(3);
+      expect(migrate(db, extra)).toBe(3);
       const rows = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
       expect(rows).toEqual([
         { version: 1, name: 'init' },
-        { version: 2, name: 'extra' },
+        { version: 2, name: 'conference_numbers' },
+        { version: 3, name: 'extra' },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('the numbers migration indexes existing documents (the first by id keeps a shared number)', () => {
+    const db = new Database(':memory:');
+    try {
+      migrate(db, sqliteMigrations.filter((m) => m.version === 1));
+      const put = db.prepare("INSERT INTO conference_documents (id, account_id, body, revision, created_at, updated_at) VALUES (?, 'acc', ?, '1-a', 1, 1)");
+      put.run('b', JSON.stringify({ conference_numbers: ['1', 2], member: { numbers: ['3'] }, moderator: 'odd' }));
+      put.run('a', JSON.stringify({ moderator: { numbers: ['3', '4'] } }));
+      expect(migrate(db)).toBe(2);
+      expect(db.prepare('SELECT number, conference_id FROM conference_numbers ORDER BY number').all()).toEqual([
+        { number: '1', conference_id: 'b' },
+        { number: '3', conference_id: 'a' },
+        { number: '4', conference_id: 'a' },
       ]);
     } finally {
       db.close();
@@ -52,7 +71,7 @@ describe('sqlite specifics', () => {
   it('openStorage opens sqlite, and :memory: works', async () => {
     const s = await openStorage({ driver: 'sqlite', path: ':memory:' });
     expect(s.kind).toBe('sqlite');
-    expect(await s.schemaVersion()).toBe(1);
+    expect(await s.schemaVersion()).toBe(2);
     await s.close();
   });
 

@@ -36,4 +36,24 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX conferencecalls_active ON conferencecalls (conference_id, reference_id, status);
     `,
   },
+  {
+    version: 2,
+    name: 'conference_numbers',
+    // See the SQLite migration of the same name: a number belongs to one document of one account.
+    sql: `
+      CREATE TABLE conference_numbers (
+        number         TEXT PRIMARY KEY,
+        conference_id  TEXT NOT NULL REFERENCES conference_documents (id) ON DELETE CASCADE
+      );
+      CREATE INDEX conference_numbers_conference ON conference_numbers (conference_id);
+      INSERT INTO conference_numbers (number, conference_id)
+        SELECT x.e #>> '{}', d.id
+        FROM conference_documents d,
+          LATERAL (VALUES (d.body::jsonb -> 'conference_numbers'), (d.body::jsonb #> '{member,numbers}'), (d.body::jsonb #> '{moderator,numbers}')) a(arr),
+          LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.arr) = 'array' THEN a.arr ELSE '[]'::jsonb END) x(e)
+        WHERE jsonb_typeof(x.e) = 'string'
+        ORDER BY d.id
+        ON CONFLICT (number) DO NOTHING;
+    `,
+  },
 ];

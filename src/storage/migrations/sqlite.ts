@@ -40,4 +40,26 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX conferencecalls_active ON conferencecalls (conference_id, reference_id, status);
     `,
   },
+  {
+    version: 2,
+    name: 'conference_numbers',
+    // One row per dialled number of a document (conference_numbers, member.numbers,
+    // moderator.numbers): the primary key makes a number unique across every account's documents.
+    // Existing documents are indexed in id order; a number two documents already shared stays with
+    // the first one.
+    sql: `
+      CREATE TABLE conference_numbers (
+        number         TEXT PRIMARY KEY,
+        conference_id  TEXT NOT NULL REFERENCES conference_documents (id) ON DELETE CASCADE
+      );
+      CREATE INDEX conference_numbers_conference ON conference_numbers (conference_id);
+      INSERT OR IGNORE INTO conference_numbers (number, conference_id)
+        SELECT n.value, d.id
+        FROM conference_documents d,
+          (SELECT '$.conference_numbers' AS path UNION ALL SELECT '$.member.numbers' UNION ALL SELECT '$.moderator.numbers') p,
+          json_each(d.body, p.path) n
+        WHERE n.type = 'text'
+        ORDER BY d.id;
+    `,
+  },
 ];
