@@ -59,12 +59,22 @@ export class CommandClient {
     this.channel.publish(this.exchange, commandRoutingKey(conference), Buffer.from(body), { persistent: true });
   }
 
-  /** The messages in `queue` (read and requeued: they stay there). */
+  /**
+   * The messages in `queue` (read and requeued: they stay there), once it exists and holds any (or
+   * `timeoutMs` passed). Checked on a channel of its own: checking a queue that does not exist yet
+   * closes the channel.
+   */
   async peek(queue: string, timeoutMs = 5_000): Promise<amqp.GetMessage[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { messageCount } = await this.channel.checkQueue(queue);
-      if (messageCount > 0 || Date.now() > deadline) break;
+      const probe = await this.connection.createChannel();
+      probe.on('error', () => undefined);
+      const count = await probe.checkQueue(queue).then(
+        (q) => q.messageCount,
+        () => -1,
+      );
+      await probe.close().catch(() => undefined);
+      if (count > 0 || Date.now() > deadline) break;
       await delay(50);
     }
     const got: amqp.GetMessage[] = [];
