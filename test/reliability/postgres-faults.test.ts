@@ -11,7 +11,7 @@
  *    record), and the tracker's writes resume
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -148,12 +148,29 @@ class RestartablePostgres {
     this.run('pg_ctl', ['-D', this.data, '-o', opts, '-l', join(this.dir, 'log'), '-w', '-t', '60', 'start']);
   }
 
+  /** The server's processes (postmaster and its children), by the postmaster pid in its data directory. */
+  private pids(): number[] {
+    const postmaster = Number(readFileSync(join(this.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return [postmaster, ...children];
+  }
+
+  /** SIGSTOP / SIGCONT to every process of this server: it keeps its sockets open and answers nothing. */
+  stall(stalled: boolean): void {
+    for (const pid of this.pids()) process.kill(pid, stalled ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** `immediate`: the server dies without a goodbye to its clients, like a crash. */
   down(): void {
     this.run('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
   }
 
   remove(): void {
+    try {
+      this.stall(false);
+    } catch {
+      // not running
+    }
     try {
       this.down();
     } catch {
@@ -340,4 +357,51 @@ describe('PostgreSQL stopped and started again while events flow', () => {
       `postgres down ${upAt - downAt} ms under ${total} events: all published; records repaired ${repairedAt - upAt} ms after it was back; ${tracker.failedWrites} writes failed, ${tracker.repairs} repair(s)`,
     );
   }, 90_000);
+
+  it('stalled (SIGSTOP: sockets open, no answers): records fail in bounded time, events flow, repaired after SIGCONT', async () => {
+    server = await RestartablePostgres.start();
+    const url = server.url;
+    const { r, consumer } = await rig({ storageUrl: url });
+    const { sim, service } = r;
+    const calls = Array.from({ length: 2 }, (_, i) => sim.engine.originate({ conference: 'pg-stall', callerIdNumber: `65${i}` }));
+    await waitUntil('2 members', () => service.registry.participants('pg-stall').length === 2);
+    await service.records.idle();
+    const produced = recordProduced(service);
+
+    server.stall(true);
+    const stalledAt = Date.now();
+    sim.engine.hangup(calls[0]!.member.callId);
+    const joinedWhileStalled = sim.engine.originate({ conference: 'pg-stall', callerIdNumber: '659' });
+    // A read the API would make fails in bounded time instead of hanging its caller forever.
+    const read = await service.storage.conferencecalls.list({ customerId: '', pageSize: 10 }).then(
+      () => 'answered',
+      (e: Error) => e.message,
+    );
+    const readMs = Date.now() - stalledAt;
+    expect(read).not.toBe('answered');
+    expect(readMs).toBeLessThan(20_000);
+    await waitUntil('the stalled writes to fail', () => service.records.tracker.stats().failedWrites >= 1, 30_000);
+    // Events flow all along.
+    await waitUntil('del-member and add-member on RabbitMQ', () =>
+      unique(consumer, 'del-member').some((e) => e.call_id === calls[0]!.member.callId) &&
+      unique(consumer, 'add-member').some((e) => e.call_id === joinedWhileStalled.member.callId), 10_000);
+
+    server.stall(false);
+    let all: Row[] = [];
+    const want = new Map([
+      [calls[0]!.member.callId, 'leaved'],
+      [calls[1]!.member.callId, 'joined'],
+      [joinedWhileStalled.member.callId, 'joined'],
+    ]);
+    const deadline = Date.now() + 40_000;
+    do {
+      all = await rows(url).catch(() => []);
+      if ([...want].every(([id, st]) => rowsOf(all, id).map((x) => x.status).join() === st)) break;
+      await delay(200);
+    } while (Date.now() < deadline);
+    for (const [id, st] of want) expect(rowsOf(all, id).map((x) => x.status), id).toEqual([st]);
+    expect(all).toHaveLength(3);
+    expect([...produced.values()].flat().length).toBeGreaterThanOrEqual(2);
+    console.log(`postgres stalled: a read failed after ${readMs} ms (${read}); records repaired after SIGCONT`);
+  }, 120_000);
 });
