@@ -9,6 +9,8 @@
  *    the service publishes every event all along; records whose writes failed while PostgreSQL was down
  *    are repaired once it is back (a call that left → `leaved`, a call that joined → one `joined`
  *    record), and the tracker's writes resume
+ *  - PostgreSQL stalled (SIGSTOP: sockets open, no answers): reads and writes fail in bounded time
+ *    instead of hanging, events flow, and the records are right after SIGCONT
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
