@@ -12,6 +12,10 @@
  * States only move forward; records are never deleted (history), `tm_delete` keeps the sentinel.
  * All state changes run one at a time in arrival order (a promise chain), so a del-member that races
  * a DELETE can never move a record backwards.
+ * A write that fails (the storage is unreachable: PostgreSQL restarting) is logged, not queued: the
+ * event is not replayed. Instead a repair is scheduled, retried with backoff until the storage answers:
+ * it closes the open records of calls no longer live and opens a `joined` record for each live call
+ * that has none, so the records match the live state again once the storage is back.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../util/index.js';
@@ -30,6 +34,9 @@ import { statusForEvent } from '../conference/index.js';
 /** Active records read at once by reconcile(). */
 const RECONCILE_PAGE = 500;
 
+/** Repair after a failed write: first try after `baseMs`, doubling up to `capMs` while the storage fails. */
+const REPAIR_BACKOFF = { baseMs: 500, capMs: 10_000 };
+
 export interface ConferencecallTrackerOptions {
   storage: Storage;
   documents: ConferenceDocuments;
@@ -42,6 +49,16 @@ export interface ConferencecallTrackerOptions {
   attributions?: ConferenceAttributions | undefined;
   logger?: Logger;
   now?: () => number;
+  /** Retry timing of the repair after a failed write (default 500 ms doubling to 10 s). */
+  repairBackoff?: { baseMs: number; capMs: number };
+}
+
+/** What a repair changed. */
+export interface RepairResult {
+  /** Open records of calls no longer live, moved to `leaved`. */
+  closed: number;
+  /** Live calls that had no open record, given a `joined` one. */
+  opened: number;
 }
 
 function str(v: unknown): string | undefined {
@@ -54,10 +71,29 @@ export class ConferencecallTracker {
   private readonly addOutcomes = new WeakMap<OutboundEvent, Promise<boolean>>();
   private readonly micros: () => number;
   private readonly log: Logger;
+  private readonly backoff: { baseMs: number; capMs: number };
+  private repairDelayMs: number;
+  private repairTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private counts = { failedWrites: 0, repairs: 0 };
 
   constructor(private readonly o: ConferencecallTrackerOptions) {
     this.micros = monotonicMicros(o.now ?? Date.now);
     this.log = o.logger ?? silentLogger;
+    this.backoff = o.repairBackoff ?? REPAIR_BACKOFF;
+    this.repairDelayMs = this.backoff.baseMs;
+  }
+
+  /** Writes that failed, and repairs that completed since (monotonic counters). */
+  stats(): { failedWrites: number; repairs: number; repairPending: boolean } {
+    return { ...this.counts, repairPending: this.repairTimer !== undefined };
+  }
+
+  /** Stops scheduling repairs (shutdown). */
+  close(): void {
+    this.closed = true;
+    if (this.repairTimer) clearTimeout(this.repairTimer);
+    this.repairTimer = undefined;
   }
 
   /** Event listener: never throws; failures are logged. */
@@ -68,13 +104,52 @@ export class ConferencecallTracker {
     if (status === 'joined') {
       const added = this.serial(() => this.onAdd(event));
       this.addOutcomes.set(event, added);
-      void added.catch((err: unknown) => this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed'));
+      void added.catch((err: unknown) => this.writeFailed(err, event));
       return;
     }
-    void this.serial(() => this.onLeave(event, status)).catch((err: unknown) =>
-      this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed'),
-    );
+    void this.serial(() => this.onLeave(event, status)).catch((err: unknown) => this.writeFailed(err, event));
   };
+
+  private writeFailed(err: unknown, event: OutboundEvent): void {
+    this.counts.failedWrites += 1;
+    this.log.error({ err, event: event.event, conference: event.conferenceId }, 'conferencecall update failed; a repair is scheduled');
+    this.scheduleRepair();
+  }
+
+  private scheduleRepair(): void {
+    if (this.closed || this.repairTimer) return;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = undefined;
+      this.repair().then(
+        (r) => {
+          this.repairDelayMs = this.backoff.baseMs;
+          this.log.info({ ...r }, 'conferencecall records repaired after failed writes');
+        },
+        (err: unknown) => {
+          this.repairDelayMs = Math.min(this.backoff.capMs, this.repairDelayMs * 2);
+          this.log.warn({ err, retryInMs: this.repairDelayMs }, 'conferencecall repair failed; retrying');
+          this.scheduleRepair();
+        },
+      );
+    }, this.repairDelayMs);
+    this.repairTimer.unref?.();
+  }
+
+  /**
+   * Makes the records match the live state of the connected nodes: open records of calls that are no
+   * longer live → `leaved`; live calls without an open record → a `joined` one. What a failed write
+   * missed is recovered this way (not the exact times: `tm_update` is the repair's). Records of nodes
+   * not connected now, and records that never learnt their node, are left alone.
+   */
+  async repair(): Promise<RepairResult> {
+    const result = await this.serial(async () => {
+      const closed = await this.closeGone((n) => n !== null && this.o.nodeUp(n));
+      const opened = await this.openMissing();
+      return { closed, opened };
+    });
+    this.counts.repairs += 1;
+    return result;
+  }
 
   /**
    * For an add-member event this tracker has handled (subscribe the tracker before asking): whether
@@ -192,33 +267,50 @@ export class ConferencecallTracker {
    * Default: the node is connected. Returns how many records were closed.
    */
   async reconcile(known: (node: string | null) => boolean = (n) => n === null || this.o.nodeUp(n)): Promise<number> {
-    return this.serial(async () => {
-      let closed = 0;
-      // One view per conference, not per record: a resync after a restart reconciles every record.
-      const views = new Map<string, { node: string; calls: Set<string> } | undefined>();
-      const viewOf = (name: string): { node: string; calls: Set<string> } | undefined => {
-        if (views.has(name)) return views.get(name);
-        const c = this.o.registry.conference(name);
-        const v = c && { node: c.node, calls: new Set(c.callIds?.() ?? c.participants.map((p) => p.call_id)) };
-        views.set(name, v);
-        return v;
-      };
-      // A page at a time: a restart beside 10,000 calls would otherwise hold 10,000 rows at once.
-      for (let afterId: string | undefined; ; ) {
-        const page = await this.o.storage.conferencecalls.listActivePage(afterId, RECONCILE_PAGE);
-        for (const r of page) {
-          const live = viewOf(r.conference_id);
-          if (live && !known(live.node)) continue;
-          if (!live && !known(r.node ?? null)) continue;
-          if (live?.calls.has(r.reference_id)) continue;
-          await this.move(r.id, 'leaved');
-          closed += 1;
-        }
-        if (page.length < RECONCILE_PAGE) break;
-        afterId = page.at(-1)!.id;
+    return this.serial(() => this.closeGone(known));
+  }
+
+  /** reconcile's work, run inside the chain. */
+  private async closeGone(known: (node: string | null) => boolean): Promise<number> {
+    let closed = 0;
+    // One view per conference, not per record: a resync after a restart reconciles every record.
+    const views = new Map<string, { node: string; calls: Set<string> } | undefined>();
+    const viewOf = (name: string): { node: string; calls: Set<string> } | undefined => {
+      if (views.has(name)) return views.get(name);
+      const c = this.o.registry.conference(name);
+      const v = c && { node: c.node, calls: new Set(c.callIds?.() ?? c.participants.map((p) => p.call_id)) };
+      views.set(name, v);
+      return v;
+    };
+    // A page at a time: a restart beside 10,000 calls would otherwise hold 10,000 rows at once.
+    for (let afterId: string | undefined; ; ) {
+      const page = await this.o.storage.conferencecalls.listActivePage(afterId, RECONCILE_PAGE);
+      for (const r of page) {
+        const live = viewOf(r.conference_id);
+        if (live && !known(live.node)) continue;
+        if (!live && !known(r.node ?? null)) continue;
+        if (live?.calls.has(r.reference_id)) continue;
+        await this.move(r.id, 'leaved');
+        closed += 1;
       }
-      return closed;
-    });
+      if (page.length < RECONCILE_PAGE) break;
+      afterId = page.at(-1)!.id;
+    }
+    return closed;
+  }
+
+  /** Live calls of connected nodes that have no open record get a `joined` one (run inside the chain). */
+  private async openMissing(): Promise<number> {
+    let opened = 0;
+    for (const live of this.o.registry.conferences()) {
+      if (!this.o.nodeUp(live.node)) continue;
+      for (const p of live.participants) {
+        if (await this.o.storage.conferencecalls.findActive(live.name, p.call_id)) continue;
+        await this.insertJoined(live.name, p.call_id, p.participant_id, live.node, undefined);
+        opened += 1;
+      }
+    }
+    return opened;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -243,13 +335,26 @@ export class ConferencecallTracker {
       await store.update({ ...existing, status, member_id: memberId ?? existing.member_id, node: node ?? existing.node, tm_update: tm });
       return false;
     }
-    const doc = await this.o.documents.get(event.conferenceId);
+    await this.insertJoined(event.conferenceId, callId, memberId, node, event.payload, tm);
+    return true;
+  }
+
+  private async insertJoined(
+    conference: string,
+    callId: string,
+    memberId: number | null,
+    node: string | null,
+    payload: OutboundEvent['payload'] | undefined,
+    tm = formatTimestamp(this.micros()),
+  ): Promise<void> {
+    const doc = await this.o.documents.get(conference);
+    const live = this.o.registry.conference(conference);
     const account =
-      conferenceOwner({ documentAccount: doc?.accountId, payload: event.payload, live, defaultAccount: this.o.defaultAccountId, attributions: this.o.attributions }) ?? '';
-    await store.insert({
+      conferenceOwner({ documentAccount: doc?.accountId, payload, live, defaultAccount: this.o.defaultAccountId, attributions: this.o.attributions }) ?? '';
+    await this.o.storage.conferencecalls.insert({
       id: randomUUID(),
       customer_id: account,
-      conference_id: event.conferenceId,
+      conference_id: conference,
       reference_type: 'call',
       reference_id: callId,
       status: 'joined',
@@ -259,7 +364,6 @@ export class ConferencecallTracker {
       member_id: memberId,
       node,
     });
-    return true;
   }
 
   /** kick-member / hup-member → leaving; del-member → leaved. */

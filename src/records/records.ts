@@ -75,6 +75,7 @@ export function createRecords(o: RecordsOptions): Records {
     idle,
     async close() {
       for (const u of unsubscribe.splice(0)) u();
+      tracker.close();
       await Promise.allSettled([tracker.idle(), enforcer.idle()]);
     },
   };

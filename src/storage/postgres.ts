@@ -49,10 +49,23 @@ export interface PostgresStorageOptions {
   url: string;
   /** Pool size (default 5). */
   max?: number;
+  /**
+   * A query without an answer this long fails, and its connection is dropped (default 10 s): a server
+   * that keeps its sockets open but answers nothing must not hold the records' writes, and the API
+   * requests behind them, forever.
+   */
+  queryTimeoutMs?: number;
+  /** Opening a connection fails after this long (default 5 s), for the same reason. */
+  connectTimeoutMs?: number;
 }
 
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 5 });
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 5,
+    query_timeout: options.queryTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   try {

@@ -23,6 +23,8 @@ export interface RelTunables {
   livenessIntervalMs?: number;
   reconnect?: { baseMs: number; capMs: number };
   amqpReconnect?: { baseMs: number; capMs: number };
+  /** A postgres:// URL: PostgreSQL storage instead of the in-memory SQLite database. */
+  storageUrl?: string;
 }
 
 export interface RelRigOptions extends RelTunables {
@@ -84,7 +86,7 @@ export function relConfigText(
     '  listen: 127.0.0.1:0',
     `  tokens: [{token: ${REL_TOKEN}, account_id: ${REL_ACCOUNT}}]`,
     'storage:',
-    "  path: ':memory:'",
+    ...(o.storageUrl === undefined ? ["  path: ':memory:'"] : ['  driver: postgres', `  url: ${JSON.stringify(o.storageUrl)}`]),
     'log:',
     `  level: ${o.logLevel ?? 'info'}`,
     'shutdown: {timeout_ms: 5000}',
@@ -159,6 +161,7 @@ function pick(o: RelRigOptions): RelTunables {
   if (o.livenessIntervalMs !== undefined) out.livenessIntervalMs = o.livenessIntervalMs;
   if (o.reconnect) out.reconnect = o.reconnect;
   if (o.amqpReconnect) out.amqpReconnect = o.amqpReconnect;
+  if (o.storageUrl !== undefined) out.storageUrl = o.storageUrl;
   return out;
 }
 
