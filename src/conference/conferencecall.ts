@@ -14,7 +14,6 @@
  *   `conference <name> kick|hup`), or FreeSWITCH announces the removal: `kick-member`, `hup-member`.
  * - leaved:  `del-member` (conference_member_del: the member is out; final).
  */
-import { randomUUID } from 'node:crypto';
 import { customChannelVars } from './payload.js';
 import type { ConferenceEvent } from './types.js';
 
@@ -53,11 +52,6 @@ export function formatTimestampUs(us: number): string {
     `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
     `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(micro, 6)}`
   );
-}
-
-/** Microseconds since the epoch for a Date (ms precision) — for callers without an event time. */
-export function dateToUs(date: Date): number {
-  return date.getTime() * 1000;
 }
 
 export function statusRank(status: ConferencecallStatus): number {
@@ -118,108 +112,5 @@ export function statusForEvent(event: ConferenceEvent): ConferencecallStatus | u
       return 'leaved';
     default:
       return undefined;
-  }
-}
-
-export interface ConferencecallTrackerOptions {
-  /** New record ids (default randomUUID). */
-  newId?: () => string;
-  /** customer_id for a member event (default: Kazoo CCV / variable `account_id`, else ''). */
-  customerIdFor?: (event: ConferenceEvent) => string;
-  /** conference_id for an event (default: Conference-Name, which is VoIPbin's conference id). */
-  conferenceIdFor?: (event: ConferenceEvent) => string;
-}
-
-function defaultCustomerId(event: ConferenceEvent): string {
-  const vars = event.member?.channelVars ?? {};
-  const ccv = customChannelVars(vars);
-  const fromCcv = ccv['account_id'];
-  return vars['customer_id'] ?? (typeof fromCcv === 'string' ? fromCcv : '');
-}
-
-/**
- * Live conferencecall records keyed by conference + call. Records leave the tracker when they
- * reach `leaved` (the final record is returned to the caller, who persists or publishes it).
- */
-export class ConferencecallTracker {
-  private readonly active = new Map<string, Conferencecall>();
-  private readonly newId: () => string;
-  private readonly customerIdFor: (event: ConferenceEvent) => string;
-  private readonly conferenceIdFor: (event: ConferenceEvent) => string;
-
-  constructor(options: ConferencecallTrackerOptions = {}) {
-    this.newId = options.newId ?? randomUUID;
-    this.customerIdFor = options.customerIdFor ?? defaultCustomerId;
-    this.conferenceIdFor = options.conferenceIdFor ?? ((e) => e.conferenceName);
-  }
-
-  private static key(conferenceId: string, callId: string): string {
-    return `${conferenceId}\u0000${callId}`;
-  }
-
-  get size(): number {
-    return this.active.size;
-  }
-
-  get(conferenceId: string, callId: string): Conferencecall | undefined {
-    return this.active.get(ConferencecallTracker.key(conferenceId, callId));
-  }
-
-  list(conferenceId?: string): Conferencecall[] {
-    const all = [...this.active.values()];
-    return conferenceId === undefined ? all : all.filter((r) => r.conference_id === conferenceId);
-  }
-
-  /** The call is being sent to the conference (not observable in conference::maintenance). */
-  joining(init: { conferenceId: string; callId: string; customerId: string; atUs: number }): Conferencecall {
-    const key = ConferencecallTracker.key(init.conferenceId, init.callId);
-    const existing = this.active.get(key);
-    if (existing) return existing;
-    const record = createConferencecall({ id: this.newId(), status: 'joining', ...init });
-    this.active.set(key, record);
-    return record;
-  }
-
-  /** A kick/hup of this call was requested; undefined when the call is not tracked. */
-  leaving(conferenceId: string, callId: string, atUs: number): Conferencecall | undefined {
-    return this.move(ConferencecallTracker.key(conferenceId, callId), 'leaving', atUs);
-  }
-
-  /**
-   * Applies a conference event. Returns the record when it changed (created or advanced),
-   * undefined when the event does not concern a conferencecall or would move it backwards.
-   */
-  onEvent(event: ConferenceEvent): Conferencecall | undefined {
-    const status = statusForEvent(event);
-    const member = event.member;
-    if (status === undefined || member === undefined || member.callId === '') return undefined;
-    const conferenceId = this.conferenceIdFor(event);
-    const key = ConferencecallTracker.key(conferenceId, member.callId);
-    const atUs = event.timestampUs > 0 ? event.timestampUs : dateToUs(new Date());
-    if (!this.active.has(key)) {
-      // First sighting. Only add-member starts a stay; a leaving/leaved event for an untracked call
-      // (confmgr started mid-call) still yields a record, so consumers see the departure.
-      const record = createConferencecall({
-        id: this.newId(),
-        customerId: this.customerIdFor(event),
-        conferenceId,
-        callId: member.callId,
-        status,
-        atUs,
-      });
-      if (status !== 'leaved') this.active.set(key, record);
-      return record;
-    }
-    return this.move(key, status, atUs);
-  }
-
-  private move(key: string, status: ConferencecallStatus, atUs: number): Conferencecall | undefined {
-    const current = this.active.get(key);
-    if (current === undefined) return undefined;
-    const next = advance(current, status, atUs);
-    if (next === current) return undefined;
-    if (next.status === 'leaved') this.active.delete(key);
-    else this.active.set(key, next);
-    return next;
   }
 }

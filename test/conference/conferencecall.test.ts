@@ -5,7 +5,6 @@ import { EslParser, decodeEvent, isEventFrame } from '../../src/esl/codec.js';
 import { parseConferenceEvent } from '../../src/conference/events.js';
 import {
   CONFERENCECALL_STATUSES,
-  ConferencecallTracker,
   TM_UNSET,
   advance,
   canAdvance,
@@ -17,6 +16,7 @@ import {
 } from '../../src/conference/conferencecall.js';
 import type { ConferenceEvent } from '../../src/conference/types.js';
 import { SEED_DIR, readRaw } from '../helpers/fixtures.js';
+import { conferencecallHistories } from '../helpers/conferencecall-histories.js';
 
 function seedRecord(): Conferencecall {
   const text = readFileSync(join(SEED_DIR, '000_1e4e94a0f19f7bb8.txt'), 'utf8');
@@ -95,64 +95,22 @@ describe('the state machine only moves forward', () => {
   });
 });
 
-describe('tracker over the fixture scenario', () => {
+describe('the state machine over the fixture scenario', () => {
   it.each(['demo-plain', 'demo-json'])('%s: each member joins then leaves; the kicked one passes through leaving', (fixture) => {
-    let n = 0;
-    const tracker = new ConferencecallTracker({ newId: () => `cc-${++n}`, customerIdFor: () => 'cust-1' });
-    const changes: Conferencecall[] = [];
-    for (const e of fixtureEvents(fixture)) {
-      const changed = tracker.onEvent(e);
-      if (changed) changes.push(changed);
-    }
-    const byCall = new Map<string, string[]>();
-    for (const c of changes) byCall.set(c.reference_id, [...(byCall.get(c.reference_id) ?? []), c.status]);
-    const histories = [...byCall.values()];
+    const histories = conferencecallHistories(fixtureEvents(fixture));
     expect(histories.length).toBe(3);
     // member 2 kicked (kick-member, then del-member); member 3's channel killed; member 1 hup all (hup-member).
     expect(histories).toContainEqual(['joined', 'leaving', 'leaved']);
     expect(histories).toContainEqual(['joined', 'leaved']);
-    expect(changes.every((c) => c.customer_id === 'cust-1' && c.conference_id === 'demo' && c.reference_type === 'call')).toBe(true);
-    expect(new Set(changes.map((c) => c.id)).size).toBe(3);
-    expect(tracker.size).toBe(0);
-    // timestamps come from the events and never go backwards per record
-    for (const h of byCall.keys()) {
-      const recs = changes.filter((c) => c.reference_id === h);
-      for (let i = 1; i < recs.length; i++) expect(recs[i]!.tm_update >= recs[i - 1]!.tm_update).toBe(true);
-      expect(recs.every((r) => r.tm_create === recs[0]!.tm_create && r.tm_delete === TM_UNSET)).toBe(true);
-    }
   });
 
-  it('joining is created by the sender, joined by add-member, leaving by a requested kick', () => {
-    const tracker = new ConferencecallTracker({ newId: () => 'cc' });
-    const j = tracker.joining({ conferenceId: 'demo', callId: 'call-1', customerId: 'cust', atUs: 1e15 });
-    expect(j.status).toBe('joining');
-    expect(tracker.joining({ conferenceId: 'demo', callId: 'call-1', customerId: 'cust', atUs: 2e15 })).toBe(j);
+  it('a record moves forward only; a repeated add-member (resync) does not move it; the same call may come back', () => {
     const add = { action: 'add-member', conferenceName: 'demo', timestampUs: 1e15 + 1, member: { callId: 'call-1' } } as ConferenceEvent;
-    expect(tracker.onEvent(add)).toMatchObject({ id: 'cc', status: 'joined', customer_id: 'cust' });
-    expect(tracker.onEvent(add)).toBeUndefined(); // a repeated add-member (resync) does not move it
-    expect(tracker.leaving('demo', 'call-1', 1e15 + 2)).toMatchObject({ status: 'leaving' });
-    expect(tracker.leaving('demo', 'call-1', 1e15 + 3)).toBeUndefined();
-    expect(tracker.leaving('demo', 'nobody', 1e15 + 3)).toBeUndefined();
-    const kick = { ...add, action: 'kick-member', timestampUs: 1e15 + 3 } as ConferenceEvent;
-    expect(tracker.onEvent(kick)).toBeUndefined();
-    expect(tracker.list('demo').map((r) => r.status)).toEqual(['leaving']);
-    const del = { ...add, action: 'del-member', timestampUs: 1e15 + 4 } as ConferenceEvent;
-    expect(tracker.onEvent(del)).toMatchObject({ status: 'leaved', tm_update: formatTimestampUs(1e15 + 4) });
-    expect(tracker.get('demo', 'call-1')).toBeUndefined();
-    // the same call may come back: a new conferencecall
-    expect(tracker.onEvent({ ...add, timestampUs: 1e15 + 9 } as ConferenceEvent)).toMatchObject({ status: 'joined' });
-  });
-
-  it('customer_id defaults to the Kazoo account CCV', () => {
-    const tracker = new ConferencecallTracker();
-    const add = {
-      action: 'add-member',
-      conferenceName: 'demo',
-      timestampUs: 1e15,
-      member: { callId: 'c', channelVars: { 'ecallmgr_Account-ID': 'acct' } },
-    } as unknown as ConferenceEvent;
-    const r = tracker.onEvent(add)!;
-    expect(r.customer_id).toBe('acct');
-    expect(r.id).toMatch(/^[0-9a-f-]{36}$/);
+    const kick = { ...add, action: 'kick-member' } as ConferenceEvent;
+    const del = { ...add, action: 'del-member' } as ConferenceEvent;
+    expect(conferencecallHistories([add, add, kick, kick, del, add])).toEqual([['joined', 'leaving', 'leaved'], ['joined']]);
+    const joined = createConferencecall({ id: 'cc', customerId: 'cust', conferenceId: 'demo', callId: 'call-1', status: 'joined', atUs: 1e15 });
+    expect(advance(joined, 'joining', 1e15 + 5)).toBe(joined);
+    expect(advance(joined, 'leaved', 1e15 + 4)).toMatchObject({ status: 'leaved', tm_update: formatTimestampUs(1e15 + 4) });
   });
 });
