@@ -251,3 +251,16 @@ describe('addressKey', () => {
     expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 });
+
+describe('path parameters', () => {
+  it('a conference id of 128 characters (the longest allowed) reaches the API, not fastify\'s 100-character route limit', async () => {
+    const s = await start({});
+    const id = 'c'.repeat(128);
+    const res = await fetch(`${s.url}/v2/accounts/${A}/conferences/${id}`, { headers: { 'X-Auth-Token': TOKEN_A } });
+    const body = (await res.json()) as { data?: { code?: string }; message?: string };
+    expect(res.status).toBe(404);
+    // The API's own answer about that conference, not "route not found".
+    expect(body.message ?? '').toContain(id);
+    expect(body.message ?? '').not.toMatch(/^route /);
+  });
+});
