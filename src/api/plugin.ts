@@ -75,9 +75,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
     });
 
     // Kazoo's curl examples send JSON without a Content-Type (curl then says form-urlencoded);
-    // Kazoo reads such bodies as JSON, so do we.
+    // Kazoo reads such bodies as JSON, so do we. fastify's own text/plain parser (which gives the
+    // routes a string) is replaced within this scope only.
     for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
-      if (scope.hasContentTypeParser(type)) continue;
+      if (scope.hasContentTypeParser(type)) scope.removeContentTypeParser(type);
       scope.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
         const text = String(body);
         if (text.trim() === '') return done(null, undefined);
