@@ -19,7 +19,7 @@ import type { DocumentEnforcer } from '../records/index.js';
 import type { Records } from '../records/index.js';
 import { WebSocketHub } from './websocket.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './limits.js';
-import { errorBody, requestIdOf, sendError } from './envelope.js';
+import { errorBody, requestIdOf, sendError, setEnvelopeIdentity, type EnvelopeIdentity } from './envelope.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { setRequestAccount, type ApiContext } from './context.js';
 import { conferenceRoutes } from './routes/conferences.js';
@@ -44,6 +44,8 @@ export interface RegisterApiOptions {
   limits?: Partial<ApiLimits>;
   /** Serve the operator console at /console (config `http.console`; default true). */
   console?: boolean;
+  /** `version` and `node` of every success envelope (Kazoo's envelope carries both). */
+  identity?: EnvelopeIdentity;
 }
 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: Records, options: RegisterApiOptions = {}): Promise<ApiHandle> {
@@ -68,6 +70,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
   const unsubscribe = deps.events.subscribe(websocket.handle);
 
   await app.register(async (scope) => {
+    if (options.identity) setEnvelopeIdentity(scope, options.identity);
     if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: limits.websocketMessageBytes } });
     // Every API route takes the API's body limit (the host server's may differ).
     scope.addHook('onRoute', (route) => {

@@ -23,7 +23,7 @@ beforeEach(async () => {
   registry = new FakeRegistry();
   executor = new FakeExecutor();
   const deps: ApiDeps = { registry, executor, storage, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true };
-  await registerApi(app, deps, createRecords(deps));
+  await registerApi(app, deps, createRecords(deps), { identity: { version: '9.9.9', node: 'confmgr@test' } });
   await app.ready();
   await call('PUT', confs, { data: { id: 'room' } });
   registry.join('room', { participant_id: 1, call_id: 'c1', is_moderator: true });
@@ -116,6 +116,18 @@ describe('PUT /conferences/{id}/participants/{pid} action play', () => {
     expect(res.body?.data).toMatchObject({ action: 'play', participant_id: 2, media_id: '/sounds/hello.wav' });
     expect(executor.lines).toEqual(['conference room play /sounds/hello.wav 2']);
     expect((await call('PUT', `${confs}/room/participants/2`, { data: { action: 'relate' } })).status).toBe(400);
+  });
+});
+
+describe('the envelope (Kazoo: version, node; page_size on lists)', () => {
+  it('every success carries version and node; a list carries page_size', async () => {
+    const list = await call('GET', confs);
+    expect(list.body).toMatchObject({ status: 'success', version: '9.9.9', node: 'confmgr@test', page_size: 1 });
+    const one = await call('GET', `${confs}/room`);
+    expect(one.body).toMatchObject({ version: '9.9.9', node: 'confmgr@test' });
+    expect(one.body).not.toHaveProperty('page_size');
+    const participants = await call('GET', `${confs}/room/participants`);
+    expect(participants.body?.page_size).toBe(2);
   });
 });
 
