@@ -46,6 +46,8 @@ export interface RegisterApiOptions {
   console?: boolean;
   /** `version` and `node` of every success envelope (Kazoo's envelope carries both). */
   identity?: EnvelopeIdentity;
+  /** Template resolving a Kazoo media id for `play` (config `media.location`). */
+  mediaLocation?: string | undefined;
 }
 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: Records, options: RegisterApiOptions = {}): Promise<ApiHandle> {
@@ -65,7 +67,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
     logger: log,
     ...(deps.filter ? { filter: deps.filter } : {}),
   });
-  const ctx: ApiContext = { deps, documents, tracker, auth, attributions, log };
+  const ctx: ApiContext = { deps, documents, tracker, auth, attributions, log, mediaLocation: options.mediaLocation };
 
   const unsubscribe = deps.events.subscribe(websocket.handle);
 

@@ -61,6 +61,8 @@ export interface Config {
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   /** Directories `record` / `norecord` command paths must be under (ConferenceControl's recordingDirs). */
   recordings: { dirs: string[] };
+  /** Template resolving a Kazoo media id for `play` (`{media_id}`, `{account_id}`); undefined: not resolved. */
+  media: { location: string | undefined };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
@@ -178,6 +180,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     http,
     storage,
     recordings: { dirs: file.recordings.dirs },
+    media: { location: file.media.location },
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },

@@ -10,6 +10,7 @@ import { registerApi, type ApiDeps } from '../../src/api/index.js';
 import { createRecords } from '../../src/records/records.js';
 import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
 import { ACCOUNT_A as A, TOKEN_A, testTokens, FakeEvents, FakeExecutor, FakeRegistry } from '../helpers/api-fakes.js';
+import { parseConfig } from '../../src/config/load.js';
 
 let app: FastifyInstance;
 let storage: Storage;
@@ -60,7 +61,7 @@ describe('PUT /conferences/{id} action play (cb_conferences play: data.media_id)
     expect(missing.body?.data.media_id.required).toBeDefined();
     const bare = await call('PUT', `${confs}/room`, { data: { action: 'play', media_id: '0123456789abcdef0123456789abcdef' } });
     expect(bare.status).toBe(400);
-    expect(bare.body?.data.media_id.unresolvable.message).toMatch(/no media store/);
+    expect(bare.body?.data.media_id.unresolvable.message).toMatch(/No media.location is configured/);
     const injected = await call('PUT', `${confs}/room`, { data: { action: 'play', media_id: '/tmp/a.wav all' } });
     expect(injected.status).toBe(400);
     expect(executor.commands).toEqual([]);
@@ -142,5 +143,40 @@ describe('request bodies', () => {
     const res = await call('PUT', `${confs}/room`, 'action=lock', { 'content-type': 'text/plain' });
     expect(res.status).toBe(400);
     expect(executor.commands).toEqual([]);
+  });
+});
+
+describe('media_id resolution (config media.location)', () => {
+  it('a bare media id is resolved through the template, with the account; path-like ids are refused', async () => {
+    const other = Fastify();
+    const store = openSqliteStorage({ path: ':memory:' });
+    const reg = new FakeRegistry();
+    const exec = new FakeExecutor();
+    const deps: ApiDeps = { registry: reg, executor: exec, storage: store, events: new FakeEvents(), tokens: testTokens(), nodeUp: () => true };
+    await registerApi(other, deps, createRecords(deps), { mediaLocation: 'http_cache://http://media.example.com/{account_id}/{media_id}.mp3' });
+    await other.ready();
+    try {
+      const put = (data: Record<string, unknown>) =>
+        other.inject({ method: 'PUT', url: `${confs}/room`, headers: { 'x-auth-token': TOKEN_A }, payload: { data } });
+      await other.inject({ method: 'PUT', url: confs, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { id: 'room' } } });
+      reg.join('room', { participant_id: 1, call_id: 'c1' });
+      expect((await put({ action: 'play', media_id: '0123456789abcdef0123456789abcdef' })).statusCode).toBe(200);
+      expect((await put({ action: 'play', media_id: '/sounds/as-is.wav' })).statusCode).toBe(200);
+      expect((await put({ action: 'play', media_id: '../etc/passwd' })).statusCode).toBe(400);
+      expect(exec.lines).toEqual([
+        `conference room play http_cache://http://media.example.com/${A}/0123456789abcdef0123456789abcdef.mp3`,
+        'conference room play /sounds/as-is.wav',
+      ]);
+    } finally {
+      await other.close();
+      await store.close();
+    }
+  });
+
+  it('the config takes a template with {media_id} and refuses one without', () => {
+    const base = 'freeswitch:\n  nodes:\n    - {name: fs1, host: 127.0.0.1, port: 8021, password: ClueCon}\n';
+    expect(parseConfig(`${base}media:\n  location: /var/lib/media/{account_id}/{media_id}.wav\n`, 't').media.location).toBe('/var/lib/media/{account_id}/{media_id}.wav');
+    expect(parseConfig(base, 't').media.location).toBeUndefined();
+    expect(() => parseConfig(`${base}media:\n  location: /var/lib/media/fixed.wav\n`, 't')).toThrow(/\{media_id\}/);
   });
 });

@@ -12,7 +12,7 @@ import { readOnly, summary } from '../../records/index.js';
 import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../../records/index.js';
 import { newDocumentId } from '../../records/index.js';
 import { requireOneOf } from '../one-of.js';
-import { playableMedia } from '../media.js';
+import { playableMedia, type MediaResolution } from '../media.js';
 import type { ConferenceCommand } from '../../conference/index.js';
 import { checkDocumentBounds } from '../intake-bounds.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
@@ -53,13 +53,13 @@ type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
 const RECORD_STATES = ['start', 'stop'] as const;
 
 /** The command an action body asks for (the conference layer validates paths, recordings.dirs included). */
-function actionCommand(action: ConferenceAction, data: Record<string, unknown>, conference: string): ConferenceCommand {
+function actionCommand(action: ConferenceAction, data: Record<string, unknown>, conference: string, media: MediaResolution): ConferenceCommand {
   switch (action) {
     case 'lock':
     case 'unlock':
       return { kind: action, conference };
     case 'play':
-      return { kind: 'play', conference, file: playableMedia(data) };
+      return { kind: 'play', conference, file: playableMedia(data, media) };
     case 'record': {
       const state = data.record === undefined ? 'start' : requireOneOf('record', data.record, RECORD_STATES);
       const path = data.path;
@@ -149,7 +149,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const data = requestData(request.body);
     const action = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
-    const command = actionCommand(action, data, conf.id);
+    const command = actionCommand(action, data, conf.id, { location: ctx.mediaLocation, accountId: account });
     const live = requireRunning(ctx, conf);
     const result = await ctx.deps.executor.execute(command);
     const out: Record<string, unknown> = { action, conference_id: conf.id, node: result.node || live.node };

@@ -73,7 +73,7 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const data = requestData(request.body);
     const any = requireOneOf('action', data.action, BULK_ACTIONS);
     if (any === 'play') {
-      const file = playableMedia(data);
+      const file = playableMedia(data, { location: ctx.mediaLocation, accountId: account });
       const conf = await resolveConference(ctx, account, request.params.conferenceId);
       requireRunning(ctx, conf);
       await ctx.deps.executor.execute({ kind: 'play', conference: conf.id, file });
@@ -111,7 +111,7 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const account = requestedAccount(request);
     const data = requestData(request.body);
     const action = requireOneOf('action', data.action, SINGLE_ACTIONS);
-    const file = action === 'play' ? playableMedia(data) : undefined;
+    const file = action === 'play' ? playableMedia(data, { location: ctx.mediaLocation, accountId: account }) : undefined;
     const id = parseParticipantId(request.params.participantId);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const live = requireRunning(ctx, conf);
