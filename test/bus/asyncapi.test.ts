@@ -640,6 +640,14 @@ log: {level: silent}
     await send('reply.error', kazoo('record', { 'Media-Name': '/etc/passwd' }));
     await send('reply.error', kazoo('mute_participant', { 'Participant-ID': 99 }));
     await send('reply.error', kazoo('set', { 'Max-Members': 5 }));
+    await send('reply.success', kazoo('set', { Parameter: 'Max-Members', Value: '10' }));
+    await send('reply.success', kazoo('say', { Text: 'Welcome to the conference' }));
+    await send('reply.success', kazoo('tts', { Text: 'Hello Alice', 'Participant-ID': a }));
+    await send('reply.success', kazoo('tones', { Tones: [{ Frequencies: [440, 480], 'Duration-ON': 100, 'Duration-OFF': 0 }] }));
+    await send('reply.success', kazoo('play_macro', { 'Media-Macro': ['tone_stream://%(50,0,350)', 'tone_stream://%(50,0,440)'] }));
+    await send('reply.participants_resp', kazoo('participants'));
+    await send('reply.search_resp', { 'Event-Category': 'conference', 'Event-Name': 'search_req', 'Conference-ID': CONF, 'Msg-ID': 's-1' });
+    await send('reply.error', { 'Event-Category': 'conference', 'Event-Name': 'search_req', 'Conference-ID': 'nowhere' });
     // confmgr's own form.
     await send('reply.success', { command: { kind: 'dtmf', target: a, digits: '12#' } });
     await send('reply.success', { command: { kind: 'floor', member: a } });
