@@ -35,8 +35,8 @@ const lines = (): string[] => wireCommandLines(rig.sim).filter((l) => l.includes
 
 describe('crossbar actions on the simulator', () => {
   it('conference play (media_id) and participant play reach FreeSWITCH as play commands', async () => {
-    expect((await put('', { action: 'play', media_id: 'tone_stream://%(100,0,440)' })).status).toBe(200);
-    expect((await put(`/participants/${ids[1]}`, { action: 'play', media_id: '/tmp/hello.wav' })).status).toBe(200);
+    expect((await put('', { action: 'play', media_id: 'tone_stream://%(100,0,440)' })).status).toBe(202);
+    expect((await put(`/participants/${ids[1]}`, { action: 'play', media_id: '/tmp/hello.wav' })).status).toBe(202);
     expect(lines()).toEqual(expect.arrayContaining([`api conference ${CONF} play tone_stream://%(100,0,440)`, `api conference ${CONF} play /tmp/hello.wav ${ids[1]}`]));
   });
 
@@ -44,15 +44,15 @@ describe('crossbar actions on the simulator', () => {
     const outside = await put('', { action: 'record', path: '/tmp/kz-rest.wav' });
     expect(outside.status).toBe(400);
     expect(rig.sim.engine.conferences().find((c) => c.name === CONF)!.recording).toBe(false);
-    expect((await put('', { action: 'record', path: '/var/lib/freeswitch/recordings/kz-rest.wav' })).status).toBe(200);
+    expect((await put('', { action: 'record', path: '/var/lib/freeswitch/recordings/kz-rest.wav' })).status).toBe(202);
     expect(rig.sim.engine.conferences().find((c) => c.name === CONF)!.recording).toBe(true);
-    expect((await put('', { action: 'record', record: 'stop', path: '/var/lib/freeswitch/recordings/kz-rest.wav' })).status).toBe(200);
+    expect((await put('', { action: 'record', record: 'stop', path: '/var/lib/freeswitch/recordings/kz-rest.wav' })).status).toBe(202);
     expect(rig.sim.engine.conferences().find((c) => c.name === CONF)!.recording).toBe(false);
   });
 
   it('participants relate sends relate with mod_conference\'s relationship', async () => {
     const res = await put('/participants', { action: 'relate', participant_id: ids[0], other_participant: ids[1], relationship: 'deaf' });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(lines()).toContain(`api conference ${CONF} relate ${ids[0]} ${ids[1]} nohear`);
   });
 });

@@ -49,7 +49,7 @@ async function call(method: 'GET' | 'PUT', url: string, body?: unknown, headers:
 describe('PUT /conferences/{id} action play (cb_conferences play: data.media_id)', () => {
   it('plays a path or URL to the whole conference', async () => {
     const res = await call('PUT', `${confs}/room`, { data: { action: 'play', media_id: '/var/lib/sounds/welcome.wav' } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(res.body?.data).toMatchObject({ action: 'play', conference_id: 'room', media_id: '/var/lib/sounds/welcome.wav' });
     await call('PUT', `${confs}/room`, { data: { action: 'play', media_id: 'https://media.example.com/a.mp3' } });
     expect(executor.lines).toEqual(['conference room play /var/lib/sounds/welcome.wav', 'conference room play https://media.example.com/a.mp3']);
@@ -71,7 +71,7 @@ describe('PUT /conferences/{id} action play (cb_conferences play: data.media_id)
 describe('PUT /conferences/{id} action record (start / stop)', () => {
   it('starts and stops a recording at data.path', async () => {
     const start = await call('PUT', `${confs}/room`, { data: { action: 'record', path: '/recordings/room.wav' } });
-    expect(start.status).toBe(200);
+    expect(start.status).toBe(202);
     expect(start.body?.data).toMatchObject({ action: 'record', record: 'start', path: '/recordings/room.wav' });
     const stop = await call('PUT', `${confs}/room`, { data: { action: 'record', record: 'stop', path: 'all' } });
     expect(stop.body?.data).toMatchObject({ action: 'record', record: 'stop', path: 'all' });
@@ -89,13 +89,13 @@ describe('PUT /conferences/{id} action record (start / stop)', () => {
 describe('PUT /conferences/{id}/participants actions play and relate', () => {
   it('play goes to the whole conference (as cb_conferences hands it to the conference action)', async () => {
     const res = await call('PUT', `${confs}/room/participants`, { data: { action: 'play', media_id: 'tone_stream://%(200,0,500)' } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(executor.lines).toEqual(['conference room play tone_stream://%(200,0,500)']);
   });
 
   it('relate: participant_id, other_participant, relationship mute → nospeak, deaf → nohear, default clear', async () => {
     const res = await call('PUT', `${confs}/room/participants`, { data: { action: 'relate', participant_id: 1, other_participant: '2', relationship: 'mute' } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(res.body?.data).toMatchObject({ action: 'relate', participant_id: 1, other_participant: 2, relationship: 'mute' });
     await call('PUT', `${confs}/room/participants`, { data: { action: 'relate', participant_id: 2, other_participant: 1, relationship: 'deaf' } });
     await call('PUT', `${confs}/room/participants`, { data: { action: 'relate', participant_id: 2, other_participant: 1 } });
@@ -113,7 +113,7 @@ describe('PUT /conferences/{id}/participants actions play and relate', () => {
 describe('PUT /conferences/{id}/participants/{pid} action play', () => {
   it('plays to that participant only', async () => {
     const res = await call('PUT', `${confs}/room/participants/2`, { data: { action: 'play', media_id: '/sounds/hello.wav' } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(res.body?.data).toMatchObject({ action: 'play', participant_id: 2, media_id: '/sounds/hello.wav' });
     expect(executor.lines).toEqual(['conference room play /sounds/hello.wav 2']);
     expect((await call('PUT', `${confs}/room/participants/2`, { data: { action: 'relate' } })).status).toBe(400);
@@ -135,7 +135,7 @@ describe('the envelope (Kazoo: version, node; page_size on lists)', () => {
 describe('request bodies', () => {
   it('a JSON body sent with Content-Type: text/plain is read as JSON (Kazoo accepts it)', async () => {
     const res = await call('PUT', `${confs}/room`, JSON.stringify({ data: { action: 'lock' } }), { 'content-type': 'text/plain' });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(executor.commands).toEqual([{ kind: 'lock', conference: 'room' }]);
   });
 
@@ -160,8 +160,8 @@ describe('media_id resolution (config media.location)', () => {
         other.inject({ method: 'PUT', url: `${confs}/room`, headers: { 'x-auth-token': TOKEN_A }, payload: { data } });
       await other.inject({ method: 'PUT', url: confs, headers: { 'x-auth-token': TOKEN_A }, payload: { data: { id: 'room' } } });
       reg.join('room', { participant_id: 1, call_id: 'c1' });
-      expect((await put({ action: 'play', media_id: '0123456789abcdef0123456789abcdef' })).statusCode).toBe(200);
-      expect((await put({ action: 'play', media_id: '/sounds/as-is.wav' })).statusCode).toBe(200);
+      expect((await put({ action: 'play', media_id: '0123456789abcdef0123456789abcdef' })).statusCode).toBe(202);
+      expect((await put({ action: 'play', media_id: '/sounds/as-is.wav' })).statusCode).toBe(202);
       expect((await put({ action: 'play', media_id: '../etc/passwd' })).statusCode).toBe(400);
       expect(exec.lines).toEqual([
         `conference room play http_cache://http://media.example.com/${A}/0123456789abcdef0123456789abcdef.mp3`,

@@ -143,8 +143,9 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, { ...current.doc, id: current.id, _read_only: { deleted: true } });
   });
 
-  // PUT on one conference = an action (Kazoo: "Perform an action on conference").
-  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+  // PUT on one conference = an action (Kazoo: "Perform an action on conference"), answered 202 as
+  // crossbar's response_202 does.
+  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request, reply) => {
     const account = requestedAccount(request);
     const data = requestData(request.body);
     const action = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
@@ -155,6 +156,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const out: Record<string, unknown> = { action, conference_id: conf.id, node: result.node || live.node };
     if (command.kind === 'play') out.media_id = command.file;
     if (command.kind === 'record' || command.kind === 'norecord') Object.assign(out, { record: command.kind === 'record' ? 'start' : 'stop', path: command.path });
+    reply.code(202);
     return success(request, out);
   });
 }

@@ -68,7 +68,9 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, participantsView(conf.live));
   });
 
-  app.put<{ Params: ConferenceParams }>(base, async (request) => {
+  // Actions are answered 202, as crossbar's response_202 does.
+  app.put<{ Params: ConferenceParams }>(base, async (request, reply) => {
+    reply.code(202);
     const account = requestedAccount(request);
     const data = requestData(request.body);
     const any = requireOneOf('action', data.action, BULK_ACTIONS);
@@ -107,7 +109,8 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, participantView(p));
   });
 
-  app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request) => {
+  app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request, reply) => {
+    reply.code(202);
     const account = requestedAccount(request);
     const data = requestData(request.body);
     const action = requireOneOf('action', data.action, SINGLE_ACTIONS);
