@@ -22,6 +22,8 @@ export interface ApiContext {
   /** Running conferences' first attributions (conferenceOwner's `attributions`). */
   attributions: ConferenceAttributions;
   log: Logger;
+  /** Template resolving a Kazoo media id (config `media.location`); undefined: bare ids are refused. */
+  mediaLocation?: string | undefined;
 }
 
 const accounts = new WeakMap<FastifyRequest, string>();

@@ -1,5 +1,6 @@
 /**
- * Kazoo's response envelope. Success: `{data, revision?, request_id, status: "success", timestamp}`;
+ * Kazoo's response envelope. Success: `{data, revision?, request_id, status: "success", timestamp,
+ * version?, node?, page_size (lists)}`;
  * error: `{data: {...}, error: "<http status>", message, status: "error", request_id, timestamp}`.
  * The auth token is never echoed (Kazoo echoes it; we do not put secrets in bodies).
  * The request id comes from a well-formed `X-Request-ID` header, else is generated, and is sent
@@ -29,11 +30,35 @@ export interface SuccessEnvelope<T> {
   request_id: string;
   status: 'success';
   timestamp: string;
+  /** Kazoo's `version` (the software's version) and `node` (the instance that answered). */
+  version?: string;
+  node?: string;
+  /** Kazoo's `page_size`: the number of entries of a list. */
+  page_size?: number;
+}
+
+/** What `version` and `node` say, per API scope (set by registerApi). */
+export interface EnvelopeIdentity {
+  version: string;
+  node: string;
+}
+
+const identities = new WeakMap<object, EnvelopeIdentity>();
+
+/** Gives every success envelope of routes registered on `scope` this version and node. */
+export function setEnvelopeIdentity(scope: object, identity: EnvelopeIdentity): void {
+  identities.set(scope, identity);
 }
 
 export function success<T>(request: FastifyRequest, data: T, revision?: string): SuccessEnvelope<T> {
   const env: SuccessEnvelope<T> = { data, request_id: requestIdOf(request), status: 'success', timestamp: new Date().toISOString() };
   if (revision !== undefined) env.revision = revision;
+  if (Array.isArray(data)) env.page_size = data.length;
+  const identity = identities.get(request.server);
+  if (identity) {
+    env.version = identity.version;
+    env.node = identity.node;
+  }
   return env;
 }
 

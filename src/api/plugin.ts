@@ -19,7 +19,7 @@ import type { DocumentEnforcer } from '../records/index.js';
 import type { Records } from '../records/index.js';
 import { WebSocketHub } from './websocket.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './limits.js';
-import { errorBody, requestIdOf, sendError } from './envelope.js';
+import { errorBody, requestIdOf, sendError, setEnvelopeIdentity, type EnvelopeIdentity } from './envelope.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { setRequestAccount, type ApiContext } from './context.js';
 import { conferenceRoutes } from './routes/conferences.js';
@@ -44,6 +44,10 @@ export interface RegisterApiOptions {
   limits?: Partial<ApiLimits>;
   /** Serve the operator console at /console (config `http.console`; default true). */
   console?: boolean;
+  /** `version` and `node` of every success envelope (Kazoo's envelope carries both). */
+  identity?: EnvelopeIdentity;
+  /** Template resolving a Kazoo media id for `play` (config `media.location`). */
+  mediaLocation?: string | undefined;
 }
 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: Records, options: RegisterApiOptions = {}): Promise<ApiHandle> {
@@ -63,11 +67,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
     logger: log,
     ...(deps.filter ? { filter: deps.filter } : {}),
   });
-  const ctx: ApiContext = { deps, documents, tracker, auth, attributions, log };
+  const ctx: ApiContext = { deps, documents, tracker, auth, attributions, log, mediaLocation: options.mediaLocation };
 
   const unsubscribe = deps.events.subscribe(websocket.handle);
 
   await app.register(async (scope) => {
+    if (options.identity) setEnvelopeIdentity(scope, options.identity);
     if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: limits.websocketMessageBytes } });
     // Every API route takes the API's body limit (the host server's may differ).
     scope.addHook('onRoute', (route) => {
@@ -75,9 +80,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
     });
 
     // Kazoo's curl examples send JSON without a Content-Type (curl then says form-urlencoded);
-    // Kazoo reads such bodies as JSON, so do we.
+    // Kazoo reads such bodies as JSON, so do we. fastify's own text/plain parser (which gives the
+    // routes a string) is replaced within this scope only.
     for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
-      if (scope.hasContentTypeParser(type)) continue;
+      if (scope.hasContentTypeParser(type)) scope.removeContentTypeParser(type);
       scope.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
         const text = String(body);
         if (text.trim() === '') return done(null, undefined);

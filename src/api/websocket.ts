@@ -28,7 +28,21 @@ interface Subscription {
   id: string;
   conferenceId?: string;
   events?: Set<string>;
+  /** A blackhole binding (`conference.event.<conference>.<call>`): events go out in blackhole's envelope. */
+  binding?: string;
+  /** The binding's call id segment; undefined = `*`. */
+  callId?: string;
 }
+
+/**
+ * The bindings confmgr serves in blackhole's protocol: Kazoo's conference event routing key,
+ * `conference.event.<conference_id>.<call_id>`, each segment an id or `*`. Anything else (other
+ * bindings, `#`, partial wildcards) is refused with an error reply, never approximated.
+ */
+const BINDING_RE = /^conference\.event\.([^.#*]+|\*)\.([^.#*]+|\*)$/;
+const CALL_ID_RE = /^[A-Za-z0-9_@+=:-]{1,256}$/;
+/** Most bindings one blackhole request may name. */
+const BINDINGS_MAX_ITEMS = 32;
 
 interface Client {
   socket: WebSocket;
@@ -152,21 +166,30 @@ export class WebSocketHub {
     for (const client of this.clients) {
       if (client.account !== account) continue;
       let match = false;
+      let binding: Subscription | undefined;
       for (const s of client.subscriptions.values()) {
         if (s.conferenceId !== undefined && s.conferenceId !== event.conferenceId) continue;
         if (s.events && !s.events.has(event.event)) continue;
+        if (s.binding !== undefined) {
+          if (s.callId !== undefined && s.callId !== (event.callId ?? event.conferenceId)) continue;
+          binding ??= s;
+          continue;
+        }
         match = true;
         break;
       }
-      if (!match) continue;
+      if (!match && !binding) continue;
       if (client.socket.bufferedAmount > (this.o.maxBufferedBytes ?? 4 * 1024 * 1024)) {
         this.log.warn({ account }, 'websocket client too slow; disconnecting');
         client.socket.close(1013, 'too slow');
         this.clients.delete(client);
         continue;
       }
-      json ??= JSON.stringify(event.payload);
-      client.socket.send(json);
+      if (match) {
+        json ??= JSON.stringify(event.payload);
+        client.socket.send(json);
+      }
+      if (binding) client.socket.send(JSON.stringify(blackholeEvent(binding.binding!, event)));
     }
   }
 
@@ -218,8 +241,10 @@ export class WebSocketHub {
         if (client.account === undefined) this.o.auth.authenticate(undefined);
         return this.reply(client, msg.request_id, 'success', { data: { account_id: client.account } });
       case 'subscribe':
+        if (isBlackholeRequest(msg)) return this.subscribeBindings(client, msg);
         return this.subscribe(client, msg);
       case 'unsubscribe':
+        if (isBlackholeRequest(msg)) return this.unsubscribeBindings(client, msg);
         return this.unsubscribe(client, msg);
       default:
         throw ValidationError.field('action', 'enum', 'Value is not one of: auth, subscribe, unsubscribe, ping', ['auth', 'subscribe', 'unsubscribe', 'ping']);
@@ -271,6 +296,78 @@ export class WebSocketHub {
     });
   }
 
+  /**
+   * Blackhole's subscribe: `data.binding` or `data.bindings`, optional `data.account_id`. Every binding
+   * is checked before any is added: one unsupported binding refuses the whole request.
+   */
+  private async subscribeBindings(client: Client, msg: Record<string, unknown>): Promise<void> {
+    const account = client.account ?? this.o.auth.authenticate(undefined);
+    const data = msg.data as Record<string, unknown>;
+    if (data.account_id !== undefined && data.account_id !== account) {
+      throw new WsRequestError('FORBIDDEN', 'the token does not give access to this account');
+    }
+    const bindings = bindingsOf(data);
+    const subs: Subscription[] = [];
+    for (const binding of bindings) {
+      const m = BINDING_RE.exec(binding)!;
+      const sub: Subscription = { id: randomUUID(), binding };
+      const conferenceId = m[1]!;
+      if (conferenceId !== '*') {
+        if (!CONFERENCE_ID_RE.test(conferenceId)) throw ValidationError.field('binding', 'pattern', `The conference id of ${binding} is not a conference name`);
+        await this.checkOwner(conferenceId, account);
+        sub.conferenceId = conferenceId;
+      }
+      if (m[2] !== '*') {
+        if (!CALL_ID_RE.test(m[2]!)) throw ValidationError.field('binding', 'pattern', `The call id of ${binding} is not a call id`);
+        sub.callId = m[2]!;
+      }
+      subs.push(sub);
+    }
+    const existing = new Set([...client.subscriptions.values()].map((s) => s.binding));
+    const added = subs.filter((s) => !existing.has(s.binding));
+    if (client.subscriptions.size + added.length > (this.o.maxSubscriptions ?? 100)) {
+      throw ValidationError.field('bindings', 'maxItems', 'Too many subscriptions on this socket', this.o.maxSubscriptions ?? 100);
+    }
+    for (const s of added) client.subscriptions.set(s.id, s);
+    this.replyBlackhole(client, msg.request_id, { subscribed: this.bindingsOfClient(client) });
+  }
+
+  /** Blackhole's unsubscribe: removes the named bindings (those not subscribed are ignored). */
+  private unsubscribeBindings(client: Client, msg: Record<string, unknown>): void {
+    const bindings = new Set(bindingsOf(msg.data as Record<string, unknown>));
+    const unsubscribed: string[] = [];
+    for (const [id, s] of client.subscriptions) {
+      if (s.binding !== undefined && bindings.has(s.binding)) {
+        client.subscriptions.delete(id);
+        unsubscribed.push(s.binding);
+      }
+    }
+    this.replyBlackhole(client, msg.request_id, { unsubscribed, subscribed: this.bindingsOfClient(client) });
+  }
+
+  private bindingsOfClient(client: Client): string[] {
+    return [...client.subscriptions.values()].flatMap((s) => (s.binding === undefined ? [] : [s.binding]));
+  }
+
+  /** blackhole_data_emitter's reply: `{action: "reply", request_id, status, data}`. */
+  private replyBlackhole(client: Client, requestId: unknown, data: Record<string, unknown>): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    const msg: Record<string, unknown> = { action: 'reply', status: 'success', data };
+    if (isRequestId(requestId)) msg.request_id = requestId;
+    client.socket.send(JSON.stringify(msg));
+  }
+
+  private async checkOwner(conferenceId: string, account: string): Promise<void> {
+    const doc = await this.o.documents.get(conferenceId);
+    const owner = conferenceOwner({
+      documentAccount: doc?.accountId,
+      live: this.o.registry.conference(conferenceId),
+      defaultAccount: this.o.defaultAccountId,
+      attributions: this.o.attributions,
+    });
+    if (owner !== undefined && owner !== account) throw new WsRequestError('FORBIDDEN', 'the conference belongs to another account');
+  }
+
   private unsubscribe(client: Client, msg: Record<string, unknown>): void {
     if (msg.subscription === undefined) {
       const n = client.subscriptions.size;
@@ -282,6 +379,43 @@ export class WebSocketHub {
     }
     this.reply(client, msg.request_id, 'success', { data: { removed: 1 } });
   }
+}
+
+/** A request in blackhole's form: its arguments under `data`, with `binding` or `bindings`. */
+function isBlackholeRequest(msg: Record<string, unknown>): boolean {
+  const data = msg.data;
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && ('binding' in data || 'bindings' in data);
+}
+
+/** `data.binding` / `data.bindings`, each a supported binding; a 400 naming the first that is not. */
+function bindingsOf(data: Record<string, unknown>): string[] {
+  const list = data.bindings !== undefined ? data.bindings : [data.binding];
+  if (!Array.isArray(list) || list.length === 0 || list.some((b) => typeof b !== 'string')) {
+    throw ValidationError.field('bindings', 'type', 'Value is not a binding string or a non-empty array of them', 'array');
+  }
+  if (list.length > BINDINGS_MAX_ITEMS) throw ValidationError.field('bindings', 'maxItems', `At most ${BINDINGS_MAX_ITEMS} bindings per request`, BINDINGS_MAX_ITEMS);
+  for (const b of list as string[]) {
+    if (b.length > 512 || !BINDING_RE.test(b)) {
+      throw ValidationError.field(
+        'binding',
+        'unsupported',
+        `Unsupported binding ${JSON.stringify(b.slice(0, 128))}: confmgr serves conference.event.<conference_id|*>.<call_id|*> only`,
+      );
+    }
+  }
+  return list as string[];
+}
+
+/** blackhole_data_emitter's event: `{action: "event", subscribed_key, subscription_key, name, routing_key, data}`. */
+function blackholeEvent(binding: string, event: OutboundEvent): Record<string, unknown> {
+  return {
+    action: 'event',
+    subscribed_key: binding,
+    subscription_key: binding,
+    name: event.event,
+    routing_key: `conference.event.${event.conferenceId}.${event.callId ?? event.conferenceId}`,
+    data: event.payload,
+  };
 }
 
 function isRequestId(v: unknown): v is string | number {

@@ -298,7 +298,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
         logger: logger.child({ component: 'api' }),
       },
       records,
-      { limits: config.http.limits, console: config.http.console },
+      { limits: config.http.limits, console: config.http.console, identity: { version: APP_VERSION, node: instanceName }, mediaLocation: config.media.location },
     );
     websocketClients = () => api.websocket.size;
   };

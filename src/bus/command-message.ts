@@ -15,7 +15,8 @@
  * commands or a reply bigger than the reply cap (`encodeReply`).
  */
 import { z } from 'zod';
-import type { CommandResult, ConferenceCommand, MemberTarget } from '../conference/index.js';
+import { parseJsonList } from '../conference/index.js';
+import type { CommandResult, ConferenceCommand, ListedMember, MemberTarget } from '../conference/index.js';
 import { ConfmgrError } from '../util/index.js';
 import { CommandMessageTooLargeError, InvalidCommandMessageError, UnparsableCommandMessageError } from './errors.js';
 import { parseRoutingKey } from './routing.js';
@@ -50,6 +51,12 @@ export const KAZOO_APPLICATIONS = [
   'participant_volume_in',
   'participant_volume_out',
   'relate_participants',
+  'set',
+  'tones',
+  'say',
+  'tts',
+  'play_macro',
+  'participants',
 ] as const;
 type KazooApplication = (typeof KAZOO_APPLICATIONS)[number];
 
@@ -63,6 +70,12 @@ export interface ParsedCommandMessage {
   msgId?: string;
   /** `Account-ID` when the message carries one: the intake checks it against the conference's account. */
   accountId?: string;
+  /**
+   * Request/response messages answered with data instead of a command result: Kazoo's
+   * `participants` (→ `participants_resp`) and `search_req` (→ `search_resp`), both from the
+   * conference's `json_list`.
+   */
+  answer?: 'participants' | 'search';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +91,47 @@ const accountId = { 'Account-ID': id.optional() };
 // ---------------------------------------------------------------------------------------------
 // Kazoo form
 
+/** Most tones one `tones` message may carry, and most files one `play_macro` may chain. */
+const MAX_TONES = 32;
+const MAX_MACRO_FILES = 32;
+
+const toneNumber = (max: number) => z.union([z.number().int().min(0).max(max), z.string().regex(/^\d{1,6}$/).transform(Number)]);
+/** kapi_dialplan TONES_REQ_TONE_HEADERS: Frequencies, Duration-ON, Duration-OFF; optional Volume, Repeat. */
+const tone = z.looseObject({
+  Frequencies: z.array(toneNumber(20_000)).min(1).max(8),
+  'Duration-ON': toneNumber(600_000),
+  'Duration-OFF': toneNumber(600_000),
+  Volume: z.union([z.number().int().min(-100).max(100), z.string().regex(/^-?\d{1,3}$/).transform(Number)]).optional(),
+  Repeat: toneNumber(10_000).optional(),
+});
+type Tone = z.infer<typeof tone>;
+
+/**
+ * ecallmgr_conference_command's `tones`: each tone as `v=<Volume>;l=<Repeat>;%(<on>,<off>,<freqs>)`,
+ * joined with `;` into one tone_stream:// played to the conference.
+ */
+function toneStream(tones: Tone[]): string {
+  const parts = tones.map((t) => {
+    const vol = t.Volume === undefined ? '' : `v=${t.Volume};`;
+    const repeat = t.Repeat === undefined ? '' : `l=${t.Repeat};`;
+    return `${vol}${repeat}%(${t['Duration-ON']},${t['Duration-OFF']},${t.Frequencies.join(',')})`;
+  });
+  return `tone_stream://${parts.join(';')}`;
+}
+
+/**
+ * `play_macro`: ecallmgr plays the files one after the other; FreeSWITCH's file_string:// does the same
+ * in one play (files separated by `!`), so a file name may not contain `!`.
+ */
+function macroFile(files: string[], app: string): string {
+  for (const f of files) {
+    if (f.includes('!')) throw new InvalidCommandMessageError(`${app}: a Media-Macro file may not contain "!" (file_string:// separator)`, { field: 'Media-Macro' });
+  }
+  return `file_string://${files.join('!')}`;
+}
+
+const SET_PARAMETERS = { 'Max-Members': 'max_members', 'Caller-ID-Name': 'caller_id_name', 'Caller-ID-Number': 'caller_id_number' } as const;
+
 const kazooSchema = z.looseObject({
   'Event-Category': z.literal('conference').optional(),
   'Event-Name': z.literal('command').optional(),
@@ -92,6 +146,13 @@ const kazooSchema = z.looseObject({
   'Volume-In-Level': level.optional(),
   'Volume-Out-Level': level.optional(),
   'Msg-ID': z.string().max(MAX_ID_LENGTH).optional(),
+  // kapi_conference SET_HEADERS: Parameter is one of Max-Members, Caller-ID-Name, Caller-ID-Number.
+  Parameter: z.enum(['Max-Members', 'Caller-ID-Name', 'Caller-ID-Number']).optional(),
+  Value: z.union([text, z.number().int().nonnegative().transform(String)]).optional(),
+  // kapi_dialplan TONES_REQ_HEADERS (Tones) / TTS_REQ_HEADERS (Text) / CONF_PLAY_MACRO_REQ_HEADERS (Media-Macro).
+  Tones: z.array(tone).min(1).max(MAX_TONES).optional(),
+  Text: text.optional(),
+  'Media-Macro': z.array(text).min(1).max(MAX_MACRO_FILES).optional(),
   ...accountId,
 });
 type KazooMessage = z.infer<typeof kazooSchema>;
@@ -114,6 +175,10 @@ function kazooToCommands(m: KazooMessage, conference: string): ConferenceCommand
     const list = targets ?? (fallback !== undefined ? [fallback] : undefined);
     return need(list, 'Participant-ID', app).map(fn);
   };
+  if (targets !== undefined && (app === 'set' || app === 'tones' || app === 'participants')) {
+    // These act on the whole conference; a Participant-ID would be silently ignored, so it is refused.
+    throw new InvalidCommandMessageError(`${app} takes no Participant-ID (it acts on the whole conference)`, { field: 'Participant-ID', application: app });
+  }
   switch (app) {
     case 'lock':
     case 'unlock':
@@ -161,8 +226,40 @@ function kazooToCommands(m: KazooMessage, conference: string): ConferenceCommand
       return [{ kind: 'record', conference, path: need(m['Media-Name'], 'Media-Name', app) }];
     case 'recordstop':
       return [{ kind: 'norecord', conference, path: need(m['Media-Name'], 'Media-Name', app) }];
+    case 'set': {
+      // ecallmgr sends `set <Parameter> <Value>` verbatim, which mod_conference does not know
+      // (`Max-Members`); confmgr sends mod_conference's own parameter names.
+      const param = SET_PARAMETERS[need(m.Parameter, 'Parameter', app)];
+      return [{ kind: 'set', conference, param, value: need(m.Value, 'Value', app) }];
+    }
+    case 'tones':
+      return [{ kind: 'play', conference, file: toneStream(need(m.Tones, 'Tones', app)) }];
+    case 'say':
+    case 'tts': {
+      const textValue = need(m.Text, 'Text', app);
+      if (targets === undefined) return [{ kind: 'say', conference, text: textValue }];
+      return targets.map((t) => ({ kind: 'say', conference, text: textValue, member: asMember(t, app) }));
+    }
+    case 'play_macro': {
+      const file = macroFile(need(m['Media-Macro'], 'Media-Macro', app), app);
+      if (targets === undefined) return [{ kind: 'play', conference, file }];
+      return targets.map((t) => ({ kind: 'play', conference, file, member: asMember(t, app) }));
+    }
+    case 'participants':
+      return [{ kind: 'json_list', conference }];
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kazoo search_req (kapi_conference SEARCH_REQ_HEADERS: Conference-ID or Account-ID)
+
+const searchSchema = z.looseObject({
+  'Event-Category': z.literal('conference').optional(),
+  'Event-Name': z.literal('search_req'),
+  'Conference-ID': id.optional(),
+  'Msg-ID': z.string().max(MAX_ID_LENGTH).optional(),
+  ...accountId,
+});
 
 // ---------------------------------------------------------------------------------------------
 // confmgr form: a ConferenceCommand with `conference` optional
@@ -182,6 +279,8 @@ const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('norecord'), ...conf, path: text }),
   z.strictObject({ kind: z.literal('get'), ...conf, param: text }),
   z.strictObject({ kind: z.enum(['count', 'list', 'json_list']), ...conf }),
+  z.strictObject({ kind: z.literal('set'), ...conf, param: z.enum(['max_members', 'caller_id_name', 'caller_id_number']), value: text }),
+  z.strictObject({ kind: z.literal('say'), ...conf, text, member: memberId.optional() }),
 ]);
 const ownSchema = z.union([
   z.strictObject({ command: commandSchema, ...accountId }),
@@ -241,6 +340,22 @@ export function parseCommandMessage(body: Buffer | string, routingKey: string, o
   }
   const keyConference = conferenceFromKey(routingKey);
 
+  if ((json as Record<string, unknown>)['Event-Name'] === 'search_req') {
+    const r = searchSchema.safeParse(json);
+    if (!r.success) throw new InvalidCommandMessageError(`invalid Kazoo search_req: ${issueText(r.error)}`);
+    // A search by Account-ID alone (every conference of an account) spans instances: not answered here.
+    const conference = r.data['Conference-ID'];
+    if (conference === undefined) {
+      throw new InvalidCommandMessageError('search_req: confmgr answers searches by Conference-ID only (an Account-ID search spans every instance)', {
+        field: 'Conference-ID',
+      });
+    }
+    const out: ParsedCommandMessage = { commands: [{ kind: 'json_list', conference }], bulk: false, application: 'search_req', answer: 'search' };
+    if (r.data['Msg-ID'] !== undefined) out.msgId = r.data['Msg-ID'];
+    if (r.data['Account-ID'] !== undefined) out.accountId = r.data['Account-ID'];
+    return out;
+  }
+
   if ('Application-Name' in json) {
     checkListLength((json as Record<string, unknown>)['Participant-ID'], 'Participant-ID');
     const r = kazooSchema.safeParse(json);
@@ -253,6 +368,7 @@ export function parseCommandMessage(body: Buffer | string, routingKey: string, o
       bulk: Array.isArray(r.data['Participant-ID']),
       application: r.data['Application-Name'],
     };
+    if (r.data['Application-Name'] === 'participants') out.answer = 'participants';
     if (r.data['Msg-ID'] !== undefined) out.msgId = r.data['Msg-ID'];
     if (r.data['Account-ID'] !== undefined) out.accountId = r.data['Account-ID'];
     return out;
@@ -299,10 +415,83 @@ export interface CommandReply {
   summary?: ReplySummary;
   // Kazoo-style envelope
   'Event-Category': 'conference';
-  'Event-Name': 'command_resp' | 'conference_error';
+  'Event-Name': 'command_resp' | 'conference_error' | 'participants_resp' | 'search_resp';
   'Application-Name'?: string;
   'Msg-ID'?: string;
   'Error-Message'?: string;
+  // participants_resp / search_resp (kapi_conference PARTICIPANTS_RESP_HEADERS, SEARCH_RESP_HEADERS)
+  'Conference-ID'?: string;
+  Participants?: KazooParticipant[];
+  UUID?: string;
+  Running?: boolean;
+  Answered?: boolean;
+  Dynamic?: boolean;
+  'Run-Time'?: number;
+  Locked?: boolean;
+  'Participant-Count'?: number;
+  'Switch-Hostname'?: string;
+}
+
+/** One participant as ecallmgr's participant_record_to_json lists it. */
+export interface KazooParticipant {
+  'Call-ID': string;
+  'Conference-Name': string;
+  'Participant-ID': number;
+  Floor: boolean;
+  Hear: boolean;
+  Speak: boolean;
+  Talking: boolean;
+  'Mute-Detect': boolean;
+  'Energy-Level': number;
+  Video: boolean;
+  'Is-Moderator': boolean;
+  'Caller-ID-Name': string;
+  'Caller-ID-Number': string;
+  /** Seconds since the participant joined. */
+  Duration: number;
+}
+
+function kazooParticipant(conference: string, m: ListedMember): KazooParticipant {
+  return {
+    'Call-ID': m.callId,
+    'Conference-Name': conference,
+    'Participant-ID': m.memberId,
+    Floor: m.floor,
+    Hear: m.hear,
+    Speak: m.speak,
+    Talking: m.talking,
+    'Mute-Detect': m.muteDetect,
+    'Energy-Level': m.energyLevel,
+    Video: m.video,
+    'Is-Moderator': m.isModerator,
+    'Caller-ID-Name': m.callerIdName,
+    'Caller-ID-Number': m.callerIdNumber,
+    Duration: m.joinedSecondsAgo,
+  };
+}
+
+/** participants_resp / search_resp from the conference's json_list result. */
+function answerReply(base: CommandReply, answer: 'participants' | 'search', result: CommandResult): CommandReply {
+  const conference = parseJsonList(result.reply, result.command)[0];
+  if (conference === undefined) throw new Error(`json_list answered no conference (${result.command})`);
+  const participants = conference.members.filter((m) => m.type === 'caller').map((m) => kazooParticipant(conference.name, m));
+  if (answer === 'participants') {
+    return { ...base, 'Event-Name': 'participants_resp', 'Conference-ID': conference.name, Participants: participants };
+  }
+  return {
+    ...base,
+    'Event-Name': 'search_resp',
+    'Conference-ID': conference.name,
+    UUID: conference.uuid,
+    Running: conference.running,
+    Answered: conference.answered,
+    Dynamic: conference.dynamic,
+    'Run-Time': conference.runTimeSeconds,
+    Locked: conference.locked,
+    'Participant-Count': participants.length,
+    Participants: participants,
+    'Switch-Hostname': result.node,
+  };
 }
 
 export interface ReplySummary {
@@ -325,7 +514,7 @@ export function toReplyError(err: unknown): ReplyError {
 
 export function buildReply(
   outcomes: ItemOutcome[],
-  parsed: Pick<ParsedCommandMessage, 'bulk' | 'application' | 'msgId'> | undefined,
+  parsed: Pick<ParsedCommandMessage, 'bulk' | 'application' | 'msgId' | 'answer'> | undefined,
   failure?: unknown,
 ): CommandReply {
   const envelope = (ok: boolean): CommandReply => {
@@ -357,6 +546,13 @@ export function buildReply(
   const only = outcomes[0];
   if (!only) return buildReply([], parsed, new Error('no command'));
   if (only.status === 'success') {
+    if (parsed?.answer !== undefined) {
+      try {
+        return answerReply(envelope(true), parsed.answer, only.result);
+      } catch (err) {
+        return buildReply([], { ...parsed, answer: undefined }, err);
+      }
+    }
     const r = envelope(true);
     r.result = only.result;
     return r;

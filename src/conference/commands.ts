@@ -15,6 +15,10 @@ import {
   assertGetParam,
   assertMemberId,
   assertMemberTarget,
+  assertSayConference,
+  assertSayText,
+  assertSetParam,
+  assertSetValue,
   assertVolume,
 } from './validate.js';
 
@@ -101,6 +105,15 @@ export function validateCommand(command: ConferenceCommand, policy: CommandPolic
     case 'get':
       assertGetParam(c.param);
       return;
+    case 'set':
+      assertSetParam(c.param);
+      assertSetValue(c.param, c.value);
+      return;
+    case 'say':
+      assertSayText(c.text);
+      if (c.member !== undefined) assertMemberId(c.member, 'member');
+      assertSayConference(c.conference, c.member === undefined ? 'say' : 'saymember');
+      return;
     default: {
       const unknownKind: unknown = (c as { kind?: unknown }).kind;
       throw new InvalidArgumentError(`kind: unknown conference command ${JSON.stringify(unknownKind)}`, { field: 'kind' });
@@ -145,6 +158,10 @@ export function buildCommand(command: ConferenceCommand, policy: CommandPolicy =
       return `${head} norecord ${c.path}`;
     case 'get':
       return `${head} get ${c.param}`;
+    case 'set':
+      return `${head} set ${c.param} ${c.value}`;
+    case 'say':
+      return c.member === undefined ? `${head} say ${c.text}` : `${head} saymember ${c.member} ${c.text}`;
   }
 }
 
@@ -253,6 +270,16 @@ export function parseCommandLine(line: string): ConferenceCommand {
     case 'get':
       tooMany(1);
       command = { kind, conference, param: args[0] ?? '' };
+      break;
+    case 'set':
+      tooMany(2);
+      command = { kind, conference, param: (args[0] ?? '') as 'max_members', value: args[1] ?? '' };
+      break;
+    case 'say':
+      command = { kind, conference, text: args.join(' ') };
+      break;
+    case 'saymember':
+      command = { kind: 'say', conference, member: parseNumber(args[0] ?? '', 'member'), text: args.slice(1).join(' ') };
       break;
     default:
       throw new InvalidArgumentError(`unknown conference subcommand ${JSON.stringify(kind)}`, { field: 'kind' });

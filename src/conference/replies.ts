@@ -90,6 +90,23 @@ export const REPLY_ERRORS: readonly ReplyErrorRule[] = [
       new CommandRejectedError(`no recording ${m[1]}`, { reason: 'recording_not_found', path: m[1], reply: ctx.raw }),
   },
   {
+    // saymember to a member that is gone: `(saymember) Unknown Member 7!`, then (the handler failed)
+    // conference_api_dispatch's usage line.
+    id: 'member_not_found_say',
+    pattern: /^\(saymember\) Unknown Member (\d+)!(?:\n.*)?$/,
+    error: (m, ctx) => new MemberNotFoundError(ctx.command.conference, Number(m[1]), { reply: ctx.raw }),
+  },
+  {
+    // say/saymember when the text could not be spoken (no TTS engine on the profile, engine failure).
+    id: 'say_failed',
+    pattern: /^\((say|saymember)\) (Error!|Error! No text\.|No Text!)(?:\n.*)?$/,
+    error: (m, ctx) =>
+      new CommandRejectedError(`FreeSWITCH could not speak the text (${m[1]}: ${m[2]}); is a TTS engine configured on the conference profile?`, {
+        reason: 'tts_failed',
+        reply: ctx.raw,
+      }),
+  },
+  {
     // `-ERR Conference command 'frobnicate' not found.`: mod_conference has no such subcommand.
     id: 'unknown_subcommand',
     pattern: /^(?:-ERR )?Conference command '([^']*)' not found\.?$/,
@@ -109,7 +126,7 @@ export const REPLY_ERRORS: readonly ReplyErrorRule[] = [
     id: 'usage',
     pattern: /^([A-Za-z_-]+) (.*[<[].*)$/,
     error: (m, ctx) =>
-      m[1] === ctx.command.kind
+      m[1] === apiSubcommand(ctx)
         ? new InvalidArgumentError(`FreeSWITCH refused the arguments of ${ctx.command.kind}; usage: ${ctx.raw}`, {
             reason: 'usage',
             reply: ctx.raw,
@@ -117,6 +134,11 @@ export const REPLY_ERRORS: readonly ReplyErrorRule[] = [
         : undefined,
   },
 ];
+
+/** The mod_conference subcommand that was sent (`saymember` for a member `say`). */
+function apiSubcommand(ctx: ErrorContext): string {
+  return ctx.apiCommand.split(' ')[2] ?? ctx.command.kind;
+}
 
 /** The first REPLY_ERRORS row matching `body`, as an error; undefined when none matches. */
 export function matchReplyError(body: string, ctx: ErrorContext): ConfmgrError | undefined {
@@ -375,6 +397,18 @@ function parseSuccess(c: ConferenceCommand, body: string): unknown {
     }
     case 'get':
       return parseGet(c.param, body);
+    case 'set': {
+      // conference_api_sub_set writes the previous value and nothing else.
+      const previous = body === NO_OUTPUT_REPLY ? '' : body;
+      if (previous.includes('\n')) throw new Unrecognized();
+      if (c.param !== 'max_members') return { param: c.param, previous, value: c.value };
+      const before = toInt(previous);
+      if (before === undefined) throw new Unrecognized();
+      return { param: c.param, previous: before, value: Number(c.value) };
+    }
+    case 'say':
+      one(c.member === undefined ? /^\(say\) OK$/ : /^\(saymember\) OK$/);
+      return c.member === undefined ? { text: c.text } : { text: c.text, member: c.member };
     case 'count': {
       const n = toInt(body);
       if (n === undefined || n < 0) throw new Unrecognized();

@@ -26,7 +26,14 @@ export type ConferenceCommand =
   | { kind: 'record'; conference: string; path: string }
   | { kind: 'norecord'; conference: string; path: string | 'all' }
   | { kind: 'get'; conference: string; param: string }
+  /** `set <param> <value>`: mod_conference answers the previous value. */
+  | { kind: 'set'; conference: string; param: SetParam; value: string }
+  /** Text to speech through the profile's TTS engine: `say <text>`, or `saymember <member> <text>`. */
+  | { kind: 'say'; conference: string; text: string; member?: number }
   | { kind: 'count' | 'list' | 'json_list'; conference: string };
+
+/** Parameters `conference <name> set` changes that confmgr allows (conference_api_sub_set). */
+export type SetParam = 'max_members' | 'caller_id_name' | 'caller_id_number';
 
 export type ConferenceCommandKind = ConferenceCommand['kind'];
 

@@ -124,3 +124,60 @@ export function assertGetParam(param: unknown, field = 'param'): asserts param i
 export function assertBoolean(value: unknown, field: string): asserts value is boolean | undefined {
   if (value !== undefined && typeof value !== 'boolean') fail(field, 'must be a boolean', value);
 }
+
+/** Parameters `conference <name> set` may change through confmgr (a subset of conference_api_sub_set's). */
+export const SET_PARAMS = ['max_members', 'caller_id_name', 'caller_id_number'] as const;
+const SET_PARAM_SET: ReadonlySet<string> = new Set(SET_PARAMS);
+
+/** Caller id values: what a SIP display name / user part can carry without a space (set splits on them). */
+export const MAX_CALLER_ID_LENGTH = 128;
+
+/** Longest text `say` / `saymember` sends to the TTS engine. */
+export const MAX_SAY_TEXT_LENGTH = 1024;
+
+export function assertSetParam(param: unknown, field = 'param'): asserts param is (typeof SET_PARAMS)[number] {
+  if (typeof param !== 'string' || !SET_PARAM_SET.has(param)) fail(field, `must be one of ${SET_PARAMS.join(', ')}`, param);
+}
+
+/**
+ * A `set` value. conference_api_sub_set insists on exactly four words (`<name> set <param> <value>`),
+ * so a value with a space would be refused by FreeSWITCH with a usage text: refused here instead, with
+ * the reason. max_members is read with atoi and must be >= 0.
+ */
+export function assertSetValue(param: string, value: unknown, field = 'value'): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) fail(field, 'must be a non-empty string', value);
+  if (param === 'max_members') {
+    if (!/^\d{1,9}$/.test(value)) fail(field, 'max_members must be a non-negative integer (0: no limit)', value);
+    return;
+  }
+  if (value.length > MAX_CALLER_ID_LENGTH) fail(field, `must be at most ${MAX_CALLER_ID_LENGTH} characters`, value);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(value)) fail(field, 'must not contain control characters', value);
+  if (/\s/.test(value)) fail(field, 'must not contain whitespace (mod_conference `set` takes exactly one word)', value);
+  if (/["']/.test(value)) fail(field, 'must not contain quote characters', value);
+}
+
+/**
+ * Text for `say` / `saymember`. mod_conference takes the rest of the line as the text, so spaces are
+ * fine; line breaks would end the ESL command, and `saymember` expands `${…}` channel variables in
+ * it (a way to read a channel's variables back), so `$` is refused.
+ */
+export function assertSayText(text: unknown, field = 'text'): asserts text is string {
+  if (typeof text !== 'string' || text.trim().length === 0) fail(field, 'must be non-empty text', text);
+  if (text.length > MAX_SAY_TEXT_LENGTH) fail(field, `must be at most ${MAX_SAY_TEXT_LENGTH} characters`, text);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(text)) fail(field, 'must not contain control characters or line breaks', text);
+  if (text.includes('$')) fail(field, 'must not contain "$" (saymember expands ${…} channel variables)', text);
+  if (text !== text.trim()) fail(field, 'must not start or end with whitespace', text);
+}
+
+/**
+ * `say` / `saymember` find their text with strstr(line, "say"/"saymember") over the whole command line,
+ * conference name included: a name containing the subcommand word would make FreeSWITCH speak part of
+ * the name. Such names are refused for these two commands.
+ */
+export function assertSayConference(conference: string, subcommand: 'say' | 'saymember'): void {
+  if (conference.includes(subcommand)) {
+    fail('conference', `a conference whose name contains "${subcommand}" cannot use ${subcommand} (mod_conference finds the text by searching the line for "${subcommand}")`, conference);
+  }
+}

@@ -70,6 +70,8 @@ export interface Config {
     namesDir: string;
     prompts: Partial<Record<'pin' | 'invalidPin' | 'pinFailed' | 'notFound' | 'locked' | 'full' | 'name', string>>;
   };
+  /** Template resolving a Kazoo media id for `play` (`{media_id}`, `{account_id}`); undefined: not resolved. */
+  media: { location: string | undefined };
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
@@ -188,6 +190,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     storage,
     recordings: { dirs: file.recordings.dirs },
     ...entrySettings(file.entry),
+    media: { location: file.media.location },
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },

@@ -315,6 +315,21 @@ export function fileSchema(knownEvents: readonly string[]) {
       .prefault({}),
     recordings: recordingsSchema.prefault({}),
     entry: entrySchema.prefault({}),
+    /**
+     * Where a Kazoo `media_id` (the REST `play` actions) is found: a path or URL template with
+     * `{media_id}` and optionally `{account_id}`, e.g. `/var/lib/media/{account_id}/{media_id}.wav`.
+     * Absent: a bare media id is refused (a path or URL is still played as given).
+     */
+    media: z
+      .strictObject({
+        location: z
+          .string({ error: 'expected a path or URL template' })
+          .max(L.urlLength, atMost(L.urlLength))
+          .regex(/\{media_id\}/, { error: 'the template must contain {media_id}' })
+          .regex(/^\S+$/, { error: 'the template must not contain whitespace' })
+          .optional(),
+      })
+      .prefault({}),
     log: logSchema.prefault({}),
     shutdown: z.strictObject({ timeout_ms: int(0, 600_000).default(10_000) }).prefault({}),
     memory: z

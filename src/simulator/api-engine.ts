@@ -38,4 +38,6 @@ export interface ApiEngine {
   stopPlays(conf: Conference, mode: 'current' | 'all' | 'async', member?: Member): number;
   startRecording(conf: Conference, path: string): string;
   stopRecording(conf: Conference, which: string): string;
+  say(conf: Conference, text: string): string;
+  sayMember(m: Member, text: string): string;
 }

@@ -110,7 +110,11 @@ const SPLIT_COMMANDS: Record<string, SplitCommand> = {
         case 'count_ghosts':
           return '0';
         case 'max_members':
-          return '0';
+          return String(conf.maxMembers);
+        case 'caller_id_name':
+          return conf.callerIdName ?? '';
+        case 'caller_id_number':
+          return conf.callerIdNumber ?? '';
         case 'rate':
           return String(conf.profile.rate);
         case 'profile_name':
@@ -121,6 +125,35 @@ const SPLIT_COMMANDS: Record<string, SplitCommand> = {
           return conf.uuid;
         case 'wait_mod':
           return '';
+        default:
+          return undefined;
+      }
+    },
+  },
+  set: {
+    syntax: '<max_members|sound_prefix|caller_id_name|caller_id_number|endconference_grace_time> <value>',
+    // conference_api_sub_set: exactly four words; writes the previous value, then changes it.
+    run: (_e, conf, argv) => {
+      if (argv.length !== 4) return undefined;
+      const value = argv[3]!;
+      switch (argv[2]!.toLowerCase()) {
+        case 'max_members': {
+          const n = atoi(value);
+          if (n < 0) return undefined;
+          const before = conf.maxMembers;
+          conf.maxMembers = n;
+          return String(before);
+        }
+        case 'caller_id_name': {
+          const before = conf.callerIdName ?? '';
+          conf.callerIdName = value;
+          return before;
+        }
+        case 'caller_id_number': {
+          const before = conf.callerIdNumber ?? '';
+          conf.callerIdNumber = value;
+          return before;
+        }
         default:
           return undefined;
       }
@@ -192,6 +225,38 @@ const SPLIT_COMMANDS: Record<string, SplitCommand> = {
   },
 };
 
+type TextHandler = (engine: ApiEngine, conf: Conference, text: string) => { out: string; ok: boolean };
+
+/**
+ * CONF_API_SUB_ARGS_AS_ONE commands: the handler gets the text after the first occurrence of its
+ * name in the whole command line (strstr, conference name included); on failure the dispatcher
+ * appends the usage line.
+ */
+const TEXT_COMMANDS: Record<string, { syntax: string; run: TextHandler }> = {
+  say: {
+    syntax: '<text>',
+    run: (e, conf, text) => {
+      if (text === '') return { out: '(say) Error! No text.\n', ok: false };
+      const out = e.say(conf, text);
+      return { out, ok: out.startsWith('(say) OK') };
+    },
+  },
+  saymember: {
+    syntax: '<member_id> <text>',
+    run: (e, conf, text) => {
+      if (text === '') return { out: '(saymember) No Text!\n', ok: false };
+      const space = text.indexOf(' ');
+      const id = atoi(space < 0 ? text : text.slice(0, space));
+      const rest = space < 0 ? '' : text.slice(space + 1);
+      if (!id || rest === '') return { out: '(saymember) No Text!\n', ok: false };
+      const m = conf.members.find((x) => x.id === id);
+      if (!m) return { out: `(saymember) Unknown Member ${id}!\n`, ok: false };
+      const out = e.sayMember(m, rest);
+      return { out, ok: out.startsWith('(saymember) OK') };
+    },
+  },
+};
+
 const HELP_ORDER = [
   ['list', SPLIT_COMMANDS.list!.syntax],
   ['xml_list', ''],
@@ -223,11 +288,18 @@ export function runConferenceApi(engine: ApiEngine, args: string): string {
     return `-ERR Conference ${argv[0]} not found\n`;
   }
   if (argv.length < 2) return "Conference command, not specified.\nTry 'help'\n";
-  return dispatch(engine, conf, argv);
+  return dispatch(engine, conf, argv, args);
 }
 
-function dispatch(engine: ApiEngine, conf: Conference, argv: string[]): string {
+function dispatch(engine: ApiEngine, conf: Conference, argv: string[], line: string): string {
   const sub = argv[1]!.toLowerCase();
+  const text = TEXT_COMMANDS[sub];
+  if (text) {
+    const at = line.indexOf(sub);
+    const rest = at < 0 ? line : line.slice(at + sub.length).replace(/^[ \t]+/, '');
+    const r = text.run(engine, conf, rest.replace(/\s+$/, ''));
+    return r.ok ? r.out : `${r.out}${sub} ${text.syntax}`;
+  }
   const split = SPLIT_COMMANDS[sub];
   if (split) {
     const out = split.run(engine, conf, argv);

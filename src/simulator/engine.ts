@@ -203,6 +203,10 @@ export class ConferenceEngine implements ApiEngine {
       profile: c.profile.name,
       locked: c.locked,
       recording: c.recordings.length > 0,
+      maxMembers: c.maxMembers,
+      callerIdName: c.callerIdName,
+      callerIdNumber: c.callerIdNumber,
+      spoken: c.spoken.map((x) => ({ ...x })),
       floorMemberId: c.floor?.id,
       members: c.members.map((m) => ({
         id: m.id,
@@ -436,6 +440,7 @@ export class ConferenceEngine implements ApiEngine {
     this.sessionsSinceStartup += 2;
     let conf = this.byName.get(req.conference);
     if (conf?.locked) return { uuid: peerUuid, member: undefined };
+    if (conf && conf.maxMembers > 0 && conf.members.length >= conf.maxMembers) return { uuid: peerUuid, member: undefined };
     if (!conf) {
       conf = {
         name: req.conference,
@@ -446,6 +451,11 @@ export class ConferenceEngine implements ApiEngine {
         locked: false,
         recordings: [],
         createdAt: this.scheduler.now(),
+        // The profile's max-members, until `set max_members` changes it (0: no limit).
+        maxMembers: profile.maxMembers ?? 0,
+        callerIdName: undefined,
+        callerIdNumber: undefined,
+        spoken: [],
       };
       this.byName.set(conf.name, conf);
       this.fireConference(conf, 'conference-create', SITES.conferenceCreate);
@@ -659,6 +669,22 @@ export class ConferenceEngine implements ApiEngine {
     const sound = on ? conf.profile.lockedSound : conf.profile.unlockedSound;
     if (sound) this.playToConference(conf, sound);
     return `+OK ${conf.name} ${on ? 'locked' : 'unlocked'}\n`;
+  }
+
+  /** conference_api_sub_say: speak-text when the profile has a TTS engine. */
+  say(conf: Conference, text: string): string {
+    if (!conf.profile.ttsEngine) return '(say) Error!\n';
+    conf.spoken.push({ text });
+    this.fireConference(conf, 'speak-text', SITES.say, [['Text', text]]);
+    return '(say) OK\n';
+  }
+
+  /** conference_api_sub_saymember: speak-text-member to one member. */
+  sayMember(m: Member, text: string): string {
+    if (!m.conference.profile.ttsEngine) return '(saymember) Error!\n';
+    m.conference.spoken.push({ text, member: m.id });
+    this.fireMember(m, 'speak-text-member', SITES.sayMember, [['Text', text]]);
+    return '(saymember) OK\n';
   }
 
   startRecording(conf: Conference, path: string): string {

@@ -15,6 +15,8 @@ export interface ProfileConfig {
   /** mod_conference's `max-members`: a join beyond it is refused (the `conference` app plays maxMembersSound). */
   readonly maxMembers?: number;
   readonly maxMembersSound?: string;
+  /** The profile's tts-engine: `say` / `saymember` fail with `(say) Error!` without one. */
+  readonly ttsEngine?: string;
 }
 
 /** The profile the fixtures' FreeSWITCH used (sounds are the tones the fixtures show). */
@@ -29,6 +31,7 @@ export const DEFAULT_PROFILE: ProfileConfig = {
   unmutedSound: 'tone_stream://%(100,0,600)',
   lockedSound: 'tone_stream://%(100,0,900)',
   unlockedSound: 'tone_stream://%(100,0,1200)',
+  ttsEngine: 'flite',
 };
 
 export interface Channel {
@@ -86,6 +89,13 @@ export interface Conference {
   locked: boolean;
   readonly recordings: Recording[];
   readonly createdAt: number;
+  /** `set max_members`: 0 is no limit; a full conference refuses new members as a locked one does. */
+  maxMembers: number;
+  /** `set caller_id_name` / `caller_id_number`: the caller id of calls the conference places. */
+  callerIdName: string | undefined;
+  callerIdNumber: string | undefined;
+  /** Texts spoken with say/saymember, oldest first (member set for saymember). */
+  readonly spoken: Array<{ text: string; member?: number }>;
 }
 
 /** A programmatic snapshot (engine.conferences()). */
@@ -95,6 +105,10 @@ export interface ConferenceSnapshot {
   profile: string;
   locked: boolean;
   recording: boolean;
+  maxMembers: number;
+  callerIdName: string | undefined;
+  callerIdNumber: string | undefined;
+  spoken: Array<{ text: string; member?: number }>;
   floorMemberId: number | undefined;
   members: MemberSnapshot[];
 }

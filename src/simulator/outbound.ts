@@ -444,7 +444,8 @@ class OutboundCall implements DialedCall {
       if (profile.lockedSound) await this.play(profile.lockedSound);
       return;
     }
-    if (conf && profile.maxMembers !== undefined && conf.members.length >= profile.maxMembers) {
+    // The conference's own limit: the profile's max-members, or what `set max_members` made it.
+    if (conf && conf.maxMembers > 0 && conf.members.length >= conf.maxMembers) {
       if (profile.maxMembersSound) await this.play(profile.maxMembersSound);
       return;
     }

@@ -31,6 +31,8 @@ export const SITES = {
   shutdown: ['switch_core.c', 'switch_core_destroy', 3023],
   backgroundJob: ['mod_event_socket.c', 'api_exec', 1572],
   heartbeat: ['switch_core.c', 'send_heartbeat', 86],
-  // Not in the fixtures: file and function from mod_commands' source, the line number approximate.
+  // Not in the fixtures: file and function from the module's source, the line number approximate.
+  say: ['conference_api.c', 'conference_api_sub_say', 2700],
+  sayMember: ['conference_api.c', 'conference_api_sub_saymember', 2740],
   uuidDump: ['mod_commands.c', 'uuid_dump_function', 6230],
 } as const satisfies Record<string, CallingSite>;

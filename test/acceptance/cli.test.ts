@@ -111,13 +111,13 @@ describe('operator commands and the REST API against a running service', () => {
     }
 
     const lock = await http(rig.base, 'PUT', `${path}/weekly`, { token: ACC_TOKEN, body: { data: { action: 'lock' } } });
-    expect(lock.status).toBe(200);
+    expect(lock.status).toBe(202);
     await rig.tap.waitFor((d) => d.body.conference_id === 'weekly' && d.body.event === 'lock', 'lock event');
     const unlock = await http(rig.base, 'PUT', `${path}/weekly`, { token: ACC_TOKEN, body: { data: { action: 'unlock' } } });
-    expect(unlock.status).toBe(200);
+    expect(unlock.status).toBe(202);
 
     const muteAll = await http(rig.base, 'PUT', `${path}/weekly/participants`, { token: ACC_TOKEN, body: { data: { action: 'mute' } } });
-    expect(muteAll.status).toBe(200);
+    expect(muteAll.status).toBe(202);
 
     const badAction = await http(rig.base, 'PUT', `${path}/weekly/participants`, { token: ACC_TOKEN, body: { data: { action: 'explode' } } });
     expect(badAction.status).toBe(400);

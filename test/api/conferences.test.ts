@@ -251,7 +251,7 @@ describe('conference and participant actions', () => {
 
   it('lock / unlock go to the executor; bad action is 400 naming action', async () => {
     const res = await call('PUT', `${confs}/room`, { data: { action: 'lock' } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(res.body?.data).toMatchObject({ action: 'lock', conference_id: 'room' });
     await call('PUT', `${confs}/room`, { data: { action: 'unlock' } });
     expect(executor.commands).toEqual([
@@ -266,7 +266,7 @@ describe('conference and participant actions', () => {
 
   it('bulk participant actions target non_moderator; kick targets all', async () => {
     for (const action of ['mute', 'unmute', 'deaf', 'undeaf', 'kick']) {
-      expect((await call('PUT', `${confs}/room/participants`, { data: { action } })).status).toBe(200);
+      expect((await call('PUT', `${confs}/room/participants`, { data: { action } })).status).toBe(202);
     }
     expect(executor.commands.map((c) => [c.kind, 'target' in c ? c.target : undefined])).toEqual([
       ['mute', 'non_moderator'],
@@ -280,10 +280,10 @@ describe('conference and participant actions', () => {
 
   it('bulk actions take an optional data.target (all | non_moderator), validated with a 400 naming target', async () => {
     const all = await call('PUT', `${confs}/room/participants`, { data: { action: 'mute', target: 'all' } });
-    expect(all.status).toBe(200);
+    expect(all.status).toBe(202);
     expect(all.body?.data).toMatchObject({ action: 'mute', target: 'all' });
-    expect((await call('PUT', `${confs}/room/participants`, { data: { action: 'kick', target: 'non_moderator' } })).status).toBe(200);
-    expect((await call('PUT', `${confs}/room/participants`, { data: { action: 'undeaf', target: null } })).status).toBe(200);
+    expect((await call('PUT', `${confs}/room/participants`, { data: { action: 'kick', target: 'non_moderator' } })).status).toBe(202);
+    expect((await call('PUT', `${confs}/room/participants`, { data: { action: 'undeaf', target: null } })).status).toBe(202);
     expect(executor.commands.map((c) => [c.kind, 'target' in c ? c.target : undefined])).toEqual([
       ['mute', 'all'],
       ['kick', 'non_moderator'],
@@ -299,7 +299,7 @@ describe('conference and participant actions', () => {
 
   it('one participant: its member id; 404 unknown participant; 400 malformed id', async () => {
     const res = await call('PUT', `${confs}/room/participants/2`, { data: { action: 'mute' } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(202);
     expect(executor.commands).toEqual([{ kind: 'mute', conference: 'room', target: 2 }]);
     expect((await call('PUT', `${confs}/room/participants/99`, { data: { action: 'kick' } })).status).toBe(404);
     const bad = await call('PUT', `${confs}/room/participants/1%20all`, { data: { action: 'kick' } });

@@ -126,15 +126,15 @@ describe('API over the simulator', () => {
     await pollUntil('ws mute-member', () => received.find((m) => m.event === 'mute-member' && m.participant_id === alice.member.id));
 
     // Conference action: lock.
-    expect((await http('PUT', `/v2/accounts/${A}/conferences/room`, { data: { action: 'lock' } })).status).toBe(200);
+    expect((await http('PUT', `/v2/accounts/${A}/conferences/room`, { data: { action: 'lock' } })).status).toBe(202);
     await pollUntil('locked', async () => ((await http('GET', `/v2/accounts/${A}/conferences`)).body.data[0]?.is_locked === true ? true : undefined));
     expect(sim.engine.conferences().find((c) => c.name === 'room')?.locked).toBe(true);
-    expect((await http('PUT', `/v2/accounts/${A}/conferences/room`, { data: { action: 'unlock' } })).status).toBe(200);
+    expect((await http('PUT', `/v2/accounts/${A}/conferences/room`, { data: { action: 'unlock' } })).status).toBe(202);
 
     // Bulk unmute (non-moderators), then one participant deafened.
-    expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants`, { data: { action: 'unmute' } })).status).toBe(200);
+    expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants`, { data: { action: 'unmute' } })).status).toBe(202);
     await pollUntil('alice unmuted', () => sim.engine.conferences()[0]?.members.find((m) => m.id === alice.member.id)?.canSpeak);
-    expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants/${alice.member.id}`, { data: { action: 'deaf' } })).status).toBe(200);
+    expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants/${alice.member.id}`, { data: { action: 'deaf' } })).status).toBe(202);
     await pollUntil('alice deaf', () => sim.engine.conferences()[0]?.members.find((m) => m.id === alice.member.id)?.canHear === false);
     expect((await http('PUT', `/v2/accounts/${A}/conferences/room/participants/999`, { data: { action: 'kick' } })).status).toBe(404);
 

@@ -111,7 +111,7 @@ describe('with http.default_account_id', () => {
     expect(parts.status).toBe(200);
     expect(parts.body.data.map((p: { participant_id: number }) => p.participant_id)).toEqual([1, 2]);
     const mute = await call(r, 'PUT', `/v2/accounts/${A}/conferences/room1/participants/2`, TOKEN_A, { data: { action: 'mute' } });
-    expect(mute.status).toBe(200);
+    expect(mute.status).toBe(202);
     expect(r.executor.lines.at(-1)).toBe('conference room1 mute 2');
     // Another account sees neither the conference nor gets to act on it.
     expect((await call(r, 'GET', `/v2/accounts/${B}/conferences`, TOKEN_B)).body.data).toEqual([]);

@@ -142,7 +142,7 @@ describe('one service, two FreeSWITCH nodes', () => {
     await pollUntil('m1 leaving', async () => (await statusOf(service, 'room', m1.member.callId)) === 'leaving');
     expect(member(sim1, 'room', m1.member.callId)).toBeDefined();
     sim1.hang(false);
-    expect((await kicked).status).toBe(200);
+    expect((await kicked).status).toBe(202);
     await pollUntil('m1 leaved', async () => (await statusOf(service, 'room', m1.member.callId)) === 'leaved');
 
     // AMQP command intake.

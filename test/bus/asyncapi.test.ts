@@ -21,7 +21,7 @@ import { createService, type ServiceHandle } from '../../src/app/service.js';
 import { buildReply, parseCommandMessage, type ItemOutcome } from '../../src/bus/command-message.js';
 import { InvalidCommandMessageError } from '../../src/bus/errors.js';
 import { commandRoutingKey, decodeSegment, eventRoutingKey } from '../../src/bus/routing.js';
-import { MemberNotFoundError } from '../../src/conference/errors.js';
+import { ConferenceNotFoundError, MemberNotFoundError } from '../../src/conference/errors.js';
 import { KNOWN_ACTIONS, MEMBER_ACTIONS, parseConferenceEvent } from '../../src/conference/events.js';
 import { toOutboundEvent, type PayloadContext } from '../../src/conference/payload.js';
 import type { ConferenceEvent } from '../../src/conference/types.js';
@@ -365,6 +365,18 @@ const ACCEPTED: unknown[] = [
   { 'Application-Name': 'participant_volume_out', 'Participant-ID': 'all', 'Volume-Out-Level': '3' },
   { 'Application-Name': 'relate_participants', 'Participant-ID': 2, 'Other-Participant': 3, Relationship: 'mute' },
   { 'Application-Name': 'relate_participants', 'Participant-ID': [2], 'Other-Participant': '3' },
+  // kapi_conference SET_HEADERS / TONES_REQ (kapi_dialplan) / TTS_REQ / CONF_PLAY_MACRO_REQ / PARTICIPANTS_REQ / SEARCH_REQ
+  { ...KAZOO, 'Application-Name': 'set', Parameter: 'Max-Members', Value: '10' },
+  { 'Application-Name': 'set', Parameter: 'Caller-ID-Name', Value: 'Conference' },
+  { 'Application-Name': 'tones', Tones: [{ Frequencies: [440, '480'], 'Duration-ON': 2000, 'Duration-OFF': '4000', Volume: -6, Repeat: 2 }] },
+  { 'Application-Name': 'say', Text: 'Welcome to the conference' },
+  { 'Application-Name': 'tts', Text: 'Hello', 'Participant-ID': 2, Voice: 'female', Language: 'en-us' },
+  { 'Application-Name': 'play_macro', 'Media-Macro': ['/tmp/a.wav', '/tmp/b.wav'] },
+  { 'Application-Name': 'play_macro', 'Media-Macro': ['/tmp/a.wav'], 'Participant-ID': [2, 3] },
+  { ...KAZOO, 'Application-Name': 'participants', 'Conference-ID': 'room', 'Msg-ID': 'm-2' },
+  { 'Event-Category': 'conference', 'Event-Name': 'search_req', 'Conference-ID': 'room', 'Msg-ID': 's-1' },
+  { command: { kind: 'set', param: 'max_members', value: '5' } },
+  { command: { kind: 'say', text: 'hello there', member: 2 } },
   { command: { kind: 'lock' } },
   { command: { kind: 'mute', conference: 'room', target: 'all', quiet: true } },
   { command: { kind: 'energy', target: 2 } },
@@ -401,6 +413,19 @@ const REFUSED: unknown[] = [
   { 'Application-Name': 'relate_participants', 'Participant-ID': 2 },
   { 'Application-Name': 'relate_participants', 'Participant-ID': 2, 'Other-Participant': 3, Relationship: 'friends' },
   { 'Application-Name': 'relate_participants', 'Participant-ID': 'last', 'Other-Participant': 3 },
+  { 'Application-Name': 'set', Parameter: 'Max-Members' },
+  { 'Application-Name': 'set', Parameter: 'Sound-Prefix', Value: '/tmp' },
+  { 'Application-Name': 'set', Parameter: 'Max-Members', Value: '10', 'Participant-ID': 2 },
+  { 'Application-Name': 'tones', Tones: [] },
+  { 'Application-Name': 'tones', Tones: [{ Frequencies: [440] }] },
+  { 'Application-Name': 'tones', Tones: [{ Frequencies: [440], 'Duration-ON': 100, 'Duration-OFF': 100 }], 'Participant-ID': 2 },
+  { 'Application-Name': 'say' },
+  { 'Application-Name': 'tts', Text: 'hi', 'Participant-ID': 'all' },
+  { 'Application-Name': 'play_macro', 'Media-Macro': [] },
+  { 'Application-Name': 'participants', 'Participant-ID': 2 },
+  { 'Event-Category': 'conference', 'Event-Name': 'search_req' },
+  { command: { kind: 'set', param: 'sound_prefix', value: '/tmp' } },
+  { command: { kind: 'say' } },
   { command: { kind: 'mute' } },
   { command: { kind: 'lock', colour: 'blue' } },
   { command: { kind: 'explode' } },
@@ -428,6 +453,21 @@ function parserAccepts(body: unknown): boolean {
 const result = { command: 'conference room mute 2', node: 'fs1', reply: '+OK mute 2', data: { affected: [{ member: 2, action: 'mute' }], skippedModerators: [] } };
 const notFound: ItemOutcome = { status: 'error', error: { code: 'MEMBER_NOT_FOUND', message: 'Member 99 not found in conference room', details: { conference: 'room', member: 99 } } };
 const kazooParsed = { bulk: false, application: 'mute_participant', msgId: 'm-1' };
+/** `conference room json_list` as FreeSWITCH answers it (one member). */
+const jsonListResult = {
+  command: 'conference room json_list',
+  node: 'fs1',
+  reply: JSON.stringify([
+    {
+      conference_name: 'room', conference_uuid: 'c0ffee00-0000-4000-8000-000000000001', member_count: 1, ghost_count: 0, rate: 8000, run_time: 12,
+      locked: false, recording: false, running: true, answered: true, dynamic: true, variables: {},
+      members: [{
+        type: 'caller', id: 2, flags: { can_hear: true, can_see: true, can_speak: true, hold: false, mute_detect: false, talking: false, has_video: false, has_floor: true, is_moderator: false, end_conference: false, is_ghost: false },
+        uuid: 'a0000000-0000-4000-8000-000000000002', caller_id_name: 'Alice', caller_id_number: '100', join_time: 10, last_talking: 0, energy: 100, volume_in: 0, volume_out: 0, output_volume: 0, input_volume: 0,
+      }],
+    },
+  ]),
+};
 
 describe('commands and replies: the document agrees with the parser and the reply builder', () => {
   it('a command body matches exactly one command message when the parser accepts it, and none when it refuses it', () => {
@@ -453,6 +493,9 @@ describe('commands and replies: the document agrees with the parser and the repl
       ['reply.error', buildReply([], undefined, new Error('untyped'))],
       ['reply.bulk_success', buildReply([{ status: 'success', result }, { status: 'success', result }], { bulk: true })],
       ['reply.bulk_partial_failure', buildReply([{ status: 'success', result }, notFound], { ...kazooParsed, bulk: true })],
+      ['reply.participants_resp', buildReply([{ status: 'success', result: jsonListResult }], { bulk: false, application: 'participants', msgId: 'm-2', answer: 'participants' })],
+      ['reply.search_resp', buildReply([{ status: 'success', result: jsonListResult }], { bulk: false, application: 'search_req', answer: 'search' })],
+      ['reply.error', buildReply([], { bulk: false, application: 'search_req', answer: 'search' }, new ConferenceNotFoundError('room'))],
     ];
     for (const [key, reply] of cases) expect(matches('commandReplies', reply), why('commandReplies', key, reply)).toEqual([key]);
     const ok = buildReply([{ status: 'success', result }], kazooParsed);
@@ -597,6 +640,14 @@ log: {level: silent}
     await send('reply.error', kazoo('record', { 'Media-Name': '/etc/passwd' }));
     await send('reply.error', kazoo('mute_participant', { 'Participant-ID': 99 }));
     await send('reply.error', kazoo('set', { 'Max-Members': 5 }));
+    await send('reply.success', kazoo('set', { Parameter: 'Max-Members', Value: '10' }));
+    await send('reply.success', kazoo('say', { Text: 'Welcome to the conference' }));
+    await send('reply.success', kazoo('tts', { Text: 'Hello Alice', 'Participant-ID': a }));
+    await send('reply.success', kazoo('tones', { Tones: [{ Frequencies: [440, 480], 'Duration-ON': 100, 'Duration-OFF': 0 }] }));
+    await send('reply.success', kazoo('play_macro', { 'Media-Macro': ['tone_stream://%(50,0,350)', 'tone_stream://%(50,0,440)'] }));
+    await send('reply.participants_resp', kazoo('participants'));
+    await send('reply.search_resp', { 'Event-Category': 'conference', 'Event-Name': 'search_req', 'Conference-ID': CONF, 'Msg-ID': 's-1' });
+    await send('reply.error', { 'Event-Category': 'conference', 'Event-Name': 'search_req', 'Conference-ID': 'nowhere' });
     // confmgr's own form.
     await send('reply.success', { command: { kind: 'dtmf', target: a, digits: '12#' } });
     await send('reply.success', { command: { kind: 'floor', member: a } });

@@ -189,6 +189,8 @@ describe('errors from real reply texts', () => {
       unknown_subcommand: "-ERR Conference command 'x' not found.",
       api_not_found: '-ERR conference Command not found!',
       usage: 'mute <[member_id|all]|last|non_moderator> [<quiet>]',
+      member_not_found_say: '(saymember) Unknown Member 7!\nsaymember <member_id> <text>',
+      say_failed: '(say) Error!\nsay <text>',
     };
     expect(REPLY_ERRORS.map((r) => r.id).sort()).toEqual(Object.keys(samples).sort());
     for (const rule of REPLY_ERRORS) expect(rule.pattern.test(samples[rule.id]!), rule.id).toBe(true);

@@ -242,8 +242,8 @@ describe('REST API carrying injection (valid token)', () => {
   }, 60_000);
 
   it('positive control: a valid lock/unlock through HTTP reaches the wire', async () => {
-    expect((await http('PUT', `${acct}/conferences/${CONF}`, { data: { action: 'lock' } })).status).toBe(200);
-    expect((await http('PUT', `${acct}/conferences/${CONF}`, { data: { action: 'unlock' } })).status).toBe(200);
+    expect((await http('PUT', `${acct}/conferences/${CONF}`, { data: { action: 'lock' } })).status).toBe(202);
+    expect((await http('PUT', `${acct}/conferences/${CONF}`, { data: { action: 'unlock' } })).status).toBe(202);
     expect(wireCommandLines(rig.sim)).toContain(`api conference ${CONF} lock`);
   });
 });

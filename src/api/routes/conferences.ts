@@ -12,6 +12,8 @@ import { readOnly, summary } from '../../records/index.js';
 import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../../records/index.js';
 import { newDocumentId } from '../../records/index.js';
 import { requireOneOf } from '../one-of.js';
+import { playableMedia, type MediaResolution } from '../media.js';
+import type { ConferenceCommand } from '../../conference/index.js';
 import { checkDocumentBounds } from '../intake-bounds.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
@@ -44,7 +46,28 @@ function requireDocument(conf: { id: string; doc?: StoredConferenceDocument }): 
   return conf.doc;
 }
 
-const CONFERENCE_ACTIONS = ['lock', 'unlock'] as const;
+const CONFERENCE_ACTIONS = ['lock', 'unlock', 'play', 'record'] as const;
+type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
+
+/** `record` start/stop: `data.record` (default start) and `data.path` (stop also takes `all`). */
+const RECORD_STATES = ['start', 'stop'] as const;
+
+/** The command an action body asks for (the conference layer validates paths, recordings.dirs included). */
+function actionCommand(action: ConferenceAction, data: Record<string, unknown>, conference: string, media: MediaResolution): ConferenceCommand {
+  switch (action) {
+    case 'lock':
+    case 'unlock':
+      return { kind: action, conference };
+    case 'play':
+      return { kind: 'play', conference, file: playableMedia(data, media) };
+    case 'record': {
+      const state = data.record === undefined ? 'start' : requireOneOf('record', data.record, RECORD_STATES);
+      const path = data.path;
+      if (typeof path !== 'string' || path === '') throw ValidationError.field('path', 'required', "action 'record' requires a path");
+      return state === 'start' ? { kind: 'record', conference, path } : { kind: 'norecord', conference, path };
+    }
+  }
+}
 
 export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const base = '/v2/accounts/:accountId/conferences';
@@ -120,14 +143,21 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, { ...current.doc, id: current.id, _read_only: { deleted: true } });
   });
 
-  // PUT on one conference = an action (Kazoo: "Perform an action on conference").
-  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+  // PUT on one conference = an action (Kazoo: "Perform an action on conference"), answered 202 as
+  // crossbar's response_202 does.
+  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request, reply) => {
     const account = requestedAccount(request);
-    const action = requireOneOf('action', requestData(request.body).action, CONFERENCE_ACTIONS);
+    const data = requestData(request.body);
+    const action = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    const command = actionCommand(action, data, conf.id, { location: ctx.mediaLocation, accountId: account });
     const live = requireRunning(ctx, conf);
-    const result = await ctx.deps.executor.execute({ kind: action, conference: conf.id });
-    return success(request, { action, conference_id: conf.id, node: result.node || live.node });
+    const result = await ctx.deps.executor.execute(command);
+    const out: Record<string, unknown> = { action, conference_id: conf.id, node: result.node || live.node };
+    if (command.kind === 'play') out.media_id = command.file;
+    if (command.kind === 'record' || command.kind === 'norecord') Object.assign(out, { record: command.kind === 'record' ? 'start' : 'stop', path: command.path });
+    reply.code(202);
+    return success(request, out);
   });
 }
 

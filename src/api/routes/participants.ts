@@ -11,6 +11,7 @@ import { success } from '../envelope.js';
 import { ValidationError } from '../errors.js';
 import { requestData } from '../../records/index.js';
 import { requireOneOf } from '../one-of.js';
+import { playableMedia } from '../media.js';
 import { participantView, participantsView } from '../../records/index.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
@@ -19,6 +20,22 @@ type ParticipantParams = ConferenceParams & { participantId: string };
 
 export const PARTICIPANT_ACTIONS = ['mute', 'unmute', 'deaf', 'undeaf', 'kick'] as const;
 export type ParticipantAction = (typeof PARTICIPANT_ACTIONS)[number];
+
+/** cb_conferences' participants actions: the member actions, `play` (to the conference) and `relate`. */
+const BULK_ACTIONS = [...PARTICIPANT_ACTIONS, 'play', 'relate'] as const;
+/** cb_conferences' participant actions: the member actions and `play` (to that participant). */
+const SINGLE_ACTIONS = [...PARTICIPANT_ACTIONS, 'play'] as const;
+
+/** Kazoo's relationship names (`metaflows.relate`) → mod_conference's. */
+const RELATIONSHIPS = { mute: 'nospeak', deaf: 'nohear', clear: 'clear' } as const;
+
+function memberIdField(value: unknown, field: string): number {
+  const n = typeof value === 'string' && /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 2_147_483_647) {
+    throw ValidationError.field(field, 'type', 'Must be a positive integer (the FreeSWITCH member id)');
+  }
+  return n;
+}
 
 export const BULK_TARGETS = ['all', 'non_moderator'] as const;
 export type BulkTarget = (typeof BULK_TARGETS)[number];
@@ -33,10 +50,6 @@ function parseBulkTarget(body: unknown, action: ParticipantAction): BulkTarget {
   const target = requestData(body).target;
   if (target === undefined || target === null) return bulkTarget(action) as BulkTarget;
   return requireOneOf('target', target, BULK_TARGETS);
-}
-
-function parseAction(body: unknown): ParticipantAction {
-  return requireOneOf('action', requestData(body).action, PARTICIPANT_ACTIONS);
 }
 
 function parseParticipantId(raw: string): number {
@@ -55,9 +68,31 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, participantsView(conf.live));
   });
 
-  app.put<{ Params: ConferenceParams }>(base, async (request) => {
+  // Actions are answered 202, as crossbar's response_202 does.
+  app.put<{ Params: ConferenceParams }>(base, async (request, reply) => {
+    reply.code(202);
     const account = requestedAccount(request);
-    const action = parseAction(request.body);
+    const data = requestData(request.body);
+    const any = requireOneOf('action', data.action, BULK_ACTIONS);
+    if (any === 'play') {
+      const file = playableMedia(data, { location: ctx.mediaLocation, accountId: account });
+      const conf = await resolveConference(ctx, account, request.params.conferenceId);
+      requireRunning(ctx, conf);
+      await ctx.deps.executor.execute({ kind: 'play', conference: conf.id, file });
+      return success(request, { action: any, conference_id: conf.id, media_id: file });
+    }
+    if (any === 'relate') {
+      // cb_conferences' relate: participant_id, other_participant, relationship (mute | deaf | clear, default clear).
+      const member = memberIdField(data.participant_id, 'participant_id');
+      const other = memberIdField(data.other_participant, 'other_participant');
+      const relationship = data.relationship === undefined ? 'clear' : requireOneOf('relationship', data.relationship, ['mute', 'deaf', 'clear'] as const);
+      const conf = await resolveConference(ctx, account, request.params.conferenceId);
+      const live = requireRunning(ctx, conf);
+      for (const id of [member, other]) if (!live.participants.some((x) => x.participant_id === id)) throw new MemberNotFoundError(conf.id, id);
+      await ctx.deps.executor.execute({ kind: 'relate', conference: conf.id, member, other, relation: RELATIONSHIPS[relationship] });
+      return success(request, { action: any, conference_id: conf.id, participant_id: member, other_participant: other, relationship });
+    }
+    const action = any;
     const target = parseBulkTarget(request.body, action);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     requireRunning(ctx, conf);
@@ -74,14 +109,21 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, participantView(p));
   });
 
-  app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request) => {
+  app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request, reply) => {
+    reply.code(202);
     const account = requestedAccount(request);
-    const action = parseAction(request.body);
+    const data = requestData(request.body);
+    const action = requireOneOf('action', data.action, SINGLE_ACTIONS);
+    const file = action === 'play' ? playableMedia(data, { location: ctx.mediaLocation, accountId: account }) : undefined;
     const id = parseParticipantId(request.params.participantId);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const live = requireRunning(ctx, conf);
     if (!live.participants.some((x) => x.participant_id === id)) throw new MemberNotFoundError(conf.id, id);
-    await ctx.deps.executor.execute({ kind: action, conference: conf.id, target: id });
+    if (action === 'play' && file !== undefined) {
+      await ctx.deps.executor.execute({ kind: 'play', conference: conf.id, file, member: id });
+      return success(request, { action, conference_id: conf.id, participant_id: id, media_id: file });
+    }
+    await ctx.deps.executor.execute({ kind: action as ParticipantAction, conference: conf.id, target: id });
     return success(request, { action, conference_id: conf.id, participant_id: id });
   });
 }
