@@ -34,7 +34,7 @@ import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '
 import { AmqpPublisher, type CloseResult } from '../bus/index.js';
 import { EventFilter } from '../bus/index.js';
 import { publishingHealth } from '../bus/index.js';
-import { AmqpCommandIntake, allNodesServed } from '../bus/index.js';
+import { AmqpCommandIntake, allNodesServed, type ServedNodes } from '../bus/index.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
@@ -206,7 +206,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   });
   // Which nodes this instance is active for: its own command queue is bound to their conferences.
   const nodeNames = config.freeswitch.nodes.map((n) => n.name);
-  const served = allNodesServed(nodeNames);
+  const served: ServedNodes = allNodesServed(nodeNames);
   const intake =
     options.commandIntake === false
       ? undefined
