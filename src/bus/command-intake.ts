@@ -20,7 +20,8 @@
  * the reply is capped. A message that could not be handled (over the cap, not a JSON object, invalid
  * with no reply_to to tell, or an unexpected exception) is copied to the dead-letter queue, logged
  * once, and acked: never requeued. Every other message is acked after its reply is sent
- * (at-least-once: if confmgr dies mid-command the broker redelivers it). Messages without reply_to
+ * (from the shared queue, at-least-once: if confmgr dies mid-command the broker redelivers it; from the
+ * own exclusive queue, a command of a dying instance goes with the queue). Messages without reply_to
  * are executed and their outcome logged.
  *
  * Dead-lettering is done by publishing the message ourselves to a queue we declare, not by the
