@@ -166,11 +166,6 @@ afterAll(async () => {
     await Promise.all([s.svc.stop(), s.sim.stop(3000)]);
   }
   await deleteBrokerObjects(exchange, [commandQueue, `${commandQueue}.dead`]);
-  const connection = await amqp.connect(AMQP_URL);
-  const ch = await connection.createChannel();
-  await ch.deleteExchange(`${exchange}.${commandQueue}`).catch(() => undefined);
-  await ch.deleteExchange(`${exchange}.${commandQueue}.unrouted`).catch(() => undefined);
-  await connection.close();
   tmp.remove();
 }, 60_000);
 
