@@ -254,6 +254,13 @@ export class AmqpCommandIntake {
   /** One connection: declare, bind, consume until it is lost. */
   private async runSession(connected: () => void): Promise<void> {
     const connection = await connectAmqp(this.url, this.connectionName, this.log);
+    // Known to close() from now on: a broker that stalls during the set-up below must not hold up a stop.
+    this.connection = connection;
+    if (this.stopping) {
+      await closeWithin(connection, CONNECTION_CLOSE_MS);
+      this.connection = undefined;
+      return;
+    }
     try {
       // A confirm channel: a dead-lettered message is acked only once the broker holds its copy.
       const channel = await connection.createConfirmChannel();
@@ -267,7 +274,6 @@ export class AmqpCommandIntake {
         channel.on('close', resolve);
       });
       if (this.stopping) return;
-      this.connection = connection;
       this.channel = channel;
       const consume = (queue: string, routed: boolean): Promise<unknown> =>
         channel.consume(queue, (msg) => {
