@@ -1,6 +1,6 @@
 /**
  * AmqpCommandIntake: consumes the commands of the conferences this instance serves, and the commands
- * no instance took. Routing (see src/bus/README.md, "Several instances"):
+ * no instance took. Routing (see src/bus/README.md, "Command routing"):
  *
  *   conference ──conference.command.*──▶ <exchange>.<queue>  (topic, internal, confmgr's own)
  *       ├─ conference.command.<id> ──▶ <queue>.<instance>.<random>  (exclusive: this instance's own,
@@ -29,7 +29,7 @@
  * durable queue with different arguments (PRECONDITION_FAILED), so this works on any broker that
  * already has the command queue, without a policy.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { CommandTimeoutError, ConferenceNotFoundError } from '../conference/index.js';
 import type { CommandResult, ConferenceCommandExecutor } from '../conference/index.js';
@@ -129,6 +129,17 @@ export type DeadLetterReason = 'too_large' | 'not_json' | 'invalid_no_reply_to' 
  */
 export const DEAD_LETTER_QUEUE_ARGUMENTS = { 'x-max-length': 10_000, 'x-max-length-bytes': 64 * 1024 * 1024 } as const;
 
+/**
+ * `name + suffix` as an AMQP name (a short string: at most 255 bytes). Names built from two configured
+ * names can be longer; they keep their start and end with a hash of the whole, so they stay distinct.
+ */
+function amqpName(name: string, suffix = ''): string {
+  const full = name + suffix;
+  if (Buffer.byteLength(full) <= 255) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 16);
+  return `${Buffer.from(name).subarray(0, 200).toString('utf8').replace(/\uFFFD+$/, '')}~${hash}${suffix}`;
+}
+
 export class AmqpCommandIntake {
   readonly exchange: string;
   /** The shared queue (commands no instance serves). */
@@ -179,9 +190,9 @@ export class AmqpCommandIntake {
     this.executor = options.executor;
     this.exchange = options.exchange ?? 'conference';
     this.queue = options.queue ?? 'confmgr.commands';
-    this.routingExchange = `${this.exchange}.${this.queue}`;
-    this.unroutedExchange = `${this.routingExchange}.unrouted`;
-    this.ownQueue = `${this.queue}.${options.instanceName ?? 'confmgr'}.${randomBytes(4).toString('hex')}`;
+    this.routingExchange = amqpName(`${this.exchange}.${this.queue}`);
+    this.unroutedExchange = amqpName(`${this.exchange}.${this.queue}.unrouted`);
+    this.ownQueue = amqpName(`${this.queue}.${options.instanceName ?? 'confmgr'}`, `.${randomBytes(4).toString('hex')}`);
     this.bindings = new CommandBindings({ desired: options.routedConferences ?? (() => []), ...(options.logger ? { logger: options.logger } : {}) });
     this.servesConference = options.servesConference ?? (() => true);
     this.prefetch = options.prefetch ?? 64;

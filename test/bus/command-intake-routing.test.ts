@@ -107,3 +107,17 @@ describe('AmqpCommandIntake routing (real RabbitMQ)', () => {
     expect(executor.seen.length).toBe(before);
   });
 });
+
+describe('routing names', () => {
+  it('stay AMQP short strings (≤ 255 bytes) and distinct when the configured names are long', () => {
+    const long = (c: string) => c.repeat(250);
+    const a = new AmqpCommandIntake({ url: AMQP_URL, exchange: long('x'), queue: long('q'), executor, instanceName: long('i') });
+    const b = new AmqpCommandIntake({ url: AMQP_URL, exchange: long('x'), queue: `${long('q')}2`, executor, instanceName: long('i') });
+    for (const i of [a, b]) {
+      for (const name of [i.routingExchange, i.unroutedExchange, i.ownQueue]) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+    }
+    expect(new Set([a.routingExchange, a.unroutedExchange, b.routingExchange, b.unroutedExchange]).size).toBe(4);
+    expect(a.ownQueue).not.toBe(b.ownQueue);
+    expect(intake.routingExchange).toBe(`${exchange}.${queue}`);
+  });
+});
