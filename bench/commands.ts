@@ -289,6 +289,7 @@ async function main(): Promise<void> {
     await new Promise((res) => child.once('exit', res));
     await ch.deleteQueue(queue).catch(() => undefined);
     await ch.deleteQueue(`${queue}.dead`).catch(() => undefined);
+    for (const x of [`${exchange}.${queue}`, `${exchange}.${queue}.unrouted`]) await ch.deleteExchange(x).catch(() => undefined);
     await ch.deleteExchange(exchange).catch(() => undefined);
     rows.push({ ...s, ...r, cpuUs: rep.cpuUsPerCommand, execP50: rep.execP50, execP99: rep.execP99, direct: direct.rate, directCpuUs: direct.cpuUs, amqpWrites: rep.amqpWrites, eslWrites: rep.eslWrites });
     console.log(`  ${s.label}: ${r.rate.toFixed(0)} commands/s (direct ${direct.rate.toFixed(0)}/s)`);

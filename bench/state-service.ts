@@ -431,6 +431,7 @@ async function main(): Promise<void> {
       const c = await amqp.connect(AMQP_URL);
       const ch = await c.createChannel();
       await ch.deleteQueue(names.commandQueue);
+      for (const x of [`${names.exchange}.${names.commandQueue}`, `${names.exchange}.${names.commandQueue}.unrouted`]) await ch.deleteExchange(x);
       await ch.deleteExchange(names.exchange);
       await c.close();
     } catch (err) {

@@ -111,6 +111,8 @@ export async function deleteBrokerObjects(url: string, exchange: string, queues:
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
     for (const q of queues) await ch.deleteQueue(q);
+    // The command intake's routing exchanges, named after the exchange and its command queue.
+    for (const q of queues) for (const x of [`${exchange}.${q}`, `${exchange}.${q}.unrouted`]) await ch.deleteExchange(x);
     await ch.deleteExchange(exchange);
   } finally {
     await conn.close().catch(() => undefined);

@@ -34,7 +34,7 @@ import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '
 import { AmqpPublisher, type CloseResult } from '../bus/index.js';
 import { EventFilter } from '../bus/index.js';
 import { publishingHealth } from '../bus/index.js';
-import { AmqpCommandIntake } from '../bus/index.js';
+import { AmqpCommandIntake, allNodesServed, type ServedNodes } from '../bus/index.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
@@ -207,6 +207,9 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     marker: (conference, target, node) => records.tracker.markLeaving(conference, target, node),
     logger: logger.child({ component: 'control' }),
   });
+  // Which nodes this instance is active for: its own command queue is bound to their conferences.
+  const nodeNames = config.freeswitch.nodes.map((n) => n.name);
+  const served: ServedNodes = allNodesServed(nodeNames);
   const intake =
     options.commandIntake === false
       ? undefined
@@ -217,6 +220,13 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           queue: config.amqp.commandQueue,
           appId: config.appName,
           connectionName: amqpConnectionName('commands', instanceName),
+          instanceName,
+          routedConferences: () => nodeNames.filter((n) => served.isServing(n)).flatMap((n) => registry.conferenceNamesOn(n)),
+          servesConference: (name) => {
+            const hosts = registry.nodesHosting(name);
+            // Not live here at all: run it as a single instance would (the executor answers, or dials).
+            return hosts.length === 0 || hosts.some((n) => served.isServing(n));
+          },
           accountOf: conferenceAccountLookup({ documents: records.documents, attributions: records.attributions, registry: live, defaultAccount: config.http.defaultAccountId }),
           reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
           logger,
@@ -248,6 +258,17 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
 
   // FreeSWITCH → typed events → state → consumers. The pool logs ups and downs, the resync its results.
   attachStateSync(cluster, sync, { onEvent: (event) => metrics.eventReceived(event.node, event.action), logger });
+  if (intake) {
+    // Conferences come and go with their create/destroy events (told also when a resync or a flush
+    // finds the difference): the intake's own queue follows them.
+    const rebind = (): void => intake.refreshBindings();
+    sync.on('event', (event: ConferenceEvent) => {
+      if (event.action === 'conference-create' || event.action === 'conference-destroy') rebind();
+    });
+    sync.on('resynced', rebind);
+    sync.on('flushed', rebind);
+    served.onChange(rebind);
+  }
   sync.on('event', (event: ConferenceEvent) => {
     const out = toOutboundEvent(payloadCtx, event);
     publisher.publish(out);

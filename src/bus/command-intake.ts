@@ -1,5 +1,17 @@
 /**
- * AmqpCommandIntake: a durable queue bound to `conference.command.*` on the conference exchange.
+ * AmqpCommandIntake: consumes the commands of the conferences this instance serves, and the commands
+ * no instance took. Routing (see src/bus/README.md, "Command routing"):
+ *
+ *   conference ──conference.command.*──▶ <exchange>.<queue>  (topic, internal, confmgr's own)
+ *       ├─ conference.command.<id> ──▶ <queue>.<instance>.<random>  (exclusive: this instance's own,
+ *       │                               bound per served conference by CommandBindings)
+ *       └─ no binding matched ──alternate exchange──▶ <exchange>.<queue>.unrouted (fanout) ──▶ <queue>
+ *                                        (durable, shared by every instance: commands nobody serves)
+ *
+ * confmgr's own exchange carries the `alternate-exchange` argument, so nothing has to change on the
+ * senders' exchange (an existing exchange cannot take that argument by a re-declare) and no operator
+ * policy is needed. A command is routed to exactly one queue: the serving instance's, or the shared one.
+ *
  * Each message is parsed (command-message.ts), run through the injected ConferenceCommandExecutor,
  * and answered on `reply_to` with the request's `correlation_id` — success or typed error, always.
  *
@@ -8,7 +20,8 @@
  * the reply is capped. A message that could not be handled (over the cap, not a JSON object, invalid
  * with no reply_to to tell, or an unexpected exception) is copied to the dead-letter queue, logged
  * once, and acked: never requeued. Every other message is acked after its reply is sent
- * (at-least-once: if confmgr dies mid-command the broker redelivers it). Messages without reply_to
+ * (from the shared queue, at-least-once: if confmgr dies mid-command the broker redelivers it; from the
+ * own exclusive queue, a command of a dying instance goes with the queue). Messages without reply_to
  * are executed and their outcome logged.
  *
  * Dead-lettering is done by publishing the message ourselves to a queue we declare, not by the
@@ -16,9 +29,9 @@
  * durable queue with different arguments (PRECONDITION_FAILED), so this works on any broker that
  * already has the command queue, without a policy.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { CommandTimeoutError } from '../conference/index.js';
+import { CommandTimeoutError, ConferenceNotFoundError } from '../conference/index.js';
 import type { CommandResult, ConferenceCommandExecutor } from '../conference/index.js';
 import { redactUrl, silentLogger, type Logger } from '../util/index.js';
 import type { BackoffOptions } from '../util/index.js';
@@ -37,14 +50,29 @@ import {
 } from './command-message.js';
 import { CommandAccountMismatchError, CommandMessageTooLargeError, UnparsableCommandMessageError } from './errors.js';
 import { COMMAND_BINDING } from './routing.js';
+import { CommandBindings } from './command-bindings.js';
 
 export interface AmqpCommandIntakeOptions {
   url: string;
   executor: ConferenceCommandExecutor;
   /** Topic exchange (declared durable). Default `conference`. */
   exchange?: string;
-  /** Durable queue name. Default `confmgr.commands`. */
+  /**
+   * The shared durable queue of commands no instance's own queue took (default `confmgr.commands`);
+   * also the prefix of this instance's own queue and of confmgr's routing exchanges.
+   */
   queue?: string;
+  /**
+   * Names of the conferences this instance serves (live on a node it is active for): its own queue is
+   * bound to their command keys. Call `refreshBindings()` when it may have changed. Default: none.
+   */
+  routedConferences?: () => Iterable<string>;
+  /**
+   * Whether this instance may run a command for the conference taken from the shared queue: false for
+   * a conference live here only on nodes another instance serves (answered CONFERENCE_NOT_FOUND, as it
+   * would be by an instance that does not know it). Default: always.
+   */
+  servesConference?: (conference: string) => boolean;
   /**
    * Messages held at once (AMQP prefetch): different conferences run in parallel up to this, each
    * conference in order. Memory bound: prefetch × maxBodyBytes. Default 64.
@@ -71,6 +99,8 @@ export interface AmqpCommandIntakeOptions {
   accountOf?: (conference: string) => string | undefined | Promise<string | undefined>;
   appId?: string;
   connectionName?: string;
+  /** Names this instance's own queue: `<queue>.<instanceName>.<random>`. Default `confmgr`. */
+  instanceName?: string;
   reconnect?: BackoffOptions;
   logger?: Logger;
 }
@@ -99,9 +129,29 @@ export type DeadLetterReason = 'too_large' | 'not_json' | 'invalid_no_reply_to' 
  */
 export const DEAD_LETTER_QUEUE_ARGUMENTS = { 'x-max-length': 10_000, 'x-max-length-bytes': 64 * 1024 * 1024 } as const;
 
+/**
+ * `name + suffix` as an AMQP name (a short string: at most 255 bytes). Names built from two configured
+ * names can be longer; they keep their start and end with a hash of the whole, so they stay distinct.
+ */
+function amqpName(name: string, suffix = ''): string {
+  const full = name + suffix;
+  if (Buffer.byteLength(full) <= 255) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 16);
+  return `${Buffer.from(name).subarray(0, 200).toString('utf8').replace(/\uFFFD+$/, '')}~${hash}${suffix}`;
+}
+
 export class AmqpCommandIntake {
   readonly exchange: string;
+  /** The shared queue (commands no instance serves). */
   readonly queue: string;
+  /** This instance's own queue (exclusive), bound per served conference. */
+  readonly ownQueue: string;
+  /** confmgr's routing exchange, bound to `exchange` for `conference.command.*`. */
+  readonly routingExchange: string;
+  /** Its alternate exchange (fanout) feeding the shared queue. */
+  readonly unroutedExchange: string;
+  private readonly bindings: CommandBindings;
+  private readonly servesConference: (conference: string) => boolean;
   private readonly url: string;
   private readonly executor: ConferenceCommandExecutor;
   private readonly prefetch: number;
@@ -140,6 +190,11 @@ export class AmqpCommandIntake {
     this.executor = options.executor;
     this.exchange = options.exchange ?? 'conference';
     this.queue = options.queue ?? 'confmgr.commands';
+    this.routingExchange = amqpName(`${this.exchange}.${this.queue}`);
+    this.unroutedExchange = amqpName(`${this.exchange}.${this.queue}.unrouted`);
+    this.ownQueue = amqpName(`${this.queue}.${options.instanceName ?? 'confmgr'}`, `.${randomBytes(4).toString('hex')}`);
+    this.bindings = new CommandBindings({ desired: options.routedConferences ?? (() => []), ...(options.logger ? { logger: options.logger } : {}) });
+    this.servesConference = options.servesConference ?? (() => true);
     this.prefetch = options.prefetch ?? 64;
     this.timeoutMs = options.commandTimeoutMs ?? 30_000;
     this.messageTimeoutMs = options.messageTimeoutMs ?? 60_000;
@@ -162,6 +217,21 @@ export class AmqpCommandIntake {
 
   get connected(): boolean {
     return this.channel !== undefined;
+  }
+
+  /** The served conferences may have changed (created, destroyed, node flushed or handed over): rebind. */
+  refreshBindings(): void {
+    this.bindings.refresh();
+  }
+
+  /** Resolves when the bindings match the last refresh (tests). */
+  bindingsSettled(): Promise<void> {
+    return this.bindings.settled();
+  }
+
+  /** The command routing keys this instance's queue is bound to now. */
+  boundKeys(): string[] {
+    return this.bindings.keys();
   }
 
   stats(): CommandIntakeStats {
@@ -195,35 +265,80 @@ export class AmqpCommandIntake {
   /** One connection: declare, bind, consume until it is lost. */
   private async runSession(connected: () => void): Promise<void> {
     const connection = await connectAmqp(this.url, this.connectionName, this.log);
+    // Known to close() from now on: a broker that stalls during the set-up below must not hold up a stop.
+    this.connection = connection;
+    if (this.stopping) {
+      await closeWithin(connection, CONNECTION_CLOSE_MS);
+      this.connection = undefined;
+      return;
+    }
     try {
       // A confirm channel: a dead-lettered message is acked only once the broker holds its copy.
       const channel = await connection.createConfirmChannel();
       channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
       await channel.assertExchange(this.exchange, 'topic', { durable: true });
-      await channel.assertQueue(this.queue, { durable: true });
+      await this.declareRouting(channel);
       this.deadLetterReady = undefined;
-      await channel.bindQueue(this.queue, this.exchange, COMMAND_BINDING);
       await channel.prefetch(this.prefetch);
       const closed = new Promise<void>((resolve) => {
         connection.on('close', resolve);
         channel.on('close', resolve);
       });
       if (this.stopping) return;
-      this.connection = connection;
       this.channel = channel;
-      await channel.consume(this.queue, (msg) => {
-        if (msg) this.track(this.handle(channel, msg));
+      const consume = (queue: string, routed: boolean): Promise<unknown> =>
+        channel.consume(queue, (msg) => {
+          if (msg) this.track(this.handle(channel, msg, routed));
+        });
+      await consume(this.ownQueue, true);
+      // Bound before the shared queue is consumed: a served conference's command takes the own queue.
+      await this.bindings.attach({
+        bind: (key) => channel.bindQueue(this.ownQueue, this.routingExchange, key),
+        unbind: (key) => channel.unbindQueue(this.ownQueue, this.routingExchange, key),
       });
+      await consume(this.queue, false);
       connected();
-      this.log.info({ url: redactUrl(this.url), queue: this.queue }, 'AMQP command intake consuming');
+      this.log.info(
+        {
+          url: redactUrl(this.url),
+          exchange: this.exchange,
+          queue: this.ownQueue,
+          conferences: this.bindings.keys().length,
+          unroutedQueue: this.queue,
+          routingExchange: this.routingExchange,
+          alternateExchange: this.unroutedExchange,
+        },
+        'AMQP command intake consuming (own queue bound per served conference; commands nobody serves from the shared queue)',
+      );
       this.startedResolve?.();
       await closed;
       if (!this.stopping) this.log.warn('AMQP command intake lost its connection; reconnecting');
     } finally {
+      this.bindings.detach();
       this.channel = undefined;
       this.connection = undefined;
       await connection.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * The routing described at the top of this file. Everything here is idempotent, so every instance
+   * declares it on every connection. The binding `conference.command.*` of the shared queue on the
+   * senders' exchange (how a single instance consumed before routing per conference) is removed: left
+   * in place it would hand every command to the shared queue as well, and answer it twice.
+   */
+  private async declareRouting(channel: ConfirmChannel): Promise<void> {
+    await channel.assertExchange(this.unroutedExchange, 'fanout', { durable: true });
+    await channel.assertExchange(this.routingExchange, 'topic', {
+      durable: true,
+      internal: true,
+      arguments: { 'alternate-exchange': this.unroutedExchange },
+    });
+    await channel.bindExchange(this.routingExchange, this.exchange, COMMAND_BINDING);
+    await channel.assertQueue(this.queue, { durable: true });
+    await channel.bindQueue(this.queue, this.unroutedExchange, '');
+    await channel.unbindQueue(this.queue, this.exchange, COMMAND_BINDING);
+    await channel.assertQueue(this.ownQueue, { exclusive: true, durable: false });
   }
 
   private track(p: Promise<void>): void {
@@ -232,7 +347,7 @@ export class AmqpCommandIntake {
   }
 
   /** Never rejects: every message ends acked (or, when the channel is gone, redelivered by the broker). */
-  private async handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  private async handle(channel: ConfirmChannel, msg: ConsumeMessage, routed: boolean): Promise<void> {
     this.counts.received++;
     const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     let parsed: ParsedCommandMessage | undefined;
@@ -255,7 +370,7 @@ export class AmqpCommandIntake {
           p.commands.map((c) => c.conference),
           async () => {
             const refused = await this.accountRefusal(p, msg.fields.routingKey);
-            return refused ? buildReply([], p, refused) : buildReply(await this.runAll(p), p);
+            return refused ? buildReply([], p, refused) : buildReply(await this.runAll(p, routed), p);
           },
         );
         if (reply.status === 'success') this.counts.succeeded++;
@@ -418,7 +533,7 @@ export class AmqpCommandIntake {
   }
 
   /** A message's commands in order, within the message's time budget. */
-  private async runAll(parsed: ParsedCommandMessage): Promise<ItemOutcome[]> {
+  private async runAll(parsed: ParsedCommandMessage, routed: boolean): Promise<ItemOutcome[]> {
     const deadline = Date.now() + this.messageTimeoutMs;
     const outcomes: ItemOutcome[] = [];
     for (const command of parsed.commands) {
@@ -428,6 +543,11 @@ export class AmqpCommandIntake {
           status: 'error',
           error: { code: 'NOT_RUN', message: `not run: the message's ${this.messageTimeoutMs} ms budget was spent` },
         });
+        continue;
+      }
+      if (!routed && !this.servesConference(command.conference)) {
+        // Live here only on a node another instance serves: not ours to run.
+        outcomes.push({ status: 'error', error: toReplyError(new ConferenceNotFoundError(command.conference)) });
         continue;
       }
       outcomes.push(await this.runOne(command, Math.min(this.timeoutMs, left)));

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { ConfigError, shorten, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides, formatPath, type AppliedOverride } from './overrides.js';
-import { fileSchema, type ConfigFile } from './schema.js';
+import { fileSchema, isAmqpUrlList, type ConfigFile } from './schema.js';
 import { knownEventNames } from './known-events-source.js';
 import { crossChecks } from './cross-checks.js';
 import { parseYamlMapping } from './yaml-document.js';
@@ -126,7 +126,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
   }));
 
   let url = file.amqp.url ?? (file.amqp.url_env ? fromEnv('amqp.url_env', file.amqp.url_env) : DEFAULT_AMQP_URL);
-  if (file.amqp.url_env && url !== '' && !/^amqps?:\/\/\S+$/.test(url)) {
+  if (file.amqp.url_env && url !== '' && !isAmqpUrlList(url)) {
     issues.push({ key: 'amqp.url_env', message: aboutEnvVariable(file.amqp.url_env, 'is not an amqp:// or amqps:// URL') });
     url = '';
   }

@@ -130,12 +130,24 @@ export const freeswitchSchema = z
     { error: 'expected a mapping with `nodes:` (a list of FreeSWITCH nodes)' },
   );
 
+/** `amqp://a,amqp://b`: the comma-separated form (also what `url_env` may hold). */
+const AMQP_URL_LIST = /^amqps?:\/\/[^\s,]+(,\s*amqps?:\/\/[^\s,]+)*$/;
+
+const amqpUrlList = z
+  .string({ error: 'expected an amqp:// or amqps:// URL' })
+  .max(L.urlLength, atMost(L.urlLength))
+  .regex(AMQP_URL_LIST, { error: 'expected an amqp:// or amqps:// URL' });
+
+/** Whether `text` is one AMQP URL or a comma-separated list of them (the `url_env` check). */
+export function isAmqpUrlList(text: string): boolean {
+  return AMQP_URL_LIST.test(text);
+}
+
 export const amqpSchema = z
   .strictObject({
+    /** One broker, or the nodes of one RabbitMQ cluster (a list, or comma-separated): tried in turn. */
     url: z
-      .string({ error: 'expected an amqp:// or amqps:// URL' })
-      .max(L.urlLength, atMost(L.urlLength))
-      .regex(/^amqps?:\/\/[^\s]+$/, { error: 'expected an amqp:// or amqps:// URL' })
+      .preprocess((v) => (Array.isArray(v) && v.every((u) => typeof u === 'string') ? v.join(',') : v), amqpUrlList)
       .optional(),
     url_env: envName.optional(),
     exchange: nonEmpty('an exchange name', L.amqpNameLength).default('conference'),

@@ -128,6 +128,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     resources.unshift(async () => {
       const ch = await connection.createChannel();
       await ch.deleteQueue(commandQueue).catch(() => undefined);
+      // The command intake's routing exchanges, named after the exchange and the command queue.
+      for (const x of [`${exchange}.${commandQueue}`, `${exchange}.${commandQueue}.unrouted`]) await ch.deleteExchange(x).catch(() => undefined);
       await ch.close().catch(() => undefined);
     });
 

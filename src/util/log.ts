@@ -80,6 +80,12 @@ export const silentLogger: Logger = pino({ level: 'silent' });
  * is returned unchanged.
  */
 export function redactUrl(url: string): string {
+  // A list of brokers (`amqp.url` may name several, comma-separated): each one redacted.
+  if (url.includes(',')) return url.split(',').map(redactOneUrl).join(',');
+  return redactOneUrl(url);
+}
+
+function redactOneUrl(url: string): string {
   let out: string;
   try {
     const u = new URL(url);

@@ -41,7 +41,11 @@ describe('soak cleanup', () => {
   it('deletes them on SIGINT too (exit 130)', async () => {
     const s = soak(['--minutes', '5', '--sample-seconds', '0.5', '--conferences', '2', '--talk-rate', '20']);
     await eventually(() => /t\(s\)/.test(s.output()) || s.child.exitCode !== null, 60_000, 'soak running');
-    expect(await brokerNames('list_queues', s.prefix)).toHaveLength(2); // .events and .commands exist now
+    // .events and .commands exist now, and the service's own (exclusive) command queue .commands.<instance>.<hex>
+    const running = await brokerNames('list_queues', s.prefix);
+    expect(running.filter((n) => /\.(events|commands)$/.test(n))).toHaveLength(2);
+    expect(running.filter((n) => /\.commands\..+\.[0-9a-f]{8}$/.test(n))).toHaveLength(1);
+    expect(running).toHaveLength(3);
     s.child.kill('SIGINT');
     expect(await s.exited).toBe(130);
     expect(s.output()).toMatch(/SIGINT; cleaning up/);

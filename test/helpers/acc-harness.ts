@@ -451,6 +451,10 @@ export async function deleteBrokerObjects(exchange: string, queues: string[]): P
     const ch = await connection.createChannel();
     ch.on('error', () => undefined);
     for (const q of queues) await ch.deleteQueue(q).catch(() => undefined);
+    // The command intake's routing exchanges (`<exchange>.<command_queue>` and its alternate exchange).
+    for (const q of queues) {
+      for (const x of [`${exchange}.${q}`, `${exchange}.${q}.unrouted`]) await ch.deleteExchange(x).catch(() => undefined);
+    }
     await ch.deleteExchange(exchange).catch(() => undefined);
   } finally {
     await connection.close().catch(() => undefined);

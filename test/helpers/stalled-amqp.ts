@@ -3,7 +3,8 @@
  * stopped or paused). Two ways of being stuck:
  *  - `silent`: accepts TCP connections and never sends a byte;
  *  - `blocked`: answers the AMQP 0-9-1 handshake and the set-up a client makes (channels, confirm
- *    mode, exchange / queue declarations, binding, prefetch, consume), then never answers again:
+ *    mode, exchange / queue declarations, exchange and queue (un)binding, prefetch, consume), then
+ *    never answers again:
  *    publishes are never confirmed and a channel or connection close is never acknowledged — what
  *    a broker blocked by its memory alarm, or stopped with SIGSTOP, looks like to its clients.
  * Only the frames those clients send are understood; method frames are written by hand.
@@ -26,10 +27,14 @@ const M = {
   channelOpenOk: [20, 11],
   exchangeDeclare: [40, 10],
   exchangeDeclareOk: [40, 11],
+  exchangeBind: [40, 30],
+  exchangeBindOk: [40, 31],
   queueDeclare: [50, 10],
   queueDeclareOk: [50, 11],
   queueBind: [50, 20],
   queueBindOk: [50, 21],
+  queueUnbind: [50, 50],
+  queueUnbindOk: [50, 51],
   basicQos: [60, 10],
   basicQosOk: [60, 11],
   basicConsume: [60, 20],
@@ -124,8 +129,12 @@ export async function startStalledAmqp(mode: 'silent' | 'blocked'): Promise<Stal
           const queue = readShortstr(args, 2) || `amq.gen-stalled-${channel}`;
           return methodFrame(channel, M.queueDeclareOk, [shortstr(queue), u32(0), u32(0)]);
         }
+        case key(M.exchangeBind):
+          return methodFrame(channel, M.exchangeBindOk);
         case key(M.queueBind):
           return methodFrame(channel, M.queueBindOk);
+        case key(M.queueUnbind):
+          return methodFrame(channel, M.queueUnbindOk);
         case key(M.basicQos):
           return methodFrame(channel, M.basicQosOk);
         case key(M.basicConsume): {
