@@ -35,6 +35,8 @@ import { AmqpPublisher, type CloseResult } from '../bus/index.js';
 import { EventFilter } from '../bus/index.js';
 import { publishingHealth } from '../bus/index.js';
 import { AmqpCommandIntake } from '../bus/index.js';
+import { NodeGate, NodeLeases, allNodesServed, type ServedNodes } from '../bus/index.js';
+import { sleep } from '../util/index.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
@@ -82,6 +84,10 @@ export interface ServiceHandle {
   readonly storage: Storage;
   /** Conference documents, their enforcement and the conferencecall records, with or without the API. */
   readonly records: Records;
+  /** The nodes this instance serves: all of them, or those whose lease it holds (`ha.enabled`). */
+  readonly served: ServedNodes;
+  /** The node leases with `ha.enabled` (undefined without). */
+  readonly leases: NodeLeases | undefined;
   /** The AMQP command intake (undefined with `commandIntake: false`); connects on start(). */
   readonly intake: AmqpCommandIntake | undefined;
   /** Set once started with http. */
@@ -225,11 +231,21 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     nodeName: instanceName,
   };
 
+  // Standby pairs: the gate publishes the events of leased nodes and holds the others for a takeover.
+  const { leases, gate } = config.ha.enabled ? buildLeases(config, instanceName, publisher, metrics, logger) : { leases: undefined, gate: undefined };
+  const served: ServedNodes = leases ?? allNodesServed(config.freeswitch.nodes.map((n) => n.name));
+  if (leases) {
+    cluster.on('up', (node) => leases.contend(node));
+    // Whatever this instance already took from the node leaves before the lease does.
+    cluster.on('down', (node) => void publisher.flush(config.ha.takeoverMs).then(() => leases.withdraw(node)));
+  }
+
   // FreeSWITCH → typed events → state → consumers. The pool logs ups and downs, the resync its results.
   attachStateSync(cluster, sync, { onEvent: (event) => metrics.eventReceived(event.node, event.action), logger });
   sync.on('event', (event: ConferenceEvent) => {
     const out = toOutboundEvent(payloadCtx, event);
-    publisher.publish(out);
+    if (gate) gate.offer(event, out);
+    else publisher.publish(out);
     events.emit(out);
   });
   const compactor = compactAfterResyncs({ enabled: config.memory.compact, buffer: publisher, sync, logger: logger.child({ component: 'memory' }) });
@@ -242,6 +258,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     intakeConnected: () => intake?.connected ?? false,
     nodeStates: () => cluster.nodes().map((p) => ({ node: p.name, state: p.state })),
     deduplicated: () => registry.stats().deduplicated,
+    ...(leases ? { leaseStates: () => config.freeswitch.nodes.map((n) => ({ node: n.name, state: leases.state(n.name) })) } : {}),
     conferences: () => registry.stats().conferences,
     participants: () => registry.stats().participants,
   });
@@ -297,6 +314,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     storage,
     records,
     intake,
+    served,
+    leases,
     http: undefined,
     readiness,
     websocketClients: () => websocketClients(),
@@ -322,6 +341,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       await compactor?.compactNow('startup');
       // Then the broker, then commands, then FreeSWITCH (events from the first resync are buffered either way).
       void publisher.start();
+      // The read-back of what others publish is bound before any event of a shared node arrives.
+      if (leases) await Promise.race([leases.start(), sleep(config.ha.takeoverMs)]);
       if (intake) void intake.start();
       cluster.start();
       logger.info(
@@ -350,7 +371,12 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
               compactor?.close();
             },
             publisher: {
-              close: (flushMs) => publisher.close(flushMs),
+              // The leases go once everything taken is confirmed: a standby publishes from there on.
+              close: async (flushMs) => {
+                const result = await publisher.close(flushMs);
+                await leases?.close();
+                return result;
+              },
               leftover: () => {
                 const st = publisher.stats();
                 return { dropped: st.dropped.shutdown + st.buffered, unconfirmed: st.unconfirmedAtClose + st.inFlight };
@@ -384,6 +410,28 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
  */
 export function amqpConnectionName(role: 'publisher' | 'commands', instanceName: string): string {
   return `confmgr-${role} (${instanceName})`;
+}
+
+function buildLeases(config: Config, instanceName: string, publisher: AmqpPublisher, metrics: ServiceMetrics, logger: Logger): { leases: NodeLeases; gate: NodeGate } {
+  let gate: NodeGate | undefined;
+  const leases = new NodeLeases({
+    url: config.amqp.url,
+    exchange: config.amqp.exchange,
+    connectionName: `confmgr-lease (${instanceName})`,
+    retryMs: config.ha.takeoverMs,
+    reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: Math.min(config.amqp.reconnect.capMs, config.ha.takeoverMs) },
+    onPublished: (node, core, sequence) => gate?.observe(node, core, sequence),
+    onAcquired: async (node) => {
+      const started = performance.now();
+      // What the previous holder sent just before it went may still be on its way back to us.
+      await sleep(config.ha.settleMs);
+      gate?.takeOver(node);
+      metrics.takeover(node, (performance.now() - started) / 1000);
+    },
+    logger,
+  });
+  gate = new NodeGate({ served: leases, publish: (out, headers) => publisher.publish(out, headers), holdSize: config.ha.holdSize, logger });
+  return { leases, gate };
 }
 
 function safeHostname(): string {
