@@ -237,7 +237,9 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   if (leases) {
     cluster.on('up', (node) => leases.contend(node));
     // Whatever this instance already took from the node leaves before the lease does.
-    cluster.on('down', (node) => void publisher.flush(config.ha.takeoverMs).then(() => leases.withdraw(node)));
+    cluster.on('down', (node) => {
+      void publisher.flush(config.ha.takeoverMs).then(() => (nodeUp(node) ? undefined : leases.withdraw(node)));
+    });
   }
 
   // FreeSWITCH → typed events → state → consumers. The pool logs ups and downs, the resync its results.

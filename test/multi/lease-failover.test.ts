@@ -126,7 +126,11 @@ describe('a standby pair on one FreeSWITCH node', () => {
     await sleep(1500);
     expect(z.output).not.toMatch(/lease acquired/);
 
-    const flood = sim.engine.flood({ conference: 'ha-room', members: 3, eventsPerSecond: 200, durationMs: 16_000 });
+    // A steady stream until the test says stop, however long the instances take to start here.
+    let streaming = true;
+    const stream = (async () => {
+      while (streaming) await sim.engine.flood({ conference: 'ha-room', members: 3, eventsPerSecond: 200, durationMs: 500 });
+    })();
     await sleep(3000);
     const killedAt = Date.now();
     x.kill('SIGKILL');
@@ -141,7 +145,9 @@ describe('a standby pair on one FreeSWITCH node', () => {
     const xFirst = await eventually(() => firstBy('confmgrx', termAt), 15_000, 'the restarted instance publishing');
     const termTakeoverMs = xFirst.at - termAt;
 
-    await flood;
+    await sleep(2000);
+    streaming = false;
+    await stream;
     await sleep(500); // the tap's last frames
     const sent = sentBySimulator();
     await eventually(() => new Set(published.map((p) => p.id)).size >= sent.length, 15_000, 'every event published').catch(() => undefined);
@@ -155,7 +161,7 @@ describe('a standby pair on one FreeSWITCH node', () => {
     const extra = published.filter((p) => !sentSet.has(p.id));
     if (extra.length > 0) console.log('published, not sent by FreeSWITCH:', extra, { killedAt, termAt });
     console.log(`standby pair: ${sent.length} events; SIGKILL takeover ${killTakeoverMs} ms, SIGTERM handover ${termTakeoverMs} ms; lost ${lost.length}, doubled ${doubled.length}`);
-    expect(sent.length).toBeGreaterThan(2500);
+    expect(sent.length).toBeGreaterThan(1500);
     expect(lost).toEqual([]);
     expect(doubled).toEqual([]);
     expect(published.length).toBe(sent.length);
