@@ -276,6 +276,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       // Past half the buffer, drops are next.
       bufferedThreshold: Math.floor(config.amqp.bufferSize / 2),
       serving: () => running && stopping === undefined,
+      ...(leases ? { leases: { state: (node: string) => leases.state(node), connected: () => leases.connected } } : {}),
     });
 
   /** The REST/WebSocket API over the records, registered on the HTTP server before it listens. */

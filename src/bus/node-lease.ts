@@ -94,6 +94,11 @@ export class NodeLeases implements ServedNodes {
     return this.reachable.has(node) ? 'standby' : 'unreachable';
   }
 
+  /** The lease connection is up (without it this instance serves no node and cannot take one). */
+  get connected(): boolean {
+    return this.session !== undefined && !this.session.closed;
+  }
+
   /** Leases won since start. */
   takeoverCount(): number {
     return this.takeovers;

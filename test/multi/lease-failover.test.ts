@@ -41,13 +41,15 @@ interface Seen {
 }
 const published: Seen[] = [];
 
+const httpPorts = new Map<string, number>();
+
 async function instanceConfig(app: string): Promise<string> {
   const commandQueue = uniq(`ha-cmd-${app}`);
   queues.push(commandQueue);
   const dir = tempDir(`confmgr-ha-${app}-`).dir;
   const yaml = configYaml({
     eslPort: sim.port,
-    httpPort: await freePort(),
+    httpPort: await port(app),
     exchange,
     commandQueue,
     dataDir: dir,
@@ -57,6 +59,20 @@ async function instanceConfig(app: string): Promise<string> {
     extra: 'ha:\n  enabled: true\n  takeover_ms: 1000\n',
   }).replace('app_name: confmgr', `app_name: ${app}`);
   return writeConfig(tmp.dir, `${app}.yaml`, yaml);
+}
+
+async function port(app: string): Promise<number> {
+  if (!httpPorts.has(app)) httpPorts.set(app, await freePort());
+  return httpPorts.get(app)!;
+}
+
+async function readyz(app: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${httpPorts.get(app)}/readyz`);
+  return { status: res.status, body: await res.json() };
+}
+
+async function metricsOf(app: string): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${httpPorts.get(app)}/metrics`)).text();
 }
 
 async function startInstance(app: string): Promise<CliProcess> {
@@ -125,6 +141,13 @@ describe('a standby pair on one FreeSWITCH node', () => {
     const z = await startInstance('confmgrz');
     await sleep(1500);
     expect(z.output).not.toMatch(/lease acquired/);
+    // Both ready; each says what it is for the node.
+    const zReady = await eventually(async () => {
+      const r = await readyz('confmgrz');
+      return r.status === 200 ? r : undefined;
+    }, 20_000, 'standby ready');
+    expect(zReady.body.nodes[node]).toMatchObject({ lease: 'standby', ready: true });
+    expect((await readyz('confmgrx')).body.nodes[node]).toMatchObject({ lease: 'active', ready: true });
 
     // A steady stream until the test says stop, however long the instances take to start here.
     let streaming = true;
@@ -136,6 +159,10 @@ describe('a standby pair on one FreeSWITCH node', () => {
     x.kill('SIGKILL');
     const zFirst = await eventually(() => firstBy('confmgrz', killedAt), 10_000, 'the standby publishing');
     const killTakeoverMs = zFirst.at - killedAt;
+    const zMetrics = await metricsOf('confmgrz');
+    expect(zMetrics).toContain(`confmgr_node_active{node="${node}",state="active"} 1`);
+    expect(zMetrics).toContain(`confmgr_node_takeovers_total{node="${node}"} 1`);
+    expect(zMetrics).toMatch(new RegExp(`confmgr_node_takeover_seconds_count\\{node="${node}"\\} 1`));
 
     // X comes back: now the standby.
     await startInstance('confmgrx');
