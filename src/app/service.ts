@@ -424,6 +424,8 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
     retryMs: config.ha.takeoverMs,
     reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: Math.min(config.amqp.reconnect.capMs, config.ha.takeoverMs) },
     onPublished: (node, core, sequence) => gate?.observe(node, core, sequence),
+    // Given up to rebalance: what was taken from the node leaves before the lease does.
+    beforeRelease: async () => void (await publisher.flush(config.ha.takeoverMs)),
     onAcquired: async (node) => {
       const started = performance.now();
       // What the previous holder sent just before it went may still be on its way back to us.

@@ -14,7 +14,14 @@
  *
  * A node is contended only while this instance can reach it (`contend` / `withdraw`, driven by the
  * node's ESL connection), so a standby that cannot see the node never takes it.
+ *
+ * Balance (several instances sharing one node list): every instance announces itself and how many
+ * leases it holds on a fanout exchange each round; `share` = ceil(reachable nodes / live instances).
+ * Under its share an instance tries every free lease each round; at or over it only every third round
+ * (a node nobody else takes is still served); over it, while a live peer is under its share, it gives
+ * its newest lease up (gracefully: stop publishing, flush, delete) and leaves it alone for a while.
  */
+import { randomBytes } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { reconnectLoop, redactUrl, silentLogger, type BackoffOptions, type Logger } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
@@ -39,6 +46,10 @@ export interface NodeLeasesOptions {
   onPublished?: (node: string, core: string, sequence: number) => void;
   /** Runs after a lease is won, before the node counts as served (the takeover itself). */
   onAcquired?: (node: string) => Promise<void> | void;
+  /** Runs when a lease is given up to rebalance, after the node stopped counting as served, before the queue goes (flush what was taken). */
+  beforeRelease?: (node: string) => Promise<void> | void;
+  /** Fanout exchange where instances announce themselves (balance). Default `<exchange>.presence`: instances sharing nodes share the event exchange. */
+  presenceExchange?: string;
   logger?: Logger;
 }
 
@@ -48,6 +59,12 @@ export function leaseQueueName(node: string): string {
 }
 
 const RESOURCE_LOCKED = 405;
+/** A peer not heard from for this many rounds is gone. */
+const PEER_ROUNDS = 3;
+/** At or over its share, an instance tries free leases every this many rounds. */
+const SLOW_ROUNDS = 3;
+/** A lease given up to rebalance is left alone for this many rounds. */
+const COOLDOWN_ROUNDS = 4;
 const CLOSE_MS = 1000;
 
 interface Session {
@@ -56,6 +73,8 @@ interface Session {
   /** node → the channel that declared its lease queue. */
   leases: Map<string, Channel>;
   acquiring: Set<string>;
+  /** The channel that consumes and publishes presence. */
+  channel: Channel;
 }
 
 export class NodeLeases implements ServedNodes {
@@ -72,6 +91,14 @@ export class NodeLeases implements ServedNodes {
   private readonly started: Promise<void>;
   private timer: NodeJS.Timeout | undefined;
   private takeovers = 0;
+  private readonly id = randomBytes(8).toString('hex');
+  private readonly peers = new Map<string, { held: number; at: number }>();
+  private round = 0;
+  /** node → the round before which it is not tried again (given up to rebalance). */
+  private readonly cooldown = new Map<string, number>();
+  /** Leases in the order they were won (the newest is given up first). */
+  private readonly wonOrder: string[] = [];
+  private rebalancing = false;
 
   constructor(options: NodeLeasesOptions) {
     this.options = options;
@@ -113,7 +140,7 @@ export class NodeLeases implements ServedNodes {
         session: (connected) => this.runSession(connected),
         onError: (err) => this.log.warn({ err, url: redactUrl(this.options.url) }, 'lease connection failed'),
       });
-      this.timer = setInterval(() => this.tryAll(), this.retryMs);
+      this.timer = setInterval(() => this.tick(), this.retryMs);
       this.timer.unref();
     }
     return this.started;
@@ -168,10 +195,68 @@ export class NodeLeases implements ServedNodes {
     for (const l of [...this.listeners]) l();
   }
 
+  /** Live instances sharing the broker (this one included), as last announced. */
+  liveInstances(): number {
+    const since = Date.now() - PEER_ROUNDS * this.retryMs;
+    let n = 1;
+    for (const [id, p] of this.peers) if (id !== this.id && p.at >= since) n++;
+    return n;
+  }
+
+  /** The most leases this instance should hold: ceil(reachable nodes / live instances). */
+  share(): number {
+    return Math.max(1, Math.ceil(this.reachable.size / this.liveInstances()));
+  }
+
+  private tick(): void {
+    this.round++;
+    const s = this.session;
+    if (!s || s.closed) return;
+    try {
+      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify({ id: this.id, held: s.leases.size })));
+    } catch (err) {
+      this.log.debug({ err }, 'presence not sent');
+    }
+    const since = Date.now() - PEER_ROUNDS * this.retryMs;
+    for (const [id, p] of this.peers) if (p.at < since) this.peers.delete(id);
+    void this.rebalance(s);
+    this.tryAll();
+  }
+
+  private presenceExchange(): string {
+    return this.options.presenceExchange ?? `${this.options.exchange}.presence`;
+  }
+
+  /** Over its share while a live peer is under its own: gives the newest lease up. */
+  private async rebalance(s: Session): Promise<void> {
+    if (this.rebalancing || s.leases.size <= this.share()) return;
+    const since = Date.now() - PEER_ROUNDS * this.retryMs;
+    const share = this.share();
+    const someoneUnder = [...this.peers].some(([id, p]) => id !== this.id && p.at >= since && p.held < share);
+    if (!someoneUnder) return;
+    const node = [...this.wonOrder].reverse().find((n) => s.leases.has(n) && this.serving.has(n));
+    if (!node) return;
+    this.rebalancing = true;
+    try {
+      this.cooldown.set(node, this.round + COOLDOWN_ROUNDS);
+      this.setServing(node, false);
+      await this.options.beforeRelease?.(node);
+      this.log.info({ node, share, instances: this.liveInstances() }, 'giving a lease up to rebalance');
+      await this.release(node);
+    } finally {
+      this.rebalancing = false;
+    }
+  }
+
   private tryAll(): void {
     const s = this.session;
     if (!s || s.closed) return;
-    for (const node of this.reachable) if (!s.leases.has(node) && !s.acquiring.has(node)) void this.tryAcquire(s, node);
+    const eager = s.leases.size < this.share() || this.round % SLOW_ROUNDS === 0;
+    if (!eager) return;
+    for (const node of this.reachable) {
+      if (s.leases.has(node) || s.acquiring.has(node) || (this.cooldown.get(node) ?? 0) > this.round) continue;
+      void this.tryAcquire(s, node);
+    }
   }
 
   private async tryAcquire(s: Session, node: string): Promise<void> {
@@ -203,6 +288,9 @@ export class NodeLeases implements ServedNodes {
     // Released or disconnected meanwhile: not served.
     if (s.closed || s.leases.get(node) !== channel) return;
     this.takeovers++;
+    const at = this.wonOrder.indexOf(node);
+    if (at >= 0) this.wonOrder.splice(at, 1);
+    this.wonOrder.push(node);
     this.setServing(node, true);
     this.log.info({ node, ms: Math.round(performance.now() - startedAt) }, 'lease acquired: active for node');
   }
@@ -210,13 +298,17 @@ export class NodeLeases implements ServedNodes {
   private async runSession(connected: () => void): Promise<void> {
     const url = withHeartbeat(this.options.url, this.options.heartbeatS ?? 1);
     const connection = await connectAmqp(url, this.options.connectionName, this.log);
-    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set() };
+    let channel: Channel;
     try {
-      const channel = await connection.createChannel();
+      channel = await connection.createChannel();
       await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
       const q = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
       await channel.bindQueue(q.queue, this.options.exchange, `${EVENT_PREFIX}.#`);
       await channel.consume(q.queue, (msg) => this.onMessage(msg), { noAck: true });
+      await channel.assertExchange(this.presenceExchange(), 'fanout', { durable: false, autoDelete: true });
+      const presence = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      await channel.bindQueue(presence.queue, this.presenceExchange(), '');
+      await channel.consume(presence.queue, (msg) => this.onPresence(msg), { noAck: true });
     } catch (err) {
       await closeWithin(connection, CLOSE_MS);
       throw err;
@@ -225,6 +317,7 @@ export class NodeLeases implements ServedNodes {
       await closeWithin(connection, CLOSE_MS);
       return;
     }
+    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel };
     const closed = new Promise<void>((resolve) => {
       connection.on('close', () => {
         s.closed = true;
@@ -242,6 +335,16 @@ export class NodeLeases implements ServedNodes {
     this.startedResolve?.();
     this.tryAll();
     await closed;
+  }
+
+  private onPresence(msg: ConsumeMessage | null): void {
+    if (!msg) return;
+    try {
+      const p = JSON.parse(msg.content.toString()) as { id?: unknown; held?: unknown };
+      if (typeof p.id === 'string' && typeof p.held === 'number') this.peers.set(p.id, { held: p.held, at: Date.now() });
+    } catch {
+      // not ours: ignored
+    }
   }
 
   private onMessage(msg: ConsumeMessage | null): void {
