@@ -37,6 +37,7 @@ import { publishingHealth } from '../bus/index.js';
 import { AmqpCommandIntake } from '../bus/index.js';
 import { NodeGate, NodeLeases, allNodesServed, type ServedNodes } from '../bus/index.js';
 import { sleep } from '../util/index.js';
+import { activeOnlyExecutor } from './active-only-executor.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
@@ -190,6 +191,10 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   });
   const commands = metrics.instrument(control);
 
+  // Standby pairs: the gate publishes the events of leased nodes and holds the others for a takeover.
+  const { leases, gate } = config.ha.enabled ? buildLeases(config, instanceName, publisher, filter, metrics, logger) : { leases: undefined, gate: undefined };
+  const served: ServedNodes = leases ?? allNodesServed(config.freeswitch.nodes.map((n) => n.name));
+
   // The records follow every outbound event whether or not the API runs. Their own commands go out
   // directly: the tracker moves the record of a call it kicks to `leaving` itself, and the enforcer
   // only mutes, deafens and plays.
@@ -197,7 +202,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   const records = createRecords({
     storage,
     registry: live,
-    executor: commands,
+    // A standby keeps its records current but leaves acting on them to the active instance.
+    executor: leases ? activeOnlyExecutor(commands, router, leases) : commands,
     nodeUp,
     defaultAccountId: config.http.defaultAccountId,
     events,
@@ -231,9 +237,6 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     nodeName: instanceName,
   };
 
-  // Standby pairs: the gate publishes the events of leased nodes and holds the others for a takeover.
-  const { leases, gate } = config.ha.enabled ? buildLeases(config, instanceName, publisher, metrics, logger) : { leases: undefined, gate: undefined };
-  const served: ServedNodes = leases ?? allNodesServed(config.freeswitch.nodes.map((n) => n.name));
   if (leases) {
     cluster.on('up', (node) => leases.contend(node));
     // Whatever this instance already took from the node leaves before the lease does.
@@ -415,7 +418,7 @@ export function amqpConnectionName(role: 'publisher' | 'commands', instanceName:
   return `confmgr-${role} (${instanceName})`;
 }
 
-function buildLeases(config: Config, instanceName: string, publisher: AmqpPublisher, metrics: ServiceMetrics, logger: Logger): { leases: NodeLeases; gate: NodeGate } {
+function buildLeases(config: Config, instanceName: string, publisher: AmqpPublisher, filter: EventFilter, metrics: ServiceMetrics, logger: Logger): { leases: NodeLeases; gate: NodeGate } {
   let gate: NodeGate | undefined;
   const leases = new NodeLeases({
     url: config.amqp.url,
@@ -435,7 +438,14 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
     },
     logger,
   });
-  gate = new NodeGate({ served: leases, publish: (out, headers) => publisher.publish(out, headers), holdSize: config.ha.holdSize, logger });
+  gate = new NodeGate({
+    served: leases,
+    publish: (out, headers) => publisher.publish(out, headers),
+    // Held only if it would be published: the active never publishes a filtered event, so none would prune it.
+    accepts: (name) => filter.allows(name),
+    holdSize: config.ha.holdSize,
+    logger,
+  });
   return { leases, gate };
 }
 

@@ -27,6 +27,8 @@ export type GateHeaders = Record<string, string | number>;
 export interface NodeGateOptions {
   served: Pick<ServedNodes, 'isServing'>;
   publish: (event: OutboundEvent, headers: GateHeaders) => void;
+  /** Whether the publisher would publish an event of this name (others are not held). Default: all. */
+  accepts?: (event: string) => boolean;
   /** Events held per node at most. Default 100 000. */
   holdSize?: number;
   logger?: Logger;
@@ -58,6 +60,7 @@ export class NodeGate {
   private readonly served: Pick<ServedNodes, 'isServing'>;
   private readonly publishOut: (event: OutboundEvent, headers: GateHeaders) => void;
   private readonly holdSize: number;
+  private readonly accepts: (event: string) => boolean;
   private readonly log: Logger;
   private readonly held = new Map<string, Held[]>();
   /** node → Core-UUID → highest Event-Sequence seen published. */
@@ -68,6 +71,7 @@ export class NodeGate {
     this.served = options.served;
     this.publishOut = options.publish;
     this.holdSize = Math.max(1, options.holdSize ?? 100_000);
+    this.accepts = options.accepts ?? (() => true);
     this.log = (options.logger ?? silentLogger).child({ component: 'node-gate' });
   }
 
@@ -79,6 +83,7 @@ export class NodeGate {
       this.publishOut(out, headers);
       return;
     }
+    if (!this.accepts(out.event)) return;
     if (sequence > 0 && sequence <= (this.seen.get(event.node)?.get(event.coreUuid) ?? 0)) {
       this.counts.alreadyPublished++;
       return;

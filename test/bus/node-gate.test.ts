@@ -93,4 +93,14 @@ describe('NodeGate', () => {
     expect(r.seqs()).toEqual([9]);
     expect(r.gate.stats().held).toBe(1);
   });
+
+  it('does not hold what the publisher would filter out (the active never publishes it)', () => {
+    const published: unknown[] = [];
+    const gate = new NodeGate({ served: { isServing: () => false }, publish: (o) => published.push(o), accepts: (name) => name !== 'start-talking' });
+    const e = ev('A', 1);
+    gate.offer(e, out(e));
+    expect(gate.stats().held).toBe(0);
+    gate.takeOver('A');
+    expect(published).toEqual([]);
+  });
 });
