@@ -70,8 +70,11 @@ export class HaRig {
     this.tmp.remove();
   }
 
-  /** Starts `confmgr start` as app `app` (its payloads say `<app>@<host>`); `eslPort` defaults to the simulator's. */
-  async startInstance(app: string, eslPort = this.sim.port): Promise<CliProcess> {
+  /**
+   * Starts `confmgr start` as app `app` (its payloads say `<app>@<host>`); `eslPort` defaults to the
+   * simulator's, `amqpPort` to the broker's.
+   */
+  async startInstance(app: string, eslPort = this.sim.port, amqpPort?: number): Promise<CliProcess> {
     const commandQueue = uniq(`ha-cmd-${app}`);
     this.queues.push(commandQueue);
     if (!this.httpPorts.has(app)) this.httpPorts.set(app, await freePort());
@@ -85,7 +88,9 @@ export class HaRig {
       account: ACC_ACCOUNT,
       nodeName: this.node,
       extra: 'ha:\n  enabled: true\n  takeover_ms: 1000\n',
-    }).replace('app_name: confmgr', `app_name: ${app}`);
+    })
+      .replace('app_name: confmgr', `app_name: ${app}`)
+      .replace(AMQP_URL, amqpPort === undefined ? AMQP_URL : AMQP_URL.replace(/:\d+(\/|$)/, `:${amqpPort}$1`));
     const p = spawnCli(['start', '--config', writeConfig(this.tmp.dir, `${app}.yaml`, yaml)]);
     this.procs.push(p);
     await p.waitForOutput(/lease connection up/, 30_000);
