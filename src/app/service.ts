@@ -414,7 +414,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
  * `confmgr-publisher (confmgr@host)` / `confmgr-commands (confmgr@host)`, so that several instances
  * on one broker can be told apart. Always starts with `confmgr-<role>`.
  */
-export function amqpConnectionName(role: 'publisher' | 'commands', instanceName: string): string {
+export function amqpConnectionName(role: 'publisher' | 'commands' | 'lease', instanceName: string): string {
   return `confmgr-${role} (${instanceName})`;
 }
 
@@ -423,7 +423,7 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
   const leases = new NodeLeases({
     url: config.amqp.url,
     exchange: config.amqp.exchange,
-    connectionName: `confmgr-lease (${instanceName})`,
+    connectionName: amqpConnectionName('lease', instanceName),
     retryMs: config.ha.takeoverMs,
     reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: Math.min(config.amqp.reconnect.capMs, config.ha.takeoverMs) },
     onPublished: (node, core, sequence) => gate?.observe(node, core, sequence),
