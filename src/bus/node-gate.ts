@@ -14,7 +14,7 @@
  * later received event is seen published.
  */
 import type { ConferenceEvent, OutboundEvent } from '../conference/index.js';
-import { silentLogger, type Logger } from '../util/index.js';
+import { Fifo, silentLogger, type Logger } from '../util/index.js';
 import type { ServedNodes } from './served-nodes.js';
 
 /** AMQP header names carrying an event's identity (absent when standby pairs are off). */
@@ -62,7 +62,7 @@ export class NodeGate {
   private readonly holdSize: number;
   private readonly accepts: (event: string) => boolean;
   private readonly log: Logger;
-  private readonly held = new Map<string, Held[]>();
+  private readonly held = new Map<string, Fifo<Held>>();
   /** node → Core-UUID → highest Event-Sequence seen published. */
   private readonly seen = new Map<string, Map<string, number>>();
   private readonly counts = { overflow: 0, alreadyPublished: 0, released: 0 };
@@ -89,10 +89,10 @@ export class NodeGate {
       return;
     }
     let list = this.held.get(event.node);
-    if (!list) this.held.set(event.node, (list = []));
+    if (!list) this.held.set(event.node, (list = new Fifo()));
     list.push({ out, core: event.coreUuid, sequence, headers });
     if (list.length > this.holdSize) {
-      list.splice(0, list.length - this.holdSize);
+      list.shift();
       this.counts.overflow++;
     }
   }
@@ -105,23 +105,25 @@ export class NodeGate {
     if ((cores.get(core) ?? 0) < sequence) cores.set(core, sequence);
     const list = this.held.get(node);
     if (!list || list.length === 0) return;
-    // Held events are in FreeSWITCH order: drop the prefix up to the last one seen published.
-    let cut = -1;
-    for (let i = 0; i < list.length; i++) {
-      const h = list[i]!;
-      if (h.sequence === 0) continue;
-      if (h.core === core && h.sequence <= sequence) cut = i;
-      else break;
+    // Held events are in FreeSWITCH order: drop the prefix up to the last one seen published
+    // (synthesized ones go only with a published event after them).
+    let synthesized: Held[] = [];
+    for (let h = list.peek(); h !== undefined; h = list.peek()) {
+      if (h.sequence !== 0 && !(h.core === core && h.sequence <= sequence)) break;
+      list.shift();
+      if (h.sequence === 0) {
+        synthesized.push(h);
+        continue;
+      }
+      this.counts.alreadyPublished += synthesized.length + 1;
+      synthesized = [];
     }
-    if (cut >= 0) {
-      list.splice(0, cut + 1);
-      this.counts.alreadyPublished += cut + 1;
-    }
+    if (synthesized.length > 0) list.unshiftAll(synthesized);
   }
 
   /** This instance now holds `node`'s lease: publishes, in order, what was held and not seen published. */
   takeOver(node: string): TakeoverResult {
-    const list = this.held.get(node) ?? [];
+    const list = this.held.get(node)?.drainAll() ?? [];
     this.held.delete(node);
     const cores = this.seen.get(node);
     let released = 0;
