@@ -17,6 +17,8 @@ import { fitToDescriptors, openFilesLimit } from './descriptor-budget.js';
 export interface NodeReadiness {
   /** The Event Socket connections' state. */
   state: NodeState;
+  /** With standby pairs: whether this instance is `active` for the node, a `standby`, or cannot reach it. */
+  lease?: 'active' | 'standby' | 'unreachable';
   /** Connected (event and a command connection). */
   up: boolean;
   /**

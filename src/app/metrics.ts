@@ -21,6 +21,8 @@ export interface GaugeSources {
   deduplicated?(): number;
   conferences?(): number;
   participants?(): number;
+  /** Standby pairs: this instance's lease state per node (absent without `ha.enabled`). */
+  leaseStates?(): ReadonlyArray<{ node: string; state: 'active' | 'standby' | 'unreachable' }>;
 }
 
 const NODE_STATES: readonly NodeState[] = ['connecting', 'up', 'down', 'closed'];
@@ -32,6 +34,8 @@ export class ServiceMetrics {
   private readonly filtered: Counter<'event'>;
   private readonly dropped: Counter<'event' | 'reason'>;
   private readonly commandLatency: Histogram<'command' | 'outcome'>;
+  private readonly takeovers: Counter<'node'>;
+  private readonly takeoverSeconds: Histogram<'node'>;
   private sources: GaugeSources | undefined;
 
   constructor(options: { defaultMetrics?: boolean; prefix?: string } = {}) {
@@ -69,6 +73,19 @@ export class ServiceMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.takeovers = new Counter({
+      name: `${p}node_takeovers_total`,
+      help: 'Node leases won by this instance (standby pairs), by node',
+      labelNames: ['node'],
+      registers,
+    });
+    this.takeoverSeconds = new Histogram({
+      name: `${p}node_takeover_seconds`,
+      help: 'From winning a node lease to publishing for it (settle and release of held events), by node',
+      labelNames: ['node'],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
     const self = this;
     /** A gauge without labels whose value is read from the sources at scrape time. */
     const scrapedGauge = (name: string, help: string, read: (sources: GaugeSources | undefined) => number): void => {
@@ -102,6 +119,22 @@ export class ServiceMetrics {
         }
       },
     });
+    new Gauge({
+      name: `${p}node_active`,
+      help: 'Standby pairs: 1 when this instance is active for the node (holds its lease), 0 when standby or unreachable',
+      labelNames: ['node', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { node, state } of self.sources?.leaseStates?.() ?? []) this.set({ node, state }, state === 'active' ? 1 : 0);
+      },
+    });
+  }
+
+  /** A node lease won and its held events released (standby pairs). */
+  takeover(node: string, seconds: number): void {
+    this.takeovers.inc({ node });
+    this.takeoverSeconds.observe({ node }, seconds);
   }
 
   /** Where the gauges read their values at scrape time. */

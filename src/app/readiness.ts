@@ -18,6 +18,8 @@ export interface ReadinessSources {
   bufferedThreshold: number;
   /** Started and not stopping. */
   serving(): boolean;
+  /** Standby pairs (absent without): the node's lease state, and whether the lease connection is up. */
+  leases?: { state(node: string): 'active' | 'standby' | 'unreachable'; connected(): boolean };
 }
 
 export function readinessReport(s: ReadinessSources): ReadinessReport {
@@ -25,11 +27,13 @@ export function readinessReport(s: ReadinessSources): ReadinessReport {
   for (const p of s.nodes()) {
     const up = p.state === 'up';
     const sync = s.syncState(p.name) ?? 'pending';
-    nodes[p.name] = { state: p.state, up, sync, ready: up && sync === 'synced' };
+    nodes[p.name] = { state: p.state, up, sync, ready: up && sync === 'synced', ...(s.leases ? { lease: s.leases.state(p.name) } : {}) };
   }
   const stats = s.publishing();
   const publishing = publishingHealth(stats, s.bufferedThreshold);
   const broker = { connected: stats.connected, buffered: stats.buffered, blocked: stats.blocked, ...(publishing.ok ? {} : { reason: publishing.reason }) };
-  const ready = s.serving() && publishing.ok && Object.values(nodes).every((n) => n.ready);
-  return { ready, nodes, broker };
+  // A standby is ready when it could take over: its nodes synced, the broker and its lease connection up.
+  const leaseOk = s.leases?.connected() ?? true;
+  const ready = s.serving() && publishing.ok && leaseOk && Object.values(nodes).every((n) => n.ready);
+  return { ready, nodes, broker: leaseOk ? broker : { ...broker, reason: broker.reason ?? 'lease connection down' } };
 }

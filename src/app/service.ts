@@ -34,7 +34,9 @@ import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '
 import { AmqpPublisher, type CloseResult } from '../bus/index.js';
 import { EventFilter } from '../bus/index.js';
 import { publishingHealth } from '../bus/index.js';
-import { AmqpCommandIntake, allNodesServed, type ServedNodes } from '../bus/index.js';
+import { AmqpCommandIntake, NodeGate, NodeLeases, allNodesServed, type ServedNodes } from '../bus/index.js';
+import { sleep } from '../util/index.js';
+import { activeOnlyExecutor } from './active-only-executor.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
@@ -85,6 +87,10 @@ export interface ServiceHandle {
   readonly records: Records;
   /** The entry service (outbound Event Socket), when `entry.listen` is configured; listening after start(). */
   readonly entry: EntryService | undefined;
+  /** The nodes this instance serves: all of them, or those whose lease it holds (`ha.enabled`). */
+  readonly served: ServedNodes;
+  /** The node leases with `ha.enabled` (undefined without). */
+  readonly leases: NodeLeases | undefined;
   /** The AMQP command intake (undefined with `commandIntake: false`); connects on start(). */
   readonly intake: AmqpCommandIntake | undefined;
   /** Set once started with http. */
@@ -187,6 +193,10 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   });
   const commands = metrics.instrument(control);
 
+  // Standby pairs: the gate publishes the events of leased nodes and holds the others for a takeover.
+  const { leases, gate } = config.ha.enabled ? buildLeases(config, instanceName, publisher, filter, metrics, logger) : { leases: undefined, gate: undefined };
+  const served: ServedNodes = leases ?? allNodesServed(config.freeswitch.nodes.map((n) => n.name));
+
   // The records follow every outbound event whether or not the API runs. Their own commands go out
   // directly: the tracker moves the record of a call it kicks to `leaving` itself, and the enforcer
   // only mutes, deafens and plays.
@@ -194,7 +204,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   const records = createRecords({
     storage,
     registry: live,
-    executor: commands,
+    // A standby keeps its records current but leaves acting on them to the active instance.
+    executor: leases ? activeOnlyExecutor(commands, router, leases) : commands,
     nodeUp,
     defaultAccountId: config.http.defaultAccountId,
     events,
@@ -209,7 +220,6 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   });
   // Which nodes this instance is active for: its own command queue is bound to their conferences.
   const nodeNames = config.freeswitch.nodes.map((n) => n.name);
-  const served: ServedNodes = allNodesServed(nodeNames);
   const intake =
     options.commandIntake === false
       ? undefined
@@ -256,6 +266,14 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     nodeName: instanceName,
   };
 
+  if (leases) {
+    cluster.on('up', (node) => leases.contend(node));
+    // Whatever this instance already took from the node leaves before the lease does.
+    cluster.on('down', (node) => {
+      void publisher.flush(config.ha.takeoverMs).then(() => (nodeUp(node) ? undefined : leases.withdraw(node)));
+    });
+  }
+
   // FreeSWITCH → typed events → state → consumers. The pool logs ups and downs, the resync its results.
   attachStateSync(cluster, sync, { onEvent: (event) => metrics.eventReceived(event.node, event.action), logger });
   if (intake) {
@@ -271,7 +289,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   }
   sync.on('event', (event: ConferenceEvent) => {
     const out = toOutboundEvent(payloadCtx, event);
-    publisher.publish(out);
+    if (gate) gate.offer(event, out);
+    else publisher.publish(out);
     events.emit(out);
   });
   const compactor = compactAfterResyncs({ enabled: config.memory.compact, buffer: publisher, sync, logger: logger.child({ component: 'memory' }) });
@@ -284,6 +303,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     intakeConnected: () => intake?.connected ?? false,
     nodeStates: () => cluster.nodes().map((p) => ({ node: p.name, state: p.state })),
     deduplicated: () => registry.stats().deduplicated,
+    ...(leases ? { leaseStates: () => config.freeswitch.nodes.map((n) => ({ node: n.name, state: leases.state(n.name) })) } : {}),
     conferences: () => registry.stats().conferences,
     participants: () => registry.stats().participants,
   });
@@ -299,6 +319,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       // Past half the buffer, drops are next.
       bufferedThreshold: Math.floor(config.amqp.bufferSize / 2),
       serving: () => running && stopping === undefined,
+      ...(leases ? { leases: { state: (node: string) => leases.state(node), connected: () => leases.connected } } : {}),
     });
 
   /** The REST/WebSocket API over the records, registered on the HTTP server before it listens. */
@@ -340,6 +361,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     records,
     entry,
     intake,
+    served,
+    leases,
     http: undefined,
     readiness,
     websocketClients: () => websocketClients(),
@@ -365,6 +388,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       await compactor?.compactNow('startup');
       // Then the broker, then commands, then FreeSWITCH (events from the first resync are buffered either way).
       void publisher.start();
+      // The read-back of what others publish is bound before any event of a shared node arrives.
+      if (leases) await Promise.race([leases.start(), sleep(config.ha.takeoverMs)]);
       if (intake) void intake.start();
       cluster.start();
       // Calls come last: the registry they are checked against fills from the nodes' first resync.
@@ -397,7 +422,12 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
               compactor?.close();
             },
             publisher: {
-              close: (flushMs) => publisher.close(flushMs),
+              // The leases go once everything taken is confirmed: a standby publishes from there on.
+              close: async (flushMs) => {
+                const result = await publisher.close(flushMs);
+                await leases?.close();
+                return result;
+              },
               leftover: () => {
                 const st = publisher.stats();
                 return { dropped: st.dropped.shutdown + st.buffered, unconfirmed: st.unconfirmedAtClose + st.inFlight };
@@ -429,8 +459,39 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
  * `confmgr-publisher (confmgr@host)` / `confmgr-commands (confmgr@host)`, so that several instances
  * on one broker can be told apart. Always starts with `confmgr-<role>`.
  */
-export function amqpConnectionName(role: 'publisher' | 'commands', instanceName: string): string {
+export function amqpConnectionName(role: 'publisher' | 'commands' | 'lease', instanceName: string): string {
   return `confmgr-${role} (${instanceName})`;
+}
+
+function buildLeases(config: Config, instanceName: string, publisher: AmqpPublisher, filter: EventFilter, metrics: ServiceMetrics, logger: Logger): { leases: NodeLeases; gate: NodeGate } {
+  let gate: NodeGate | undefined;
+  const leases = new NodeLeases({
+    url: config.amqp.url,
+    exchange: config.amqp.exchange,
+    connectionName: amqpConnectionName('lease', instanceName),
+    retryMs: config.ha.takeoverMs,
+    reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: Math.min(config.amqp.reconnect.capMs, config.ha.takeoverMs) },
+    onPublished: (node, core, sequence) => gate?.observe(node, core, sequence),
+    // Given up to rebalance: what was taken from the node leaves before the lease does.
+    beforeRelease: async () => void (await publisher.flush(config.ha.takeoverMs)),
+    onAcquired: async (node) => {
+      const started = performance.now();
+      // What the previous holder sent just before it went may still be on its way back to us.
+      await sleep(config.ha.settleMs);
+      gate?.takeOver(node);
+      metrics.takeover(node, (performance.now() - started) / 1000);
+    },
+    logger,
+  });
+  gate = new NodeGate({
+    served: leases,
+    publish: (out, headers) => publisher.publish(out, headers),
+    // Held only if it would be published: the active never publishes a filtered event, so none would prune it.
+    accepts: (name) => filter.allows(name),
+    holdSize: config.ha.holdSize,
+    logger,
+  });
+  return { leases, gate };
 }
 
 function safeHostname(): string {

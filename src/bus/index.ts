@@ -6,5 +6,7 @@ export type { CloseResult, PublisherMetricsHook } from './publisher.js';
 export { publishingHealth } from './publishing-health.js';
 export type { PublishingStats } from './publishing-health.js';
 export { EVENT_PREFIX, commandRoutingKey } from './routing.js';
+export { NodeGate } from './node-gate.js';
+export { NodeLeases } from './node-lease.js';
 export { allNodesServed } from './served-nodes.js';
 export type { ServedNodes } from './served-nodes.js';

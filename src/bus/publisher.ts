@@ -134,6 +134,8 @@ interface Entry {
   nacks: number;
   state: number;
   session: number;
+  /** AMQP headers (the event's FreeSWITCH identity, for standby instances); absent: none. */
+  headers: Record<string, string | number> | undefined;
 }
 
 interface Session {
@@ -235,7 +237,7 @@ export class AmqpPublisher {
    * Queues one event. Synchronous and non-blocking whatever the broker's state: the event is
    * filtered (counted), or buffered (oldest dropped and counted on overflow), or refused after close().
    */
-  publish(event: OutboundEvent): PublishOutcome {
+  publish(event: OutboundEvent, headers?: Record<string, string | number>): PublishOutcome {
     const name = event.event;
     if (!this.accepting) {
       this.countDrop(name, 'shutdown', 1); // late arrivals during shutdown: counted, never silent
@@ -259,6 +261,7 @@ export class AmqpPublisher {
       nacks: 0,
       state: PENDING,
       session: 0,
+      headers,
     };
     if (this.pending.length >= this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize + 1);
     this.pending.push(entry);
@@ -451,6 +454,7 @@ export class AmqpPublisher {
       messageId: '',
       timestamp: 0,
       type: '',
+      headers: undefined as Record<string, string | number> | undefined,
     };
     while (budget-- > 0) {
       const e = this.pending.shift();
@@ -462,6 +466,7 @@ export class AmqpPublisher {
       options.messageId = e.messageId;
       options.timestamp = e.timestamp;
       options.type = e.event;
+      options.headers = e.headers;
       let writable: boolean;
       try {
         writable = s.channel.publish(this.exchange, e.routingKey, e.body, options, (err: unknown) =>

@@ -1,7 +1,7 @@
 /**
- * Which FreeSWITCH nodes this instance serves (is active for): the command intake binds its own
- * queue to the conferences live on those nodes only. A single instance serves every configured node;
- * a lease-based implementation decides it among several instances.
+ * Which FreeSWITCH nodes this instance serves (is active for): the publisher gate and the command
+ * routing ask it. Without standby pairs every configured node is served (allNodesServed); with them
+ * the node leases (src/bus/node-lease.ts) decide.
  */
 export interface ServedNodes {
   /** Whether this instance currently serves (is active for) the node. */
@@ -10,12 +10,11 @@ export interface ServedNodes {
   onChange(listener: () => void): () => void;
 }
 
-/** Every configured node, always: a single instance (today's behaviour). */
+/** Every listed node, always: one instance alone, or `ha.enabled: false`. Never changes. */
 export function allNodesServed(nodes: readonly string[]): ServedNodes {
-  const set = new Set(nodes);
+  const served = new Set(nodes);
   return {
-    isServing: (node) => set.has(node),
-    // The set never changes: nothing to tell.
+    isServing: (node) => served.has(node),
     onChange: () => () => undefined,
   };
 }

@@ -75,6 +75,8 @@ export interface Config {
   log: { level: string; pretty: boolean | undefined };
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
+  /** Standby pairs per FreeSWITCH node (src/bus/node-lease.ts); disabled: no lease, every node served. */
+  ha: { enabled: boolean; takeoverMs: number; settleMs: number; holdSize: number };
 }
 
 /** Unknown keys named in one issue (a mapping may hold thousands). */
@@ -194,6 +196,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },
+    ha: { enabled: file.ha.enabled, takeoverMs: file.ha.takeover_ms, settleMs: file.ha.settle_ms, holdSize: file.ha.hold_size },
   };
 }
 

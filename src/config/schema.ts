@@ -355,6 +355,21 @@ export function fileSchema(knownEvents: readonly string[]) {
         compact: bool().default(true),
       })
       .prefault({}),
+    /**
+     * Standby pairs: several instances may list the same node; one holds its lease (an exclusive
+     * RabbitMQ queue) and publishes, the others hold its events and take over. false: no lease at all.
+     */
+    ha: z
+      .strictObject({
+        enabled: bool().default(false),
+        /** A standby retries a held lease this often; with the lease connection's heartbeat, bounds a takeover. */
+        takeover_ms: int(200, 60_000).default(1_000),
+        /** After winning a lease, how long to keep reading what the previous holder published before releasing. */
+        settle_ms: int(0, 10_000).default(300),
+        /** Events of a node this instance does not serve, held for a takeover; the oldest go first. */
+        hold_size: int(1, 10_000_000).default(100_000),
+      })
+      .prefault({}),
   });
 }
 

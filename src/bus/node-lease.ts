@@ -1,0 +1,364 @@
+/**
+ * NodeLeases: which instance is active for each FreeSWITCH node, decided by RabbitMQ alone.
+ *
+ * The lease of node N is the exclusive queue `confmgr.lease.<N>`: the instance whose connection
+ * declared it holds it; any other declaration fails with RESOURCE_LOCKED (405) and that instance is
+ * a standby, trying again every `retryMs`. The broker deletes an exclusive queue with its connection,
+ * so an active that is killed, cut off (the lease connection's short heartbeat notices within about
+ * two beats) or loses the broker gives the lease up without doing anything; a voluntary release
+ * (SIGTERM, the node's ESL connection lost) deletes the queue.
+ *
+ * The same connection reads back every event published on the exchange (a private auto-delete queue
+ * bound to `conference.event.#`) and reports each one's node and FreeSWITCH identity from its headers:
+ * what a standby must not publish again when it takes over (src/bus/node-gate.ts).
+ *
+ * A node is contended only while this instance can reach it (`contend` / `withdraw`, driven by the
+ * node's ESL connection), so a standby that cannot see the node never takes it.
+ *
+ * Balance (several instances sharing one node list): every instance announces itself and how many
+ * leases it holds on a fanout exchange each round; `share` = ceil(reachable nodes / live instances).
+ * Under its share an instance tries every free lease each round; at or over it only every third round
+ * (a node nobody else takes is still served); over it, while a live peer is under its share, it gives
+ * its newest lease up (gracefully: stop publishing, flush, delete) and leaves it alone for a while.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { reconnectLoop, redactUrl, silentLogger, type BackoffOptions, type Logger } from '../util/index.js';
+import { closeWithin, connectAmqp } from './connect.js';
+import { CORE_HEADER, NODE_HEADER, SEQUENCE_HEADER } from './node-gate.js';
+import { EVENT_PREFIX } from './routing.js';
+import type { ServedNodes } from './served-nodes.js';
+
+export type LeaseState = 'active' | 'standby' | 'unreachable';
+
+export interface NodeLeasesOptions {
+  url: string;
+  /** The topic exchange events are published on (read back here). */
+  exchange: string;
+  /** Client-provided connection name (rabbitmqctl list_connections). */
+  connectionName: string;
+  /** How often a standby tries a held lease. Default 1000. */
+  retryMs?: number;
+  /** AMQP heartbeat of the lease connection, seconds: how fast the broker notices a cut-off holder. Default 1. */
+  heartbeatS?: number;
+  reconnect?: BackoffOptions;
+  /** Every event seen published on the exchange, by any instance. */
+  onPublished?: (node: string, core: string, sequence: number) => void;
+  /** Runs after a lease is won, before the node counts as served (the takeover itself). */
+  onAcquired?: (node: string) => Promise<void> | void;
+  /** Runs when a lease is given up to rebalance, after the node stopped counting as served, before the queue goes (flush what was taken). */
+  beforeRelease?: (node: string) => Promise<void> | void;
+  /** Fanout exchange where instances announce themselves (balance). Default `<exchange>.presence`: instances sharing nodes share the event exchange. */
+  presenceExchange?: string;
+  logger?: Logger;
+}
+
+/** The lease queue of a node. */
+export function leaseQueueName(node: string): string {
+  return `confmgr.lease.${node}`;
+}
+
+const RESOURCE_LOCKED = 405;
+/** A peer not heard from for this many rounds is gone. */
+const PEER_ROUNDS = 3;
+/** At or over its share, an instance tries free leases every this many rounds. */
+const SLOW_ROUNDS = 3;
+/** A lease given up to rebalance is left alone for this many rounds. */
+const COOLDOWN_ROUNDS = 4;
+const CLOSE_MS = 1000;
+
+interface Session {
+  connection: ChannelModel;
+  closed: boolean;
+  /** node → the channel that declared its lease queue. */
+  leases: Map<string, Channel>;
+  acquiring: Set<string>;
+  /** The channel that consumes and publishes presence. */
+  channel: Channel;
+}
+
+export class NodeLeases implements ServedNodes {
+  private readonly options: NodeLeasesOptions;
+  private readonly retryMs: number;
+  private readonly log: Logger;
+  private readonly reachable = new Set<string>();
+  private readonly serving = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  private session: Session | undefined;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private startedResolve: (() => void) | undefined;
+  private readonly started: Promise<void>;
+  private timer: NodeJS.Timeout | undefined;
+  private takeovers = 0;
+  private readonly id = randomBytes(8).toString('hex');
+  private readonly peers = new Map<string, { held: number; at: number }>();
+  private round = 0;
+  /** node → the round before which it is not tried again (given up to rebalance). */
+  private readonly cooldown = new Map<string, number>();
+  /** Leases in the order they were won (the newest is given up first). */
+  private readonly wonOrder: string[] = [];
+  private rebalancing = false;
+
+  constructor(options: NodeLeasesOptions) {
+    this.options = options;
+    this.retryMs = Math.max(50, options.retryMs ?? 1000);
+    this.log = (options.logger ?? silentLogger).child({ component: 'node-lease' });
+    this.started = new Promise((resolve) => (this.startedResolve = resolve));
+  }
+
+  isServing(node: string): boolean {
+    return this.serving.has(node);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  state(node: string): LeaseState {
+    if (this.serving.has(node)) return 'active';
+    return this.reachable.has(node) ? 'standby' : 'unreachable';
+  }
+
+  /** The lease connection is up (without it this instance serves no node and cannot take one). */
+  get connected(): boolean {
+    return this.session !== undefined && !this.session.closed;
+  }
+
+  /** Leases won since start. */
+  takeoverCount(): number {
+    return this.takeovers;
+  }
+
+  /** Connects (and keeps reconnecting); resolves once the read-back queue is consuming, or on close. */
+  start(): Promise<void> {
+    if (!this.loop) {
+      this.loop = reconnectLoop({
+        signal: this.abort.signal,
+        backoff: this.options.reconnect ?? {},
+        session: (connected) => this.runSession(connected),
+        onError: (err) => this.log.warn({ err, url: redactUrl(this.options.url) }, 'lease connection failed'),
+      });
+      this.timer = setInterval(() => this.tick(), this.retryMs);
+      this.timer.unref();
+    }
+    return this.started;
+  }
+
+  /** This instance can reach the node (its ESL connection is up): compete for its lease. */
+  contend(node: string): void {
+    this.reachable.add(node);
+    this.tryAll();
+  }
+
+  /** This instance lost the node: give its lease up (a standby that still reaches it takes over). */
+  async withdraw(node: string): Promise<void> {
+    this.reachable.delete(node);
+    await this.release(node);
+  }
+
+  /** Gives every lease up (deleting the queues) and closes the connection. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    clearInterval(this.timer);
+    this.reachable.clear();
+    const s = this.session;
+    if (s) {
+      await Promise.all([...s.leases.keys()].map((node) => this.release(node)));
+      s.closed = true;
+      await closeWithin(s.connection, CLOSE_MS);
+    }
+    this.startedResolve?.();
+    await this.loop;
+  }
+
+  private async release(node: string): Promise<void> {
+    const s = this.session;
+    const channel = s?.leases.get(node);
+    s?.leases.delete(node);
+    this.setServing(node, false);
+    if (!channel) return;
+    try {
+      await channel.deleteQueue(leaseQueueName(node));
+      await channel.close();
+    } catch (err) {
+      this.log.debug({ err, node }, 'lease release: channel already gone');
+    }
+    this.log.info({ node }, 'lease released');
+  }
+
+  private setServing(node: string, on: boolean): void {
+    if (on === this.serving.has(node)) return;
+    if (on) this.serving.add(node);
+    else this.serving.delete(node);
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Live instances sharing the broker (this one included), as last announced. */
+  liveInstances(): number {
+    const since = Date.now() - PEER_ROUNDS * this.retryMs;
+    let n = 1;
+    for (const [id, p] of this.peers) if (id !== this.id && p.at >= since) n++;
+    return n;
+  }
+
+  /** The most leases this instance should hold: ceil(reachable nodes / live instances). */
+  share(): number {
+    return Math.max(1, Math.ceil(this.reachable.size / this.liveInstances()));
+  }
+
+  private tick(): void {
+    this.round++;
+    const s = this.session;
+    if (!s || s.closed) return;
+    try {
+      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify({ id: this.id, held: s.leases.size })));
+    } catch (err) {
+      this.log.debug({ err }, 'presence not sent');
+    }
+    const since = Date.now() - PEER_ROUNDS * this.retryMs;
+    for (const [id, p] of this.peers) if (p.at < since) this.peers.delete(id);
+    void this.rebalance(s);
+    this.tryAll();
+  }
+
+  private presenceExchange(): string {
+    return this.options.presenceExchange ?? `${this.options.exchange}.presence`;
+  }
+
+  /** Over its share while a live peer is under its own: gives the newest lease up. */
+  private async rebalance(s: Session): Promise<void> {
+    if (this.rebalancing || s.leases.size <= this.share()) return;
+    const since = Date.now() - PEER_ROUNDS * this.retryMs;
+    const share = this.share();
+    const someoneUnder = [...this.peers].some(([id, p]) => id !== this.id && p.at >= since && p.held < share);
+    if (!someoneUnder) return;
+    const node = [...this.wonOrder].reverse().find((n) => s.leases.has(n) && this.serving.has(n));
+    if (!node) return;
+    this.rebalancing = true;
+    try {
+      this.cooldown.set(node, this.round + COOLDOWN_ROUNDS);
+      this.setServing(node, false);
+      await this.options.beforeRelease?.(node);
+      this.log.info({ node, share, instances: this.liveInstances() }, 'giving a lease up to rebalance');
+      await this.release(node);
+    } finally {
+      this.rebalancing = false;
+    }
+  }
+
+  private tryAll(): void {
+    const s = this.session;
+    if (!s || s.closed) return;
+    const eager = s.leases.size < this.share() || this.round % SLOW_ROUNDS === 0;
+    if (!eager) return;
+    for (const node of this.reachable) {
+      if (s.leases.has(node) || s.acquiring.has(node) || (this.cooldown.get(node) ?? 0) > this.round) continue;
+      void this.tryAcquire(s, node);
+    }
+  }
+
+  private async tryAcquire(s: Session, node: string): Promise<void> {
+    s.acquiring.add(node);
+    let channel: Channel | undefined;
+    try {
+      channel = await s.connection.createChannel();
+      channel.on('error', () => undefined); // a 405 closes the channel; the rejection below says it
+      await channel.assertQueue(leaseQueueName(node), { exclusive: true, durable: false, autoDelete: false });
+    } catch (err) {
+      s.acquiring.delete(node);
+      if ((err as { code?: number }).code !== RESOURCE_LOCKED) this.log.debug({ err, node }, 'lease attempt failed');
+      return;
+    }
+    if (s.closed || !this.reachable.has(node)) {
+      s.acquiring.delete(node);
+      await channel.deleteQueue(leaseQueueName(node)).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+      return;
+    }
+    s.leases.set(node, channel);
+    const startedAt = performance.now();
+    try {
+      await this.options.onAcquired?.(node);
+    } catch (err) {
+      this.log.error({ err, node }, 'takeover step failed');
+    }
+    s.acquiring.delete(node);
+    // Released or disconnected meanwhile: not served.
+    if (s.closed || s.leases.get(node) !== channel) return;
+    this.takeovers++;
+    const at = this.wonOrder.indexOf(node);
+    if (at >= 0) this.wonOrder.splice(at, 1);
+    this.wonOrder.push(node);
+    this.setServing(node, true);
+    this.log.info({ node, ms: Math.round(performance.now() - startedAt) }, 'lease acquired: active for node');
+  }
+
+  private async runSession(connected: () => void): Promise<void> {
+    const url = withHeartbeat(this.options.url, this.options.heartbeatS ?? 1);
+    const connection = await connectAmqp(url, this.options.connectionName, this.log);
+    let channel: Channel;
+    try {
+      channel = await connection.createChannel();
+      await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
+      const q = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      await channel.bindQueue(q.queue, this.options.exchange, `${EVENT_PREFIX}.#`);
+      await channel.consume(q.queue, (msg) => this.onMessage(msg), { noAck: true });
+      await channel.assertExchange(this.presenceExchange(), 'fanout', { durable: false, autoDelete: true });
+      const presence = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      await channel.bindQueue(presence.queue, this.presenceExchange(), '');
+      await channel.consume(presence.queue, (msg) => this.onPresence(msg), { noAck: true });
+    } catch (err) {
+      await closeWithin(connection, CLOSE_MS);
+      throw err;
+    }
+    if (this.abort.signal.aborted) {
+      await closeWithin(connection, CLOSE_MS);
+      return;
+    }
+    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel };
+    const closed = new Promise<void>((resolve) => {
+      connection.on('close', () => {
+        s.closed = true;
+        if (this.session === s) this.session = undefined;
+        // The broker dropped every lease of this connection with it: nothing is served any more.
+        for (const node of s.leases.keys()) this.setServing(node, false);
+        s.leases.clear();
+        if (!this.abort.signal.aborted) this.log.warn('lease connection lost: serving no node until it is back');
+        resolve();
+      });
+    });
+    this.session = s;
+    connected();
+    this.log.info({ url: redactUrl(this.options.url) }, 'lease connection up');
+    this.startedResolve?.();
+    this.tryAll();
+    await closed;
+  }
+
+  private onPresence(msg: ConsumeMessage | null): void {
+    if (!msg) return;
+    try {
+      const p = JSON.parse(msg.content.toString()) as { id?: unknown; held?: unknown };
+      if (typeof p.id === 'string' && typeof p.held === 'number') this.peers.set(p.id, { held: p.held, at: Date.now() });
+    } catch {
+      // not ours: ignored
+    }
+  }
+
+  private onMessage(msg: ConsumeMessage | null): void {
+    if (!msg) return;
+    const h = msg.properties.headers ?? {};
+    const node = h[NODE_HEADER];
+    const core = h[CORE_HEADER];
+    const sequence = Number(h[SEQUENCE_HEADER]);
+    if (typeof node === 'string' && typeof core === 'string' && sequence > 0) this.options.onPublished?.(node, core, sequence);
+  }
+}
+
+function withHeartbeat(url: string, seconds: number): string {
+  if (/[?&]heartbeat=/.test(url)) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}heartbeat=${seconds}`;
+}
+
