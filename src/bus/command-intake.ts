@@ -49,7 +49,7 @@ import {
   type ParsedCommandMessage,
 } from './command-message.js';
 import { CommandAccountMismatchError, CommandMessageTooLargeError, UnparsableCommandMessageError } from './errors.js';
-import { COMMAND_BINDING } from './routing.js';
+import { COMMAND_BINDING, DISCOVERY_KEY } from './routing.js';
 import { CommandBindings } from './command-bindings.js';
 
 export interface AmqpCommandIntakeOptions {
@@ -152,6 +152,7 @@ export class AmqpCommandIntake {
   readonly unroutedExchange: string;
   private readonly bindings: CommandBindings;
   private readonly servesConference: (conference: string) => boolean;
+  private readonly routedConferences: () => Iterable<string>;
   private readonly url: string;
   private readonly executor: ConferenceCommandExecutor;
   private readonly prefetch: number;
@@ -193,7 +194,8 @@ export class AmqpCommandIntake {
     this.routingExchange = amqpName(`${this.exchange}.${this.queue}`);
     this.unroutedExchange = amqpName(`${this.exchange}.${this.queue}.unrouted`);
     this.ownQueue = amqpName(`${this.queue}.${options.instanceName ?? 'confmgr'}`, `.${randomBytes(4).toString('hex')}`);
-    this.bindings = new CommandBindings({ desired: options.routedConferences ?? (() => []), ...(options.logger ? { logger: options.logger } : {}) });
+    this.routedConferences = options.routedConferences ?? (() => []);
+    this.bindings = new CommandBindings({ desired: this.routedConferences, ...(options.logger ? { logger: options.logger } : {}) });
     this.servesConference = options.servesConference ?? (() => true);
     this.prefetch = options.prefetch ?? 64;
     this.timeoutMs = options.commandTimeoutMs ?? 30_000;
@@ -339,6 +341,26 @@ export class AmqpCommandIntake {
     await channel.bindQueue(this.queue, this.unroutedExchange, '');
     await channel.unbindQueue(this.queue, this.exchange, COMMAND_BINDING);
     await channel.assertQueue(this.ownQueue, { exclusive: true, durable: false });
+    // Kazoo's search_req names its conference in the body, not the key: every instance gets a copy on
+    // its own queue and only the one serving the conference answers (as ecallmgr nodes do).
+    await channel.bindQueue(this.ownQueue, this.exchange, DISCOVERY_KEY);
+  }
+
+  /**
+   * A message on the discovery key is ours to answer only when it is a search for a conference this
+   * instance serves; anything else there (another instance's conference, Kazoo's discovery_req, noise)
+   * is left to whoever it is for, without a reply or a dead-letter copy.
+   */
+  private answersDiscovery(msg: ConsumeMessage): boolean {
+    let parsed: ParsedCommandMessage;
+    try {
+      parsed = parseCommandMessage(msg.content, msg.fields.routingKey, { maxBodyBytes: this.maxBodyBytes });
+    } catch {
+      return false;
+    }
+    if (parsed.answer !== 'search') return false;
+    const conference = parsed.commands[0]?.conference;
+    return conference !== undefined && [...this.routedConferences()].includes(conference);
   }
 
   private track(p: Promise<void>): void {
@@ -348,6 +370,10 @@ export class AmqpCommandIntake {
 
   /** Never rejects: every message ends acked (or, when the channel is gone, redelivered by the broker). */
   private async handle(channel: ConfirmChannel, msg: ConsumeMessage, routed: boolean): Promise<void> {
+    if (msg.fields.routingKey === DISCOVERY_KEY && !this.answersDiscovery(msg)) {
+      channel.ack(msg);
+      return;
+    }
     this.counts.received++;
     const { replyTo, correlationId } = msg.properties as { replyTo?: string; correlationId?: string };
     let parsed: ParsedCommandMessage | undefined;

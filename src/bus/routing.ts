@@ -114,6 +114,9 @@ export function commandRoutingKey(conferenceId: string): string {
 /** Binding pattern for the command intake queue. */
 export const COMMAND_BINDING = `${COMMAND_PREFIX}.*`;
 
+/** Kazoo's conference discovery key: `search_req` (and Kazoo's own `discovery_req`) go out on it, to every listener. */
+export const DISCOVERY_KEY = 'conference.discovery';
+
 /**
  * Binding pattern for event consumers: `undefined` → wildcard `*`; a given id is encoded.
  * e.g. eventBindingPattern('room 1') → `conference.event.room+1.*`.

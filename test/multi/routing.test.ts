@@ -66,10 +66,10 @@ class Rpc {
   }
 
   /** Sends; resolves with the first reply and when it came (ms after sending). */
-  async call(conference: string, body: unknown, timeoutMs = 15_000): Promise<{ id: string; reply: Record<string, any>; ms: number }> {
+  async call(conference: string, body: unknown, timeoutMs = 15_000, routingKey = commandRoutingKey(conference)): Promise<{ id: string; reply: Record<string, any>; ms: number }> {
     const id = randomBytes(8).toString('hex');
     const sent = Date.now();
-    this.channel.publish(this.exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify(body)), {
+    this.channel.publish(this.exchange, routingKey, Buffer.from(JSON.stringify(body)), {
       replyTo: 'amq.rabbitmq.reply-to',
       correlationId: id,
       contentType: 'application/json',
@@ -220,6 +220,18 @@ describe('two instances, each serving its own FreeSWITCH, one broker', () => {
       await sleep(500);
       expect(rpc.count(id)).toBe(1);
     }
+  });
+
+  it("Kazoo's search_req on conference.discovery: answered once, by the instance serving the conference; nobody answers for an unknown one", async () => {
+    const search = (conf: string): Record<string, unknown> => ({ 'Event-Category': 'conference', 'Event-Name': 'search_req', 'Conference-ID': conf, 'Msg-ID': `s-${conf}` });
+    for (const [conf, node] of [['b-one', 'fsB'], ['a-one', 'fsA']] as const) {
+      const { id, reply } = await rpc.call(conf, search(conf), 5_000, 'conference.discovery');
+      expect(reply).toMatchObject({ status: 'success', 'Event-Name': 'search_resp', 'Conference-ID': conf, 'Switch-Hostname': node, Running: true });
+      await sleep(500);
+      expect(rpc.count(id)).toBe(1);
+    }
+    const unknown = rpc.call('kz-nowhere', search('kz-nowhere'), 1_000, 'conference.discovery');
+    await expect(unknown).rejects.toThrow();
   });
 
   it('a conference created after start gets its binding; a destroyed one loses it', async () => {
