@@ -150,7 +150,7 @@ export async function startHttpServer(options: ServerOptions): Promise<HttpServe
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyBytes,
     // Conference ids may be 128 characters (records/conference-document.ts); fastify's default is 100.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // Silence on a connection with a request under way (Node's socket timeout): destroyed after it.
     connectionTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,

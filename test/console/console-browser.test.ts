@@ -158,7 +158,7 @@ describe('operator console in Chromium', () => {
     expect(await page.textContent(`${row(alice.id)} .result`)).not.toContain('OK');
     release();
     await page.waitForSelector('.conference p.last.ok');
-    expect(await lastStatus()).toBe(`✓ mute Alice <1002> (#${alice.id}): OK (HTTP 200)`);
+    expect(await lastStatus()).toBe(`✓ mute Alice <1002> (#${alice.id}): OK (HTTP 202)`);
     await page.unroute(`**/conferences/${ROOM}/participants/${alice.id}`);
     // The state comes from FreeSWITCH's event, not from the click.
     await page.waitForSelector(`${row(alice.id)}[data-muted=true]`);
@@ -182,19 +182,19 @@ describe('operator console in Chromium', () => {
     await shot(page, 'keyboard-focus');
     await page.keyboard.press('Space');
     await page.waitForSelector(`${row(bob.id)}[data-deaf=true]`);
-    expect(await lastStatus()).toBe(`✓ deaf Bob <1003> (#${bob.id}): OK (HTTP 200)`);
+    expect(await lastStatus()).toBe(`✓ deaf Bob <1003> (#${bob.id}): OK (HTTP 202)`);
   });
 
   it('mutes all except moderators, then locks', async () => {
     await page.click('.toolbar button[data-action=mute-all]');
     await page.waitForSelector(`${row(carol.id)}[data-muted=true]`);
     await page.waitForSelector(`${row(bob.id)}[data-muted=true]`);
-    expect(await lastStatus()).toBe('✓ mute all except moderators: OK (HTTP 200)');
+    expect(await lastStatus()).toBe('✓ mute all except moderators: OK (HTTP 202)');
     expect(await page.getAttribute(row(moderator.id), 'data-muted')).toBe('false');
 
     await page.click('.toolbar button[data-action=lock]');
     await page.waitForSelector('.toolbar button[data-action=unlock]');
-    expect(await lastStatus()).toBe(`✓ lock ${ROOM}: OK (HTTP 200)`);
+    expect(await lastStatus()).toBe(`✓ lock ${ROOM}: OK (HTTP 202)`);
     expect(await page.isVisible('.conf-head .badge.locked')).toBe(true);
     await page.waitForSelector(`tr[data-conference="${ROOM}"] td[data-col=locked]:has-text("locked")`);
     expect(rig.sim.engine.conferences().find((c) => c.name === ROOM)?.locked).toBe(true);
@@ -204,7 +204,7 @@ describe('operator console in Chromium', () => {
   it('kicks with a click: the API answers, then the member leaves the list', async () => {
     await page.click(`${row(bob.id)} button[data-action=kick]`);
     await page.waitForSelector(row(bob.id), { state: 'detached' });
-    expect(await lastStatus()).toBe(`✓ kick Bob <1003> (#${bob.id}): OK (HTTP 200)`);
+    expect(await lastStatus()).toBe(`✓ kick Bob <1003> (#${bob.id}): OK (HTTP 202)`);
     expect(await page.textContent(`tr[data-conference="${ROOM}"] td[data-col=members]`)).toBe('2');
     expect(rig.sim.engine.conferences()[0]?.members.some((m) => m.id === bob.id)).toBe(false);
   });
