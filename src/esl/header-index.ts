@@ -88,6 +88,8 @@ export class HeaderIndex {
       if (eol > pos) {
         const colon = text.indexOf(':', pos);
         if (colon < 0 || colon >= eol || colon === pos) return undefined;
+        // An object given a `__proto__` key by assignment keeps no such header: the full decoder decides.
+        if (colon - pos === 9 && text.startsWith('__proto__', pos)) return undefined;
         let vs = colon + 1;
         if (text.charCodeAt(vs) === 0x20) vs++;
         let flags = 0;
