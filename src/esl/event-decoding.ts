@@ -7,17 +7,9 @@ import { parseHeaderBlock, type EslFrame } from './frame-parser.js';
 import { xmlUnescape } from './xml-entities.js';
 import { HeaderIndex } from './header-index.js';
 import { LazyEslEvent } from './lazy-event.js';
+import type { EslEvent } from './event.js';
 
-export interface EslEvent {
-  /** Event-Name, e.g. CUSTOM, BACKGROUND_JOB, HEARTBEAT. */
-  readonly name: string;
-  /** Event-Subclass for CUSTOM events (e.g. conference::maintenance), else undefined. */
-  readonly subclass: string | undefined;
-  /** Every event header, decoded (plain: URL-decoded; json: as given; xml: entity-decoded). */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The event's own body (BACKGROUND_JOB result, etc.); '' when there is none. */
-  readonly body: string;
-}
+export type { EslEvent } from './event.js';
 
 export function isEventFrame(frame: EslFrame): boolean {
   return frame.type === 'text/event-plain' || frame.type === 'text/event-json' || frame.type === 'text/event-xml';

@@ -4,7 +4,7 @@
  * that decodes the event whole (the full decoder, so the same object) the first time someone lists,
  * copies or writes it. `eventHeader` / `eachHeaderWithPrefix` read through the index with no view at all.
  */
-import type { EslEvent } from './event-decoding.js';
+import type { EslEvent } from './event.js';
 import type { HeaderIndex } from './header-index.js';
 
 const INDEX: unique symbol = Symbol('esl.headerIndex');
