@@ -2,7 +2,7 @@
  * An EslEvent whose headers are decoded on demand from a HeaderIndex over the frame's body. `headers`
  * stays the full contract for every reader: a read-only view that looks a header up in the index, and
  * that decodes the event whole (the full decoder, so the same object) the first time someone lists,
- * copies or writes it. `eventHeader` / `eachHeaderWithPrefix` read through the index with no view at all.
+ * copies or writes it. `headerLookup` / `eachHeaderWithPrefix` read through the index with no view at all.
  */
 import type { EslEvent } from './event.js';
 import type { HeaderIndex } from './header-index.js';
@@ -58,12 +58,6 @@ function headerView(index: HeaderIndex, whole: Whole): Record<string, string> {
 
 function indexOf(headers: Readonly<Record<string, string>>): HeaderIndex | undefined {
   return (headers as unknown as { [INDEX]?: HeaderIndex })[INDEX];
-}
-
-/** Header `name` of an event, decoded: through the index when the event has one (no view, no whole decode). */
-export function eventHeader(event: EslEvent, name: string): string | undefined {
-  if (event instanceof LazyEslEvent) return event.index.get(name);
-  return event.headers[name];
 }
 
 /** A function reading an event's headers by name, through the index when the event has one. */
