@@ -43,7 +43,7 @@ export class HeaderIndex {
     const mask = table.length - 1;
     const spans = this.spans;
     const text = this.text;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = (h & ~1) & mask; ; slot = (slot + 1) & mask) {
       const e = table[slot]!;
       if (e === 0) return -1;
       const o = (e - 1) * STRIDE;
@@ -213,7 +213,7 @@ function builder(text: string, format: HeaderFormat) {
         const ks = spans[o]!;
         const len = spans[o + 1]! - ks;
         const h = spans[o + 4]!;
-        for (let slot = hashRange(text, ks, len) & mask; ; slot = (slot + 1) & mask) {
+        for (let slot = (h & ~1) & mask; ; slot = (slot + 1) & mask) {
           const e = table[slot]!;
           if (e === 0) {
             table[slot] = i + 1;

@@ -26,34 +26,49 @@ export class LazyEslEvent implements EslEvent {
   }
 }
 
+/** A view's state; the Proxy's target, so one handler serves every view (no closures per event). */
+class ViewState {
+  full: Record<string, string> | undefined;
+  constructor(
+    readonly index: HeaderIndex,
+    readonly whole: Whole,
+  ) {}
+}
+
+function all(t: ViewState): Record<string, string> {
+  return (t.full ??= t.whole());
+}
+
 /**
- * A Proxy over an empty object: `view[name]` is an index lookup until the view is listed, copied or
- * written; from then on every operation goes to the whole decoded object (a plain object's semantics).
+ * `view[name]` is an index lookup until the view is listed, copied or written; from then on every
+ * operation goes to the whole decoded object (a plain object's semantics). The state object is the
+ * Proxy's target: its own keys are never shown (ownKeys and descriptors come from the whole object).
  */
+const VIEW: ProxyHandler<ViewState> = {
+  get(t, key) {
+    if (t.full !== undefined) return Reflect.get(t.full, key);
+    if (key === INDEX) return t.index;
+    if (typeof key === 'string') {
+      const value = t.index.get(key);
+      if (value !== undefined) return value;
+    }
+    return Reflect.get(Object.prototype, key, {});
+  },
+  has: (t, key) => Reflect.has(all(t), key),
+  ownKeys: (t) => Reflect.ownKeys(all(t)),
+  getOwnPropertyDescriptor(t, key) {
+    const d = Reflect.getOwnPropertyDescriptor(all(t), key);
+    if (d !== undefined) d.configurable = true;
+    return d;
+  },
+  getPrototypeOf: () => Object.prototype,
+  set: (t, key, value) => Reflect.set(all(t), key, value),
+  defineProperty: (t, key, d) => Reflect.defineProperty(all(t), key, d),
+  deleteProperty: (t, key) => Reflect.deleteProperty(all(t), key),
+};
+
 function headerView(index: HeaderIndex, whole: Whole): Record<string, string> {
-  let full: Record<string, string> | undefined;
-  const all = (): Record<string, string> => (full ??= whole());
-  return new Proxy({} as Record<string, string>, {
-    get(_t, key) {
-      if (full !== undefined) return Reflect.get(full, key);
-      if (key === INDEX) return index;
-      if (typeof key === 'string') {
-        const value = index.get(key);
-        if (value !== undefined) return value;
-      }
-      return Reflect.get(Object.prototype, key, {});
-    },
-    has: (_t, key) => Reflect.has(all(), key),
-    ownKeys: () => Reflect.ownKeys(all()),
-    getOwnPropertyDescriptor(_t, key) {
-      const d = Reflect.getOwnPropertyDescriptor(all(), key);
-      if (d !== undefined) d.configurable = true;
-      return d;
-    },
-    set: (_t, key, value) => Reflect.set(all(), key, value),
-    defineProperty: (_t, key, d) => Reflect.defineProperty(all(), key, d),
-    deleteProperty: (_t, key) => Reflect.deleteProperty(all(), key),
-  });
+  return new Proxy(new ViewState(index, whole), VIEW) as unknown as Record<string, string>;
 }
 
 function indexOf(headers: Readonly<Record<string, string>>): HeaderIndex | undefined {
