@@ -1,27 +1,24 @@
 /**
- * Selective decoding of an event's headers: one pass over a text/event-plain or text/event-json body
- * records where each header's name and value lie (no string made per header), and a small hash table
- * finds a header by name. A value is decoded (URL-decoding, JSON escapes) only when it is read. The
- * bridge reads a few dozen of the ~90 headers of a member event; the rest are never turned into strings.
+ * Selective decoding of a text/event-plain body's headers: one pass records where each header's name
+ * and value lie (no string made per header), and a small hash table finds a header by name. A value is
+ * URL-decoded only when it is read. The bridge reads a few dozen of the ~90 headers of a member event;
+ * the rest are never turned into strings.
  *
- * The scan accepts only what FreeSWITCH writes (JSON: one flat object of string values, no whitespace,
- * names without escapes); anything else is undefined here and the caller decodes the event whole, so
- * every value read here is the one the full decoder gives (the ingest differential fuzz test checks it).
+ * A header block the full decoder would refuse (a line without a name) is undefined here and the caller
+ * decodes the event whole, so every value read here is the one the full decoder gives (the ingest
+ * differential fuzz test checks it).
  */
 import { urlDecode } from './url-coding.js';
 
 /** Per entry: name start, name end, value start, value end, hash | flag bits. */
 const STRIDE = 5;
-/** The value holds a '%' (plain: URL-decode) or a backslash (JSON: unescape). */
+/** The line holds a '%': the value is URL-decoded. */
 const ENCODED = 1;
 
-/** How values are encoded: plain (URL-encoded) or JSON (string escapes). */
-type HeaderFormat = 'plain' | 'json';
 
 export class HeaderIndex {
   constructor(
     readonly text: string,
-    private readonly format: HeaderFormat,
     private readonly spans: Int32Array,
     readonly count: number,
     private readonly table: Int32Array,
@@ -29,7 +26,6 @@ export class HeaderIndex {
 
   /** The decoded value of header `name` (the last one when it is given twice), or undefined. */
   get(name: string): string | undefined {
-    if (name === '_body' && this.format === 'json') return undefined;
     const i = this.find(name);
     return i < 0 ? undefined : this.valueAt(i);
   }
@@ -52,12 +48,6 @@ export class HeaderIndex {
     }
   }
 
-  /** Whether entry `i` is a JSON event's `_body` (the event's body, not a header). */
-  isBody(i: number): boolean {
-    const o = i * STRIDE;
-    return this.format === 'json' && this.spans[o + 1]! - this.spans[o]! === 5 && this.text.startsWith('_body', this.spans[o]!);
-  }
-
   nameAt(i: number): string {
     const o = i * STRIDE;
     return this.text.slice(this.spans[o]!, this.spans[o + 1]!);
@@ -73,13 +63,12 @@ export class HeaderIndex {
     const o = i * STRIDE;
     const spans = this.spans;
     const raw = this.text.slice(spans[o + 2]!, spans[o + 3]!);
-    if ((spans[o + 4]! & ENCODED) === 0) return raw;
-    return this.format === 'plain' ? urlDecode(raw) : (JSON.parse(`"${raw}"`) as string);
+    return (spans[o + 4]! & ENCODED) === 0 ? raw : urlDecode(raw);
   }
 
   /** Plain body → index, or undefined when the header block is not one this scan accepts. */
   static plain(text: string, headerEnd: number): HeaderIndex | undefined {
-    const b = builder(text, 'plain');
+    const b = builder(text);
     let pos = 0;
     let nextPercent = text.indexOf('%');
     while (pos < headerEnd) {
@@ -105,62 +94,6 @@ export class HeaderIndex {
     return b.done();
   }
 
-  /** JSON body → index, or undefined when it is not a flat object of strings as FreeSWITCH writes it. */
-  static json(text: string): HeaderIndex | undefined {
-    const n = text.length;
-    if (n < 2 || text.charCodeAt(0) !== 0x7b || text.charCodeAt(n - 1) !== 0x7d) return undefined;
-    // A control character is invalid inside a JSON string and FreeSWITCH writes no whitespace.
-    if (CONTROL.test(text)) return undefined;
-    const b = builder(text, 'json');
-    let backslash = text.indexOf('\\');
-    let pos = 1;
-    for (;;) {
-      if (text.charCodeAt(pos) !== 0x22) return undefined;
-      const ks = pos + 1;
-      const ke = text.indexOf('"', ks);
-      if (ke <= ks) return undefined;
-      // A name with an escape would not match its decoded form: the full decoder handles it.
-      if (backslash >= 0 && backslash < ke) return undefined;
-      if (text.charCodeAt(ke + 1) !== 0x3a || text.charCodeAt(ke + 2) !== 0x22) return undefined;
-      const vs = ke + 3;
-      let ve = text.indexOf('"', vs);
-      if (ve < 0) return undefined;
-      let flags = 0;
-      if (backslash >= 0 && backslash < ve) {
-        ve = escapedStringEnd(text, vs, ve);
-        if (ve < 0) return undefined;
-        flags = ENCODED;
-        backslash = text.indexOf('\\', ve + 1);
-      }
-      b.add(ks, ke, vs, ve, flags);
-      const next = text.charCodeAt(ve + 1);
-      if (next === 0x2c) pos = ve + 2;
-      else if (next === 0x7d && ve + 2 === n) break;
-      else return undefined;
-    }
-    return b.done();
-  }
-}
-
-const CONTROL = /[\x00-\x1f]/;
-
-/** End quote of a JSON string starting at `start` whose first quote at `quote` may be escaped; -1 when invalid. */
-function escapedStringEnd(text: string, start: number, quote: number): number {
-  let q = quote;
-  for (;;) {
-    let k = q - 1;
-    while (k >= start && text.charCodeAt(k) === 0x5c) k--;
-    if ((q - 1 - k) % 2 === 0) break;
-    q = text.indexOf('"', q + 1);
-    if (q < 0) return -1;
-  }
-  // Escapes are validated now, as JSON.parse of the whole body would.
-  try {
-    JSON.parse(text.slice(start - 1, q + 1));
-  } catch {
-    return -1;
-  }
-  return q;
 }
 
 function hashOf(s: string, len: number): number {
@@ -184,7 +117,7 @@ function hashRange(text: string, start: number, len: number): number {
 /** Spans are gathered in one scratch array reused by every scan, then copied once at their size. */
 let scratch = new Int32Array(256 * STRIDE);
 
-function builder(text: string, format: HeaderFormat) {
+function builder(text: string) {
   let count = 0;
   return {
     add(ks: number, ke: number, vs: number, ve: number, flags: number): void {
@@ -226,7 +159,7 @@ function builder(text: string, format: HeaderFormat) {
           }
         }
       }
-      return new HeaderIndex(text, format, spans, count, table);
+      return new HeaderIndex(text, spans, count, table);
     },
   };
 }

@@ -97,6 +97,6 @@ export function eachHeaderWithPrefix(headers: Readonly<Record<string, string>>, 
     return;
   }
   for (let i = 0; i < index.count; i++) {
-    if (index.nameStartsWith(i, prefix) && !index.isBody(i)) fn(index.nameAt(i), index.valueAt(i));
+    if (index.nameStartsWith(i, prefix)) fn(index.nameAt(i), index.valueAt(i));
   }
 }
