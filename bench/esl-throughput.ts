@@ -4,8 +4,9 @@
  * share the client's event loop), sent over loopback TCP to, one after the other in this one run:
  *   - a bare socket + EslParser that only counts frames: the transport + framing ceiling of this machine
  *   - the same plus the least decoding any client must do (json: JSON.parse; plain: split header lines)
- *   - confmgr's EslConnection (src/esl/connection.ts), events decoded selectively (a header index over the
- *     body, a value decoded when read: src/esl/header-index.ts), read the way parseConferenceEvent reads them
+ *   - confmgr's EslConnection (src/esl/connection.ts): json events decoded whole (JSON.parse), plain events
+ *     selectively (a header index over the body, a value URL-decoded when read: src/esl/header-index.ts);
+ *     the handler reads them the way parseConferenceEvent does (headerLookup)
  *   - `esl` (npm, 11.x: FreeSwitchClient → FreeSwitchResponse, `call.on('CUSTOM', …)`)
  *   - `modesl` (npm: esl.Connection, `conn.on('esl::event::CUSTOM::**', …)`)
  * Whole client path: socket bytes → parsed event delivered to a handler. Every handler reads the same
@@ -391,7 +392,7 @@ async function main(): Promise<void> {
         const parts: string[] = [];
         if (ceiling !== undefined) parts.push(`${((ours / ceiling) * 100).toFixed(0)}% of socket+framing`);
         if (decodeCeiling !== undefined) parts.push(`${((ours / decodeCeiling) * 100).toFixed(0)}% of ${label('decode').replace('(ceiling) ', 'socket+framing')}`);
-        console.log(`confmgr at ${parts.join(', ')} (the ceilings do nothing else; confmgr also validates the whole body, indexes its headers, builds the event, emits it)`);
+        console.log(`confmgr at ${parts.join(', ')} (the ceilings do nothing else; confmgr also decodes or indexes every header, builds the event, emits it)`);
         if (decodeCeiling !== undefined) {
           const faster = Math.max(esl ?? 0, modesl ?? 0);
           const what = label('decode').replace('(ceiling) +', 'socket+framing+');
