@@ -1,11 +1,18 @@
 /**
- * Long codec fuzz run: `npm run fuzz [-- --inputs 1000000 --seed N]`.
+ * Long codec fuzz run: `npm run fuzz [-- --inputs 1000000 --seed N]`; `npm run fuzz -- ingest …` runs the
+ * selective-ingest differential instead (scripts/fuzz-ingest.ts).
  * Mutates real FreeSWITCH frames from the fixtures and checks the invariants of test/fuzz/codec-fuzz-core.ts
  * on each input. Prints inputs/s, how many inputs were errors, and memory; exits 1 on the first violation
  * with the seed that replays it.
  */
 import { parseArgs } from 'node:util';
 import { checkInput, fuzzCorpus, mutate, rng, FuzzInvariantError } from '../test/fuzz/codec-fuzz-core.js';
+import { runIngestFuzz } from './fuzz-ingest.js';
+
+if (process.argv[2] === 'ingest') {
+  runIngestFuzz(process.argv.slice(3));
+  process.exit(0);
+}
 
 const { values } = parseArgs({ options: { inputs: { type: 'string', default: '1000000' }, seed: { type: 'string', default: String(Date.now() % 1e9) } } });
 const inputs = Number(values.inputs);

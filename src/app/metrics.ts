@@ -27,6 +27,37 @@ export interface GaugeSources {
 
 const NODE_STATES: readonly NodeState[] = ['connecting', 'up', 'down', 'closed'];
 
+/**
+ * Counts by two label values, kept in plain cells and added to the prom-client counter when it is
+ * collected (a scrape): prom-client hashes a label object on every `inc`, and these counters move once
+ * per event. A scrape sees every count made before it.
+ */
+class PendingCounts {
+  /** `fresh`: not yet handed over (a first count of 0 still makes the series, as `inc(…, 0)` does). */
+  private readonly cells = new Map<string, Map<string, { n: number; fresh: boolean }>>();
+
+  add(a: string, b: string, n: number): void {
+    let row = this.cells.get(a);
+    if (row === undefined) this.cells.set(a, (row = new Map()));
+    const cell = row.get(b);
+    if (cell === undefined) row.set(b, { n, fresh: true });
+    else cell.n += n;
+  }
+
+  /** Hands every count since the last flush to `inc`, by its label values. */
+  flush(inc: (a: string, b: string, n: number) => void): void {
+    for (const [a, row] of this.cells) {
+      for (const [b, cell] of row) {
+        if (cell.n === 0 && !cell.fresh) continue;
+        const n = cell.n;
+        cell.n = 0;
+        cell.fresh = false;
+        inc(a, b, n);
+      }
+    }
+  }
+}
+
 export class ServiceMetrics {
   readonly registry = new Registry();
   private readonly received: Counter<'node' | 'event'>;
@@ -36,6 +67,8 @@ export class ServiceMetrics {
   private readonly commandLatency: Histogram<'command' | 'outcome'>;
   private readonly takeovers: Counter<'node'>;
   private readonly takeoverSeconds: Histogram<'node'>;
+  private readonly receivedCounts = new PendingCounts();
+  private readonly publishedCounts = new PendingCounts();
   private sources: GaugeSources | undefined;
 
   constructor(options: { defaultMetrics?: boolean; prefix?: string } = {}) {
@@ -47,12 +80,14 @@ export class ServiceMetrics {
       help: 'Conference events received from FreeSWITCH, by node and event (Action)',
       labelNames: ['node', 'event'],
       registers,
+      collect: () => this.receivedCounts.flush((node, event, n) => this.received.inc({ node, event }, n)),
     });
     this.published = new Counter({
       name: `${p}events_published_total`,
       help: 'Events confirmed by the AMQP broker, by event',
       labelNames: ['event'],
       registers,
+      collect: () => this.publishedCounts.flush((_, event, n) => this.published.inc({ event }, n)),
     });
     this.filtered = new Counter({
       name: `${p}events_filtered_total`,
@@ -143,12 +178,12 @@ export class ServiceMetrics {
   }
 
   eventReceived(node: string, event: string): void {
-    this.received.inc({ node, event });
+    this.receivedCounts.add(node, event, 1);
   }
 
   /** Pass to AmqpPublisher's `metrics` option. */
   readonly publisherHook: PublisherMetricsHook = (counter, event, n, reason) => {
-    if (counter === 'confirmed') this.published.inc({ event }, n);
+    if (counter === 'confirmed') this.publishedCounts.add('', event, n);
     else if (counter === 'filtered') this.filtered.inc({ event }, n);
     else if (counter === 'dropped') this.dropped.inc({ event, reason: reason ?? 'unknown' }, n);
   };

@@ -12,7 +12,7 @@
  *   holder and are absent when New-ID is `none`;
  * - with verbose events, channel variables arrive as `variable_<name>` headers.
  */
-import type { EslEvent } from '../esl/index.js';
+import { eachHeaderWithPrefix, headerLookup, type EslEvent } from '../esl/index.js';
 import type { ConferenceEvent, MemberState } from './types.js';
 import { keptChannelVars } from './channel-vars.js';
 import { MEMBER_FIELDS, MEMBER_HEADERS, objectBuilder, type MemberField } from './member-fields.js';
@@ -202,44 +202,48 @@ export function isConferenceEvent(event: EslEvent): boolean {
   return event.name === CONFERENCE_EVENT_NAME && event.subclass === CONFERENCE_SUBCLASS;
 }
 
-type Headers = Readonly<Record<string, string>>;
+/** Reads one header by name (an index lookup for an event decoded selectively, else the object's key). */
+type Get = (name: string) => string | undefined;
 
 /**
  * Reads one member field from an event's headers: the first of its headers present, else a fresh
  * member's value. Made once per field (the header name and the parse fixed), as events are many.
  */
-function headerReader(f: MemberField): (h: Headers) => boolean | number | string {
+function headerReader(f: MemberField): (get: Get) => boolean | number | string {
   const names = f.headers;
   const first = names[0]!;
   const fresh = f.fresh;
-  const text: (h: Headers) => string | undefined =
+  const text: (get: Get) => string | undefined =
     names.length === 1
-      ? (h) => h[first]
-      : (h) => {
-          for (const name of names) if (h[name] !== undefined) return h[name];
+      ? (get) => get(first)
+      : (get) => {
+          for (const name of names) {
+            const value = get(name);
+            if (value !== undefined) return value;
+          }
           return undefined;
         };
   const wording = f.wording;
   if (wording) {
-    return (h) => {
-      const t = text(h);
+    return (get) => {
+      const t = text(get);
       return t === undefined ? fresh : wording.parse(t);
     };
   }
   switch (f.type) {
     case 'flag':
-      return (h) => parseBool(text(h), fresh as boolean);
+      return (get) => parseBool(text(get), fresh as boolean);
     case 'int':
-      return (h) => parseIntHeader(text(h), fresh as number);
+      return (get) => parseIntHeader(text(get), fresh as number);
     case 'text':
-      return (h) => text(h) ?? fresh;
+      return (get) => text(get) ?? fresh;
   }
 }
 
 /** Every member field from the headers, then the channel variables. */
-const buildMember = objectBuilder<Headers, Record<string, string>>([
+const buildMember = objectBuilder<Get, Record<string, string>>([
   ...MEMBER_FIELDS.map((f) => ({ key: f.key, value: headerReader(f) })),
-  { key: 'channelVars', value: (_h, channelVars) => channelVars },
+  { key: 'channelVars', value: (_get, channelVars) => channelVars },
 ]);
 
 /**
@@ -251,13 +255,34 @@ export function memberFromHeaders(
   h: Readonly<Record<string, string>>,
   channelVars: Record<string, string> = keptChannelVars(h),
 ): MemberState | undefined {
-  if (memberIdProblem(parseIntHeader(h['Member-ID'], NaN)) !== undefined) return undefined;
-  const member = buildMember(h, channelVars) as unknown as MemberState;
-  const channelName = h['Channel-Name'] ?? h['Caller-Channel-Name'];
+  return memberFrom((name) => h[name], channelVars);
+}
+
+function memberFrom(get: Get, channelVars: Record<string, string>): MemberState | undefined {
+  if (memberIdProblem(parseIntHeader(get('Member-ID'), NaN)) !== undefined) return undefined;
+  const member = buildMember(get, channelVars) as unknown as MemberState;
+  const channelName = get('Channel-Name') ?? get('Caller-Channel-Name');
   if (channelName !== undefined) member.channelName = channelName;
-  const presenceId = h['Channel-Presence-ID'] ?? channelVars['presence_id'];
+  const presenceId = get('Channel-Presence-ID') ?? channelVars['presence_id'];
   if (presenceId !== undefined) member.presenceId = presenceId;
   return member;
+}
+
+/**
+ * Action-specific values: every header that is not common (a conference-level Energy-Level is one;
+ * a member's is in MemberState), typed by DETAIL_TYPES.
+ */
+function detailsOf(h: Readonly<Record<string, string>>, hasMember: boolean): Record<string, string | number | boolean | null> {
+  const details: Record<string, string | number | boolean | null> = {};
+  eachHeaderWithPrefix(h, '', (name, value) => {
+    if (name.startsWith('variable_')) return;
+    const type = DETAIL_TYPES[name];
+    if (type !== undefined) details[name] = typed(type, value);
+    else if (name === 'Energy-Level') {
+      if (!hasMember) details[name] = typed('int', value);
+    } else if (!isCommon(name)) details[name] = value;
+  });
+  return details;
 }
 
 /**
@@ -267,56 +292,62 @@ export function memberFromHeaders(
  */
 export function parseConferenceEvent(event: EslEvent, node: string, onRefused?: OnRefused): ConferenceEvent | undefined {
   if (!isConferenceEvent(event)) return undefined;
-  const h = event.headers;
-  const action = h['Action'] ?? '';
-  const nameProblem = conferenceNameProblem(h['Conference-Name']);
+  // Only the headers read here are decoded (an event decoded selectively turns the rest into strings
+  // only if someone reads `headers` whole or `details`).
+  const get = headerLookup(event);
+  const action = get('Action') ?? '';
+  const conferenceName = get('Conference-Name');
+  const nameProblem = conferenceNameProblem(conferenceName);
   if (nameProblem !== undefined) {
-    onRefused?.({ dropped: 'event', field: 'Conference-Name', value: refusedValue(h['Conference-Name']), reason: nameProblem, action });
+    onRefused?.({ dropped: 'event', field: 'Conference-Name', value: refusedValue(conferenceName), reason: nameProblem, action });
     return undefined;
   }
-  const memberId = h['Member-ID'];
+  const memberId = get('Member-ID');
   const idProblem = memberId === undefined ? undefined : memberIdProblem(parseIntHeader(memberId, NaN));
   if (idProblem !== undefined) {
     onRefused?.({ dropped: 'event', field: 'Member-ID', value: refusedValue(memberId), reason: idProblem, action });
     return undefined;
   }
-  // One pass over the headers (a member event has dozens): channel variables and details.
-  const vars: Record<string, string> = {};
-  const details: Record<string, string | number | boolean | null> = {};
+  const h = event.headers;
   const hasMember = memberId !== undefined;
-  for (const name in h) {
-    const value = h[name]!;
-    if (name.startsWith('variable_')) {
-      vars[name.slice(9)] = value;
-      continue;
-    }
-    const type = DETAIL_TYPES[name];
-    if (type !== undefined) details[name] = typed(type, value);
-    else if (name === 'Energy-Level') {
-      // A conference-level Energy-Level (energy-level action) is a detail; a member's is in MemberState.
-      if (!hasMember) details[name] = typed('int', value);
-    } else if (!isCommon(name)) details[name] = value;
-  }
-  const member = memberFromHeaders(h, vars);
+  const member = hasMember ? memberFrom(get, channelVarsOf(h)) : undefined;
+  // Details are built when read: a member event's payload has none.
+  let details: Record<string, string | number | boolean | null> | undefined;
   const out: ConferenceEvent = {
     action,
     known: KNOWN_ACTIONS.has(action),
     node,
-    switchname: h['FreeSWITCH-Switchname'] ?? h['FreeSWITCH-Hostname'] ?? '',
-    coreUuid: h['Core-UUID'] ?? '',
-    conferenceName: h['Conference-Name'] ?? '',
-    conferenceUuid: h['Conference-Unique-ID'] ?? '',
-    timestampUs: parseIntHeader(h['Event-Date-Timestamp'], 0),
-    sequence: parseIntHeader(h['Event-Sequence'], 0),
-    details,
+    switchname: get('FreeSWITCH-Switchname') ?? get('FreeSWITCH-Hostname') ?? '',
+    coreUuid: get('Core-UUID') ?? '',
+    conferenceName: conferenceName ?? '',
+    conferenceUuid: get('Conference-Unique-ID') ?? '',
+    timestampUs: parseIntHeader(get('Event-Date-Timestamp'), 0),
+    sequence: parseIntHeader(get('Event-Sequence'), 0),
+    get details() {
+      return (details ??= detailsOf(h, hasMember));
+    },
+    set details(value) {
+      details = value;
+    },
     synthesized: false,
     // Shared with the EslEvent, not copied (copying every header would cost more than the whole parse).
     headers: h as Record<string, string>,
   };
-  if (h['Conference-Domain'] !== undefined) out.conferenceDomain = h['Conference-Domain'];
-  if (h['Conference-Profile-Name'] !== undefined) out.profile = h['Conference-Profile-Name'];
-  const size = parseIntHeader(h['Conference-Size'], NaN);
+  const domain = get('Conference-Domain');
+  if (domain !== undefined) out.conferenceDomain = domain;
+  const profile = get('Conference-Profile-Name');
+  if (profile !== undefined) out.profile = profile;
+  const size = parseIntHeader(get('Conference-Size'), NaN);
   if (Number.isInteger(size)) out.conferenceSize = size;
   if (member !== undefined) out.member = member;
   return out;
+}
+
+/** Every `variable_<name>` header as { name: value } (a member's channel variables). */
+function channelVarsOf(h: Readonly<Record<string, string>>): Record<string, string> {
+  const vars: Record<string, string> = {};
+  eachHeaderWithPrefix(h, 'variable_', (name, value) => {
+    vars[name.slice(9)] = value;
+  });
+  return vars;
 }

@@ -5,7 +5,7 @@
  * `routing_key` is `participant_event` like Kazoo's unless the context supplies a function.
  * Field-by-field mapping: src/conference/README.md.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { ConferenceEvent, ConferenceEventPayload, MemberState, OutboundEvent, ParticipantEventPayload } from './types.js';
 
 export interface PayloadContext {
@@ -68,8 +68,14 @@ export function defaultMsgId(event: ConferenceEvent): string {
     event.member?.memberId ?? '',
     event.synthesized ? 's' : 'r',
   ].join('|');
-  return createHash('sha1').update(identity).digest('hex').slice(0, 16);
+  return sha1Hex(identity).slice(0, 16);
 }
+
+/** SHA-1 of a text as hex: the one-shot `crypto.hash` where Node has it (same digest, no Hash object). */
+const sha1Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha1', text, 'hex')
+    : (text) => crypto.createHash('sha1').update(text).digest('hex');
 
 function focusOf(event: ConferenceEvent): string {
   return event.switchname !== '' ? event.switchname : event.node;

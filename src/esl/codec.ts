@@ -7,3 +7,4 @@ export * from './event-decoding.js';
 export * from './url-coding.js';
 export * from './xml-entities.js';
 export * from './encoders.js';
+export * from './lazy-event.js';

@@ -5,28 +5,27 @@
 import { EslProtocolError } from './errors.js';
 import { parseHeaderBlock, type EslFrame } from './frame-parser.js';
 import { xmlUnescape } from './xml-entities.js';
+import { HeaderIndex } from './header-index.js';
+import { LazyEslEvent } from './lazy-event.js';
+import type { EslEvent } from './event.js';
 
-export interface EslEvent {
-  /** Event-Name, e.g. CUSTOM, BACKGROUND_JOB, HEARTBEAT. */
-  readonly name: string;
-  /** Event-Subclass for CUSTOM events (e.g. conference::maintenance), else undefined. */
-  readonly subclass: string | undefined;
-  /** Every event header, decoded (plain: URL-decoded; json: as given; xml: entity-decoded). */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The event's own body (BACKGROUND_JOB result, etc.); '' when there is none. */
-  readonly body: string;
-}
+export type { EslEvent } from './event.js';
 
 export function isEventFrame(frame: EslFrame): boolean {
   return frame.type === 'text/event-plain' || frame.type === 'text/event-json' || frame.type === 'text/event-xml';
 }
 
-/** Decodes the body of an event frame into an EslEvent. Throws EslProtocolError when it is not one. */
+/**
+ * Decodes the body of an event frame into an EslEvent. Throws EslProtocolError when it is not one.
+ * Plain events are decoded selectively (header-index.ts): a header becomes a string when it is read;
+ * a body the selective scan does not accept is decoded whole, which also gives the error.
+ */
 export function decodeEvent(frame: EslFrame): EslEvent {
   switch (frame.type) {
     case 'text/event-plain':
-      return decodePlainEvent(frame.body);
+      return decodePlainEventLazily(frame.body);
     case 'text/event-json':
+      // Whole: a scan that validates json exactly as JSON.parse does costs what JSON.parse costs.
       return decodeJsonEvent(frame.body);
     case 'text/event-xml':
       return decodeXmlEvent(frame.body);
@@ -39,6 +38,36 @@ function makeEvent(headers: Record<string, string>, body: string): EslEvent {
   const name = headers['Event-Name'];
   if (name === undefined) throw new EslProtocolError('event has no Event-Name header');
   return { name, subclass: headers['Event-Subclass'], headers, body };
+}
+
+/** Every header decoded up front: the reference the selective decoders agree with. */
+export function decodeEventWhole(frame: EslFrame): EslEvent {
+  switch (frame.type) {
+    case 'text/event-plain':
+      return decodePlainEvent(frame.body);
+    case 'text/event-json':
+      return decodeJsonEvent(frame.body);
+    case 'text/event-xml':
+      return decodeXmlEvent(frame.body);
+    default:
+      throw new EslProtocolError(`frame of type ${frame.type} is not an event`);
+  }
+}
+
+function decodePlainEventLazily(text: string): EslEvent {
+  const blank = text.indexOf('\n\n');
+  const index = HeaderIndex.plain(text, blank < 0 ? text.length : blank);
+  if (index === undefined) return decodePlainEvent(text);
+  const name = index.get('Event-Name');
+  if (name === undefined) throw new EslProtocolError('event has no Event-Name header');
+  let body = '';
+  const lengthText = blank >= 0 ? index.get('Content-Length') : undefined;
+  if (lengthText !== undefined) {
+    const length = Number(lengthText);
+    const rest = text.slice(blank + 2);
+    body = Number.isFinite(length) && length >= 0 ? Buffer.from(rest, 'utf8').toString('utf8', 0, length) : rest;
+  }
+  return new LazyEslEvent(name, index.get('Event-Subclass'), body, index, () => decodePlainEvent(text).headers as Record<string, string>);
 }
 
 export function decodePlainEvent(text: string): EslEvent {

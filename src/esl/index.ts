@@ -8,6 +8,7 @@
 export { EslCluster } from './cluster.js';
 export type { EslNode, NodeConfig, NodeState } from './types.js';
 export type { EslEvent } from './event-decoding.js';
+export { eachHeaderWithPrefix, headerLookup } from './lazy-event.js';
 export { byteLength, encodeFrame } from './encoders.js';
 export { urlEncode } from './url-coding.js';
 export { xmlUnescape } from './xml-entities.js';

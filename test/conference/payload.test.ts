@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -191,5 +192,18 @@ describe('payloads for every fixture event', () => {
     expect(toOutboundEvent(ctx, events[1]!).payload['msg_id']).toBe(toOutboundEvent(ctx, events[1]!).payload['msg_id']);
     const rk = toOutboundEvent({ ...ctx, routingKey: (e) => `conference.event.${e.conferenceName}` }, events[1]!);
     expect(rk.payload['routing_key']).toBe('conference.event.demo');
+  });
+
+  it('msg_id values stay stable: the sha1 of the event identity, same input same id', () => {
+    // The identity layout and digest consumers dedupe on, computed here independently of payload.ts.
+    const expected = (e: ConferenceEvent): string =>
+      createHash('sha1')
+        .update([e.node, e.coreUuid, e.sequence, e.timestampUs, e.action, e.conferenceUuid, e.member?.memberId ?? '', e.synthesized ? 's' : 'r'].join('|'))
+        .digest('hex')
+        .slice(0, 16);
+    for (const e of events) expect(defaultMsgId(e)).toBe(expected(e));
+    const fixed = { ...events[0]!, node: 'fs1', coreUuid: 'core', sequence: 7, timestampUs: 1795312644071503, action: 'add-member', conferenceUuid: 'conf' };
+    expect(defaultMsgId({ ...fixed, member: undefined })).toBe(expected({ ...fixed, member: undefined }));
+    expect(defaultMsgId({ ...fixed, member: undefined })).toBe('fbd632244e3e35e0');
   });
 });

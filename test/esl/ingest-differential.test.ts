@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, byteLength, decodeEvent, decodeEventWhole, headerLookup, type EslFrame } from '../../src/esl/codec.js';
+import { fuzzCorpus, mutate, rng } from '../fuzz/codec-fuzz-core.js';
+import { checkFrame, checkIngestInput, eventFramesOf, newStats } from '../fuzz/ingest-differential-core.js';
+
+const corpus = fuzzCorpus();
+
+function eventFrame(type: EslFrame['type'], body: string): EslFrame {
+  const [frame] = eventFramesOf(encodeFrame([['Content-Length', String(byteLength(body))], ['Content-Type', type]], body));
+  return frame!;
+}
+
+describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- ingest` runs 1,000,000 frames)', () => {
+  it('every unmutated fixture event: plain, json and xml agree field by field', () => {
+    const stats = newStats();
+    for (const input of corpus) checkIngestInput(input, rng(1), stats);
+    expect(stats.byType['text/event-plain']).toBeGreaterThan(50);
+    expect(stats.byType['text/event-json']).toBeGreaterThan(50);
+    expect(stats.byType['text/event-xml']).toBeGreaterThan(50);
+    expect(stats.conference).toBeGreaterThan(150);
+    expect(stats.rejected).toBe(0);
+  });
+
+  it('5,000 mutated fixture streams agree, and the mutator reaches rejected events', () => {
+    const next = rng(20261206);
+    const stats = newStats();
+    for (let i = 0; i < 5_000; i++) checkIngestInput(mutate(corpus, next), next, stats);
+    expect(stats.events).toBeGreaterThan(4_000);
+    expect(stats.rejected).toBeGreaterThan(100);
+    expect(stats.conference).toBeGreaterThan(2_000);
+  });
+
+  it('json: escapes in values, duplicate names, _body, non-string values and invalid text', () => {
+    const bodies = [
+      '{"Event-Name":"CUSTOM","Action":"a\\"b\\u00e9\\n","Action":"last","_body":"x\\ty"}',
+      '{"Event-Name":"CUSTOM","Event-Subclass":"conference::maintenance","Member-ID":["1","2"]}',
+      '{"Event-Name":"CUSTOM","Act\\u0069on":"escaped-name"}',
+      '{"Event-Name":"CUSTOM","Action":"bad\\x"}',
+      '{"Event-Name":"CUSTOM","Action":"raw\ttab"}',
+      '{"Event-Name":"CUSTOM", "Action":"space"}',
+      '{"Event-Name":"CUSTOM","":"empty name","__proto__":"p"}',
+      '{"Action":"no name"}',
+      '{"Event-Name":"CUSTOM","Action":"x"',
+    ];
+    const stats = newStats();
+    for (const body of bodies) checkFrame(eventFrame('text/event-json', body), rng(2), stats);
+    expect(stats.rejected).toBe(4);
+    const ev = decodeEvent(eventFrame('text/event-json', bodies[0]!));
+    expect(headerLookup(ev)('Action')).toBe('last');
+    expect(ev.body).toBe('x\ty');
+    expect(Object.keys(ev.headers)).toEqual(['Event-Name', 'Action']);
+  });
+
+  it('plain: URL-encoded values, a % in a name, duplicates, a nested body and malformed lines', () => {
+    const bodies = [
+      'Event-Name: CUSTOM\nAction: a%20b%E2%82%AC\nAction: c\nX%41: y\n',
+      'Event-Name: BACKGROUND_JOB\nJob-UUID: j\nContent-Length: 3\n\n+OK trailing',
+      'Event-Name: CUSTOM\n__proto__: p\nAction: x\n',
+      'Event-Name: CUSTOM\nno colon here\n',
+      'Action: no name\n',
+    ];
+    const stats = newStats();
+    for (const body of bodies) checkFrame(eventFrame('text/event-plain', body), rng(3), stats);
+    expect(stats.rejected).toBe(2);
+    const ev = decodeEvent(eventFrame('text/event-plain', bodies[0]!));
+    expect(headerLookup(ev)('Action')).toBe('c');
+    expect(ev.headers['X%41']).toBe('y');
+    expect(decodeEvent(eventFrame('text/event-plain', bodies[1]!)).body).toBe(decodeEventWhole(eventFrame('text/event-plain', bodies[1]!)).body);
+  });
+});
