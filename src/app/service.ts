@@ -267,7 +267,12 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   };
 
   if (leases) {
-    cluster.on('up', (node) => leases.contend(node));
+    // Contend once this instance's state of the node is rebuilt, not at connect: events that reach it
+    // during its resync may be dropped as already told by the snapshot (node-sync's replay), which is
+    // right only while another instance is the one publishing them.
+    sync.on('resynced', (result) => {
+      if (nodeUp(result.node)) leases.contend(result.node);
+    });
     // Whatever this instance already took from the node leaves before the lease does.
     cluster.on('down', (node) => {
       void publisher.flush(config.ha.takeoverMs).then(() => (nodeUp(node) ? undefined : leases.withdraw(node)));
