@@ -2,89 +2,12 @@
  * WebSocket end to end over a real listening socket with a `ws` client (fake registry / events):
  * subscribe protocol, account and conference scopes, the publish filter and event subsets, auth.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import Fastify, { type FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { registerApi, type ApiDeps, type ApiHandle } from '../../src/api/index.js';
-import { createRecords } from '../../src/records/records.js';
-import { openSqliteStorage, type Storage } from '../../src/storage/index.js';
-import { ACCOUNT_A as A, ACCOUNT_B as B, TOKEN_A, TOKEN_B, testTokens, FakeEvents, FakeExecutor, FakeRegistry, participantEvent } from '../helpers/api-fakes.js';
+import { describe, expect, it } from 'vitest';
+import { ACCOUNT_A as A, ACCOUNT_B as B, TOKEN_A, TOKEN_B, participantEvent } from '../helpers/api-fakes.js';
+import { app, events, api, url, sockets, Client, ev, useWebSocketApi } from '../helpers/websocket-rig.js';
 
-let app: FastifyInstance;
-let storage: Storage;
-let registry: FakeRegistry;
-let events: FakeEvents;
-let api: ApiHandle;
-let url: string;
-const sockets: WebSocket[] = [];
-
-beforeEach(async () => {
-  app = Fastify();
-  storage = openSqliteStorage({ path: ':memory:' });
-  registry = new FakeRegistry();
-  events = new FakeEvents();
-  const deps: ApiDeps = {
-    registry,
-    executor: new FakeExecutor(),
-    storage,
-    events,
-    tokens: testTokens(),
-    filter: (name) => name !== 'start-talking' && name !== 'stop-talking',
-    nodeUp: () => true,
-  };
-  api = await registerApi(app, deps, createRecords(deps));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = app.server.address();
-  if (typeof addr !== 'object' || !addr) throw new Error('no address');
-  url = `ws://127.0.0.1:${addr.port}/v2/websocket`;
-});
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.terminate();
-  await app.close();
-  await storage.close();
-});
-
-/** A client that queues every message it receives. */
-class Client {
-  readonly messages: any[] = [];
-  private waiters: Array<() => void> = [];
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (d) => {
-      this.messages.push(JSON.parse(d.toString()));
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-  static async open(headers: Record<string, string> = {}): Promise<Client> {
-    const ws = new WebSocket(url, { headers });
-    sockets.push(ws);
-    const c = new Client(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return c;
-  }
-  async next(): Promise<any> {
-    const deadline = Date.now() + 10_000;
-    while (this.messages.length === 0) {
-      if (Date.now() > deadline) throw new Error('no message');
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
-    return this.messages.shift();
-  }
-  async request(msg: Record<string, unknown>): Promise<any> {
-    this.ws.send(JSON.stringify(msg));
-    return this.next();
-  }
-}
-
-function ev(name: string, conf: string, call: string, member: number, account = A) {
-  return participantEvent(name, conf, call, member, { custom_channel_vars: { account_id: account } });
-}
+useWebSocketApi();
 
 describe('websocket participant events', () => {
   it('an account subscription receives the AMQP payload of its conferences only, filtered', async () => {
