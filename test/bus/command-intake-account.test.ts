@@ -3,15 +3,12 @@
  * it targets must belong to that account (or to none); otherwise nothing runs and the reply is
  * FORBIDDEN. Without `Account-ID` the broker is the trust boundary, as for Kazoo's own messages.
  */
-import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpCommandIntake } from '../../src/bus/command-intake.js';
 import type { CommandReply } from '../../src/bus/command-message.js';
-import { commandRoutingKey } from '../../src/bus/routing.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../../src/conference/types.js';
-import { AMQP_URL, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
+import { AMQP_URL, CommandRequester, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
 
 class RecordingExecutor implements ConferenceCommandExecutor {
   readonly seen: ConferenceCommand[] = [];
@@ -26,10 +23,7 @@ const exchange = uniqueName('t-conf-acct');
 const queue = uniqueName('t-cmd-acct');
 const executor = new RecordingExecutor();
 let intake: AmqpCommandIntake;
-let client: ChannelModel;
-let ch: Channel;
-let replyQueue: string;
-const replies = new Map<string, (msg: ConsumeMessage) => void>();
+let requester: CommandRequester;
 
 beforeAll(async () => {
   intake = new AmqpCommandIntake({
@@ -44,30 +38,17 @@ beforeAll(async () => {
     },
   });
   await intake.start();
-  client = await amqp.connect(AMQP_URL);
-  ch = await client.createChannel();
-  replyQueue = (await ch.assertQueue('', { exclusive: true })).queue;
-  await ch.consume(replyQueue, (msg) => {
-    if (msg) replies.get(msg.properties.correlationId as string)?.(msg);
-  }, { noAck: true });
+  requester = await CommandRequester.open(exchange);
 });
 
 afterAll(async () => {
   await intake.close(1000);
-  await client.close().catch(() => undefined);
+  await requester.close();
   await deleteAll([exchange], [queue, `${queue}.dead`]);
 });
 
 function send(conference: string, body: unknown): Promise<CommandReply> {
-  const correlationId = randomUUID();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no reply')), 10_000);
-    replies.set(correlationId, (msg) => {
-      clearTimeout(timer);
-      resolve(JSON.parse(msg.content.toString()) as CommandReply);
-    });
-    ch.publish(exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify(body)), { replyTo: replyQueue, correlationId });
-  });
+  return requester.send<CommandReply>(conference, body);
 }
 
 describe('Account-ID on command messages', () => {
@@ -103,7 +84,7 @@ describe('Account-ID on command messages', () => {
     expect(reply.error).toMatchObject({ code: 'INTERNAL', message: 'storage unavailable' });
     let dead: amqp.GetMessage | false = false;
     for (let i = 0; i < 100 && !dead; i++) {
-      dead = await ch.get(`${queue}.dead`, { noAck: true });
+      dead = await requester.channel.get(`${queue}.dead`, { noAck: true });
       if (!dead) await delay(20);
     }
     expect(dead && dead.properties.headers?.['x-confmgr-reason']).toBe('internal_error');

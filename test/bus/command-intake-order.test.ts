@@ -2,15 +2,12 @@
  * Concurrency with order (real RabbitMQ): with a prefetch above 1, commands for the same conference
  * run one after another in delivery order, commands for different conferences run in parallel.
  */
-import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpCommandIntake } from '../../src/bus/command-intake.js';
 import type { CommandReply } from '../../src/bus/command-message.js';
-import { commandRoutingKey } from '../../src/bus/routing.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../../src/conference/types.js';
-import { AMQP_URL, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
+import { AMQP_URL, CommandRequester, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
 
 /** `get` with param `slow` takes 300 ms; every start and end is recorded. */
 class TimelineExecutor implements ConferenceCommandExecutor {
@@ -32,38 +29,22 @@ const exchange = uniqueName('t-conf-order');
 const queue = uniqueName('t-cmd-order');
 const executor = new TimelineExecutor();
 let intake: AmqpCommandIntake;
-let client: ChannelModel;
-let ch: Channel;
-let replyQueue: string;
-const replies = new Map<string, (msg: ConsumeMessage) => void>();
+let requester: CommandRequester;
 
 beforeAll(async () => {
   intake = new AmqpCommandIntake({ url: AMQP_URL, exchange, queue, executor, reconnect: { baseMs: 50, capMs: 300 } });
   await intake.start();
-  client = await amqp.connect(AMQP_URL);
-  ch = await client.createChannel();
-  replyQueue = (await ch.assertQueue('', { exclusive: true })).queue;
-  await ch.consume(replyQueue, (msg) => {
-    if (msg) replies.get(msg.properties.correlationId as string)?.(msg);
-  }, { noAck: true });
+  requester = await CommandRequester.open(exchange);
 });
 
 afterAll(async () => {
   await intake.close(1000);
-  await client.close().catch(() => undefined);
+  await requester.close();
   await deleteAll([exchange], [queue, `${queue}.dead`]);
 });
 
 function send(conference: string, body: unknown): Promise<CommandReply> {
-  const correlationId = randomUUID();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no reply')), 10_000);
-    replies.set(correlationId, (msg) => {
-      clearTimeout(timer);
-      resolve(JSON.parse(msg.content.toString()) as CommandReply);
-    });
-    ch.publish(exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify(body)), { replyTo: replyQueue, correlationId });
-  });
+  return requester.send<CommandReply>(conference, body);
 }
 
 describe('command order per conference, parallel across conferences', () => {

@@ -3,10 +3,11 @@
  * test so files running in parallel never collide; everything created is deleted by `cleanup()`.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { commandRoutingKey } from '../../src/bus/routing.js';
 
 const run = promisify(execFile);
 
@@ -140,4 +141,47 @@ export function rabbitmqctl(...args: string[]): Promise<{ stdout: string; stderr
 
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Sends command messages to an exchange on `conference.command.<id>` and resolves with each one's
+ * reply (by correlation id, on a private reply queue): the RPC side of the command intake's tests.
+ */
+export class CommandRequester {
+  private readonly waiting = new Map<string, (msg: ConsumeMessage) => void>();
+  private constructor(
+    private readonly connection: ChannelModel,
+    /** The requester's own channel, for a test that also reads a queue. */
+    readonly channel: Channel,
+    private readonly exchange: string,
+    private readonly replyQueue: string,
+  ) {}
+
+  static async open(exchange: string): Promise<CommandRequester> {
+    const connection = await amqp.connect(AMQP_URL);
+    const channel = await connection.createChannel();
+    const replyQueue = (await channel.assertQueue('', { exclusive: true })).queue;
+    const r = new CommandRequester(connection, channel, exchange, replyQueue);
+    await channel.consume(replyQueue, (msg) => {
+      if (msg) r.waiting.get(msg.properties.correlationId as string)?.(msg);
+    }, { noAck: true });
+    return r;
+  }
+
+  send<T = unknown>(conference: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+    const correlationId = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no reply')), timeoutMs);
+      this.waiting.set(correlationId, (msg) => {
+        clearTimeout(timer);
+        this.waiting.delete(correlationId);
+        resolve(JSON.parse(msg.content.toString()) as T);
+      });
+      this.channel.publish(this.exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify(body)), { replyTo: this.replyQueue, correlationId });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close().catch(() => undefined);
+  }
 }
