@@ -200,7 +200,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   // The records follow every outbound event whether or not the API runs. Their own commands go out
   // directly: the tracker moves the record of a call it kicks to `leaving` itself, and the enforcer
   // only mutes, deafens and plays.
-  const live = realtimeFromRegistry(registry);
+  const live = realtimeFromRegistry(registry, { focus: config.http.focus });
   const records = createRecords({
     storage,
     registry: live,

@@ -2,7 +2,7 @@
 export { conferenceAccountLookup } from './account-lookup.js';
 export { conferenceOwner } from './account.js';
 export type { ConferenceAttributions } from './account.js';
-export { CONFERENCE_ID_RE, DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, checkConferenceId, toneFile, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from './conference-document.js';
+export { CONFERENCE_ID_RE, PROFILE_RE, TONE_RE, DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, checkConferenceId, toneFile, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from './conference-document.js';
 export { newDocumentId } from './conference-documents.js';
 export type { ConferenceDocuments } from './conference-documents.js';
 export { CONFERENCECALL_STATUSES, toRecord } from './conferencecall-record.js';

@@ -25,7 +25,7 @@ export interface LiveConference {
   uuid: string;
   /** confmgr node name hosting it (config `freeswitch.nodes[].name`). */
   node: string;
-  /** FreeSWITCH-Switchname of that node (Kazoo's `focus`). */
+  /** Kazoo's `focus`: the node name, or its FreeSWITCH-Switchname (config `http.focus`; realtime-adapter.ts). */
   focus: string;
   is_locked: boolean;
   /** Seconds since the conference started. */
