@@ -29,7 +29,7 @@ import { toOutboundEvent, type PayloadContext } from '../conference/index.js';
 import { ConferenceRegistry } from '../state/index.js';
 import { ConferenceStateSync, attachStateSync } from '../state/index.js';
 import { ConferenceRouter } from '../state/index.js';
-import { ConferenceControl } from '../conference/index.js';
+import { ConferenceControl, ConferenceProfiles } from '../conference/index.js';
 import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/index.js';
 import { AmqpPublisher, type CloseResult } from '../bus/index.js';
 import { EventFilter } from '../bus/index.js';
@@ -51,7 +51,7 @@ import { stopInOrder, type StopResult } from './shutdown.js';
 import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../storage/index.js';
 import { createRecords, type Records } from '../records/index.js';
-import { DEFAULT_PROMPTS, EntryService } from '../entry/index.js';
+import { DEFAULT_PROMPTS, EntryService, refusalEvent } from '../entry/index.js';
 import { openConfiguredStorage, storageLabel } from './storage.js';
 
 export interface ServiceOptions {
@@ -256,8 +256,15 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           pinTimeoutMs: config.entry.pinTimeoutMs,
           pinDigitTimeoutMs: config.entry.pinDigitTimeoutMs,
           namesDir: config.entry.namesDir,
+          profiles: new ConferenceProfiles(logger.child({ component: 'entry' })),
           logger: logger.child({ component: 'entry' }),
-          onRefused: (r) => logger.child({ component: 'entry' }).warn({ refusal: r }, 'entry refused'),
+          onRefused: (r) => {
+            logger.child({ component: 'entry' }).warn({ refusal: r }, 'entry refused');
+            // Told on AMQP like a participant event (the publish_participant_event filter applies). Not on the
+            // event hub: the records and attributions follow only FreeSWITCH's own events.
+            const event = refusalEvent(r, { appName: config.appName, appVersion: APP_VERSION, nodeName: instanceName, accountId: r.accountId });
+            if (event) publisher.publish(event);
+          },
         });
 
   const payloadCtx: PayloadContext = {

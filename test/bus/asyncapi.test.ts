@@ -22,7 +22,8 @@ import { buildReply, parseCommandMessage, type ItemOutcome } from '../../src/bus
 import { InvalidCommandMessageError } from '../../src/bus/errors.js';
 import { commandRoutingKey, decodeSegment, eventRoutingKey } from '../../src/bus/routing.js';
 import { ConferenceNotFoundError, MemberNotFoundError } from '../../src/conference/errors.js';
-import { KNOWN_ACTIONS, MEMBER_ACTIONS, parseConferenceEvent } from '../../src/conference/events.js';
+import { CONFMGR_ACTIONS, KNOWN_ACTIONS, MEMBER_ACTIONS, parseConferenceEvent } from '../../src/conference/events.js';
+import { refusalEvent } from '../../src/entry/refusal-event.js';
 import { toOutboundEvent, type PayloadContext } from '../../src/conference/payload.js';
 import type { ConferenceEvent } from '../../src/conference/types.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -123,7 +124,7 @@ function registrySynthesizedNames(): Set<string> {
   return names;
 }
 
-const CODE_EVENT_NAMES = new Set([...KNOWN_ACTIONS, ...registrySynthesizedNames()]);
+const CODE_EVENT_NAMES = new Set([...KNOWN_ACTIONS, ...CONFMGR_ACTIONS, ...registrySynthesizedNames()]);
 
 // ---------------------------------------------------------------------------------------------
 // The document itself
@@ -313,6 +314,13 @@ describe('events: every name the code can publish', () => {
     expect(matches('conferenceEvents', payloadOf('member-update', true, false))).toEqual([]);
     expect(matches('conferenceEvents', payloadOf('mute-video-member-2030', true))).toEqual(['unknown-action']);
     expect(matches('conferenceEvents', payloadOf('conference-frobnicated', false))).toEqual(['unknown-action']);
+    // The entry service's refusal, as it builds it.
+    const refusal = refusalEvent(
+      { reason: 'locked', cause: 'FACILITY_REJECTED', callId: 'c-1', conference: 'room', destination: '7200', callerIdNumber: '1001', callerIdName: 'Alice', accountId: 'acc' },
+      { appName: 'confmgr', appVersion: '1.0.0', nodeName: 'confmgr@test' },
+    )!;
+    expect(matches('conferenceEvents', refusal.payload), why('conferenceEvents', 'refuse-member', refusal.payload)).toEqual(['refuse-member']);
+    expect(matches('conferenceEvents', { ...refusal.payload, reason: 'bored' })).toEqual([]);
   });
 
   it('rejects payloads that differ from what the code builds', () => {
