@@ -42,7 +42,7 @@ import { startHttpServer, type HttpServer, type ReadinessReport } from './http-s
 import { EventHub } from './event-hub.js';
 import { realtimeFromRegistry } from '../records/index.js';
 import { conferenceAccountLookup } from '../records/index.js';
-import { leaveMarkingExecutor } from '../records/index.js';
+import { flagKeepingDialer, leaveMarkingExecutor } from '../records/index.js';
 import { resyncPacing } from './resync-pacing.js';
 import { compactAfterResyncs } from './memory-policy.js';
 import { reconcileAfterFirstResync } from './reconcile.js';
@@ -218,6 +218,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     marker: (conference, target, node) => records.tracker.markLeaving(conference, target, node),
     logger: logger.child({ component: 'control' }),
   });
+  // Kazoo's conference dial (REST and AMQP): the dialled calls keep their participant_flags.
+  const dialer = flagKeepingDialer(control, records.enforcer);
   // Which nodes this instance is active for: its own command queue is bound to their conferences.
   const nodeNames = config.freeswitch.nodes.map((n) => n.name);
   const intake =
@@ -226,6 +228,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       : new AmqpCommandIntake({
           url: config.amqp.url,
           executor,
+          dialer,
           exchange: config.amqp.exchange,
           queue: config.amqp.commandQueue,
           appId: config.appName,
@@ -343,6 +346,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       {
         registry: live,
         executor,
+        dialer,
         storage,
         tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
         defaultAccountId: config.http.defaultAccountId,

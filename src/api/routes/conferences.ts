@@ -15,6 +15,8 @@ import { requireOneOf } from '../one-of.js';
 import { playableMedia, type MediaResolution } from '../media.js';
 import type { ConferenceCommand } from '../../conference/index.js';
 import { checkDocumentBounds } from '../intake-bounds.js';
+import { InvalidArgumentError } from '../../conference/index.js';
+import { DIAL_DATA_SCHEMA, DIAL_RESPONSE_SCHEMA, restDialReply, restDialRequest } from './conference-dial.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 
 type AccountParams = { accountId: string };
@@ -46,8 +48,27 @@ function requireDocument(conf: { id: string; doc?: StoredConferenceDocument }): 
   return conf.doc;
 }
 
-const CONFERENCE_ACTIONS = ['lock', 'unlock', 'play', 'record'] as const;
-type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
+const CONFERENCE_ACTIONS = ['lock', 'unlock', 'play', 'record', 'dial'] as const;
+type ConferenceAction = Exclude<(typeof CONFERENCE_ACTIONS)[number], 'dial'>;
+
+/**
+ * The action route's schema: any action's body passes as before (its handler checks it, in Kazoo's
+ * error shape); a `dial` body's `data.data` must match the dial schema. The 202 reply of a dial
+ * lists the endpoints' outcomes.
+ */
+const ACTION_SCHEMA = {
+  body: {
+    if: { required: ['data'], properties: { data: { required: ['action'], properties: { action: { const: 'dial' } } } } },
+    then: { properties: { data: { properties: { data: DIAL_DATA_SCHEMA } } } },
+  },
+  response: {
+    202: {
+      type: 'object',
+      additionalProperties: true,
+      properties: { data: { ...DIAL_RESPONSE_SCHEMA, additionalProperties: true } },
+    },
+  },
+} as const;
 
 /** `record` start/stop: `data.record` (default start) and `data.path` (stop also takes `all`). */
 const RECORD_STATES = ['start', 'stop'] as const;
@@ -145,11 +166,32 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   // PUT on one conference = an action (Kazoo: "Perform an action on conference"), answered 202 as
   // crossbar's response_202 does.
-  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request, reply) => {
+  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, { schema: ACTION_SCHEMA }, async (request, reply) => {
     const account = requestedAccount(request);
     const data = requestData(request.body);
-    const action = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
+    const requested = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    if (requested === 'dial') {
+      const dialer = ctx.deps.dialer;
+      if (!dialer) throw ValidationError.field('action', 'enum', 'dial is not available on this instance');
+      const dialRequest = restDialRequest(data.data, conf.id);
+      // Kazoo's profile_name, else the document's profile.
+      if (dialRequest.profile === undefined && typeof conf.doc?.doc.profile === 'string') dialRequest.profile = conf.doc.doc.profile;
+      requireRunning(ctx, conf);
+      let result;
+      try {
+        result = await dialer.dial(dialRequest);
+      } catch (err) {
+        if (err instanceof InvalidArgumentError) {
+          const field = typeof err.details?.field === 'string' ? err.details.field : 'data';
+          throw ValidationError.field(`data.${field}`, 'invalid', err.message);
+        }
+        throw err;
+      }
+      reply.code(202);
+      return success(request, restDialReply(result));
+    }
+    const action: ConferenceAction = requested;
     const command = actionCommand(action, data, conf.id, { location: ctx.mediaLocation, accountId: account });
     const live = requireRunning(ctx, conf);
     const result = await ctx.deps.executor.execute(command);
