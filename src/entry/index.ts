@@ -5,4 +5,4 @@
  */
 export { EntryService } from './entry-service.js';
 export { DEFAULT_PROMPTS } from './prompts.js';
-export { REFUSAL_EVENT, refusalEvent } from './refusal-event.js';
+export { refusalEvent } from './refusal-event.js';
