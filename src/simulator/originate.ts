@@ -102,7 +102,8 @@ export function parseOriginate(args: string): OriginateParse {
       flags,
     };
   }
-  if (tech !== 'loopback') return { kind: 'error', cause: 'NO_ROUTE_DESTINATION' };
+  // Outside a conference dial the simulator has only the fixtures' loopback dialplan.
+  if (tech !== 'loopback') return { kind: 'error', cause: 'CHAN_NOT_IMPLEMENTED' };
   const destination = parts[1] ?? '';
   const m = /^(conf|mod)-(.+)$/.exec(destination);
   if (!m) return { kind: 'error', cause: 'NO_ROUTE_DESTINATION' };
