@@ -42,7 +42,7 @@ import { startHttpServer, type HttpServer, type ReadinessReport } from './http-s
 import { EventHub } from './event-hub.js';
 import { realtimeFromRegistry } from '../records/index.js';
 import { conferenceAccountLookup } from '../records/index.js';
-import { flagKeepingDialer, leaveMarkingExecutor } from '../records/index.js';
+import { flagKeepingDialer, joinConfirmingDialer, leaveMarkingExecutor } from '../records/index.js';
 import { resyncPacing } from './resync-pacing.js';
 import { compactAfterResyncs } from './memory-policy.js';
 import { reconcileAfterFirstResync } from './reconcile.js';
@@ -109,6 +109,8 @@ export interface ServiceHandle {
 }
 
 const APP_VERSION = readVersion();
+/** How long a dialled endpoint that answered may take to show up in the conference (its add-member). */
+const DIAL_JOIN_CONFIRM_MS = 3000;
 
 function readVersion(): string {
   try {
@@ -218,8 +220,9 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     marker: (conference, target, node) => records.tracker.markLeaving(conference, target, node),
     logger: logger.child({ component: 'control' }),
   });
-  // Kazoo's conference dial (REST and AMQP): the dialled calls keep their participant_flags.
-  const dialer = flagKeepingDialer(control, records.enforcer);
+  // Kazoo's conference dial (REST and AMQP): the dialled calls keep their participant_flags, and an
+  // endpoint is joined once its add-member is seen.
+  const dialer = joinConfirmingDialer(flagKeepingDialer(control, records.enforcer), events, DIAL_JOIN_CONFIRM_MS);
   // Which nodes this instance is active for: its own command queue is bound to their conferences.
   const nodeNames = config.freeswitch.nodes.map((n) => n.name);
   const intake =

@@ -52,7 +52,7 @@ export interface DialRequest {
   profile?: string;
 }
 
-/** joined: answered and handed to the conference; the rest carry FreeSWITCH's hangup cause. */
+/** joined: answered and handed to the conference (the doors also wait for its add-member); the rest carry FreeSWITCH's hangup cause. */
 export type DialResultKind = 'joined' | 'busy' | 'no_answer' | 'failed';
 
 export interface DialOutcome {

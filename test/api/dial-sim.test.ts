@@ -177,6 +177,24 @@ describe('dial over REST', () => {
     expect(originates(from)[0]).toContain('&conference(dial_room@default+flags{moderator})');
   });
 
+  it('answered but refused by the conference application (locked): failed, "answered but did not join the conference"', async () => {
+    sim.engine.executeApi(`conference ${CONF} lock`);
+    await pollUntil('registry sees the lock', () => service.registry.conference(CONF)?.locked === true, 10_000);
+    try {
+      const before = members().length;
+      const res = await dial({ endpoints: ['user/late@example.com', 'sofia/internal/busy@example.com'] });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      const [late, busy] = res.body.data.endpoint_responses;
+      expect(late).toMatchObject({ endpoint_id: 'user/late@example.com', status: 'error', result: 'failed', message: 'answered but did not join the conference' });
+      expect(late.hangup_cause).toBeUndefined();
+      expect(busy).toMatchObject({ result: 'busy', hangup_cause: 'USER_BUSY' });
+      expect(members()).toHaveLength(before);
+    } finally {
+      sim.engine.executeApi(`conference ${CONF} unlock`);
+      await pollUntil('registry sees the unlock', () => service.registry.conference(CONF)?.locked === false, 10_000);
+    }
+  });
+
   it.each([
     ['a newline in an endpoint', { endpoints: ['user/1000@example.com\nbgapi fsctl shutdown'] }, 'data.endpoints.0'],
     ['a control character in an endpoint', { endpoints: ['user/10\u000100'] }, 'data.endpoints.0'],
