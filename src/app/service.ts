@@ -192,6 +192,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     logger: logger.child({ component: 'control' }),
     timeoutMs: config.freeswitch.apiTimeoutMs,
     recordingDirs: config.recordings.dirs,
+    // A dial into a conference that runs nowhere starts it on the first connected node this instance serves.
+    startNode: () => config.freeswitch.nodes.map((n) => n.name).find((n) => nodeUp(n) && served.isServing(n)),
   });
   const commands = metrics.instrument(control);
 

@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from '../util/index.js';
 import { buildCommand, type CommandPolicy } from './commands.js';
 import { dialOutcome, failedOutcome, originateCommand, prepareDial, type ConferenceDialer, type DialRequest, type DialResult } from './dial.js';
 import { ConferenceProfiles } from './profiles.js';
-import { CommandTimeoutError, InvalidArgumentError, NodeDownError } from './errors.js';
+import { CommandTimeoutError, ConferenceNotFoundError, InvalidArgumentError, NodeDownError } from './errors.js';
 import { parseReply } from './replies.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceLocator, MemberTarget } from './types.js';
 
@@ -31,6 +31,11 @@ export interface ConferenceControlOptions {
   timeoutMs?: number;
   /** Directories `record` / `norecord` paths must be under (config `recordings.dirs`); absent: not restricted. */
   recordingDirs?: readonly string[];
+  /**
+   * The node a dial starts a conference on when it runs nowhere (Kazoo's ecallmgr picks a media
+   * server); absent or undefined: such a dial fails with ConferenceNotFoundError.
+   */
+  startNode?: () => string | undefined;
 }
 
 /** Kazoo's participant actions as FreeSWITCH sees them. */
@@ -46,6 +51,7 @@ export class ConferenceControl implements ConferenceCommandExecutor, ConferenceD
   private readonly timeoutMs: number | undefined;
   private readonly policy: CommandPolicy;
   private readonly profiles: ConferenceProfiles;
+  private readonly startNode: (() => string | undefined) | undefined;
 
   constructor(options: ConferenceControlOptions) {
     this.locator = options.locator;
@@ -54,16 +60,18 @@ export class ConferenceControl implements ConferenceCommandExecutor, ConferenceD
     this.timeoutMs = options.timeoutMs;
     this.policy = options.recordingDirs ? { recordingDirs: [...options.recordingDirs] } : {};
     this.profiles = new ConferenceProfiles(this.logger);
+    this.startNode = options.startNode;
   }
 
   /**
-   * Kazoo's conference dial: every endpoint originated into the running conference at once (one
-   * `bgapi originate` each, dial.ts), on the node hosting it; resolves when every leg has answered
-   * and joined or failed. Validated whole before anything is sent.
+   * Kazoo's conference dial: every endpoint originated into the conference at once (one
+   * `bgapi originate` each, dial.ts), on the node hosting it (or `startNode` when it runs nowhere: the
+   * first leg to answer creates it); resolves when every leg has answered and joined or failed.
+   * Validated whole before anything is sent.
    */
   async dial(request: DialRequest): Promise<DialResult> {
     const prepared = prepareDial(request, randomUUID);
-    const nodeName = await this.locator.nodeFor(prepared.conference);
+    const nodeName = await this.dialNode(prepared.conference);
     const node = this.nodes(nodeName);
     if (node === undefined) throw new NodeDownError(nodeName, { reason: 'unknown node' });
     const { profile } = await this.profiles.choose(nodeName, prepared.profile, (command) => node.api(command, this.timeoutMs === undefined ? undefined : { timeoutMs: this.timeoutMs }), {
@@ -98,6 +106,18 @@ export class ConferenceControl implements ConferenceCommandExecutor, ConferenceD
   /** Runs `command` on a given node, bypassing the locator (resync, diagnostics). */
   async executeOn(node: string, command: ConferenceCommand): Promise<CommandResult> {
     return this.run(node, command, buildCommand(command, this.policy));
+  }
+
+  /** The node hosting the conference, or the one a dial starts it on when it runs nowhere. */
+  private async dialNode(conference: string): Promise<string> {
+    try {
+      return await this.locator.nodeFor(conference);
+    } catch (err) {
+      const start = err instanceof ConferenceNotFoundError ? this.startNode?.() : undefined;
+      if (start === undefined) throw err;
+      this.logger.info({ conference, node: start }, 'dial: the conference runs nowhere; starting it');
+      return start;
+    }
   }
 
   // --- Kazoo's conference actions -------------------------------------------------------

@@ -226,9 +226,24 @@ describe('dial over REST', () => {
     expect(empty.status).toBe(400);
   });
 
-  it('a conference that is not running: 404', async () => {
+  it('an unknown conference (no document, not running): 404, nothing dialled', async () => {
+    const from = sim.receivedBytes().length;
     const res = await dial({ endpoints: ['user/1000'] }, 'not_running_here');
     expect(res.status).toBe(404);
+    expect(originates(from)).toEqual([]);
+  });
+
+  it("a documented conference that runs nowhere: the dial starts it (the first answering leg creates it with the document's profile)", async () => {
+    const created = await http('PUT', `/v2/accounts/${A}/conferences`, { data: { id: 'dial_fresh', profile: 'default' } });
+    expect(created.status).toBe(201);
+    expect(service.registry.conference('dial_fresh')).toBeUndefined();
+    const res = await dial({ endpoints: ['user/first@example.com', 'user/second@example.com'], participant_flags: ['moderator'] }, 'dial_fresh');
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body.data).toMatchObject({ conference_id: 'dial_fresh', node: 'fs1', profile: 'default' });
+    expect(res.body.data.endpoint_responses.map((e: any) => e.result)).toEqual(['joined', 'joined']);
+    expect(members('dial_fresh')).toHaveLength(2);
+    expect(sim.engine.conferences().find((c) => c.name === 'dial_fresh')?.profile).toBe('default');
+    await pollUntil('registry sees it', () => service.registry.conference('dial_fresh') !== undefined, 10_000);
   });
 });
 
@@ -288,8 +303,11 @@ describe('dial over AMQP (kapi_conference dial → dial_resp)', () => {
     expect(originates(from)).toEqual([]);
   });
 
-  it('a dial for a conference that is not running: conference_error CONFERENCE_NOT_FOUND', async () => {
-    const reply = await requester.send<any>(`nowhere_${randomUUID().slice(0, 8)}`, { 'Application-Name': 'dial', Endpoints: ['user/1000'] });
-    expect(reply).toMatchObject({ status: 'error', 'Event-Name': 'conference_error', error: { code: 'CONFERENCE_NOT_FOUND' } });
+  it('a dial for a conference that runs nowhere starts it (Kazoo: maybe_start_conference), the conference id from the routing key', async () => {
+    const name = `nowhere_${randomUUID().slice(0, 8)}`;
+    const reply = await requester.send<any>(name, { 'Application-Name': 'dial', Endpoints: ['user/1000'], 'Profile-Name': 'not_defined_here' });
+    expect(reply).toMatchObject({ status: 'success', 'Application-Name': 'dial_resp', 'Conference-ID': name, 'Endpoint-Responses': [{ Result: 'joined' }] });
+    // The unknown profile fell back to default: the conference has the default profile's settings, not the compiled-in ones.
+    expect(sim.engine.conferences().find((c) => c.name === name)?.profile).toBe('default');
   });
 });

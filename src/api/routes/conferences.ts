@@ -177,7 +177,8 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const dialRequest = restDialRequest(data.data, conf.id);
       // Kazoo's profile_name, else the document's profile.
       if (dialRequest.profile === undefined && typeof conf.doc?.doc.profile === 'string') dialRequest.profile = conf.doc.doc.profile;
-      requireRunning(ctx, conf);
+      // A conference that runs nowhere is started by the dial (its first answering leg creates it).
+      if (conf.live && !ctx.deps.nodeUp(conf.live.node)) requireRunning(ctx, conf);
       let result;
       try {
         result = await dialer.dial(dialRequest);
