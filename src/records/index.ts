@@ -9,6 +9,8 @@ export { CONFERENCECALL_STATUSES, toRecord } from './conferencecall-record.js';
 export type { ConferencecallTracker } from './conferencecall-tracker.js';
 export type { DocumentEnforcer } from './document-enforcer.js';
 export { ValidationError } from './errors.js';
+export { flagKeepingDialer } from './flag-keeping-dialer.js';
+export { joinConfirmingDialer } from './join-confirming-dialer.js';
 export { leaveMarkingExecutor } from './leave-marking-executor.js';
 export type { ApiDeps, ApiToken, LiveConference, RealtimeRegistry } from './live.js';
 export { realtimeFromRegistry } from './realtime-adapter.js';

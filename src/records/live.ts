@@ -5,7 +5,7 @@
  * adapts the conference registry to it (src/records/realtime-adapter.ts), tests use fakes.
  */
 import type { Logger } from '../util/index.js';
-import type { ConferenceCommandExecutor, OutboundEvent } from '../conference/index.js';
+import type { ConferenceCommandExecutor, ConferenceDialer, OutboundEvent } from '../conference/index.js';
 import type { Storage } from '../storage/index.js';
 import type { ReadOnlyParticipant } from '../state/index.js';
 
@@ -58,6 +58,8 @@ export interface ApiToken {
 export interface ApiDeps {
   registry: RealtimeRegistry;
   executor: ConferenceCommandExecutor;
+  /** Kazoo's conference dial (PUT …/conferences/{id} {"action":"dial"}); absent: refused. */
+  dialer?: ConferenceDialer;
   storage: Storage;
   tokens: ApiToken[];
   /**

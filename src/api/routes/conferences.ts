@@ -15,6 +15,8 @@ import { requireOneOf } from '../one-of.js';
 import { playableMedia, type MediaResolution } from '../media.js';
 import type { ConferenceCommand } from '../../conference/index.js';
 import { checkDocumentBounds } from '../intake-bounds.js';
+import { InvalidArgumentError } from '../../conference/index.js';
+import { DIAL_DATA_SCHEMA, DIAL_RESPONSE_SCHEMA, restDialReply, restDialRequest } from './conference-dial.js';
 import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 import { ACCOUNT_PARAMS, AUTH_ERRORS, BODY_ERRORS, COMMAND_ERRORS, CONFERENCE_PARAMS, actionBodies, body, envelope, errors, ref, type RouteSchema } from '../schemas.js';
 
@@ -47,8 +49,14 @@ function requireDocument(conf: { id: string; doc?: StoredConferenceDocument }): 
   return conf.doc;
 }
 
-const CONFERENCE_ACTIONS = ['lock', 'unlock', 'play', 'record'] as const;
-type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
+const CONFERENCE_ACTIONS = ['lock', 'unlock', 'play', 'record', 'dial'] as const;
+type ConferenceAction = Exclude<(typeof CONFERENCE_ACTIONS)[number], 'dial'>;
+
+/**
+ * The action route's schema: any action's body passes as before (its handler checks it, in Kazoo's
+ * error shape); a `dial` body's `data.data` must match the dial schema. The 202 reply of a dial
+ * lists the endpoints' outcomes.
+ */
 
 /** `record` start/stop: `data.record` (default start) and `data.path` (stop also takes `all`). */
 const RECORD_STATES = ['start', 'stop'] as const;
@@ -141,8 +149,11 @@ const SCHEMAS = {
     summary: 'Perform an action on a running conference',
     tags: TAGS,
     params: CONFERENCE_PARAMS,
-    body: actionBodies(ACTION_FIELDS),
-    response: { 202: envelope('Accepted: the command was carried out', ref('ActionResult')), ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 404, ...COMMAND_ERRORS) },
+    body: actionBodies({ ...ACTION_FIELDS, dial: { properties: { data: DIAL_DATA_SCHEMA }, required: ['data'] } }),
+    response: {
+      202: envelope('Accepted: the command was carried out (a dial: each endpoint\'s outcome)', { anyOf: [ref('ActionResult'), DIAL_RESPONSE_SCHEMA] }),
+      ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 404, ...COMMAND_ERRORS),
+    },
   },
 } satisfies Record<string, RouteSchema>;
 
@@ -225,8 +236,30 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, { schema: SCHEMAS.action }, async (request, reply) => {
     const account = requestedAccount(request);
     const data = requestData(request.body);
-    const action = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
+    const requested = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    if (requested === 'dial') {
+      const dialer = ctx.deps.dialer;
+      if (!dialer) throw ValidationError.field('action', 'enum', 'dial is not available on this instance');
+      const dialRequest = restDialRequest(data.data, conf.id);
+      // Kazoo's profile_name, else the document's profile.
+      if (dialRequest.profile === undefined && typeof conf.doc?.doc.profile === 'string') dialRequest.profile = conf.doc.doc.profile;
+      // A conference that runs nowhere is started by the dial (its first answering leg creates it).
+      if (conf.live && !ctx.deps.nodeUp(conf.live.node)) requireRunning(ctx, conf);
+      let result;
+      try {
+        result = await dialer.dial(dialRequest);
+      } catch (err) {
+        if (err instanceof InvalidArgumentError) {
+          const field = typeof err.details?.field === 'string' ? err.details.field : 'data';
+          throw ValidationError.field(`data.${field}`, 'invalid', err.message);
+        }
+        throw err;
+      }
+      reply.code(202);
+      return success(request, restDialReply(result));
+    }
+    const action: ConferenceAction = requested;
     const command = actionCommand(action, data, conf.id, { location: ctx.mediaLocation, accountId: account });
     const live = requireRunning(ctx, conf);
     const result = await ctx.deps.executor.execute(command);
