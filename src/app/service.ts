@@ -228,6 +228,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           executor,
           exchange: config.amqp.exchange,
           queue: config.amqp.commandQueue,
+          queueType: config.amqp.queueType,
           appId: config.appName,
           connectionName: amqpConnectionName('commands', instanceName),
           instanceName,
