@@ -8,6 +8,7 @@
  * Started as root (or through `sudo -n`): the wrappers switch to the `rabbitmq` user themselves. Each
  * node reads a config file and a plugin list of its own (none enabled), so a broker configured in
  * /etc/rabbitmq (listeners, the management plugin's port) cannot make it clash with the default node.
+ * The first node boots alone, the others with it as their classic-config peer (they join as they boot).
  *
  * Cleanup happens whatever the outcome: close() stops every node (SIGKILL for one that does not stop)
  * and removes its directory; a process exiting without close() SIGKILLs its nodes on 'exit'; and a run
@@ -15,7 +16,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -117,13 +118,17 @@ function nodePid(node: Pick<ClusterNode, 'dir' | 'nodename'>): number | undefine
   }
 }
 
-function killNow(pid: number): void {
+function signal(pid: number, sig: 'SIGKILL' | 'SIGTERM'): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, sig);
   } catch {
     /* gone, or not ours to signal without sudo (the sudo path below) */
   }
-  if (!isRoot && alive(pid)) execFile('sudo', ['-n', 'kill', '-9', String(pid)], () => undefined);
+  if (!isRoot && alive(pid)) execFile('sudo', ['-n', 'kill', sig === 'SIGKILL' ? '-9' : '-15', String(pid)], () => undefined);
+}
+
+function killNow(pid: number): void {
+  signal(pid, 'SIGKILL');
 }
 
 /** Nodes of runs whose owning process is gone (SIGKILLed before it could clean up): killed, removed. */
@@ -157,11 +162,15 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, 
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(true));
-    s.listen(port, () => s.close(() => resolve(false)));
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
 
@@ -187,7 +196,7 @@ export class RabbitCluster {
     process.on('exit', this.onExit);
   }
 
-  /** Starts `size` nodes and joins them to the first one; on any failure, removes what it started. */
+  /** Starts `size` nodes in one cluster; on any failure, removes what it started. */
   static async start(options: ClusterOptions = {}): Promise<RabbitCluster> {
     const why = await clusterUnsupportedReason();
     if (why) throw new Error(`cannot form a RabbitMQ cluster here: ${why}`);
@@ -222,11 +231,6 @@ export class RabbitCluster {
     }
   }
 
-  /** The nodes' URLs, comma-separated (what `amqp.url` takes). */
-  get urlList(): string {
-    return this.nodes.map((n) => n.url).join(',');
-  }
-
   /** `rabbitmqctl -n <node> …args`. */
   async ctl(node: ClusterNode, ...args: string[]): Promise<string> {
     return (await privileged('rabbitmqctl', ['-n', node.nodename, ...args])).stdout;
@@ -243,7 +247,7 @@ export class RabbitCluster {
     if (pid === undefined) throw new Error(`${node.nodename} is not running`);
     killNow(pid);
     await until(() => !alive(pid), 10_000, `${node.nodename} (pid ${pid}) to die`);
-    await until(async () => !(await portOpen(node.amqpPort)), 10_000, `${node.nodename}'s AMQP port to close`);
+    await until(async () => !(await accepts(node.amqpPort)), 10_000, `${node.nodename}'s AMQP port to close`);
   }
 
   /** Stops the RabbitMQ application on the node (the VM stays up, clients are disconnected). */
@@ -256,7 +260,7 @@ export class RabbitCluster {
     await this.ctl(node, 'await_startup');
   }
 
-  /** Stops every node still running (SIGKILL after a grace), removes the run's directory. Idempotent. */
+  /** Stops every node still running (SIGTERM, SIGKILL after 10 s), removes the run's directory. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -264,7 +268,8 @@ export class RabbitCluster {
       this.nodes.map(async (n) => {
         const pid = nodePid(n);
         if (pid === undefined) return;
-        await privileged('rabbitmqctl', ['-n', n.nodename, 'stop'], {}, 20_000).catch(() => undefined);
+        // SIGTERM: the Erlang VM stops gracefully (as `rabbitmqctl stop` would, without a CLI VM's start).
+        signal(pid, 'SIGTERM');
         await until(() => !alive(pid), 10_000, `${n.nodename} to stop`).catch(() => killNow(pid));
       }),
     );
@@ -272,55 +277,67 @@ export class RabbitCluster {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * The first node boots alone; the others boot with it as their classic-config peer, so they join its
+   * cluster while they boot (no stop_app / join_cluster / start_app round of CLI calls, each of which
+   * costs an Erlang VM start).
+   */
   private async boot(): Promise<void> {
+    const [first, ...rest] = this.nodes as [ClusterNode, ...ClusterNode[]];
     for (const n of this.nodes) {
       await privileged('mkdir', ['-p', n.dir]);
       // The node's own config and plugin list: nothing from /etc/rabbitmq applies to it.
-      writeFileSync(join(this.dir, `${n.nodename.split('@')[0]}.conf`), `listeners.tcp.default = ${n.amqpPort}\n`);
-      writeFileSync(join(this.dir, `${n.nodename.split('@')[0]}.plugins`), '[].\n');
+      const peer =
+        n === first
+          ? ''
+          : `cluster_formation.peer_discovery_backend = classic_config\ncluster_formation.classic_config.nodes.1 = ${first.nodename}\n`;
+      writeFileSync(this.file(n, 'conf'), `listeners.tcp.default = ${n.amqpPort}\n${peer}`);
+      writeFileSync(this.file(n, 'plugins'), '[].\n');
     }
     await privileged('chown', ['-R', 'rabbitmq:rabbitmq', this.dir]);
     await privileged('chmod', ['-R', 'u+rwX,go+rX', this.dir]);
-    await Promise.all(
-      this.nodes.map((n) => {
-        const name = n.nodename.split('@')[0]!;
-        return privileged('rabbitmq-server', ['-detached'], {
-          RABBITMQ_NODENAME: n.nodename,
-          RABBITMQ_NODE_PORT: String(n.amqpPort),
-          RABBITMQ_DIST_PORT: String(n.distPort),
-          RABBITMQ_MNESIA_BASE: join(n.dir, 'mnesia'),
-          RABBITMQ_LOG_BASE: join(n.dir, 'log'),
-          RABBITMQ_PID_FILE: join(n.dir, 'pid'),
-          RABBITMQ_CONFIG_FILE: join(this.dir, `${name}.conf`),
-          RABBITMQ_ADVANCED_CONFIG_FILE: join(this.dir, `${name}.advanced.config`),
-          RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, `${name}.plugins`),
-        });
-      }),
-    );
-    await Promise.all(this.nodes.map((n) => this.awaitStartup(n)));
-    const [first, ...rest] = this.nodes;
-    for (const n of rest) {
-      await this.ctl(n, 'stop_app');
-      await this.ctl(n, 'join_cluster', first!.nodename);
-      await this.ctl(n, 'start_app');
-    }
-    await Promise.all(rest.map((n) => this.ctl(n, 'await_startup')));
+    await this.launch(first);
+    await this.awaitStartup(first);
+    await Promise.all(rest.map((n) => this.launch(n)));
+    await Promise.all(rest.map((n) => this.awaitStartup(n)));
+    const status = JSON.parse(await this.ctl(first, 'cluster_status', '--formatter', 'json')) as { running_nodes?: string[] };
+    const running = new Set(status.running_nodes ?? []);
+    const missing = this.nodes.filter((n) => !running.has(n.nodename)).map((n) => n.nodename);
+    if (missing.length > 0) throw new Error(`RabbitMQ nodes not in the cluster: ${missing.join(', ')}`);
+  }
+
+  private file(node: ClusterNode, ext: string): string {
+    return join(this.dir, `${node.nodename.split('@')[0]}.${ext}`);
+  }
+
+  private async launch(n: ClusterNode): Promise<void> {
+    await privileged('rabbitmq-server', ['-detached'], {
+      RABBITMQ_NODENAME: n.nodename,
+      RABBITMQ_NODE_PORT: String(n.amqpPort),
+      RABBITMQ_DIST_PORT: String(n.distPort),
+      RABBITMQ_MNESIA_BASE: join(n.dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: join(n.dir, 'log'),
+      RABBITMQ_PID_FILE: join(n.dir, 'pid'),
+      RABBITMQ_CONFIG_FILE: this.file(n, 'conf'),
+      RABBITMQ_ADVANCED_CONFIG_FILE: this.file(n, 'advanced.config'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: this.file(n, 'plugins'),
+    });
   }
 
   /**
-   * `await_startup` fails at once while the node has not yet registered with epmd (just after
-   * `-detached` returned): asked again until it answers, or the node's pid is gone.
+   * Until the node accepts AMQP connections: its listeners start last, after its cluster join. A TCP
+   * probe, not `rabbitmqctl await_startup`, which costs an Erlang VM start per call and fails at once
+   * while the node has not yet registered with epmd.
    */
-  private async awaitStartup(node: ClusterNode, timeoutMs = 60_000): Promise<void> {
+  private async awaitStartup(node: ClusterNode, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await this.ctl(node, 'await_startup');
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+    let launched = false;
+    while (!(await accepts(node.amqpPort))) {
+      const pid = nodePid(node);
+      if (pid !== undefined) launched = true;
+      else if (launched) throw new Error(`${node.nodename} stopped while booting (see ${join(node.dir, 'log')})`);
+      if (Date.now() > deadline) throw new Error(`${node.nodename} did not accept AMQP connections within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 }
