@@ -544,14 +544,17 @@ export class AmqpCommandIntake {
     }
   }
 
-  /** Runs `fn` on a confirm channel opened for it alone, closed after. */
+  /**
+   * Runs `fn` on a confirm channel opened for it alone, closed after without waiting for the broker's
+   * close-ok (a stalled broker never sends it, and nothing here depends on it).
+   */
   private async onOwnChannel<T>(connection: ChannelModel, fn: (ch: ConfirmChannel) => Promise<T>): Promise<T> {
     const ch = await connection.createConfirmChannel();
     ch.on('error', () => undefined);
     try {
       return await fn(ch);
     } finally {
-      await ch.close().catch(() => undefined);
+      ch.close().catch(() => undefined);
     }
   }
 
