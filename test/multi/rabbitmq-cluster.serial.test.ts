@@ -11,7 +11,7 @@
  * `amqp.url` names the first node twice (127.0.0.1 and localhost): the publisher and the command intake
  * each take the next broker of the list, so both connect to that node and both lose it.
  *
- * Serial phase: the cluster costs three Erlang VMs and ~15-30 s to form.
+ * Serial phase: the cluster is three more Erlang VMs on the machine, and slow to form.
  */
 import amqp from 'amqplib';
 import type { ConsumeMessage } from 'amqplib';
