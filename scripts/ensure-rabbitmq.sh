@@ -6,8 +6,22 @@ DEADLINE_S="${RABBITMQ_WAIT_SECONDS:-180}"
 
 port_open() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 
+# The serial tests drive Debian's broker tools: rabbitmqctl (broker stop/start) and rabbitmq-server
+# with its `rabbitmq` user (test/helpers/rabbitmq-cluster.ts forms a 3-node cluster beside the broker).
+warn_without_tools() {
+  for tool in rabbitmqctl rabbitmq-server; do
+    if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
+      echo "WARNING: $tool is not installed here: the serial tests need Debian's rabbitmq-server package." >&2
+    fi
+  done
+  if ! getent passwd rabbitmq >/dev/null 2>&1; then
+    echo "WARNING: there is no rabbitmq user: the RabbitMQ cluster test needs Debian's rabbitmq-server package." >&2
+  fi
+}
+
 if port_open; then
   echo "== RabbitMQ already answers on 127.0.0.1:5672"
+  warn_without_tools
   exit 0
 fi
 

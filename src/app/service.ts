@@ -236,6 +236,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           dialer,
           exchange: config.amqp.exchange,
           queue: config.amqp.commandQueue,
+          queueType: config.amqp.queueType,
           appId: config.appName,
           connectionName: amqpConnectionName('commands', instanceName),
           instanceName,

@@ -67,6 +67,12 @@ export interface AmqpCommandIntakeOptions {
    */
   queue?: string;
   /**
+   * Type of the durable queues declared here (the shared queue, the dead-letter queue). `quorum` on a
+   * RabbitMQ cluster: a classic queue lives on one node and cannot even be re-declared while that node
+   * is down, which would stop the intake on every node. Default `classic`.
+   */
+  queueType?: QueueType;
+  /**
    * Names of the conferences this instance serves (live on a node it is active for): its own queue is
    * bound to their command keys. Call `refreshBindings()` when it may have changed. Default: none.
    */
@@ -107,6 +113,13 @@ export interface AmqpCommandIntakeOptions {
   instanceName?: string;
   reconnect?: BackoffOptions;
   logger?: Logger;
+}
+
+type QueueType = 'classic' | 'quorum';
+
+/** The declare arguments of a durable queue of this type (none for classic: the broker's default). */
+function queueTypeArguments(type: QueueType): Record<string, unknown> {
+  return type === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
 }
 
 export interface CommandIntakeStats {
@@ -166,6 +179,7 @@ export class AmqpCommandIntake {
   private readonly maxBodyBytes: number;
   private readonly maxReplyBytes: number;
   readonly deadLetterQueue: string;
+  private readonly queueArguments: Record<string, unknown>;
   private readonly accountOf: AmqpCommandIntakeOptions['accountOf'];
   private readonly appId: string;
   private readonly connectionName: string;
@@ -209,6 +223,7 @@ export class AmqpCommandIntake {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
     this.deadLetterQueue = options.deadLetterQueue ?? `${this.queue}.dead`;
+    this.queueArguments = queueTypeArguments(options.queueType ?? 'classic');
     this.accountOf = options.accountOf;
     this.appId = options.appId ?? 'confmgr';
     this.connectionName = options.connectionName ?? 'confmgr-commands';
@@ -285,7 +300,7 @@ export class AmqpCommandIntake {
       const channel = await connection.createConfirmChannel();
       channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
       await channel.assertExchange(this.exchange, 'topic', { durable: true });
-      await this.declareRouting(channel);
+      await this.declareRouting(channel, connection);
       this.deadLetterReady = undefined;
       await channel.prefetch(this.prefetch);
       const closed = new Promise<void>((resolve) => {
@@ -335,7 +350,7 @@ export class AmqpCommandIntake {
    * senders' exchange (how a single instance consumed before routing per conference) is removed: left
    * in place it would hand every command to the shared queue as well, and answer it twice.
    */
-  private async declareRouting(channel: ConfirmChannel): Promise<void> {
+  private async declareRouting(channel: ConfirmChannel, connection: ChannelModel): Promise<void> {
     await channel.assertExchange(this.unroutedExchange, 'fanout', { durable: true });
     await channel.assertExchange(this.routingExchange, 'topic', {
       durable: true,
@@ -343,7 +358,7 @@ export class AmqpCommandIntake {
       arguments: { 'alternate-exchange': this.unroutedExchange },
     });
     await channel.bindExchange(this.routingExchange, this.exchange, COMMAND_BINDING);
-    await channel.assertQueue(this.queue, { durable: true });
+    await this.declareSharedQueue(connection);
     await channel.bindQueue(this.queue, this.unroutedExchange, '');
     await channel.unbindQueue(this.queue, this.exchange, COMMAND_BINDING);
     await channel.assertQueue(this.ownQueue, { exclusive: true, durable: false });
@@ -517,21 +532,46 @@ export class AmqpCommandIntake {
   }
 
   /**
+   * Declares the shared queue (of `queueType`) on a channel of its own: a refused declare closes its
+   * channel. An existing queue of another type (say classic, declared before `queue_type: quorum`) is
+   * refused with PRECONDITION_FAILED: it is used as it is, and the operator told how to change it.
+   */
+  private async declareSharedQueue(connection: ChannelModel): Promise<void> {
+    try {
+      await this.onOwnChannel(connection, (ch) => ch.assertQueue(this.queue, { durable: true, arguments: { ...this.queueArguments } }));
+    } catch (err) {
+      if ((err as { code?: number }).code !== 406) throw err;
+      await this.onOwnChannel(connection, (ch) => ch.checkQueue(this.queue));
+      this.log.error(
+        { err, queue: this.queue, queueArguments: this.queueArguments },
+        'the command queue exists with another type or arguments; using it as it is (delete it, unconsumed, to have it declared as amqp.queue_type says)',
+      );
+    }
+  }
+
+  /**
+   * Runs `fn` on a confirm channel opened for it alone, closed after without waiting for the broker's
+   * close-ok (a stalled broker never sends it, and nothing here depends on it).
+   */
+  private async onOwnChannel<T>(connection: ChannelModel, fn: (ch: ConfirmChannel) => Promise<T>): Promise<T> {
+    const ch = await connection.createConfirmChannel();
+    ch.on('error', () => undefined);
+    try {
+      return await fn(ch);
+    } finally {
+      ch.close().catch(() => undefined);
+    }
+  }
+
+  /**
    * Declares the dead-letter queue on a channel of its own (a refused declare closes its channel).
    * An existing queue with other arguments (declared by an operator) is used as it is.
    */
   private async declareDeadLetterQueue(connection: ChannelModel): Promise<boolean> {
-    const tryOn = async (fn: (ch: ConfirmChannel) => Promise<unknown>): Promise<unknown> => {
-      const ch = await connection.createConfirmChannel();
-      ch.on('error', () => undefined);
-      try {
-        return await fn(ch);
-      } finally {
-        await ch.close().catch(() => undefined);
-      }
-    };
     try {
-      await tryOn((ch) => ch.assertQueue(this.deadLetterQueue, { durable: true, arguments: { ...DEAD_LETTER_QUEUE_ARGUMENTS } }));
+      await this.onOwnChannel(connection, (ch) =>
+        ch.assertQueue(this.deadLetterQueue, { durable: true, arguments: { ...DEAD_LETTER_QUEUE_ARGUMENTS, ...this.queueArguments } }),
+      );
       return true;
     } catch (err) {
       if ((err as { code?: number }).code !== 406) {
@@ -540,7 +580,7 @@ export class AmqpCommandIntake {
       }
     }
     try {
-      await tryOn((ch) => ch.checkQueue(this.deadLetterQueue));
+      await this.onOwnChannel(connection, (ch) => ch.checkQueue(this.deadLetterQueue));
       this.log.info({ deadLetterQueue: this.deadLetterQueue }, 'dead-letter queue exists with other arguments; using it as it is');
       return true;
     } catch (err) {

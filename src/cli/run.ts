@@ -139,7 +139,7 @@ export function describeConfig(file: string, c: Config): string {
   const lines = [
     `OK: ${file} is valid`,
     `  freeswitch nodes: ${c.freeswitch.nodes.map((n) => `${n.name} (${n.host}:${n.port}, ${n.commandConnections} command connections)`).join(', ')}`,
-    `  amqp: ${redactUrl(c.amqp.url)} exchange=${c.amqp.exchange} buffer_size=${c.amqp.bufferSize} command_queue=${c.amqp.commandQueue}`,
+    `  amqp: ${redactUrl(c.amqp.url)} exchange=${c.amqp.exchange} buffer_size=${c.amqp.bufferSize} command_queue=${c.amqp.commandQueue} queue_type=${c.amqp.queueType}`,
     `  publish_participant_event: ${c.publishParticipantEvent === undefined ? 'all events' : c.publishParticipantEvent.length === 0 ? 'none' : c.publishParticipantEvent.join(', ')}`,
     `  http: ${c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host}:${c.http.port} (${c.http.tokens.length} API token${c.http.tokens.length === 1 ? '' : 's'}` +
       `${c.http.defaultAccountId ? `; unattributed conferences belong to ${c.http.defaultAccountId}` : ''})`,

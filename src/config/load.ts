@@ -53,6 +53,8 @@ export interface Config {
     exchange: string;
     bufferSize: number;
     commandQueue: string;
+    /** Type of the durable queues confmgr declares: `quorum` on a RabbitMQ cluster. */
+    queueType: 'classic' | 'quorum';
     reconnect: { baseMs: number; capMs: number };
     flushTimeoutMs: number;
   };
@@ -188,6 +190,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
       exchange: file.amqp.exchange,
       bufferSize: file.amqp.buffer_size,
       commandQueue: file.amqp.command_queue,
+      queueType: file.amqp.queue_type,
       reconnect: { baseMs: file.amqp.reconnect.base_ms, capMs: file.amqp.reconnect.cap_ms },
       flushTimeoutMs: file.amqp.flush_timeout_ms,
     },

@@ -155,6 +155,12 @@ export const amqpSchema = z
     buffer_size: int(1, 10_000_000).default(100_000),
     /** Queue the command intake consumes (RPC: reply_to + correlation_id). */
     command_queue: nonEmpty('a queue name', L.amqpNameLength).default('confmgr.commands'),
+    /**
+     * Type of the durable queues confmgr declares (the shared command queue, its dead-letter queue).
+     * On a RabbitMQ cluster a classic queue lives on one node and is unusable while that node is down;
+     * a quorum queue is replicated and survives the loss of a minority of the nodes.
+     */
+    queue_type: z.enum(['classic', 'quorum'], { error: 'expected classic or quorum' }).default('classic'),
     reconnect: reconnectSchema.prefault({}),
     /** On shutdown, how long to wait for buffered events to be confirmed by the broker. */
     flush_timeout_ms: int(0, 600_000).default(5_000),

@@ -40,3 +40,12 @@ describe('amqp.url: one broker or several (a RabbitMQ cluster)', () => {
     expect(issuesOf(`${MIN}amqp:\n  url: []\n`).map((i) => i.key)).toContain('amqp.url');
   });
 });
+
+describe('amqp.queue_type: the durable queues confmgr declares', () => {
+  it('is classic unless quorum is asked for (also from the environment); anything else is refused', () => {
+    expect(parseConfig(MIN, 't.yaml', { env: {} }).amqp.queueType).toBe('classic');
+    expect(parseConfig(`${MIN}amqp: {queue_type: quorum}\n`, 't.yaml', { env: {} }).amqp.queueType).toBe('quorum');
+    expect(parseConfig(MIN, 't.yaml', { env: { CONFMGR_AMQP__QUEUE_TYPE: 'quorum' } }).amqp.queueType).toBe('quorum');
+    expect(issuesOf(`${MIN}amqp: {queue_type: stream}\n`).map((i) => i.key)).toEqual(['amqp.queue_type']);
+  });
+});

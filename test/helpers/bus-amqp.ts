@@ -157,8 +157,8 @@ export class CommandRequester {
     private readonly replyQueue: string,
   ) {}
 
-  static async open(exchange: string): Promise<CommandRequester> {
-    const connection = await amqp.connect(AMQP_URL);
+  static async open(exchange: string, url = AMQP_URL): Promise<CommandRequester> {
+    const connection = await amqp.connect(url);
     const channel = await connection.createChannel();
     const replyQueue = (await channel.assertQueue('', { exclusive: true })).queue;
     const r = new CommandRequester(connection, channel, exchange, replyQueue);
