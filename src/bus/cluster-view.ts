@@ -53,7 +53,10 @@ export interface ClusterViewOptions {
   forwardTimeoutMs?: number;
   /** Presence beat. Default 1000. */
   heartbeatMs?: number;
-  /** An instance not heard from for this long is not waited for. Default 10 × heartbeatMs. */
+  /**
+   * An instance not heard from for this long is no longer waited for. Default 30 × heartbeatMs: one
+   * that vanished without a goodbye (killed, cut off) is reported missing that long, not hidden.
+   */
   expireMs?: number;
   /** What this instance answers to another's request (only what it serves). */
   answer: (request: ClusterRequest) => Promise<unknown> | unknown;
@@ -95,7 +98,7 @@ export class ClusterView {
     this.gatherMs = options.gatherMs ?? 500;
     this.forwardTimeoutMs = options.forwardTimeoutMs ?? 15_000;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
-    this.peers = new ClusterPeers({ expireMs: options.expireMs ?? 10 * this.heartbeatMs });
+    this.peers = new ClusterPeers({ expireMs: options.expireMs ?? 30 * this.heartbeatMs });
     this.log = (options.logger ?? silentLogger).child({ component: 'cluster-view' });
     this.started = new Promise((resolve) => (this.startedResolve = resolve));
   }
