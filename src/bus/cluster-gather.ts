@@ -57,7 +57,8 @@ export class ClusterPeers {
   }
 }
 
-type Timer = { unref?: () => void };
+/** A timer handle: Node's Timeout, or a test's own. */
+type Timer = unknown;
 
 export interface GatheringOptions {
   /** The instances expected to answer, id → instance name. */
@@ -93,7 +94,7 @@ export class Gathering<T> {
     }
     const setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.timer = setTimer(() => this.finish(), options.deadlineMs);
-    this.timer.unref?.();
+    (this.timer as { unref?: () => void }).unref?.();
   }
 
   /** The answer of instance `id`. */
@@ -109,7 +110,7 @@ export class Gathering<T> {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.timer) this.clearTimer(this.timer);
+    if (this.timer !== undefined) this.clearTimer(this.timer);
     const missing = [...new Set(this.waiting.values())].sort();
     this.resolve({ answers: this.answers, missing, partial: missing.length > 0 });
   }

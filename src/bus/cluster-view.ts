@@ -329,7 +329,7 @@ function json(value: unknown): Buffer {
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID;
 
 /** The request a message carries, or undefined when it is not a well-formed one. */
-export function toRequest(body: Record<string, unknown>): ClusterRequest | undefined {
+function toRequest(body: Record<string, unknown>): ClusterRequest | undefined {
   if (!KINDS.has(body.kind as string)) return undefined;
   if (body.kind === 'nodes') return { kind: 'nodes' };
   if (!isId(body.account)) return undefined;

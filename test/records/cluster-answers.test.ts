@@ -42,7 +42,7 @@ describe('clusterConferenceAnswers', () => {
     expect(await answers.conference(B, 'room')).toEqual({ found: true, owned: false });
     const mine = await answers.conference(A, 'room');
     expect(mine).toMatchObject({ found: true, owned: true, conference: { name: 'room', node: 'fs1', focus: 'vm', duration: 42 } });
-    const participants = (mine as { conference: { participants: Array<Record<string, unknown>> } }).conference.participants;
+    const participants = (mine as unknown as { conference: { participants: Array<Record<string, unknown>> } }).conference.participants;
     expect(participants.map((p) => p.participant_id)).toEqual([3]);
     expect(participants[0]).not.toHaveProperty('channel_vars');
     expect(await answers.conference(A, 'nowhere')).toEqual({ found: false });
