@@ -134,7 +134,12 @@ export class ClusterView {
     this.announce('bye');
     this.abort.abort();
     const s = this.session;
-    if (s) await closeWithin(s.connection, CLOSE_MS);
+    if (s) {
+      // The channel's close-ok comes after the broker has routed what the channel published: the
+      // goodbye is out before the connection goes (a connection close alone may lose it).
+      await Promise.race([s.channel.close().catch(() => undefined), sleep(CLOSE_MS)]);
+      await closeWithin(s.connection, CLOSE_MS);
+    }
     this.failPending(new ClusterUnavailableError('the cluster view is closing'));
     this.startedResolve?.();
     await this.loop;
