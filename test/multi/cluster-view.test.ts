@@ -4,7 +4,7 @@
  * default). The REST API and the CLI of X list, show and control Y's conferences, with `focus` naming
  * the node that hosts each; an account that does not own a conference cannot see or control it through
  * another instance; `confmgr nodes` shows every instance's nodes; an instance that stops answering makes
- * the answers partial, and says which.
+ * the answers partial, and says which; one that stops gracefully is not missing.
  */
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -268,5 +268,14 @@ describe('the cluster-wide view (X serves A; Y serves B, Z is its standby)', () 
     const cli = await runCli(['conferences', '--url', x.base, '--token', ACC_TOKEN, '--account', ACC_ACCOUNT]);
     expect(cli.code).toBe(0);
     expect(cli.stderr).toContain(`partial: no answer in time from ${z.name}`);
+
+    // Y stops gracefully (SIGTERM): it says goodbye, so it is not reported missing; B is served by
+    // nobody now (its standby is dead), so B's conference is gone from the list.
+    const y = instances.get('cvy')!;
+    const stopped = await y.proc.stop();
+    expect(stopped.code).toBe(0);
+    const after = await get(x, confs());
+    expect(after.body).toMatchObject({ partial: true, missing_instances: [z.name] });
+    expect(after.body.data.map((c: { id: string }) => c.id)).toEqual(['a-room']);
   }, 60_000);
 });
