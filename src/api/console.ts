@@ -14,6 +14,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { silentLogger, type Logger } from '../util/index.js';
+import { DOCUMENTATION_ONLY, type RouteSchema } from './schemas.js';
 
 export const CONSOLE_PATH = '/console';
 
@@ -92,6 +93,33 @@ function loadBundle(dir: string): Map<string, StaticFile> {
   return files;
 }
 
+const text = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } });
+const NOT_MODIFIED = { description: 'Not Modified (If-None-Match matched the ETag)', type: 'null' };
+const MISSING = text('The console bundle (console/dist) is missing');
+
+/** The console's routes in the OpenAPI document: public pages, no token. */
+const SCHEMAS = {
+  redirect: { summary: 'Redirects to console/', tags: ['operations'], security: [], response: { 302: { description: 'Found: Location console/', type: 'null' } } },
+  page: {
+    summary: 'The operator console (a browser page over this API)',
+    tags: ['operations'],
+    security: [],
+    response: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } }, 304: NOT_MODIFIED, 503: MISSING },
+  },
+  file: {
+    summary: "A file of the console's bundle",
+    tags: ['operations'],
+    security: [],
+    params: { type: 'object', required: ['file'], properties: { file: { type: 'string' } } },
+    response: {
+      200: { description: 'The file', content: { '*/*': { schema: { type: 'string', contentEncoding: 'binary' } } } },
+      304: NOT_MODIFIED,
+      404: text('Not a file of the bundle'),
+      503: MISSING,
+    },
+  },
+} satisfies Record<string, RouteSchema>;
+
 export async function registerConsole(app: FastifyInstance, options: ConsoleOptions = {}): Promise<void> {
   const log = options.logger ?? silentLogger;
   const dir = options.dir ?? CONSOLE_DIST_DIR;
@@ -121,9 +149,11 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   };
 
   await app.register(async (scope) => {
+    scope.setValidatorCompiler(DOCUMENTATION_ONLY.validatorCompiler);
+    scope.setSerializerCompiler(DOCUMENTATION_ONLY.serializerCompiler);
     // Relative, so the page keeps working behind a reverse proxy that adds a path prefix.
-    scope.get(CONSOLE_PATH, (request, reply) => securityHeaders(reply, request).redirect('console/', 302));
-    scope.get(`${CONSOLE_PATH}/`, (request, reply) => send(request, reply, 'index.html'));
-    scope.get<{ Params: { file: string } }>(`${CONSOLE_PATH}/:file`, (request, reply) => send(request, reply, request.params.file));
+    scope.get(CONSOLE_PATH, { schema: SCHEMAS.redirect }, (request, reply) => securityHeaders(reply, request).redirect('console/', 302));
+    scope.get(`${CONSOLE_PATH}/`, { schema: SCHEMAS.page }, (request, reply) => send(request, reply, 'index.html'));
+    scope.get<{ Params: { file: string } }>(`${CONSOLE_PATH}/:file`, { schema: SCHEMAS.file }, (request, reply) => send(request, reply, request.params.file));
   });
 }

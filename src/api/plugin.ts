@@ -27,8 +27,13 @@ import { participantRoutes } from './routes/participants.js';
 import { conferencecallRoutes } from './routes/conferencecalls.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { registerConsole } from './console.js';
+import { DOCUMENTATION_ONLY, SHARED_SCHEMAS } from './schemas.js';
+import { OPENAPI_PATH, OPENAPI_SCHEMA, WEBSOCKET_SCHEMA, registerOpenApi } from './openapi.js';
 
 export const WEBSOCKET_PATH = '/v2/websocket';
+
+/** Routes of the API's scope answered without a token. */
+const PUBLIC_PATHS = new Set([OPENAPI_PATH]);
 
 export interface ApiHandle {
   /** documents, tracker, enforcer: the records it serves, as given. */
@@ -72,8 +77,15 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
 
   const unsubscribe = deps.events.subscribe(websocket.handle);
 
+  // Before any route: it documents the routes registered after it.
+  await registerOpenApi(app, options.identity?.version ?? '0.0.0');
+
   await app.register(async (scope) => {
     if (options.identity) setEnvelopeIdentity(scope, options.identity);
+    // The route schemas document (OpenAPI); the handlers validate, with Kazoo's error shapes (schemas.ts).
+    scope.setValidatorCompiler(DOCUMENTATION_ONLY.validatorCompiler);
+    scope.setSerializerCompiler(DOCUMENTATION_ONLY.serializerCompiler);
+    for (const schema of SHARED_SCHEMAS) scope.addSchema(schema);
     if (!scope.hasDecorator('websocketServer')) await scope.register(websocketPlugin, { options: { maxPayload: limits.websocketMessageBytes } });
     // Every API route takes the API's body limit (the host server's may differ).
     scope.addHook('onRoute', (route) => {
@@ -117,10 +129,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
       const token = request.headers['x-auth-token'];
       // The WebSocket may authenticate in its first message instead (browsers cannot set headers).
       if (request.routeOptions.url === WEBSOCKET_PATH && token === undefined) return;
+      if (PUBLIC_PATHS.has(request.routeOptions.url ?? '')) return;
       setRequestAccount(request, auth.authenticate(Array.isArray(token) ? token[0] : token));
     });
 
-    scope.get(WEBSOCKET_PATH, { websocket: true }, (socket, request) => {
+    scope.get(OPENAPI_PATH, { schema: OPENAPI_SCHEMA }, async () => app.swagger());
+
+    scope.get(WEBSOCKET_PATH, { websocket: true, schema: { ...WEBSOCKET_SCHEMA } }, (socket, request) => {
       const token = request.headers['x-auth-token'];
       websocket.attach(socket, token === undefined ? undefined : auth.authenticate(Array.isArray(token) ? token[0] : token));
     });

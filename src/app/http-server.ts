@@ -116,16 +116,63 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/**
+ * The operations routes' schemas, for the OpenAPI document (src/api/openapi.ts): they describe only.
+ * These routes answer as they are (no validation to do; plain JSON, every field of the readiness
+ * report), so their schemas are compiled to nothing.
+ */
+const DESCRIBE_ONLY = { validatorCompiler: () => () => true, serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
+const OPS = { tags: ['operations'], security: [] };
+const NODE_READINESS = {
+  type: 'object',
+  required: ['state', 'up'],
+  properties: {
+    state: { type: 'string' },
+    lease: { type: 'string', enum: ['active', 'standby', 'unreachable'] },
+    up: { type: 'boolean' },
+    sync: { type: 'string' },
+    ready: { type: 'boolean' },
+  },
+};
+const READINESS = {
+  type: 'object',
+  required: ['status', 'ready', 'nodes', 'broker'],
+  properties: {
+    status: { type: 'string', enum: ['ready', 'not_ready'] },
+    ready: { type: 'boolean' },
+    nodes: { type: 'object', additionalProperties: NODE_READINESS, description: 'By node name' },
+    broker: {
+      type: 'object',
+      required: ['connected', 'buffered'],
+      properties: { connected: { type: 'boolean' }, buffered: { type: 'integer' }, blocked: { type: 'boolean' }, reason: { type: 'string' } },
+    },
+  },
+};
+const LIVENESS = { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok', 'stopping'] } } };
+const OPS_SCHEMAS = {
+  healthz: { summary: 'Liveness', ...OPS, response: { 200: { description: 'Running', ...LIVENESS }, 503: { description: 'Shutting down', ...LIVENESS } } },
+  readyz: {
+    summary: 'Readiness: every node connected and synced, the broker connected',
+    ...OPS,
+    response: { 200: { description: 'Ready', ...READINESS }, 503: { description: 'Not ready', ...READINESS } },
+  },
+  metrics: {
+    summary: 'Prometheus metrics',
+    ...OPS,
+    response: { 200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  },
+};
+
 export function buildOpsRoutes(app: FastifyInstance, health: HealthSource, metrics: ServiceMetrics): void {
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { schema: OPS_SCHEMAS.healthz, ...DESCRIBE_ONLY }, async (_req, reply) => {
     const live = health.live();
     return reply.code(live ? 200 : 503).send({ status: live ? 'ok' : 'stopping' });
   });
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', { schema: OPS_SCHEMAS.readyz, ...DESCRIBE_ONLY }, async (_req, reply) => {
     const report = health.readiness();
     return reply.code(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not_ready', ...report });
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: OPS_SCHEMAS.metrics, ...DESCRIBE_ONLY }, async (_req, reply) => {
     const body = await metrics.metrics();
     return reply.header('content-type', metrics.contentType).send(body);
   });
@@ -177,8 +224,9 @@ export async function startHttpServer(options: ServerOptions): Promise<HttpServe
     gate.refusedOnReserve(request.raw.socket);
     throw new TooManyConnectionsError();
   });
-  buildOpsRoutes(app, options.health, options.metrics);
+  // The API first: its OpenAPI generator documents the routes registered after it, these included.
   if (options.register) await options.register(app);
+  buildOpsRoutes(app, options.health, options.metrics);
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {

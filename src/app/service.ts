@@ -29,7 +29,7 @@ import { toOutboundEvent, type PayloadContext } from '../conference/index.js';
 import { ConferenceRegistry } from '../state/index.js';
 import { ConferenceStateSync, attachStateSync } from '../state/index.js';
 import { ConferenceRouter } from '../state/index.js';
-import { ConferenceControl } from '../conference/index.js';
+import { ConferenceControl, ConferenceProfiles } from '../conference/index.js';
 import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '../conference/index.js';
 import { AmqpPublisher, type CloseResult } from '../bus/index.js';
 import { EventFilter } from '../bus/index.js';
@@ -44,7 +44,7 @@ import { clusterConferenceAnswers, realtimeFromRegistry } from '../records/index
 import { clusterDirectory } from './cluster-directory.js';
 import { NodeStatusTracker } from './node-status.js';
 import { conferenceAccountLookup } from '../records/index.js';
-import { leaveMarkingExecutor } from '../records/index.js';
+import { flagKeepingDialer, joinConfirmingDialer, leaveMarkingExecutor } from '../records/index.js';
 import { resyncPacing } from './resync-pacing.js';
 import { compactAfterResyncs } from './memory-policy.js';
 import { reconcileAfterFirstResync } from './reconcile.js';
@@ -53,7 +53,7 @@ import { stopInOrder, type StopResult } from './shutdown.js';
 import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../storage/index.js';
 import { createRecords, type Records } from '../records/index.js';
-import { DEFAULT_PROMPTS, EntryService } from '../entry/index.js';
+import { DEFAULT_PROMPTS, EntryService, refusalEvent } from '../entry/index.js';
 import { openConfiguredStorage, storageLabel } from './storage.js';
 
 export interface ServiceOptions {
@@ -115,6 +115,8 @@ export interface ServiceHandle {
 }
 
 const APP_VERSION = readVersion();
+/** How long a dialled endpoint that answered may take to show up in the conference (its add-member). */
+const DIAL_JOIN_CONFIRM_MS = 3000;
 
 function readVersion(): string {
   try {
@@ -196,6 +198,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     logger: logger.child({ component: 'control' }),
     timeoutMs: config.freeswitch.apiTimeoutMs,
     recordingDirs: config.recordings.dirs,
+    // A dial into a conference that runs nowhere starts it on the first connected node this instance serves.
+    startNode: () => config.freeswitch.nodes.map((n) => n.name).find((n) => nodeUp(n) && served.isServing(n)),
   });
   const commands = metrics.instrument(control);
 
@@ -206,7 +210,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
   // The records follow every outbound event whether or not the API runs. Their own commands go out
   // directly: the tracker moves the record of a call it kicks to `leaving` itself, and the enforcer
   // only mutes, deafens and plays.
-  const live = realtimeFromRegistry(registry);
+  const live = realtimeFromRegistry(registry, { focus: config.http.focus });
   const records = createRecords({
     storage,
     registry: live,
@@ -224,6 +228,9 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     marker: (conference, target, node) => records.tracker.markLeaving(conference, target, node),
     logger: logger.child({ component: 'control' }),
   });
+  // Kazoo's conference dial (REST and AMQP): the dialled calls keep their participant_flags, and an
+  // endpoint is joined once its add-member is seen.
+  const dialer = joinConfirmingDialer(flagKeepingDialer(control, records.enforcer), events, DIAL_JOIN_CONFIRM_MS);
   // Which nodes this instance is active for: its own command queue is bound to their conferences.
   const nodeNames = config.freeswitch.nodes.map((n) => n.name);
   const intake =
@@ -232,6 +239,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       : new AmqpCommandIntake({
           url: config.amqp.url,
           executor,
+          dialer,
           exchange: config.amqp.exchange,
           queue: config.amqp.commandQueue,
           appId: config.appName,
@@ -296,8 +304,15 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           pinTimeoutMs: config.entry.pinTimeoutMs,
           pinDigitTimeoutMs: config.entry.pinDigitTimeoutMs,
           namesDir: config.entry.namesDir,
+          profiles: new ConferenceProfiles(logger.child({ component: 'entry' })),
           logger: logger.child({ component: 'entry' }),
-          onRefused: (r) => logger.child({ component: 'entry' }).warn({ refusal: r }, 'entry refused'),
+          onRefused: (r) => {
+            logger.child({ component: 'entry' }).warn({ refusal: r }, 'entry refused');
+            // Told on AMQP like a participant event (the publish_participant_event filter applies). Not on the
+            // event hub: the records and attributions follow only FreeSWITCH's own events.
+            const event = refusalEvent(r, { appName: config.appName, appVersion: APP_VERSION, nodeName: instanceName, accountId: r.accountId });
+            if (event) publisher.publish(event);
+          },
         });
 
   const payloadCtx: PayloadContext = {
@@ -376,6 +391,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       {
         registry: live,
         executor,
+        dialer,
         storage,
         tokens: config.http.tokens.map((t) => ({ token: t.token, account_id: t.accountId })),
         defaultAccountId: config.http.defaultAccountId,

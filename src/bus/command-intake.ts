@@ -32,13 +32,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { CommandTimeoutError, ConferenceNotFoundError } from '../conference/index.js';
-import type { CommandResult, ConferenceCommandExecutor } from '../conference/index.js';
+import type { CommandResult, ConferenceCommandExecutor, ConferenceDialer, DialRequest } from '../conference/index.js';
 import { redactUrl, silentLogger, type Logger } from '../util/index.js';
 import type { BackoffOptions } from '../util/index.js';
 import { reconnectLoop, sleep } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
 import {
   buildReply,
+  dialReply,
+  messageConferences,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_REPLY_BYTES,
   encodeReply,
@@ -48,13 +50,15 @@ import {
   type ItemOutcome,
   type ParsedCommandMessage,
 } from './command-message.js';
-import { CommandAccountMismatchError, CommandMessageTooLargeError, UnparsableCommandMessageError } from './errors.js';
+import { CommandAccountMismatchError, CommandMessageTooLargeError, InvalidCommandMessageError, UnparsableCommandMessageError } from './errors.js';
 import { COMMAND_BINDING, DISCOVERY_KEY } from './routing.js';
 import { CommandBindings } from './command-bindings.js';
 
 export interface AmqpCommandIntakeOptions {
   url: string;
   executor: ConferenceCommandExecutor;
+  /** Runs Kazoo's `dial` (answered with dial_resp); absent: a dial is refused. */
+  dialer?: ConferenceDialer;
   /** Topic exchange (declared durable). Default `conference`. */
   exchange?: string;
   /**
@@ -155,6 +159,7 @@ export class AmqpCommandIntake {
   private readonly routedConferences: () => Iterable<string>;
   private readonly url: string;
   private readonly executor: ConferenceCommandExecutor;
+  private readonly dialer: ConferenceDialer | undefined;
   private readonly prefetch: number;
   private readonly timeoutMs: number;
   private readonly messageTimeoutMs: number;
@@ -189,6 +194,7 @@ export class AmqpCommandIntake {
   constructor(options: AmqpCommandIntakeOptions) {
     this.url = options.url;
     this.executor = options.executor;
+    this.dialer = options.dialer;
     this.exchange = options.exchange ?? 'conference';
     this.queue = options.queue ?? 'confmgr.commands';
     this.routingExchange = amqpName(`${this.exchange}.${this.queue}`);
@@ -392,13 +398,12 @@ export class AmqpCommandIntake {
     try {
       if (parsed) {
         const p = parsed;
-        reply = await this.inOrder(
-          p.commands.map((c) => c.conference),
-          async () => {
-            const refused = await this.accountRefusal(p, msg.fields.routingKey);
-            return refused ? buildReply([], p, refused) : buildReply(await this.runAll(p, routed), p);
-          },
-        );
+        reply = await this.inOrder(messageConferences(p), async () => {
+          const refused = await this.accountRefusal(p, msg.fields.routingKey);
+          if (refused) return buildReply([], p, refused);
+          if (p.dial) return this.runDial(p, p.dial, routed);
+          return buildReply(await this.runAll(p, routed), p);
+        });
         if (reply.status === 'success') this.counts.succeeded++;
         else this.counts.failed++;
       } else {
@@ -548,7 +553,7 @@ export class AmqpCommandIntake {
   private async accountRefusal(parsed: ParsedCommandMessage, routingKey: string): Promise<CommandAccountMismatchError | undefined> {
     const account = parsed.accountId;
     if (account === undefined || !this.accountOf) return undefined;
-    for (const conference of new Set(parsed.commands.map((c) => c.conference))) {
+    for (const conference of new Set(messageConferences(parsed))) {
       const owner = await this.accountOf(conference);
       if (owner !== undefined && owner !== account) {
         this.log.warn({ conference, account, routingKey }, 'command refused: the conference belongs to another account');
@@ -556,6 +561,17 @@ export class AmqpCommandIntake {
       }
     }
     return undefined;
+  }
+
+  /** Kazoo's dial: dial_resp with each endpoint's outcome, or conference_error. */
+  private async runDial(parsed: ParsedCommandMessage, request: DialRequest, routed: boolean): Promise<CommandReply> {
+    if (!this.dialer) return buildReply([], parsed, new InvalidCommandMessageError('dial is not available on this instance', { application: 'dial' }));
+    if (!routed && !this.servesConference(request.conference)) return buildReply([], parsed, new ConferenceNotFoundError(request.conference));
+    try {
+      return dialReply(parsed, await this.dialer.dial(request));
+    } catch (err) {
+      return buildReply([], parsed, err);
+    }
   }
 
   /** A message's commands in order, within the message's time budget. */

@@ -16,7 +16,8 @@
  */
 import { z } from 'zod';
 import { parseJsonList } from '../conference/index.js';
-import type { CommandResult, ConferenceCommand, ListedMember, MemberTarget } from '../conference/index.js';
+import type { CommandResult, ConferenceCommand, DialEndpoint, DialRequest, DialResult, ListedMember, MemberTarget } from '../conference/index.js';
+import { MAX_DIAL_ENDPOINTS } from '../conference/index.js';
 import { ConfmgrError } from '../util/index.js';
 import { CommandMessageTooLargeError, InvalidCommandMessageError, UnparsableCommandMessageError } from './errors.js';
 import { parseRoutingKey } from './routing.js';
@@ -57,6 +58,7 @@ export const KAZOO_APPLICATIONS = [
   'tts',
   'play_macro',
   'participants',
+  'dial',
 ] as const;
 type KazooApplication = (typeof KAZOO_APPLICATIONS)[number];
 
@@ -76,6 +78,13 @@ export interface ParsedCommandMessage {
    * conference's `json_list`.
    */
   answer?: 'participants' | 'search';
+  /** Kazoo's `dial` (answered with `dial_resp`); `commands` is empty then. */
+  dial?: DialRequest;
+}
+
+/** The conferences a parsed message acts on (its commands', or the dial's). */
+export function messageConferences(parsed: ParsedCommandMessage): string[] {
+  return parsed.dial ? [parsed.dial.conference] : parsed.commands.map((c) => c.conference);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,6 +141,32 @@ function macroFile(files: string[], app: string): string {
 
 const SET_PARAMETERS = { 'Max-Members': 'max_members', 'Caller-ID-Name': 'caller_id_name', 'Caller-ID-Number': 'caller_id_number' } as const;
 
+const dialEndpoint = z.looseObject({
+  Route: text,
+  'Endpoint-ID': z.string().max(MAX_ID_LENGTH).optional(),
+  'Outbound-Call-ID': z.string().max(MAX_ID_LENGTH).optional(),
+});
+
+/** kapi_conference `dial` → a DialRequest (the conference layer validates every value). */
+function kazooDial(m: KazooMessage, conference: string): DialRequest {
+  const list = need(m.Endpoints, 'Endpoints', 'dial');
+  const shared = m['Outbound-Call-ID'];
+  const endpoints = list.map((e): DialEndpoint => {
+    const out: DialEndpoint = typeof e === 'string' ? { dialString: e } : { dialString: e.Route };
+    if (typeof e !== 'string' && e['Endpoint-ID'] !== undefined) out.endpointId = e['Endpoint-ID'];
+    const callId = (typeof e === 'string' ? undefined : e['Outbound-Call-ID']) ?? shared;
+    if (callId !== undefined) out.callId = callId;
+    return out;
+  });
+  const request: DialRequest = { conference, endpoints };
+  if (m['Caller-ID-Name'] !== undefined) request.callerIdName = m['Caller-ID-Name'];
+  if (m['Caller-ID-Number'] !== undefined) request.callerIdNumber = m['Caller-ID-Number'];
+  if (m.Timeout !== undefined) request.timeoutS = m.Timeout;
+  if (m['Participant-Flags'] !== undefined) request.flags = m['Participant-Flags'];
+  if (m['Profile-Name'] !== undefined) request.profile = m['Profile-Name'];
+  return request;
+}
+
 const kazooSchema = z.looseObject({
   'Event-Category': z.literal('conference').optional(),
   'Event-Name': z.literal('command').optional(),
@@ -153,6 +188,17 @@ const kazooSchema = z.looseObject({
   Tones: z.array(tone).min(1).max(MAX_TONES).optional(),
   Text: text.optional(),
   'Media-Macro': z.array(text).min(1).max(MAX_MACRO_FILES).optional(),
+  // kapi_conference DIAL_HEADERS: Endpoints (a dial string, or an object whose Route is one), and the
+  // optional Caller-ID-Name, Caller-ID-Number, Timeout, Participant-Flags, Profile-Name, Outbound-Call-ID,
+  // Target-Call-ID, Custom-Channel-Vars, Custom-Application-Vars (the last three accepted, not used).
+  Endpoints: z.array(z.union([text, dialEndpoint])).min(1).max(MAX_DIAL_ENDPOINTS).optional(),
+  'Caller-ID-Name': z.string().max(MAX_TEXT_LENGTH).optional(),
+  'Caller-ID-Number': z.string().max(MAX_TEXT_LENGTH).optional(),
+  Timeout: z.union([z.number().int(), z.string().regex(/^\d{1,6}$/).transform(Number)]).optional(),
+  'Participant-Flags': z.array(z.string().max(64)).max(32).optional(),
+  'Profile-Name': z.string().max(MAX_TEXT_LENGTH).optional(),
+  'Outbound-Call-ID': z.string().max(MAX_ID_LENGTH).optional(),
+  'Target-Call-ID': z.string().max(MAX_ID_LENGTH).optional(),
   ...accountId,
 });
 type KazooMessage = z.infer<typeof kazooSchema>;
@@ -175,7 +221,7 @@ function kazooToCommands(m: KazooMessage, conference: string): ConferenceCommand
     const list = targets ?? (fallback !== undefined ? [fallback] : undefined);
     return need(list, 'Participant-ID', app).map(fn);
   };
-  if (targets !== undefined && (app === 'set' || app === 'tones' || app === 'participants')) {
+  if (targets !== undefined && (app === 'set' || app === 'tones' || app === 'participants' || app === 'dial')) {
     // These act on the whole conference; a Participant-ID would be silently ignored, so it is refused.
     throw new InvalidCommandMessageError(`${app} takes no Participant-ID (it acts on the whole conference)`, { field: 'Participant-ID', application: app });
   }
@@ -247,6 +293,8 @@ function kazooToCommands(m: KazooMessage, conference: string): ConferenceCommand
     }
     case 'participants':
       return [{ kind: 'json_list', conference }];
+    case 'dial':
+      return [];
   }
 }
 
@@ -368,6 +416,7 @@ export function parseCommandMessage(body: Buffer | string, routingKey: string, o
       bulk: Array.isArray(r.data['Participant-ID']),
       application: r.data['Application-Name'],
     };
+    if (r.data['Application-Name'] === 'dial') out.dial = kazooDial(r.data, conference);
     if (r.data['Application-Name'] === 'participants') out.answer = 'participants';
     if (r.data['Msg-ID'] !== undefined) out.msgId = r.data['Msg-ID'];
     if (r.data['Account-ID'] !== undefined) out.accountId = r.data['Account-ID'];
@@ -415,7 +464,7 @@ export interface CommandReply {
   summary?: ReplySummary;
   // Kazoo-style envelope
   'Event-Category': 'conference';
-  'Event-Name': 'command_resp' | 'conference_error' | 'participants_resp' | 'search_resp';
+  'Event-Name': 'command_resp' | 'conference_error' | 'participants_resp' | 'search_resp' | 'command';
   'Application-Name'?: string;
   'Msg-ID'?: string;
   'Error-Message'?: string;
@@ -430,6 +479,46 @@ export interface CommandReply {
   Locked?: boolean;
   'Participant-Count'?: number;
   'Switch-Hostname'?: string;
+  // dial_resp (kapi_conference DIAL_RESP_HEADERS)
+  'Endpoint-Responses'?: KazooEndpointResponse[];
+}
+
+/**
+ * One dialled endpoint in dial_resp: ecallmgr's success_resp (`Status` success, `Message` "dialing
+ * endpoints", `Call-ID`) or error_resp (`Status` error, `Message` the hangup cause), with
+ * `Endpoint-ID`; confmgr adds `Call-ID` to errors too, `Result` and `Hangup-Cause`.
+ */
+export interface KazooEndpointResponse {
+  'Endpoint-ID': string;
+  'Call-ID': string;
+  Status: 'success' | 'error';
+  Message: string;
+  Result: string;
+  'Hangup-Cause'?: string;
+}
+
+/** kapi_conference dial_resp: Event-Name `command`, Application-Name `dial_resp`, Endpoint-Responses. */
+export function dialReply(parsed: Pick<ParsedCommandMessage, 'msgId'>, result: DialResult): CommandReply {
+  const r: CommandReply = {
+    status: 'success',
+    'Event-Category': 'conference',
+    'Event-Name': 'command',
+    'Application-Name': 'dial_resp',
+    'Conference-ID': result.conference,
+    'Endpoint-Responses': result.outcomes.map((o) => {
+      const e: KazooEndpointResponse = {
+        'Endpoint-ID': o.endpointId,
+        'Call-ID': o.callId,
+        Status: o.result === 'joined' ? 'success' : 'error',
+        Message: o.message,
+        Result: o.result,
+      };
+      if (o.hangupCause !== undefined) e['Hangup-Cause'] = o.hangupCause;
+      return e;
+    }),
+  };
+  if (parsed.msgId !== undefined) r['Msg-ID'] = parsed.msgId;
+  return r;
 }
 
 /** One participant as ecallmgr's participant_record_to_json lists it. */

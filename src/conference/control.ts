@@ -12,9 +12,12 @@
  */
 import { EslConnectionClosedError, EslInvalidArgumentError, EslNodeDownError, EslTimeoutError } from '../esl/index.js';
 import type { EslNode } from '../esl/index.js';
+import { randomUUID } from 'node:crypto';
 import { silentLogger, type Logger } from '../util/index.js';
 import { buildCommand, type CommandPolicy } from './commands.js';
-import { CommandTimeoutError, InvalidArgumentError, NodeDownError } from './errors.js';
+import { dialOutcome, failedOutcome, originateCommand, prepareDial, type ConferenceDialer, type DialRequest, type DialResult } from './dial.js';
+import { ConferenceProfiles } from './profiles.js';
+import { CommandTimeoutError, ConferenceNotFoundError, InvalidArgumentError, NodeDownError } from './errors.js';
 import { parseReply } from './replies.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceLocator, MemberTarget } from './types.js';
 
@@ -28,17 +31,27 @@ export interface ConferenceControlOptions {
   timeoutMs?: number;
   /** Directories `record` / `norecord` paths must be under (config `recordings.dirs`); absent: not restricted. */
   recordingDirs?: readonly string[];
+  /**
+   * The node a dial starts a conference on when it runs nowhere (Kazoo's ecallmgr picks a media
+   * server); absent or undefined: such a dial fails with ConferenceNotFoundError.
+   */
+  startNode?: () => string | undefined;
 }
 
 /** Kazoo's participant actions as FreeSWITCH sees them. */
 export type ParticipantAction = 'mute' | 'unmute' | 'deaf' | 'undeaf' | 'kick';
 
-export class ConferenceControl implements ConferenceCommandExecutor {
+/** Extra time a dialled leg's BACKGROUND_JOB may take beyond its ring timeout (answer, app start). */
+const DIAL_JOB_SLACK_MS = 10_000;
+
+export class ConferenceControl implements ConferenceCommandExecutor, ConferenceDialer {
   private readonly locator: ConferenceLocator;
   private readonly nodes: NodeDirectory;
   private readonly logger: Logger;
   private readonly timeoutMs: number | undefined;
   private readonly policy: CommandPolicy;
+  private readonly profiles: ConferenceProfiles;
+  private readonly startNode: (() => string | undefined) | undefined;
 
   constructor(options: ConferenceControlOptions) {
     this.locator = options.locator;
@@ -46,6 +59,40 @@ export class ConferenceControl implements ConferenceCommandExecutor {
     this.logger = options.logger ?? silentLogger;
     this.timeoutMs = options.timeoutMs;
     this.policy = options.recordingDirs ? { recordingDirs: [...options.recordingDirs] } : {};
+    this.profiles = new ConferenceProfiles(this.logger);
+    this.startNode = options.startNode;
+  }
+
+  /**
+   * Kazoo's conference dial: every endpoint originated into the conference at once (one
+   * `bgapi originate` each, dial.ts), on the node hosting it (or `startNode` when it runs nowhere: the
+   * first leg to answer creates it); resolves when every leg has answered and joined or failed.
+   * Validated whole before anything is sent.
+   */
+  async dial(request: DialRequest): Promise<DialResult> {
+    const prepared = prepareDial(request, randomUUID);
+    const nodeName = await this.dialNode(prepared.conference);
+    const node = this.nodes(nodeName);
+    if (node === undefined) throw new NodeDownError(nodeName, { reason: 'unknown node' });
+    const { profile } = await this.profiles.choose(nodeName, prepared.profile, (command) => node.api(command, this.timeoutMs === undefined ? undefined : { timeoutMs: this.timeoutMs }), {
+      node: nodeName,
+      conference: prepared.conference,
+    });
+    const jobTimeoutMs = prepared.timeoutS * 1000 + DIAL_JOB_SLACK_MS;
+    const outcomes = await Promise.all(
+      prepared.legs.map(async (leg) => {
+        const command = originateCommand(prepared, leg, profile);
+        try {
+          const job = await node.bgapi(command, { ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }), jobTimeoutMs });
+          return dialOutcome(leg, job.body);
+        } catch (err) {
+          this.logger.warn({ node: nodeName, conference: prepared.conference, call: leg.callId, err }, 'dial: originate failed');
+          return failedOutcome(leg, mapEslError(err, nodeName, 'originate'));
+        }
+      }),
+    );
+    this.logger.info({ node: nodeName, conference: prepared.conference, results: outcomes.map((o) => o.result) }, 'dial done');
+    return { conference: prepared.conference, node: nodeName, profile, outcomes };
   }
 
   /** Runs `command` on the node hosting its conference. */
@@ -59,6 +106,18 @@ export class ConferenceControl implements ConferenceCommandExecutor {
   /** Runs `command` on a given node, bypassing the locator (resync, diagnostics). */
   async executeOn(node: string, command: ConferenceCommand): Promise<CommandResult> {
     return this.run(node, command, buildCommand(command, this.policy));
+  }
+
+  /** The node hosting the conference, or the one a dial starts it on when it runs nowhere. */
+  private async dialNode(conference: string): Promise<string> {
+    try {
+      return await this.locator.nodeFor(conference);
+    } catch (err) {
+      const start = err instanceof ConferenceNotFoundError ? this.startNode?.() : undefined;
+      if (start === undefined) throw err;
+      this.logger.info({ conference, node: start }, 'dial: the conference runs nowhere; starting it');
+      return start;
+    }
   }
 
   // --- Kazoo's conference actions -------------------------------------------------------

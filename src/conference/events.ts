@@ -85,6 +85,12 @@ const ACTION_SCOPES: Readonly<Record<string, 'member' | 'conference'>> = {
 /** Every Action we know of, in ACTION_SCOPES' order. */
 export const KNOWN_ACTIONS: ReadonlySet<string> = new Set(Object.keys(ACTION_SCOPES));
 
+/**
+ * Participant events confmgr publishes itself, beside FreeSWITCH's: `refuse-member`, a caller the
+ * entry service turned away (locked, full, no valid PIN). `publish_participant_event` may list them.
+ */
+export const CONFMGR_ACTIONS: ReadonlySet<string> = new Set(['refuse-member']);
+
 /** Actions that describe one member (the event has member fields, except floor-change to none). */
 export const MEMBER_ACTIONS: ReadonlySet<string> = new Set(Object.keys(ACTION_SCOPES).filter((a) => ACTION_SCOPES[a] === 'member'));
 

@@ -29,6 +29,9 @@ export interface ApiToken {
   accountId: string;
 }
 
+/** What the API's `focus` names (config `http.focus`). */
+type FocusSource = ConfigFile['http']['focus'];
+
 export interface Config {
   appName: string;
   freeswitch: {
@@ -56,7 +59,7 @@ export interface Config {
   /** undefined → publish every event; [] → none. */
   publishParticipantEvent: string[] | undefined;
   /** `defaultAccountId`: owner of running conferences nothing else attributes (see src/records/account.ts). */
-  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined; limits: HttpLimits; console: boolean };
+  http: { host: string; port: number; tokens: ApiToken[]; defaultAccountId: string | undefined; limits: HttpLimits; console: boolean; focus: FocusSource };
   /** SQLite file (`path`, `:memory:` allowed) or PostgreSQL (`url`, resolved; never log it). */
   storage: { driver: 'sqlite'; path: string } | { driver: 'postgres'; url: string; poolMax?: number };
   /** Directories `record` / `norecord` command paths must be under (ConferenceControl's recordingDirs). */
@@ -152,6 +155,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     defaultAccountId: file.http.default_account_id,
     limits: httpLimits(file.http.limits),
     console: file.http.console,
+    focus: file.http.focus,
   };
 
   const st = file.storage;

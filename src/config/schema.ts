@@ -210,6 +210,12 @@ export const httpSchema = z.strictObject({
   limits: httpLimitsSchema.prefault({}),
   /** The operator console at /console (browser UI over this API); false turns it off. */
   console: bool().default(true),
+  /**
+   * What the API's `focus` (a running conference's host) names: `node_name`, confmgr's name of the
+   * FreeSWITCH node (`freeswitch.nodes[].name`, Kazoo's `focus` names the node too), or `switchname`,
+   * FreeSWITCH's own FreeSWITCH-Switchname.
+   */
+  focus: z.enum(['node_name', 'switchname'], { error: 'expected node_name or switchname' }).default('node_name'),
 });
 
 const recordingDir = z

@@ -19,11 +19,14 @@
  *     (silence when turned off), which mod_conference plays instead of the profile's enter / exit
  *     sound; the document enforcer then plays none for this call, so each tone plays once.
  *  7. The join, with the flags in the join itself: `conference NAME@PROFILE+flags{mute|deaf|moderator}`
+ *     (PROFILE: the document's, or `default` when that FreeSWITCH's conference.conf lacks it: mod_conference
+ *     would silently build the conference from compiled-in defaults)
  *     (the role's `join_muted` / `join_deaf`), so the very first add-member already says so and no
  *     mute or deaf command follows. The `conference` application returns when the member leaves; the
  *     call is then hung up NORMAL_CLEARING.
  */
 import type { Logger } from '../util/index.js';
+import type { ConferenceProfiles } from '../conference/index.js';
 import { DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, toneFile } from '../records/index.js';
 import type { ConferenceDocuments, ConferencecallTracker, DocumentEnforcer, RealtimeRegistry } from '../records/index.js';
 import { CallEndedError } from './errors.js';
@@ -60,6 +63,10 @@ export interface EntryRefusal {
   callId: string;
   conference: string | undefined;
   destination: string | undefined;
+  callerIdNumber?: string | undefined;
+  callerIdName?: string | undefined;
+  /** The conference document's account, when there is one. */
+  accountId?: string | undefined;
 }
 
 export type EntryOutcome =
@@ -78,6 +85,8 @@ export interface EntryFlowDeps {
   pinTimeoutMs: number;
   /** How long it waits between digits (ms). */
   pinDigitTimeoutMs: number;
+  /** The profiles each FreeSWITCH knows: a document's profile it lacks joins as `default` (logged). */
+  profiles?: Pick<ConferenceProfiles, 'choose'>;
   /** Where FreeSWITCH records callers' names for `play_name` (on the FreeSWITCH host). */
   namesDir?: string;
   logger: Logger;
@@ -121,6 +130,20 @@ export function joinFlags(doc: Json, moderator: boolean): string[] {
 
 /** A name `conference NAME@PROFILE+flags{…}` can carry: `@` and `+` separate its parts. */
 const JOINABLE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const PROFILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** The document's profile as FreeSWITCH will use it: `default` when it is malformed or unknown there. */
+async function joinProfile(session: OutboundSession, deps: EntryFlowDeps, doc: Json, data: Record<string, string>, log: Logger): Promise<string> {
+  const requested = typeof doc.profile === 'string' ? doc.profile : 'default';
+  if (!PROFILE_NAME.test(requested)) {
+    log.warn({ profile: requested.slice(0, 64), fallback: 'default' }, 'entry: malformed profile name; using default');
+    return 'default';
+  }
+  if (!deps.profiles) return requested;
+  // One FreeSWITCH per Core-UUID: its conference.conf, asked on this call's own socket.
+  const choice = await deps.profiles.choose(data['Core-UUID'] ?? 'unknown', requested, (command) => session.api(command), { call: data['Unique-ID'] });
+  return choice.profile;
+}
 
 export async function runEntryFlow(session: OutboundSession, deps: EntryFlowDeps): Promise<EntryOutcome> {
   const data = await session.connect();
@@ -147,6 +170,7 @@ export async function runEntryFlow(session: OutboundSession, deps: EntryFlowDeps
     return refuse(session, deps, { reason: 'not_found', cause: HANGUP_CAUSES.notFound, callId, conference: undefined, destination }, deps.prompts.notFound);
   }
   const body: Json = doc?.doc ?? {};
+  const who = { callerIdNumber: data['Caller-Caller-ID-Number'], callerIdName: data['Caller-Caller-ID-Name'], accountId: doc?.accountId };
 
   // 3. From here on the call has a record.
   await deps.tracker.beginJoining(conference, callId, doc?.accountId ?? '', deps.registry.conference(conference)?.node ?? null);
@@ -160,7 +184,7 @@ export async function runEntryFlow(session: OutboundSession, deps: EntryFlowDeps
       if (pin === undefined) {
         log.info({ conference }, 'entry: no valid PIN after the last try');
         await deps.tracker.abandonJoining(conference, callId);
-        return refuse(session, deps, { reason: 'pin_failed', cause: HANGUP_CAUSES.pinFailed, callId, conference, destination }, deps.prompts.pinFailed);
+        return refuse(session, deps, { reason: 'pin_failed', cause: HANGUP_CAUSES.pinFailed, callId, conference, destination, ...who }, deps.prompts.pinFailed);
       }
       if (role === undefined) role = moderatorPins.includes(pin) ? 'moderator' : 'member';
     }
@@ -171,19 +195,19 @@ export async function runEntryFlow(session: OutboundSession, deps: EntryFlowDeps
     if (live?.is_locked) {
       log.info({ conference }, 'entry: conference is locked');
       await deps.tracker.abandonJoining(conference, callId);
-      return refuse(session, deps, { reason: 'locked', cause: HANGUP_CAUSES.locked, callId, conference, destination }, deps.prompts.locked);
+      return refuse(session, deps, { reason: 'locked', cause: HANGUP_CAUSES.locked, callId, conference, destination, ...who }, deps.prompts.locked);
     }
     const max = typeof body.max_members === 'number' ? body.max_members : undefined;
     const count = live ? (live.callIds?.().length ?? live.participants.length) : 0;
     if (max !== undefined && count >= max) {
       log.info({ conference, members: count, max_members: max }, 'entry: conference is full');
       await deps.tracker.abandonJoining(conference, callId);
-      return refuse(session, deps, { reason: 'full', cause: HANGUP_CAUSES.full, callId, conference, destination }, deps.prompts.full);
+      return refuse(session, deps, { reason: 'full', cause: HANGUP_CAUSES.full, callId, conference, destination, ...who }, deps.prompts.full);
     }
 
     // 6. The join, flags included.
     const flags = joinFlags(body, moderator);
-    const profile = typeof body.profile === 'string' ? body.profile : 'default';
+    const profile = await joinProfile(session, deps, body, data, log);
     const target = `${conference}@${profile}${flags.length > 0 ? `+flags{${flags.join('|')}}` : ''}`;
     if (body.play_name === true && deps.namesDir !== undefined) {
       // Kazoo's play_name: the caller says their name, which the conference hears on join and leave.
@@ -229,6 +253,7 @@ async function collectPin(session: OutboundSession, deps: EntryFlowDeps, accepte
 }
 
 async function refuse(session: OutboundSession, deps: EntryFlowDeps, refusal: EntryRefusal, prompt: string): Promise<EntryOutcome> {
+
   deps.onRefused?.(refusal);
   try {
     await session.execute('playback', prompt);

@@ -5,3 +5,4 @@
  */
 export { EntryService } from './entry-service.js';
 export { DEFAULT_PROMPTS } from './prompts.js';
+export { refusalEvent } from './refusal-event.js';

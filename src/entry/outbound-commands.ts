@@ -1,7 +1,7 @@
 /**
  * The commands of FreeSWITCH's outbound Event Socket (mod_event_socket.c): `connect` (answered with
  * the channel's data), `myevents` (this channel's events, plain), `linger` (keep the socket after
- * hangup until the last events are out), and `sendmsg` with `call-command: execute` (run a dialplan
+ * hangup until the last events are out), and `api` (any api command, answered in turn), `sendmsg` with `call-command: execute` (run a dialplan
  * application; its `Event-UUID` comes back as `Application-UUID` in CHANNEL_EXECUTE_COMPLETE) or
  * `call-command: hangup`. Every value is checked to stay on its line.
  */
@@ -20,6 +20,11 @@ export const outbound = {
   connect: (): Buffer => frame('connect'),
   myevents: (): Buffer => frame('myevents'),
   linger: (): Buffer => frame('linger'),
+  /** `api <command>`: answered with an api/response in turn with the other replies. */
+  api(command: string): Buffer {
+    assertWireSafe(command, 'api');
+    return frame(`api ${command}`);
+  },
   execute(app: string, arg: string, eventUuid: string): Buffer {
     if (!/^[a-z_][a-z0-9_]*$/i.test(app)) throw new EslInvalidArgumentError(`application name ${JSON.stringify(app)} is not a word`);
     const headers: Array<[string, string]> = [

@@ -63,6 +63,12 @@ export class OutboundSession {
     await this.expectOk(outbound.linger(), 'linger');
   }
 
+  /** `api <command>` on this socket: resolves with the api/response body, whatever it says. */
+  async api(command: string): Promise<string> {
+    const reply = await this.command(outbound.api(command), 'api');
+    return reply.body;
+  }
+
   /** Runs a dialplan application; resolves with its CHANNEL_EXECUTE_COMPLETE event. */
   async execute(app: string, arg = '', timeoutMs?: number): Promise<EslEvent> {
     if (this.ended) throw this.ended;
@@ -139,7 +145,7 @@ export class OutboundSession {
   }
 
   private onFrame(frame: EslFrame): void {
-    if (frame.type === 'command/reply') {
+    if (frame.type === 'command/reply' || frame.type === 'api/response') {
       this.replies.shift()?.resolve(frame);
       return;
     }

@@ -23,7 +23,8 @@ export interface EslNode {
   readonly state: NodeState;
   /** Runs `api <command>` on a command connection; resolves with the api/response body, whatever it says. */
   api(command: string, options?: ApiOptions): Promise<string>;
-  bgapi(command: string, options?: ApiOptions): Promise<BackgroundJobResult>;
+  /** `bgapi <command>`: resolves with the BACKGROUND_JOB body; `jobTimeoutMs` bounds the wait for it. */
+  bgapi(command: string, options?: ApiOptions & { jobTimeoutMs?: number }): Promise<BackgroundJobResult>;
 }
 
 export interface NodeConfig {

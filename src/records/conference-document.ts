@@ -14,9 +14,9 @@ type FieldErrors = Record<string, Record<string, { message: string; target?: unk
 /** A FreeSWITCH conference name, which is also the document id (Kazoo's convention). */
 export const CONFERENCE_ID_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
 /** Profile names end up in `conference <name>@<profile>`: no separators, no whitespace. */
-const PROFILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+export const PROFILE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 /** Tone strings / media URIs are written into `conference <c> play <file>`: one token, printable. */
-const TONE_RE = /^[\x21-\x7e]{1,1024}$/;
+export const TONE_RE = /^[\x21-\x7e]{1,1024}$/;
 
 export const ROLE_DEFAULTS = {
   member: { join_muted: true, join_deaf: false },

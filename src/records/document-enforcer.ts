@@ -46,6 +46,11 @@ export class DocumentEnforcer {
    * plays once.
    */
   private readonly tonesByFreeSwitch = new Set<string>();
+  /**
+   * Calls whose join flags the join itself decided (a conference dial's participant_flags): the
+   * document's join_muted / join_deaf are not applied to them on add-member.
+   */
+  private readonly flagsByJoin = new Set<string>();
   /** Recorded names (Kazoo's play_name) by call: played to the conference when the call joins and leaves. */
   private readonly names = new Map<string, string>();
 
@@ -62,14 +67,26 @@ export class DocumentEnforcer {
       tones = false;
       if (event.event === 'del-member') this.tonesByFreeSwitch.delete(event.callId);
     }
+    let roles = true;
+    if (event.callId !== undefined && this.flagsByJoin.has(event.callId)) {
+      roles = false;
+      if (event.event === 'del-member') this.flagsByJoin.delete(event.callId);
+    }
     let name: string | undefined;
     if (!synthesized && event.callId !== undefined) {
       name = this.names.get(event.callId);
       if (event.event === 'del-member') this.names.delete(event.callId);
     }
-    const p = (synthesized ? this.applyIfNew(event) : this.apply(event, { tones, ...(name !== undefined ? { name } : {}) })).finally(() => this.pending.delete(p));
+    const p = (synthesized ? this.applyIfNew(event, roles) : this.apply(event, { tones, roles, ...(name !== undefined ? { name } : {}) })).finally(() => this.pending.delete(p));
     this.pending.add(p);
   };
+
+  /** The call `callId` is about to join with flags of its own (a dial's participant_flags): no join_muted / join_deaf for it. */
+  joinFlagsDecided(callId: string): void {
+    this.flagsByJoin.add(callId);
+    // Forgotten on del-member; a call that never joined has none, so the oldest go first past a bound.
+    if (this.flagsByJoin.size > MAX_TONE_CALLS) this.flagsByJoin.delete(this.flagsByJoin.values().next().value!);
+  }
 
   /** The call `callId` is about to join with its tones set on the channel (see tonesByFreeSwitch). */
   tonesPlayedByFreeSwitch(callId: string): void {
@@ -90,9 +107,10 @@ export class DocumentEnforcer {
   }
 
   /** The commands a document asks for on this event (pure; exported for tests). `tones: false` leaves the tones out. */
-  static commandsFor(doc: Record<string, unknown>, event: OutboundEvent, options: { tones?: boolean } = {}): ConferenceCommand[] {
+  static commandsFor(doc: Record<string, unknown>, event: OutboundEvent, options: { tones?: boolean; roles?: boolean } = {}): ConferenceCommand[] {
     const conference = event.conferenceId;
     const tones = options.tones ?? true;
+    const roles = options.roles ?? true;
     if (event.event === 'del-member') {
       if (!tones) return [];
       const file = toneFile(doc.play_exit_tone, DEFAULT_EXIT_TONE);
@@ -100,7 +118,7 @@ export class DocumentEnforcer {
     }
     const commands: ConferenceCommand[] = [];
     const member = event.payload.participant_id;
-    if (typeof member === 'number' && Number.isInteger(member) && member > 0) {
+    if (roles && typeof member === 'number' && Number.isInteger(member) && member > 0) {
       const role = roleSettings(doc, event.payload.is_moderator === true);
       if (role.join_muted && event.payload.speak !== false) commands.push({ kind: 'mute', conference, target: member, quiet: true });
       if (role.join_deaf && event.payload.hear !== false) commands.push({ kind: 'deaf', conference, target: member });
@@ -110,7 +128,7 @@ export class DocumentEnforcer {
     return commands;
   }
 
-  private async applyIfNew(event: OutboundEvent): Promise<void> {
+  private async applyIfNew(event: OutboundEvent, roles: boolean): Promise<void> {
     let isNew: boolean;
     try {
       isNew = await this.o.isNewParticipant!(event);
@@ -119,10 +137,10 @@ export class DocumentEnforcer {
       this.log.warn({ err, conference: event.conferenceId, call: event.callId }, 'cannot tell whether a resynced participant is new; not enforcing');
       return;
     }
-    if (isNew) await this.apply(event, { tones: false });
+    if (isNew) await this.apply(event, { tones: false, roles });
   }
 
-  private async apply(event: OutboundEvent, options: { tones: boolean; name?: string }): Promise<void> {
+  private async apply(event: OutboundEvent, options: { tones: boolean; roles: boolean; name?: string }): Promise<void> {
     let doc;
     try {
       doc = await this.o.documents.get(event.conferenceId);

@@ -2,13 +2,15 @@
 export { conferenceAccountLookup } from './account-lookup.js';
 export { conferenceOwner } from './account.js';
 export type { ConferenceAttributions } from './account.js';
-export { CONFERENCE_ID_RE, DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, checkConferenceId, toneFile, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from './conference-document.js';
+export { CONFERENCE_ID_RE, PROFILE_RE, TONE_RE, DEFAULT_ENTRY_TONE, DEFAULT_EXIT_TONE, checkConferenceId, toneFile, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from './conference-document.js';
 export { newDocumentId } from './conference-documents.js';
 export type { ConferenceDocuments } from './conference-documents.js';
 export { CONFERENCECALL_STATUSES, toRecord } from './conferencecall-record.js';
 export type { ConferencecallTracker } from './conferencecall-tracker.js';
 export type { DocumentEnforcer } from './document-enforcer.js';
-export { ValidationError } from './errors.js';
+export { InvalidStateError, ValidationError } from './errors.js';
+export { flagKeepingDialer } from './flag-keeping-dialer.js';
+export { joinConfirmingDialer } from './join-confirming-dialer.js';
 export { leaveMarkingExecutor } from './leave-marking-executor.js';
 export type { ApiDeps, ApiToken, ClusterDirectory, ConferenceListEntry, LiveConference, NodeStatus, RealtimeRegistry, RemoteConferenceLookup } from './live.js';
 export { clusterConferenceAnswers, conferenceListEntry } from './cluster-answers.js';

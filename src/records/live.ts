@@ -5,7 +5,7 @@
  * adapts the conference registry to it (src/records/realtime-adapter.ts), tests use fakes.
  */
 import type { Logger } from '../util/index.js';
-import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, OutboundEvent } from '../conference/index.js';
+import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceDialer, OutboundEvent } from '../conference/index.js';
 import type { Storage } from '../storage/index.js';
 import type { ReadOnlyParticipant } from '../state/index.js';
 
@@ -25,7 +25,7 @@ export interface LiveConference {
   uuid: string;
   /** confmgr node name hosting it (config `freeswitch.nodes[].name`). */
   node: string;
-  /** FreeSWITCH-Switchname of that node (Kazoo's `focus`). */
+  /** Kazoo's `focus`: the node name, or its FreeSWITCH-Switchname (config `http.focus`; realtime-adapter.ts). */
   focus: string;
   is_locked: boolean;
   /** Seconds since the conference started. */
@@ -114,6 +114,8 @@ export interface ClusterDirectory {
 export interface ApiDeps {
   registry: RealtimeRegistry;
   executor: ConferenceCommandExecutor;
+  /** Kazoo's conference dial (PUT …/conferences/{id} {"action":"dial"}); absent: refused. */
+  dialer?: ConferenceDialer;
   storage: Storage;
   tokens: ApiToken[];
   /**

@@ -11,14 +11,28 @@ import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../sta
 import { readOnlyParticipant } from '../state/index.js';
 
 
-export function realtimeFromRegistry(registry: ConferenceRegistry, now: () => number = Date.now): RealtimeRegistry {
+/**
+ * What `focus` names (config `http.focus`): `node_name`, confmgr's name of the node, as Kazoo's `focus`
+ * names the node hosting the conference; `switchname`, FreeSWITCH's FreeSWITCH-Switchname (the node
+ * name until the node has told it).
+ */
+export type FocusSource = 'node_name' | 'switchname';
+
+export interface RealtimeOptions {
+  focus?: FocusSource;
+  now?: () => number;
+}
+
+export function realtimeFromRegistry(registry: ConferenceRegistry, options: RealtimeOptions = {}): RealtimeRegistry {
+  const now = options.now ?? Date.now;
+  const focusOf = options.focus === 'switchname' ? (info: ConferenceInfo) => info.switchname || info.node : (info: ConferenceInfo) => info.node;
   const live = (info: ConferenceInfo): LiveConference => {
     const t = now();
     const view: LiveConference = {
       name: info.name,
       uuid: info.uuid,
       node: info.node,
-      focus: info.switchname || info.node,
+      focus: focusOf(info),
       is_locked: info.locked,
       duration: Math.max(0, Math.floor((t - info.startedAt) / 1000)),
       // Built on first read: most callers (one per event) only want the node or the lock state, and

@@ -3,7 +3,7 @@
  * implements it and runs them; they see only this, so they never import the engine back.
  */
 import type { EventFactory } from './event.js';
-import type { Conference, Member, OriginateRequest } from './model.js';
+import type { Conference, DialAnswer, Member, OriginateRequest, ProfileConfig } from './model.js';
 
 export interface ApiEngine {
   readonly events: EventFactory;
@@ -15,6 +15,8 @@ export interface ApiEngine {
   memberByChannel(uuid: string): Member | undefined;
 
   // Calls
+  dialOutcome(target: string): DialAnswer;
+  profileList(): ProfileConfig[];
   join(req: OriginateRequest): { uuid: string; member: Member | undefined };
   removeMember(m: Member, how?: { cause?: string; shutdown?: boolean }): void;
   requestShutdown(): void;

@@ -34,6 +34,9 @@ export function runApi(engine: ApiEngine, line: string): string {
     case 'originate':
       out = originate(engine, args);
       break;
+    case 'xml_locate':
+      out = xmlLocate(engine, args);
+      break;
     case 'uuid_kill':
       out = uuidKill(engine, args);
       break;
@@ -62,11 +65,21 @@ export function runApi(engine: ApiEngine, line: string): string {
   return out === '' ? '-ERR no reply\n' : out;
 }
 
+/**
+ * mod_commands' originate: `+OK <uuid>` once the endpoint answered and the application started on
+ * it, `-ERR <cause>` when it did not (switch_ivr_originate's hangup cause). Under `api` the answer
+ * comes at once; under `bgapi` the BACKGROUND_JOB waits as the call would (backgroundDelayMs).
+ */
 function originate(engine: ApiEngine, args: string): string {
   const parsed = parseOriginate(args);
   if (parsed.kind === 'usage') return ORIGINATE_USAGE;
   if (parsed.kind === 'error') return `-ERR ${parsed.cause}\n`;
-  const { uuid } = engine.join({
+  const answer = engine.dialOutcome(parsed.target);
+  if (answer.kind === 'busy') return '-ERR USER_BUSY\n';
+  if (answer.kind === 'no_answer') return '-ERR NO_ANSWER\n';
+  if (answer.kind === 'fail') return `-ERR ${answer.cause}\n`;
+  const viaApp = parsed.profile !== undefined;
+  const { uuid, member } = engine.join({
     conference: parsed.conference,
     moderator: parsed.moderator,
     callerIdNumber: parsed.callerIdNumber,
@@ -74,8 +87,47 @@ function originate(engine: ApiEngine, args: string): string {
     vars: parsed.vars,
     destination: parsed.destination,
     context: parsed.context,
+    ...(viaApp
+      ? {
+          profile: parsed.profile,
+          mute: parsed.flags.includes('mute'),
+          deaf: parsed.flags.includes('deaf'),
+          flags: parsed.flags,
+          channelName: parsed.target,
+          ...(parsed.uuid !== undefined ? { uuid: parsed.uuid } : {}),
+        }
+      : {}),
   });
+  // The application runs on the originated leg itself: its uuid (origination_uuid) is the answer.
+  if (viaApp) return `+OK ${member?.channel.uuid ?? parsed.uuid ?? uuid}\n`;
   return `+OK ${uuid}\n`;
+}
+
+/** How long a `bgapi` of `line` takes before its BACKGROUND_JOB: an originate waits on its endpoint. */
+export function backgroundDelayMs(engine: ApiEngine, line: string): number {
+  const { cmd, args } = splitCommand(line);
+  if (cmd.toLowerCase() !== 'originate') return 0;
+  const parsed = parseOriginate(args);
+  if (parsed.kind !== 'ok') return 0;
+  const answer = engine.dialOutcome(parsed.target);
+  if (answer.kind === 'no_answer') return parsed.timeoutS * 1000;
+  return answer.afterMs ?? 0;
+}
+
+/**
+ * mod_commands' xml_locate for conference.conf (`xml_locate configuration configuration name
+ * conference.conf`): the configuration section with the profiles the simulator has.
+ */
+function xmlLocate(engine: ApiEngine, args: string): string {
+  const words = args.split(/\s+/);
+  if (words[0] !== 'configuration' || words[1] !== 'configuration' || words[2] !== 'name' || words[3] !== 'conference.conf') {
+    return "can't find anything\n";
+  }
+  const profiles = engine
+    .profileList()
+    .map((p) => `    <profile name="${p.name}">\n      <param name="rate" value="${p.rate}"/>\n      <param name="energy-level" value="${p.energyLevel}"/>\n    </profile>\n`)
+    .join('');
+  return `<configuration name="conference.conf" description="Audio Conference">\n  <profiles>\n${profiles}  </profiles>\n</configuration>\n`;
 }
 
 function uuidKill(engine: ApiEngine, args: string): string {

@@ -10,8 +10,10 @@ import { EventFactory, type CoreIdentity, type CallingSite, type Header, type He
 import { SimulatorInvalidArgumentError, SimulatorNotFoundError, SimulatorStateError } from './errors.js';
 import { conferenceHeaders, memberHeaders } from './member-headers.js';
 import {
+  BUILTIN_PROFILE,
   DEFAULT_PROFILE,
   type Conference,
+  type DialAnswer,
   type ConferenceSnapshot,
   type Member,
   type OriginateRequest,
@@ -102,6 +104,8 @@ export class ConferenceEngine implements ApiEngine {
   private sessionPeak = 0;
   private batch: DeferredDone[] | undefined;
   private disposed = false;
+  /** Dialled endpoints' answers, by dial target (setDialOutcome). */
+  private readonly dialOutcomes = new Map<string, DialAnswer>();
 
   constructor(options: EngineOptions) {
     this.scheduler = options.scheduler ?? realScheduler;
@@ -172,6 +176,29 @@ export class ConferenceEngine implements ApiEngine {
     }
   }
 
+  /**
+   * How an `originate` to `target` (the endpoint without its variable blocks, e.g.
+   * `sofia/internal/1000@example.com`) answers from now on; `undefined` restores the default (it answers).
+   */
+  setDialOutcome(target: string, outcome: DialAnswer | undefined): void {
+    if (outcome === undefined) this.dialOutcomes.delete(target);
+    else this.dialOutcomes.set(target, outcome);
+  }
+
+  dialOutcome(target: string): DialAnswer {
+    return this.dialOutcomes.get(target) ?? { kind: 'answer' };
+  }
+
+  /** Runs `fn` after `ms` on the engine's clock (a bgapi job that waits on its call). */
+  schedule(ms: number, fn: () => void): void {
+    this.later(ms, fn);
+  }
+
+  /** The profiles conference.conf defines (xml_locate). */
+  profileList(): ProfileConfig[] {
+    return [...this.profiles.values()];
+  }
+
   /** The ESL `api` path: the reply body exactly as FreeSWITCH would send it. */
   executeApi(commandLine: string): string {
     return this.atomically(() => runApi(this, commandLine));
@@ -216,6 +243,7 @@ export class ConferenceEngine implements ApiEngine {
         callerIdName: m.channel.callerIdName,
         callerIdNumber: m.channel.callerIdNumber,
         moderator: m.moderator,
+        joinFlags: [...m.joinFlags],
         canHear: m.canHear,
         canSpeak: m.canSpeak,
         talking: m.talking,
@@ -434,8 +462,8 @@ export class ConferenceEngine implements ApiEngine {
 
   /** The loopback call joins (or creates) the conference; member undefined when it is locked. */
   join(req: OriginateRequest): { uuid: string; member: Member | undefined } {
-    const profile = this.profiles.get(req.profile ?? 'default');
-    if (!profile) throw new SimulatorNotFoundError(`profile ${req.profile} not found`, { profile: req.profile });
+    // mod_conference builds a conference of an unknown profile from its compiled-in defaults.
+    const profile = this.profiles.get(req.profile ?? 'default') ?? BUILTIN_PROFILE;
     const peerUuid = randomUUID();
     this.sessionsSinceStartup += 2;
     let conf = this.byName.get(req.conference);
@@ -479,6 +507,7 @@ export class ConferenceEngine implements ApiEngine {
         hangupCause: undefined,
       },
       moderator,
+      joinFlags: [...(req.flags ?? [])],
       canHear: req.deaf !== true,
       canSpeak: req.mute !== true,
       talking: false,

@@ -34,6 +34,27 @@ export const DEFAULT_PROFILE: ProfileConfig = {
   ttsEngine: 'flite',
 };
 
+/**
+ * What mod_conference uses for a profile conference.conf does not define: conference_new's compiled-in
+ * defaults (no sounds, no TTS); the conference reports its profile as `none`.
+ */
+export const BUILTIN_PROFILE: ProfileConfig = {
+  name: 'none',
+  rate: 8000,
+  domain: '127.0.0.1',
+  energyLevel: 0,
+};
+
+/**
+ * How a dialled endpoint answers an `originate` (ConferenceEngine.setDialOutcome): it answers (after
+ * `afterMs`), is busy (USER_BUSY), rings until originate_timeout (NO_ANSWER) or fails with `cause`.
+ */
+export type DialAnswer =
+  | { kind: 'answer'; afterMs?: number }
+  | { kind: 'busy'; afterMs?: number }
+  | { kind: 'no_answer' }
+  | { kind: 'fail'; cause: string; afterMs?: number };
+
 export interface Channel {
   /** The member's channel (the loopback -b leg): Unique-ID in member events. */
   readonly uuid: string;
@@ -54,6 +75,8 @@ export interface Member {
   readonly conference: Conference;
   readonly channel: Channel;
   readonly moderator: boolean;
+  /** The join flags the `conference` application was given (`+flags{…}`), in order. */
+  readonly joinFlags: readonly string[];
   canHear: boolean;
   canSpeak: boolean;
   talking: boolean;
@@ -121,6 +144,7 @@ export interface MemberSnapshot {
   callerIdName: string | undefined;
   callerIdNumber: string;
   moderator: boolean;
+  joinFlags: string[];
   canHear: boolean;
   canSpeak: boolean;
   talking: boolean;
@@ -147,4 +171,6 @@ export interface OriginateRequest {
   /** Join flags given in the `conference` app's data (`+flags{mute|deaf}`): set in the very first add-member. */
   mute?: boolean;
   deaf?: boolean;
+  /** Every join flag given (mute, deaf and moderator included), as the member snapshot reports them. */
+  flags?: readonly string[];
 }

@@ -26,7 +26,8 @@ import { byteLength, encodeFrame, urlEncode } from '../esl/index.js';
 import type { ConferenceEngine } from './engine.js';
 import { SimulatorInvalidArgumentError, SimulatorNotFoundError, SimulatorStateError } from './errors.js';
 import type { CallingSite, Header, SimEvent } from './event.js';
-import { commandReply } from './frames.js';
+import { apiResponse, commandReply } from './frames.js';
+import { BUILTIN_PROFILE } from './model.js';
 import { playDurationMs } from './tones.js';
 
 /** Calling sites of the channel events (file and function from FreeSWITCH's source; line numbers approximate). */
@@ -286,6 +287,10 @@ class OutboundCall implements DialedCall {
         return;
       case 'sendmsg':
         return this.onSendmsg(cmd);
+      case 'api':
+        // The outbound socket takes api commands too (mod_event_socket's parse_command).
+        if (!this.socket.destroyed) this.socket.write(apiResponse(this.engine.executeApi(cmd.line.slice(4).trim())));
+        return;
       default:
         return this.reply('-ERR command not found');
     }
@@ -438,7 +443,8 @@ class OutboundCall implements DialedCall {
     if (!m) throw new SimulatorInvalidArgumentError(`bad conference data ${JSON.stringify(arg)}`);
     const [, name, profileName = 'default'] = m;
     const flags = new Set((m[3] ?? '').split('|').filter((f) => f !== ''));
-    const profile = this.engine.profile(profileName) ?? this.engine.profile('default')!;
+    // An unknown profile: mod_conference's compiled-in defaults (no sounds), as the engine does too.
+    const profile = this.engine.profile(profileName) ?? BUILTIN_PROFILE;
     const conf = this.engine.conference(name!);
     if (conf?.locked) {
       if (profile.lockedSound) await this.play(profile.lockedSound);
@@ -453,11 +459,12 @@ class OutboundCall implements DialedCall {
     try {
       const joined = this.engine.originate({
         conference: name!,
-        profile: profile.name,
+        profile: profileName,
         moderator: flags.has('moderator'),
         mute: flags.has('mute'),
         deaf: flags.has('deaf'),
         uuid: this.uuid,
+        flags: [...flags],
         channelName: this.channelName(),
         destination: this.destination,
         callerIdNumber: this.dial.callerIdNumber ?? '0000000000',

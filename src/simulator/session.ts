@@ -9,7 +9,7 @@ import type { Logger } from '../util/index.js';
 import type { ConferenceEngine } from './engine.js';
 import type { SimEvent } from './event.js';
 import { SITES } from './sites.js';
-import { splitCommand } from './api.js';
+import { backgroundDelayMs, splitCommand } from './api.js';
 import {
   AUTH_REQUEST,
   GOODBYE_TEXT,
@@ -180,7 +180,13 @@ export class EslSession {
   private bgapi(args: string, requested: string | undefined): void {
     const jobUuid = requested && /^[\x21-\x7e]{1,256}$/.test(requested) ? requested : randomUUID();
     this.enqueue(commandReply(`+OK Job-UUID: ${jobUuid}`, [['Job-UUID', jobUuid]]), false);
-    setImmediate(() => {
+    const delayMs = backgroundDelayMs(this.engine, args);
+    const later = (fn: () => void): void => {
+      // An originate's job ends when its endpoint answers or gives up (the engine's clock).
+      if (delayMs > 0) this.engine.schedule(delayMs, fn);
+      else setImmediate(fn);
+    };
+    later(() => {
       if (this.engine.isDisposed) return;
       const result = this.engine.executeApi(args);
       const { cmd, args: rest } = splitCommand(args);

@@ -117,7 +117,8 @@ describe('API over the simulator', () => {
       const ro = r.body?.data?._read_only;
       return ro?.members === 1 && ro?.admins === 1 && ro.participants.find((p: any) => p.participant_id === alice.member.id)?.speak === false ? r : undefined;
     });
-    expect(got.body.data.focus).toBe('vm');
+    // `focus` is the node's name (config http.focus defaults to node_name, as Kazoo's names the node), not the switchname `vm`.
+    expect(got.body.data.focus).toBe('fs1');
     expect(got.body.data._read_only.participants.map((p: any) => p.call_id).sort()).toEqual([mod.member.callId, alice.member.callId].sort());
 
     // WebSocket: the AMQP payloads, with the account from the channel variables.

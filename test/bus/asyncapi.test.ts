@@ -18,11 +18,12 @@ import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqp
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createService, type ServiceHandle } from '../../src/app/service.js';
-import { buildReply, parseCommandMessage, type ItemOutcome } from '../../src/bus/command-message.js';
+import { buildReply, dialReply, parseCommandMessage, type ItemOutcome } from '../../src/bus/command-message.js';
 import { InvalidCommandMessageError } from '../../src/bus/errors.js';
 import { commandRoutingKey, decodeSegment, eventRoutingKey } from '../../src/bus/routing.js';
 import { ConferenceNotFoundError, MemberNotFoundError } from '../../src/conference/errors.js';
-import { KNOWN_ACTIONS, MEMBER_ACTIONS, parseConferenceEvent } from '../../src/conference/events.js';
+import { CONFMGR_ACTIONS, KNOWN_ACTIONS, MEMBER_ACTIONS, parseConferenceEvent } from '../../src/conference/events.js';
+import { refusalEvent } from '../../src/entry/refusal-event.js';
 import { toOutboundEvent, type PayloadContext } from '../../src/conference/payload.js';
 import type { ConferenceEvent } from '../../src/conference/types.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -123,7 +124,7 @@ function registrySynthesizedNames(): Set<string> {
   return names;
 }
 
-const CODE_EVENT_NAMES = new Set([...KNOWN_ACTIONS, ...registrySynthesizedNames()]);
+const CODE_EVENT_NAMES = new Set([...KNOWN_ACTIONS, ...CONFMGR_ACTIONS, ...registrySynthesizedNames()]);
 
 // ---------------------------------------------------------------------------------------------
 // The document itself
@@ -315,6 +316,13 @@ describe('events: every name the code can publish', () => {
     expect(matches('conferenceEvents', payloadOf('member-update', true, false))).toEqual([]);
     expect(matches('conferenceEvents', payloadOf('mute-video-member-2030', true))).toEqual(['unknown-action']);
     expect(matches('conferenceEvents', payloadOf('conference-frobnicated', false))).toEqual(['unknown-action']);
+    // The entry service's refusal, as it builds it.
+    const refusal = refusalEvent(
+      { reason: 'locked', cause: 'FACILITY_REJECTED', callId: 'c-1', conference: 'room', destination: '7200', callerIdNumber: '1001', callerIdName: 'Alice', accountId: 'acc' },
+      { appName: 'confmgr', appVersion: '1.0.0', nodeName: 'confmgr@test' },
+    )!;
+    expect(matches('conferenceEvents', refusal.payload), why('conferenceEvents', 'refuse-member', refusal.payload)).toEqual(['refuse-member']);
+    expect(matches('conferenceEvents', { ...refusal.payload, reason: 'bored' })).toEqual([]);
   });
 
   it('rejects payloads that differ from what the code builds', () => {
@@ -349,6 +357,7 @@ describe('events: every name the code can publish', () => {
 const KAZOO = { 'Event-Category': 'conference', 'Event-Name': 'command' };
 const ACCEPTED: unknown[] = [
   { ...KAZOO, 'Application-Name': 'mute_participant', 'Conference-ID': 'room', 'Participant-ID': 2 },
+  { ...KAZOO, 'Application-Name': 'dial', 'Conference-ID': 'room', Endpoints: ['user/1000@example.com', { Route: 'sofia/internal/1001@example.com', 'Endpoint-ID': 'e2' }], Timeout: 10, 'Participant-Flags': ['mute'] },
   { 'Application-Name': 'unmute_participant', 'Participant-ID': '2' },
   { 'Application-Name': 'deaf_participant', 'Participant-ID': [1, '2', 'last'], 'Msg-ID': 'm-1' },
   { 'Application-Name': 'undeaf_participant', 'Participant-ID': 'non_moderator' },
@@ -425,6 +434,10 @@ const REFUSED: unknown[] = [
   { 'Application-Name': 'tts', Text: 'hi', 'Participant-ID': 'all' },
   { 'Application-Name': 'play_macro', 'Media-Macro': [] },
   { 'Application-Name': 'participants', 'Participant-ID': 2 },
+  { 'Application-Name': 'dial' },
+  { 'Application-Name': 'dial', Endpoints: [] },
+  { 'Application-Name': 'dial', Endpoints: [{ 'Endpoint-ID': 'no-route' }] },
+  { 'Application-Name': 'dial', Endpoints: ['user/1000'], 'Participant-ID': 2 },
   { 'Event-Category': 'conference', 'Event-Name': 'search_req' },
   { command: { kind: 'set', param: 'sound_prefix', value: '/tmp' } },
   { command: { kind: 'say' } },
@@ -498,6 +511,18 @@ describe('commands and replies: the document agrees with the parser and the repl
       ['reply.participants_resp', buildReply([{ status: 'success', result: jsonListResult }], { bulk: false, application: 'participants', msgId: 'm-2', answer: 'participants' })],
       ['reply.search_resp', buildReply([{ status: 'success', result: jsonListResult }], { bulk: false, application: 'search_req', answer: 'search' })],
       ['reply.error', buildReply([], { bulk: false, application: 'search_req', answer: 'search' }, new ConferenceNotFoundError('room'))],
+      [
+        'reply.dial_resp',
+        dialReply({ msgId: 'm-3' }, {
+          conference: 'room',
+          node: 'fs1',
+          profile: 'default',
+          outcomes: [
+            { endpointId: 'user/1000', callId: 'c-1', result: 'joined', message: 'dialing endpoints' },
+            { endpointId: 'user/1001', callId: 'c-2', result: 'busy', message: 'USER_BUSY', hangupCause: 'USER_BUSY' },
+          ],
+        }),
+      ],
     ];
     for (const [key, reply] of cases) expect(matches('commandReplies', reply), why('commandReplies', key, reply)).toEqual([key]);
     const ok = buildReply([{ status: 'success', result }], kazooParsed);

@@ -4,21 +4,15 @@
  * CONF_PLAY_MACRO_REQ_HEADERS, PARTICIPANTS_REQ_HEADERS and SEARCH_REQ_HEADERS) over the real RabbitMQ
  * to a service on the simulator: each reply's shape, and what the simulator did.
  */
-import amqp from 'amqplib';
-import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandRoutingKey } from '../../src/bus/routing.js';
 import { REL_ACCOUNT, startRelRig, waitUntil, wireCommandLines, type RelRig } from '../helpers/rel-service.js';
-import { AMQP_URL } from '../helpers/bus-amqp.js';
+import { CommandRequester } from '../helpers/bus-amqp.js';
 
 const CONF = 'kz-room';
 const KAZOO = { 'Event-Category': 'conference', 'Event-Name': 'command', 'Conference-ID': CONF };
 
 let rig: RelRig;
-let conn: ChannelModel;
-let channel: Channel;
-const pending = new Map<string, (reply: Record<string, unknown>) => void>();
-let seq = 0;
+let requester: CommandRequester;
 let first = 0;
 let second = 0;
 
@@ -30,23 +24,11 @@ beforeAll(async () => {
   await waitUntil('command intake connected', () => rig.service.intake?.connected === true, 15_000);
   const ids = conference().members.map((m) => m.id).sort((a, b) => a - b);
   [first, second] = ids as [number, number];
-  conn = await amqp.connect(AMQP_URL);
-  conn.on('error', () => undefined);
-  channel = await conn.createChannel();
-  await channel.consume(
-    'amq.rabbitmq.reply-to',
-    (msg) => {
-      if (!msg) return;
-      const done = pending.get(String(msg.properties.correlationId));
-      pending.delete(String(msg.properties.correlationId));
-      done?.(JSON.parse(msg.content.toString('utf8')) as Record<string, unknown>);
-    },
-    { noAck: true },
-  );
+  requester = await CommandRequester.open(rig.exchange);
 }, 40_000);
 
 afterAll(async () => {
-  await conn?.close().catch(() => undefined);
+  await requester?.close();
   await rig?.close();
 }, 30_000);
 
@@ -57,19 +39,7 @@ function conference() {
 }
 
 function rpc(body: unknown): Promise<Record<string, unknown>> {
-  const correlationId = `kz-${process.pid}-${++seq}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no AMQP reply for ${JSON.stringify(body)}`)), 10_000);
-    pending.set(correlationId, (r) => {
-      clearTimeout(timer);
-      resolve(r);
-    });
-    channel.publish(rig.exchange, commandRoutingKey(CONF), Buffer.from(JSON.stringify(body)), {
-      replyTo: 'amq.rabbitmq.reply-to',
-      correlationId,
-      contentType: 'application/json',
-    });
-  });
+  return requester.send(CONF, body);
 }
 
 function lastWireLine(): string {

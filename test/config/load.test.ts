@@ -38,6 +38,7 @@ describe('config: valid files', () => {
       port: 8000,
       tokens: [],
       console: true,
+      focus: 'node_name',
       limits: {
         maxConnections: 1_000,
         maxConnectionsPerAddress: 100,
@@ -113,6 +114,17 @@ describe('config: resync listing', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]!.key).toBe('freeswitch.resync_listing');
     expect(issues[0]!.message).toContain('whole or paged');
+  });
+});
+
+describe('config: http.focus', () => {
+  it('node_name by default, switchname when asked (also from the environment); anything else is refused by key', () => {
+    expect(parseConfig(MIN, 'min.yaml', { env: {} }).http.focus).toBe('node_name');
+    expect(parseConfig(`${MIN}http: { focus: switchname }\n`, 'f.yaml', { env: {} }).http.focus).toBe('switchname');
+    expect(parseConfig(MIN, 'e.yaml', { env: { CONFMGR_HTTP__FOCUS: 'switchname' } }).http.focus).toBe('switchname');
+    const issues = issuesOf(`${MIN}http: { focus: hostname }\n`);
+    expect(issues.map((i) => i.key)).toEqual(['http.focus']);
+    expect(issues[0]!.message).toContain('node_name or switchname');
   });
 });
 

@@ -114,7 +114,7 @@ describe('operator console in Chromium', () => {
     const listed = `tr[data-conference="${ROOM}"]`;
     await page.waitForSelector(`${listed} td[data-col=members]:has-text("3")`);
     expect(await page.textContent(`${listed} td[data-col=moderators]`)).toBe('1');
-    expect(await page.textContent(`${listed} td:nth-of-type(1)`)).toBe('vm'); // the node's FreeSWITCH-Switchname
+    expect(await page.textContent(`${listed} td:nth-of-type(1)`)).toBe('fs1'); // focus: the node's name (http.focus defaults to node_name)
     expect(await page.textContent(`${listed} td[data-col=locked]`)).toBe('no');
     await shot(page, 'conference-list');
 

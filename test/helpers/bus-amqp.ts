@@ -169,15 +169,24 @@ export class CommandRequester {
   }
 
   send<T = unknown>(conference: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+    return this.sendTo<T>(commandRoutingKey(conference), body, timeoutMs);
+  }
+
+  /** Any routing key; a string body goes on the wire as it is (for malformed-message tests). */
+  sendTo<T = unknown>(routingKey: string, body: unknown, timeoutMs = 10_000): Promise<T> {
     const correlationId = randomUUID();
+    const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no reply')), timeoutMs);
+      const timer = setTimeout(() => {
+        this.waiting.delete(correlationId);
+        reject(new Error(`no AMQP reply for ${bytes.toString('utf8').slice(0, 200)}`));
+      }, timeoutMs);
       this.waiting.set(correlationId, (msg) => {
         clearTimeout(timer);
         this.waiting.delete(correlationId);
         resolve(JSON.parse(msg.content.toString()) as T);
       });
-      this.channel.publish(this.exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify(body)), { replyTo: this.replyQueue, correlationId });
+      this.channel.publish(this.exchange, routingKey, bytes, { replyTo: this.replyQueue, correlationId, contentType: 'application/json' });
     });
   }
 

@@ -96,6 +96,7 @@ async function simConference(esl: EslClient, name: string): Promise<{ locked: bo
 }
 
 beforeAll(async () => {
+  // Switchnames other than the node names: `focus` (http.focus: node_name, the default) names the node.
   simA = await startSimulator({ port: 0, switchname: 'switch-a' });
   simB = await startSimulator({ port: 0, switchname: 'switch-b' });
   eslB = await EslClient.connect(simB.port);
@@ -144,15 +145,15 @@ describe('the cluster-wide view (X serves A; Y serves B, Z is its standby)', () 
     expect(list.body.partial).toBeUndefined();
     const byId = new Map<string, any>(list.body.data.map((c: { id: string }) => [c.id, c]));
     expect([...byId.keys()].sort()).toEqual(['a-room', 'b-room']);
-    expect(byId.get('a-room')).toMatchObject({ members: 2, admins: 0, is_locked: false, focus: 'switch-a' });
-    expect(byId.get('b-room')).toMatchObject({ members: 2, admins: 0, is_locked: false, focus: 'switch-b' });
+    expect(byId.get('a-room')).toMatchObject({ members: 2, admins: 0, is_locked: false, focus: nodeA });
+    expect(byId.get('b-room')).toMatchObject({ members: 2, admins: 0, is_locked: false, focus: nodeB });
   });
 
   it("X shows one of Y's conferences and its participants", async () => {
     const x = instances.get('cvx')!;
     const one = await get(x, `${confs()}/b-room`);
     expect(one.status).toBe(200);
-    expect(one.body.data).toMatchObject({ id: 'b-room', focus: 'switch-b', _read_only: { members: 2, is_locked: false } });
+    expect(one.body.data).toMatchObject({ id: 'b-room', focus: nodeB, _read_only: { members: 2, is_locked: false } });
     expect(one.body.data._read_only.participants.map((p: { caller_id_number: string }) => p.caller_id_number).sort()).toEqual(['1001', '1002']);
     const participants = await get(x, `${confs()}/b-room/participants`);
     expect(participants.status).toBe(200);
@@ -196,8 +197,8 @@ describe('the cluster-wide view (X serves A; Y serves B, Z is its standby)', () 
     expect(table.code, table.stderr).toBe(0);
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^CONFERENCE\s+NAME\s+MEMBERS\s+MODERATORS\s+LOCKED\s+DURATION\s+FOCUS$/);
-    expect(lines.find((l) => l.startsWith('b-room'))).toMatch(/switch-b$/);
-    expect(lines.find((l) => l.startsWith('a-room'))).toMatch(/switch-a$/);
+    expect(lines.find((l) => l.startsWith('b-room'))).toMatch(new RegExp(`${nodeB}$`));
+    expect(lines.find((l) => l.startsWith('a-room'))).toMatch(new RegExp(`${nodeA}$`));
 
     const member = (await simConference(eslB, 'b-room'))!.members[0]!;
     expect(member.muted).toBe(true);
@@ -211,7 +212,7 @@ describe('the cluster-wide view (X serves A; Y serves B, Z is its standby)', () 
     const list = await get(x, confs(OTHER_ACCOUNT), OTHER_TOKEN);
     expect(list.status).toBe(200);
     expect(list.body.data.map((c: { id: string }) => c.id)).toEqual(['b-other']);
-    expect(list.body.data[0]).toMatchObject({ id: 'b-other', name: 'Other', members: 2, focus: 'switch-b' });
+    expect(list.body.data[0]).toMatchObject({ id: 'b-other', name: 'Other', members: 2, focus: nodeB });
 
     const member = (await simConference(eslB, 'b-room'))!.members[0]!;
     for (const [method, path, body] of [

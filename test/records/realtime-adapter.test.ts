@@ -34,6 +34,13 @@ describe('realtimeFromRegistry', () => {
     expect(Object.keys(json).sort()).toEqual(['duration', 'focus', 'is_locked', 'name', 'node', 'participants', 'uuid']);
   });
 
+  it("focus: the node's name by default (Kazoo's focus names the node), FreeSWITCH-Switchname when configured", () => {
+    const registry = registryWith([{ memberId: 1, callId: 'a' }]);
+    expect(realtimeFromRegistry(registry).conference('room')!.focus).toBe('fs1');
+    expect(realtimeFromRegistry(registry, { focus: 'node_name' }).conference('room')!.focus).toBe('fs1');
+    expect(realtimeFromRegistry(registry, { focus: 'switchname' }).conference('room')!.focus).toBe('fs1-switch');
+  });
+
   it('callIds() lists the call ids without building participants', () => {
     const registry = registryWith([{ memberId: 2, callId: 'b' }, { memberId: 1, callId: 'a' }]);
     const live = realtimeFromRegistry(registry).conference('room')!;

@@ -7,12 +7,10 @@
  * Positive controls (the same paths with valid values) prove the capture sees real commands.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import amqp from 'amqplib';
-import type { Channel, ChannelModel } from 'amqplib';
 import { commandRoutingKey } from '../../src/bus/routing.js';
 import { runCli, type CliIo } from '../../src/cli/run.js';
 import { CONFERENCE_NAME_RE } from '../../src/conference/validate.js';
-import { AMQP_URL } from '../helpers/bus-amqp.js';
+import { CommandRequester } from '../helpers/bus-amqp.js';
 import { REL_ACCOUNT, REL_TOKEN, startRelRig, waitUntil, wireCommandLines, type RelRig } from '../helpers/rel-service.js';
 
 const CONF = 'rel-inj';
@@ -39,10 +37,7 @@ const BAD_FILES = [
 ];
 
 let rig: RelRig;
-let conn: ChannelModel;
-let channel: Channel;
-const pending = new Map<string, (reply: Record<string, unknown>) => void>();
-let seq = 0;
+let requester: CommandRequester;
 
 beforeAll(async () => {
   rig = await startRelRig({ http: true, commandIntake: true });
@@ -50,40 +45,16 @@ beforeAll(async () => {
   rig.sim.engine.originate({ conference: CONF, callerIdNumber: '101', vars: { account_id: REL_ACCOUNT } });
   await waitUntil('members in the registry', () => rig.service.registry.participants(CONF).length === 2);
   await waitUntil('command intake connected', () => rig.service.intake?.connected === true, 15_000);
-  conn = await amqp.connect(AMQP_URL);
-  conn.on('error', () => undefined);
-  channel = await conn.createChannel();
-  await channel.consume(
-    'amq.rabbitmq.reply-to',
-    (msg) => {
-      if (!msg) return;
-      const done = pending.get(String(msg.properties.correlationId));
-      pending.delete(String(msg.properties.correlationId));
-      done?.(JSON.parse(msg.content.toString('utf8')) as Record<string, unknown>);
-    },
-    { noAck: true },
-  );
+  requester = await CommandRequester.open(rig.exchange);
 }, 40_000);
 
 afterAll(async () => {
-  await conn?.close().catch(() => undefined);
+  await requester?.close();
   await rig?.close();
 }, 30_000);
 
 function rpc(body: unknown, routingKey = commandRoutingKey(CONF)): Promise<Record<string, unknown>> {
-  const correlationId = `rel-inj-${process.pid}-${++seq}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no AMQP reply for ${JSON.stringify(body)}`)), 10_000);
-    pending.set(correlationId, (r) => {
-      clearTimeout(timer);
-      resolve(r);
-    });
-    channel.publish(rig.exchange, routingKey, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), {
-      replyTo: 'amq.rabbitmq.reply-to',
-      correlationId,
-      contentType: 'application/json',
-    });
-  });
+  return requester.sendTo(routingKey, body);
 }
 
 async function http(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -185,9 +156,9 @@ describe('a poison AMQP message through the whole service', () => {
     expect(healthMs).toBeLessThan(1000);
     // Still taking commands, and the poison is in the dead-letter queue, not back in the command queue.
     expect((await rpc({ 'Application-Name': 'unlock', 'Conference-ID': CONF })).status).toBe('success');
-    const dead = await channel.checkQueue(`${rig.commandQueue}.dead`);
+    const dead = await requester.channel.checkQueue(`${rig.commandQueue}.dead`);
     expect(dead.messageCount).toBeGreaterThanOrEqual(1);
-    expect((await channel.checkQueue(rig.commandQueue)).messageCount).toBe(0);
+    expect((await requester.channel.checkQueue(rig.commandQueue)).messageCount).toBe(0);
   });
 });
 

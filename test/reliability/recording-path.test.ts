@@ -6,10 +6,7 @@
  * (No REST route or operator command takes a recording path; AMQP is the one way in.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import amqp from 'amqplib';
-import type { Channel, ChannelModel } from 'amqplib';
-import { commandRoutingKey } from '../../src/bus/routing.js';
-import { AMQP_URL } from '../helpers/bus-amqp.js';
+import { CommandRequester } from '../helpers/bus-amqp.js';
 import { startRelRig, waitUntil, wireCommandLines, type RelRig } from '../helpers/rel-service.js';
 
 const CONF = 'rel-rec';
@@ -25,50 +22,23 @@ const REFUSED = [
 ];
 
 let rig: RelRig;
-let conn: ChannelModel;
-let channel: Channel;
-const pending = new Map<string, (reply: Record<string, unknown>) => void>();
-let seq = 0;
+let requester: CommandRequester;
 
 beforeAll(async () => {
   rig = await startRelRig({ commandIntake: true });
   rig.sim.engine.originate({ conference: CONF, callerIdNumber: '100' });
   await waitUntil('member in the registry', () => rig.service.registry.participants(CONF).length === 1);
   await waitUntil('command intake connected', () => rig.service.intake?.connected === true, 15_000);
-  conn = await amqp.connect(AMQP_URL);
-  conn.on('error', () => undefined);
-  channel = await conn.createChannel();
-  await channel.consume(
-    'amq.rabbitmq.reply-to',
-    (msg) => {
-      if (!msg) return;
-      const done = pending.get(String(msg.properties.correlationId));
-      pending.delete(String(msg.properties.correlationId));
-      done?.(JSON.parse(msg.content.toString('utf8')) as Record<string, unknown>);
-    },
-    { noAck: true },
-  );
+  requester = await CommandRequester.open(rig.exchange);
 }, 40_000);
 
 afterAll(async () => {
-  await conn?.close().catch(() => undefined);
+  await requester?.close();
   await rig?.close();
 }, 30_000);
 
 function rpc(body: unknown): Promise<Record<string, unknown>> {
-  const correlationId = `rel-rec-${process.pid}-${++seq}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no AMQP reply for ${JSON.stringify(body)}`)), 10_000);
-    pending.set(correlationId, (r) => {
-      clearTimeout(timer);
-      resolve(r);
-    });
-    channel.publish(rig.exchange, commandRoutingKey(CONF), Buffer.from(JSON.stringify(body)), {
-      replyTo: 'amq.rabbitmq.reply-to',
-      correlationId,
-      contentType: 'application/json',
-    });
-  });
+  return requester.send(CONF, body);
 }
 
 describe('recording paths over AMQP', () => {

@@ -12,6 +12,7 @@ import { CONFERENCECALL_STATUSES, toRecord } from '../../records/index.js';
 import { checkConferenceId } from '../../records/index.js';
 import { requestAccount, type ApiContext } from '../context.js';
 import { requireOneOf } from '../one-of.js';
+import { errors, ref, type RouteSchema } from '../schemas.js';
 
 type ListQuery = { page_size?: string; page_token?: string; conference_id?: string; status?: string };
 
@@ -25,6 +26,47 @@ function parsePageSize(raw: string | undefined): number {
   return Number(raw);
 }
 
+const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'string', description: 'The conferencecall id' } } };
+const TAGS = ['conferencecalls'];
+
+const SCHEMAS = {
+  list: {
+    summary: "The account's conferencecall records, newest first",
+    tags: TAGS,
+    querystring: {
+      type: 'object',
+      properties: {
+        page_size: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+        page_token: { type: 'string', pattern: TIMESTAMP_RE.source, description: 'The previous page\'s next_page_token (a tm_create)' },
+        conference_id: { type: 'string', description: 'Only the calls of this conference (name)' },
+        status: { type: 'string', enum: [...CONFERENCECALL_STATUSES] },
+      },
+    },
+    response: {
+      200: {
+        description: "VoIPbin's list: the records and the token of the next page (\"\" when there is none)",
+        type: 'object',
+        required: ['result', 'next_page_token'],
+        properties: { result: { type: 'array', items: ref('Conferencecall') }, next_page_token: { type: 'string' } },
+        additionalProperties: false,
+      },
+      ...errors(400, 401),
+    },
+  },
+  get: {
+    summary: 'One conferencecall record',
+    tags: TAGS,
+    params: ID_PARAMS,
+    response: { 200: { description: 'The record', ...ref('Conferencecall') }, ...errors(401, 403, 404) },
+  },
+  leave: {
+    summary: 'Make the call leave its conference (the record moves to leaving)',
+    tags: TAGS,
+    params: ID_PARAMS,
+    response: { 200: { description: 'The record', ...ref('Conferencecall') }, ...errors(401, 403, 404, 409, 502, 503, 504) },
+  },
+} satisfies Record<string, RouteSchema>;
+
 export function conferencecallRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const store = ctx.deps.storage.conferencecalls;
 
@@ -35,7 +77,7 @@ export function conferencecallRoutes(app: FastifyInstance, ctx: ApiContext): voi
     return row;
   }
 
-  app.get<{ Querystring: ListQuery }>('/conferencecalls', async (request) => {
+  app.get<{ Querystring: ListQuery }>('/conferencecalls', { schema: SCHEMAS.list }, async (request) => {
     const account = requestAccount(request);
     const q = request.query;
     const pageSize = parsePageSize(q.page_size);
@@ -54,11 +96,11 @@ export function conferencecallRoutes(app: FastifyInstance, ctx: ApiContext): voi
     return { result: rows.map(toRecord), next_page_token: rows.length === pageSize && last ? last.tm_create : '' };
   });
 
-  app.get<{ Params: { id: string } }>('/conferencecalls/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/conferencecalls/:id', { schema: SCHEMAS.get }, async (request) => {
     return toRecord(await owned(requestAccount(request), request.params.id));
   });
 
-  app.delete<{ Params: { id: string } }>('/conferencecalls/:id', async (request) => {
+  app.delete<{ Params: { id: string } }>('/conferencecalls/:id', { schema: SCHEMAS.leave }, async (request) => {
     const row = await owned(requestAccount(request), request.params.id);
     return toRecord(await ctx.tracker.requestLeave(row));
   });

@@ -15,7 +15,11 @@ import { requireOneOf } from '../one-of.js';
 import { playableMedia, type MediaResolution } from '../media.js';
 import type { ConferenceCommand } from '../../conference/index.js';
 import { checkDocumentBounds } from '../intake-bounds.js';
+import { InvalidArgumentError } from '../../conference/index.js';
+import { InvalidStateError } from '../../records/index.js';
+import { DIAL_DATA_SCHEMA, DIAL_RESPONSE_SCHEMA, restDialReply, restDialRequest } from './conference-dial.js';
 import { executeOn, requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+import { ACCOUNT_PARAMS, AUTH_ERRORS, BODY_ERRORS, COMMAND_ERRORS, CONFERENCE_PARAMS, actionBodies, body, envelope, errors, ref, type RouteSchema } from '../schemas.js';
 
 type AccountParams = { accountId: string };
 type ConferenceParams = { accountId: string; conferenceId: string };
@@ -40,8 +44,14 @@ function requireDocument(conf: { id: string; doc?: StoredConferenceDocument }): 
   return conf.doc;
 }
 
-const CONFERENCE_ACTIONS = ['lock', 'unlock', 'play', 'record'] as const;
-type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
+const CONFERENCE_ACTIONS = ['lock', 'unlock', 'play', 'record', 'dial'] as const;
+type ConferenceAction = Exclude<(typeof CONFERENCE_ACTIONS)[number], 'dial'>;
+
+/**
+ * The action route's schema: any action's body passes as before (its handler checks it, in Kazoo's
+ * error shape); a `dial` body's `data.data` must match the dial schema. The 202 reply of a dial
+ * lists the endpoints' outcomes.
+ */
 
 /** `record` start/stop: `data.record` (default start) and `data.path` (stop also takes `all`). */
 const RECORD_STATES = ['start', 'stop'] as const;
@@ -63,10 +73,89 @@ function actionCommand(action: ConferenceAction, data: Record<string, unknown>, 
   }
 }
 
+const IF_MATCH = { type: 'object', properties: { 'if-match': { type: 'string', description: 'A revision: the write is made only if the document still has it (else 409)' } } };
+
+/** Each action's own fields (the schema of PUT on one conference; a new action adds its entry). */
+const ACTION_FIELDS: Record<ConferenceAction, { properties?: Record<string, Record<string, unknown>>; required?: string[] }> = {
+  lock: {},
+  unlock: {},
+  play: { properties: { media_id: { type: 'string', minLength: 1, description: 'An absolute path, a URL, or a media id resolved through media.location' } }, required: ['media_id'] },
+  record: {
+    properties: {
+      record: { type: 'string', enum: [...RECORD_STATES], default: 'start' },
+      path: { type: 'string', minLength: 1, description: 'A file under recordings.dirs (stop also takes `all`)' },
+    },
+    required: ['path'],
+  },
+};
+
+const TAGS = ['conferences'];
+
+const SCHEMAS = {
+  list: {
+    summary: "List the account's conferences: its documents and its running conferences without one",
+    tags: TAGS,
+    params: ACCOUNT_PARAMS,
+    response: { 200: envelope('The conferences', { type: 'array', items: ref('ConferenceListEntry') }), ...errors(...AUTH_ERRORS) },
+  },
+  create: {
+    summary: 'Create a conference document (optional `data.id`: the conference name; else a generated id)',
+    tags: TAGS,
+    params: ACCOUNT_PARAMS,
+    body: body(ref('ConferenceDocument')),
+    response: { 201: envelope('Created', ref('ConferenceView')), ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 409) },
+  },
+  get: {
+    summary: 'A conference: its document and its realtime state',
+    tags: TAGS,
+    params: CONFERENCE_PARAMS,
+    response: { 200: envelope('The conference', ref('ConferenceView')), ...errors(400, ...AUTH_ERRORS, 404) },
+  },
+  replace: {
+    summary: 'Replace a conference document (validated, defaults applied)',
+    tags: TAGS,
+    params: CONFERENCE_PARAMS,
+    headers: IF_MATCH,
+    body: body(ref('ConferenceDocument')),
+    response: { 200: envelope('Replaced', ref('ConferenceView')), ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 404, 409) },
+  },
+  patch: {
+    summary: 'Change a conference document by JSON merge patch (objects merge, null deletes), then validate',
+    tags: TAGS,
+    params: CONFERENCE_PARAMS,
+    headers: IF_MATCH,
+    body: body({ type: 'object', description: 'A JSON merge patch of the document' }),
+    response: { 200: envelope('Changed', ref('ConferenceView')), ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 404, 409) },
+  },
+  remove: {
+    summary: 'Delete a conference document (the running conference is not touched)',
+    tags: TAGS,
+    params: CONFERENCE_PARAMS,
+    response: {
+      200: envelope('Deleted: the document as it was', {
+        type: 'object',
+        required: ['id', '_read_only'],
+        properties: { id: { type: 'string' }, _read_only: { type: 'object', required: ['deleted'], properties: { deleted: { const: true } } } },
+      }),
+      ...errors(400, ...AUTH_ERRORS, 404),
+    },
+  },
+  action: {
+    summary: 'Perform an action on a running conference',
+    tags: TAGS,
+    params: CONFERENCE_PARAMS,
+    body: actionBodies({ ...ACTION_FIELDS, dial: { properties: { data: DIAL_DATA_SCHEMA }, required: ['data'] } }),
+    response: {
+      202: envelope('Accepted: the command was carried out (a dial: each endpoint\'s outcome)', { anyOf: [ref('ActionResult'), DIAL_RESPONSE_SCHEMA] }),
+      ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 404, ...COMMAND_ERRORS),
+    },
+  },
+} satisfies Record<string, RouteSchema>;
+
 export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const base = '/v2/accounts/:accountId/conferences';
 
-  app.get<{ Params: AccountParams }>(base, async (request) => {
+  app.get<{ Params: AccountParams }>(base, { schema: SCHEMAS.list }, async (request) => {
     const account = requestedAccount(request);
     const cluster = ctx.deps.cluster;
     // The other instances are asked while this one reads its own.
@@ -109,7 +198,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return withMissing(success(request, out), gathered.missing, gathered.partial);
   });
 
-  app.put<{ Params: AccountParams }>(base, async (request, reply) => {
+  app.put<{ Params: AccountParams }>(base, { schema: SCHEMAS.create }, async (request, reply) => {
     const account = requestedAccount(request);
     const data = requestData(request.body);
     const id = data.id === undefined ? newDocumentId() : typeof data.id === 'string' ? checkConferenceId(data.id, 'id') : badId();
@@ -125,13 +214,13 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, documentView(id, stored.doc, live), stored.revision);
   });
 
-  app.get<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+  app.get<{ Params: ConferenceParams }>(`${base}/:conferenceId`, { schema: SCHEMAS.get }, async (request) => {
     const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     return success(request, documentView(conf.id, conf.doc?.doc, conf.live), conf.doc?.revision);
   });
 
-  app.post<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+  app.post<{ Params: ConferenceParams }>(`${base}/:conferenceId`, { schema: SCHEMAS.replace }, async (request) => {
     const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const current = requireDocument(conf);
@@ -141,7 +230,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, documentView(conf.id, stored.doc, conf.live), stored.revision);
   });
 
-  app.patch<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+  app.patch<{ Params: ConferenceParams }>(`${base}/:conferenceId`, { schema: SCHEMAS.patch }, async (request) => {
     const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const current = requireDocument(conf);
@@ -153,7 +242,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, documentView(conf.id, stored.doc, conf.live), stored.revision);
   });
 
-  app.delete<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request) => {
+  app.delete<{ Params: ConferenceParams }>(`${base}/:conferenceId`, { schema: SCHEMAS.remove }, async (request) => {
     const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     const current = requireDocument(conf);
@@ -163,11 +252,37 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   // PUT on one conference = an action (Kazoo: "Perform an action on conference"), answered 202 as
   // crossbar's response_202 does.
-  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, async (request, reply) => {
+  app.put<{ Params: ConferenceParams }>(`${base}/:conferenceId`, { schema: SCHEMAS.action }, async (request, reply) => {
     const account = requestedAccount(request);
     const data = requestData(request.body);
-    const action = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
+    const requested = requireOneOf('action', data.action, CONFERENCE_ACTIONS);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
+    if (requested === 'dial') {
+      const dialer = ctx.deps.dialer;
+      if (!dialer) throw ValidationError.field('action', 'enum', 'dial is not available on this instance');
+      // Dialled from here, the legs would join a second conference of that name on this instance's nodes.
+      if (conf.live?.instance !== undefined) {
+        throw new InvalidStateError(`conference ${conf.id} runs on another instance (${conf.live.instance}): dial through that instance`, { conference: conf.id, instance: conf.live.instance });
+      }
+      const dialRequest = restDialRequest(data.data, conf.id);
+      // Kazoo's profile_name, else the document's profile.
+      if (dialRequest.profile === undefined && typeof conf.doc?.doc.profile === 'string') dialRequest.profile = conf.doc.doc.profile;
+      // A conference that runs nowhere is started by the dial (its first answering leg creates it).
+      if (conf.live && !ctx.deps.nodeUp(conf.live.node)) requireRunning(ctx, conf);
+      let result;
+      try {
+        result = await dialer.dial(dialRequest);
+      } catch (err) {
+        if (err instanceof InvalidArgumentError) {
+          const field = typeof err.details?.field === 'string' ? err.details.field : 'data';
+          throw ValidationError.field(`data.${field}`, 'invalid', err.message);
+        }
+        throw err;
+      }
+      reply.code(202);
+      return success(request, restDialReply(result));
+    }
+    const action: ConferenceAction = requested;
     const command = actionCommand(action, data, conf.id, { location: ctx.mediaLocation, accountId: account });
     const live = requireRunning(ctx, conf);
     const result = await executeOn(ctx, conf, account, command);

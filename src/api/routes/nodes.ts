@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { NodeStatus } from '../../records/index.js';
 import { success, withMissing } from '../envelope.js';
 import type { ApiContext } from '../context.js';
+import { envelope, errors, type RouteSchema } from '../schemas.js';
 
 const NODE_STATUS_SCHEMA = {
   type: 'object',
@@ -16,42 +17,27 @@ const NODE_STATUS_SCHEMA = {
   properties: {
     node: { type: 'string', description: 'the FreeSWITCH node (freeswitch.nodes[].name)' },
     instance: { type: 'string', description: 'the confmgr instance reporting it' },
-    state: { type: 'string', enum: ['active', 'standby', 'unreachable'] },
+    state: { type: 'string', enum: ['active', 'standby', 'unreachable'], description: 'active: this instance serves it; standby: another does; unreachable: no Event Socket connection' },
     connected: { type: 'boolean', description: "the instance's Event Socket connection to the node is up" },
     since: { type: 'string', format: 'date-time', description: 'when state or connected last changed' },
     takeovers: { type: 'integer', minimum: 0, description: 'leases of the node this instance won since it started' },
   },
-} as const;
+};
 
-/** The route's JSON schema (responses: Kazoo's envelope around the list). */
-export const NODES_ROUTE_SCHEMA = {
-  summary: 'FreeSWITCH nodes and the instances serving them, cluster-wide',
-  tags: ['nodes'],
-  response: {
-    200: {
-      type: 'object',
-      required: ['data', 'status', 'request_id', 'timestamp'],
-      properties: {
-        data: { type: 'array', items: NODE_STATUS_SCHEMA },
-        status: { type: 'string', enum: ['success'] },
-        request_id: { type: 'string' },
-        timestamp: { type: 'string' },
-        version: { type: 'string' },
-        node: { type: 'string' },
-        page_size: { type: 'integer' },
-        partial: { type: 'boolean', enum: [true], description: 'some instances did not answer in time' },
-        missing_instances: { type: 'array', items: { type: 'string' } },
-      },
-    },
+const SCHEMAS = {
+  nodes: {
+    summary: 'The FreeSWITCH nodes and the instances serving them (active, standby), cluster-wide',
+    tags: ['nodes'],
+    response: { 200: envelope('One entry per node and instance; `partial` when an instance did not answer in time', { type: 'array', items: NODE_STATUS_SCHEMA }), ...errors(401) },
   },
-} as const;
+} satisfies Record<string, RouteSchema>;
 
 function byNodeThenInstance(a: NodeStatus, b: NodeStatus): number {
   return a.node === b.node ? a.instance.localeCompare(b.instance) : a.node.localeCompare(b.node);
 }
 
 export function nodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/v2/nodes', { schema: NODES_ROUTE_SCHEMA }, async (request) => {
+  app.get('/v2/nodes', { schema: SCHEMAS.nodes }, async (request) => {
     const cluster = ctx.deps.cluster;
     const gathering = cluster?.nodes();
     const out: NodeStatus[] = [...(ctx.deps.nodeStatuses?.() ?? [])];

@@ -14,6 +14,7 @@ import { requireOneOf } from '../one-of.js';
 import { playableMedia } from '../media.js';
 import { participantView, participantsView } from '../../records/index.js';
 import { executeOn, requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+import { AUTH_ERRORS, BODY_ERRORS, COMMAND_ERRORS, CONFERENCE_PARAMS, PARTICIPANT_PARAMS, actionBodies, envelope, errors, ref, type RouteSchema } from '../schemas.js';
 
 type ConferenceParams = { accountId: string; conferenceId: string };
 type ParticipantParams = ConferenceParams & { participantId: string };
@@ -59,17 +60,78 @@ function parseParticipantId(raw: string): number {
   return Number(raw);
 }
 
+const MEDIA_ID = { media_id: { type: 'string', minLength: 1, description: 'An absolute path, a URL, or a media id resolved through media.location' } };
+const MEMBER_ID = {
+  description: 'A FreeSWITCH member id (a string of its digits is taken too)',
+  anyOf: [
+    { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+    { type: 'string', pattern: '^[1-9][0-9]{0,9}$' },
+  ],
+};
+
+/** The member actions' own fields, by action (a new action adds its entry). */
+function memberActions(extra: Record<string, Record<string, unknown>>): Record<ParticipantAction, { properties?: Record<string, Record<string, unknown>> }> {
+  return Object.fromEntries(PARTICIPANT_ACTIONS.map((a) => [a, { properties: extra }])) as Record<ParticipantAction, { properties?: Record<string, Record<string, unknown>> }>;
+}
+
+const BULK_FIELDS: Record<(typeof BULK_ACTIONS)[number], { properties?: Record<string, Record<string, unknown>>; required?: string[] }> = {
+  ...memberActions({
+    target: { type: 'string', enum: [...BULK_TARGETS], description: 'Default: non_moderator (kick: all). A confmgr extension' },
+  }),
+  play: { properties: MEDIA_ID, required: ['media_id'] },
+  relate: {
+    properties: { participant_id: MEMBER_ID, other_participant: MEMBER_ID, relationship: { type: 'string', enum: Object.keys(RELATIONSHIPS), default: 'clear' } },
+    required: ['participant_id', 'other_participant'],
+  },
+};
+
+const SINGLE_FIELDS: Record<(typeof SINGLE_ACTIONS)[number], { properties?: Record<string, Record<string, unknown>>; required?: string[] }> = {
+  ...memberActions({}),
+  play: { properties: MEDIA_ID, required: ['media_id'] },
+};
+
+const TAGS = ['participants'];
+
+const SCHEMAS = {
+  list: {
+    summary: "A conference's participants",
+    tags: TAGS,
+    params: CONFERENCE_PARAMS,
+    response: { 200: envelope('The participants (none when the conference is not running)', { type: 'array', items: ref('Participant') }), ...errors(400, ...AUTH_ERRORS, 404) },
+  },
+  bulk: {
+    summary: "Perform an action on a conference's participants",
+    tags: TAGS,
+    params: CONFERENCE_PARAMS,
+    body: actionBodies(BULK_FIELDS),
+    response: { 202: envelope('Accepted: the command was carried out', ref('ActionResult')), ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 404, ...COMMAND_ERRORS) },
+  },
+  get: {
+    summary: 'One participant',
+    tags: TAGS,
+    params: PARTICIPANT_PARAMS,
+    response: { 200: envelope('The participant', ref('Participant')), ...errors(400, ...AUTH_ERRORS, 404) },
+  },
+  action: {
+    summary: 'Perform an action on one participant',
+    tags: TAGS,
+    params: PARTICIPANT_PARAMS,
+    body: actionBodies(SINGLE_FIELDS),
+    response: { 202: envelope('Accepted: the command was carried out', ref('ActionResult')), ...errors(...BODY_ERRORS, ...AUTH_ERRORS, 404, ...COMMAND_ERRORS) },
+  },
+} satisfies Record<string, RouteSchema>;
+
 export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const base = '/v2/accounts/:accountId/conferences/:conferenceId/participants';
 
-  app.get<{ Params: ConferenceParams }>(base, async (request) => {
+  app.get<{ Params: ConferenceParams }>(base, { schema: SCHEMAS.list }, async (request) => {
     const account = requestedAccount(request);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     return success(request, participantsView(conf.live));
   });
 
   // Actions are answered 202, as crossbar's response_202 does.
-  app.put<{ Params: ConferenceParams }>(base, async (request, reply) => {
+  app.put<{ Params: ConferenceParams }>(base, { schema: SCHEMAS.bulk }, async (request, reply) => {
     reply.code(202);
     const account = requestedAccount(request);
     const data = requestData(request.body);
@@ -100,7 +162,7 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, { action, conference_id: conf.id, target });
   });
 
-  app.get<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request) => {
+  app.get<{ Params: ParticipantParams }>(`${base}/:participantId`, { schema: SCHEMAS.get }, async (request) => {
     const account = requestedAccount(request);
     const id = parseParticipantId(request.params.participantId);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
@@ -109,7 +171,7 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return success(request, participantView(p));
   });
 
-  app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, async (request, reply) => {
+  app.put<{ Params: ParticipantParams }>(`${base}/:participantId`, { schema: SCHEMAS.action }, async (request, reply) => {
     reply.code(202);
     const account = requestedAccount(request);
     const data = requestData(request.body);
