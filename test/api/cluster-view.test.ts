@@ -51,6 +51,7 @@ let storage: Storage;
 let registry: FakeRegistry;
 let executor: FakeExecutor;
 let cluster: FakeCluster;
+let dialed: string[];
 
 async function build(withCluster: boolean): Promise<void> {
   app = Fastify();
@@ -58,6 +59,7 @@ async function build(withCluster: boolean): Promise<void> {
   registry = new FakeRegistry();
   executor = new FakeExecutor();
   cluster = new FakeCluster();
+  dialed = [];
   const deps: ApiDeps = {
     registry,
     executor,
@@ -65,6 +67,7 @@ async function build(withCluster: boolean): Promise<void> {
     events: new FakeEvents(),
     tokens: testTokens(),
     nodeUp: () => true,
+    dialer: { dial: async (request) => ((dialed.push(request.conference), { conference: request.conference, endpoints: [] }) as any) },
     defaultAccountId: A,
     nodeStatuses: () => [{ node: 'fs1', instance: 'X', state: 'active', connected: true, since: '2026-01-01T00:00:00.000Z', takeovers: 0 }],
     ...(withCluster ? { cluster } : {}),
@@ -196,6 +199,13 @@ describe('with the cluster view', () => {
     cluster.remote.set('copy', { instance: 'Y', owner: A, lookup: remoteRoom('copy') });
     expect((await call('PUT', `${confs()}/copy`, { data: { action: 'lock' } })).status).toBe(202);
     expect(cluster.forwarded).toEqual([{ command: { kind: 'lock', conference: 'copy' }, account: A }]);
+  });
+
+  it("a dial on another instance's conference is refused (it would start a second one here)", async () => {
+    cluster.remote.set('there', { instance: 'Y', owner: A, lookup: remoteRoom('there') });
+    const dial = await call('PUT', `${confs()}/there`, { data: { action: 'dial', data: { endpoints: ['user/1001'] } } });
+    expect([dial.status, dial.body.data.code, dial.body.data.details]).toEqual([409, 'INVALID_STATE', { conference: 'there', instance: 'Y' }]);
+    expect(dialed).toEqual([]);
   });
 
   it('GET /v2/nodes: this instance\'s nodes and the others\', sorted by node', async () => {
