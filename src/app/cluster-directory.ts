@@ -11,7 +11,8 @@ export function clusterDirectory(view: ClusterView, served: Pick<ServedNodes, 'i
   return {
     serves: (node) => served.isServing(node),
     conferences: (account) => view.gather<ConferenceListEntry[]>({ kind: 'conferences', account }),
-    conference: (account, id) => view.gather<RemoteConferenceLookup>({ kind: 'conference', account, conference: id }),
+    // Only one instance serves a conference: its "found" settles it, the silent ones do not matter.
+    conference: (account, id) => view.gather<RemoteConferenceLookup>({ kind: 'conference', account, conference: id }, (d) => d?.found === true),
     nodes: () => view.gather<NodeStatus[]>({ kind: 'nodes' }),
     async execute(command, account): Promise<CommandResult> {
       const reply = await view.forward(command, account);

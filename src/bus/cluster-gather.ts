@@ -64,6 +64,8 @@ export interface GatheringOptions {
   /** The instances expected to answer, id → instance name. */
   expected: ReadonlyMap<string, string>;
   deadlineMs: number;
+  /** An answer that settles the question (one instance's "I serve it"): done at once, the rest not awaited. */
+  enough?: (data: unknown) => boolean;
   setTimer?: (fn: () => void, ms: number) => Timer;
   clearTimer?: (timer: Timer) => void;
 }
@@ -83,9 +85,11 @@ export class Gathering<T> {
   private timer: Timer | undefined;
   private finished = false;
   private readonly clearTimer: (timer: Timer) => void;
+  private readonly enough: ((data: unknown) => boolean) | undefined;
 
   constructor(options: GatheringOptions) {
     this.waiting = new Map(options.expected);
+    this.enough = options.enough;
     this.clearTimer = options.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));
     this.done = new Promise((resolve) => (this.resolve = resolve));
     if (this.waiting.size === 0) {
@@ -104,14 +108,15 @@ export class Gathering<T> {
     this.waiting.delete(id);
     this.answers.push({ instance, data });
     if (this.waiting.size === 0) this.finish();
+    else if (this.enough?.(data)) this.finish(false);
   }
 
-  /** Ends now: whoever has not answered is missing. */
-  finish(): void {
+  /** Ends now: whoever has not answered is missing (unless an answer was enough: nobody else was needed). */
+  finish(incomplete = true): void {
     if (this.finished) return;
     this.finished = true;
     if (this.timer !== undefined) this.clearTimer(this.timer);
-    const missing = [...new Set(this.waiting.values())].sort();
+    const missing = incomplete ? [...new Set(this.waiting.values())].sort() : [];
     this.resolve({ answers: this.answers, missing, partial: missing.length > 0 });
   }
 }

@@ -145,12 +145,19 @@ export class ClusterView {
     await this.loop;
   }
 
-  /** Asks every other live instance; resolves with their answers and who stayed silent. */
-  async gather<T>(request: ClusterRequest): Promise<GatherOutcome<T>> {
+  /**
+   * Asks every other live instance; resolves with their answers and who stayed silent, or as soon as
+   * an answer is `enough` (e.g. the one instance that serves a conference said so).
+   */
+  async gather<T>(request: ClusterRequest, enough?: (data: T) => boolean): Promise<GatherOutcome<T>> {
     const s = this.session;
     if (!s) return { answers: [], missing: [], partial: true };
     const correlationId = this.nextId('g');
-    const gathering = new Gathering<unknown>({ expected: this.peers.live(), deadlineMs: this.gatherMs });
+    const gathering = new Gathering<unknown>({
+      expected: this.peers.live(),
+      deadlineMs: this.gatherMs,
+      ...(enough ? { enough: (data: unknown) => enough(data as T) } : {}),
+    });
     this.pending.set(correlationId, { kind: 'gather', gathering });
     try {
       s.channel.publish(this.clusterExchange, '', json({ type: 'request', from: this.id, instance: this.options.instanceName, ...request }), {

@@ -74,6 +74,21 @@ describe('Gathering', () => {
     expect((await g.done).answers.map((a) => `${a.instance}:${a.data}`)).toEqual(['X:first', 'New:hello', 'Y:y']);
   });
 
+  it('an answer that is enough ends it at once, complete (the one instance serving a conference answered)', async () => {
+    const clock = fakeTimers();
+    const g = new Gathering<{ found: boolean }>({
+      expected: new Map([['a1', 'X'], ['b1', 'Y'], ['c1', 'Z']]),
+      deadlineMs: 500,
+      enough: (d) => (d as { found: boolean }).found,
+      ...clock,
+    });
+    g.answer('a1', 'X', { found: false });
+    expect((await settled(g.done)).done).toBe(false);
+    g.answer('b1', 'Y', { found: true });
+    expect((await settled(g.done)).value).toEqual({ answers: [{ instance: 'X', data: { found: false } }, { instance: 'Y', data: { found: true } }], missing: [], partial: false });
+    expect(clock.pending()).toBe(0);
+  });
+
   it('finish() ends it now (the connection was lost): whoever is silent is missing', async () => {
     const clock = fakeTimers();
     const g = new Gathering<string>({ expected: new Map([['a1', 'X']]), deadlineMs: 500, ...clock });

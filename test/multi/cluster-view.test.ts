@@ -266,6 +266,11 @@ describe('the cluster-wide view (X serves A; Y serves B, Z is its standby)', () 
     const nodes = await get(x, '/v2/nodes');
     expect(nodes.body).toMatchObject({ partial: true, missing_instances: [z.name] });
     expect(nodes.body.data.map((n: { instance: string }) => n.instance)).not.toContain(z.name);
+    // Showing one of Y's conferences does not wait for Z: Y's "I serve it" settles it.
+    const started = Date.now();
+    const one = await get(x, `${confs()}/b-room`);
+    expect([one.status, one.body.partial]).toEqual([200, undefined]);
+    expect(Date.now() - started).toBeLessThan(1500); // cluster_view.gather_ms
     const cli = await runCli(['conferences', '--url', x.base, '--token', ACC_TOKEN, '--account', ACC_ACCOUNT]);
     expect(cli.code).toBe(0);
     expect(cli.stderr).toContain(`partial: no answer in time from ${z.name}`);
