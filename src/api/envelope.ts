@@ -35,6 +35,19 @@ export interface SuccessEnvelope<T> {
   node?: string;
   /** Kazoo's `page_size`: the number of entries of a list. */
   page_size?: number;
+  /** The cluster view: some instances did not answer in time, so `data` may lack what they serve. */
+  partial?: true;
+  /** Those instances. */
+  missing_instances?: string[];
+}
+
+/** Marks a success envelope built from gathered answers as partial when some instance stayed silent. */
+export function withMissing<T>(env: SuccessEnvelope<T>, missing: readonly string[], partial = missing.length > 0): SuccessEnvelope<T> {
+  if (partial) {
+    env.partial = true;
+    env.missing_instances = [...missing];
+  }
+  return env;
 }
 
 /** What `version` and `node` say, per API scope (set by registerApi). */

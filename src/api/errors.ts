@@ -23,6 +23,13 @@ export class NotFoundError extends ConfmgrError {
   }
 }
 
+/** Not found on the instances that answered; some did not answer in time (the cluster view). */
+export class PartialNotFoundError extends ConfmgrError {
+  constructor(what: string, id: string, missing: string[]) {
+    super('NOT_FOUND', `${what} ${id} not found on the instances that answered (not answered: ${missing.join(', ')})`, { [what]: id, partial: true, missing_instances: missing });
+  }
+}
+
 /**
  * A conference that runs on FreeSWITCH but belongs to no account (no document, no account channel
  * variable, no `http.default_account_id`): 404 like any conference the token cannot see, but saying why,
@@ -63,6 +70,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ESL_COMMAND: 502,
   ESL_PROTOCOL: 502,
   NODE_DOWN: 503,
+  /** The cluster view's broker connection is down: another instance's conference cannot be reached. */
+  CLUSTER_UNAVAILABLE: 503,
   /** Past http.limits' connection caps: only the operations routes are answered. */
   TOO_MANY_CONNECTIONS: 503,
   ESL_NODE_DOWN: 503,

@@ -38,6 +38,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'participants', description: "Kazoo's participants actions" },
         { name: 'conferencecalls', description: "VoIPbin's conferencecall records" },
         { name: 'events', description: 'The WebSocket of conference events' },
+        { name: 'nodes', description: 'The FreeSWITCH nodes and the instances serving them, cluster-wide' },
         { name: 'operations', description: 'Probes, metrics, this document and the operator console (no token)' },
       ],
     },

@@ -25,6 +25,7 @@ import { setRequestAccount, type ApiContext } from './context.js';
 import { conferenceRoutes } from './routes/conferences.js';
 import { participantRoutes } from './routes/participants.js';
 import { conferencecallRoutes } from './routes/conferencecalls.js';
+import { nodeRoutes } from './routes/nodes.js';
 import { registerConsole } from './console.js';
 import { DOCUMENTATION_ONLY, SHARED_SCHEMAS } from './schemas.js';
 import { OPENAPI_PATH, OPENAPI_SCHEMA, WEBSOCKET_SCHEMA, registerOpenApi } from './openapi.js';
@@ -142,6 +143,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
     conferenceRoutes(scope, ctx);
     participantRoutes(scope, ctx);
     conferencecallRoutes(scope, ctx);
+    nodeRoutes(scope, ctx);
   });
 
   // Outside the API's scope: the page itself needs no token (it asks the operator for one).

@@ -34,13 +34,15 @@ import type { ConferenceCommandExecutor, ConferenceEvent, OutboundEvent } from '
 import { AmqpPublisher, type CloseResult } from '../bus/index.js';
 import { EventFilter } from '../bus/index.js';
 import { publishingHealth } from '../bus/index.js';
-import { AmqpCommandIntake, NodeGate, NodeLeases, allNodesServed, type ServedNodes } from '../bus/index.js';
+import { AmqpCommandIntake, ClusterView, NodeGate, NodeLeases, allNodesServed, type ClusterRequest, type ServedNodes } from '../bus/index.js';
 import { sleep } from '../util/index.js';
 import { activeOnlyExecutor } from './active-only-executor.js';
 import { ServiceMetrics } from './metrics.js';
 import { startHttpServer, type HttpServer, type ReadinessReport } from './http-server.js';
 import { EventHub } from './event-hub.js';
-import { realtimeFromRegistry } from '../records/index.js';
+import { clusterConferenceAnswers, realtimeFromRegistry } from '../records/index.js';
+import { clusterDirectory } from './cluster-directory.js';
+import { NodeStatusTracker } from './node-status.js';
 import { conferenceAccountLookup } from '../records/index.js';
 import { flagKeepingDialer, joinConfirmingDialer, leaveMarkingExecutor } from '../records/index.js';
 import { resyncPacing } from './resync-pacing.js';
@@ -93,6 +95,10 @@ export interface ServiceHandle {
   readonly leases: NodeLeases | undefined;
   /** The AMQP command intake (undefined with `commandIntake: false`); connects on start(). */
   readonly intake: AmqpCommandIntake | undefined;
+  /** The cluster-wide view of the API (config `cluster_view`; undefined when off); connects on start(). */
+  readonly clusterView: ClusterView | undefined;
+  /** This instance's nodes as `GET /v2/nodes` reports them. */
+  readonly nodeStatus: NodeStatusTracker;
   /** Set once started with http. */
   http: HttpServer | undefined;
   start(): Promise<void>;
@@ -251,6 +257,40 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
           logger,
         });
 
+  // Who serves each node, as `confmgr nodes` shows it: kept from the served set and the connections.
+  const nodeStatus = new NodeStatusTracker({ instance: instanceName, nodes: nodeNames, serving: (n) => served.isServing(n), connected: nodeUp });
+  served.onChange(() => nodeStatus.check());
+  cluster.on('up', () => nodeStatus.check());
+  cluster.on('down', () => nodeStatus.check());
+
+  // The cluster view: every instance answers for the nodes it serves; the API asks them all.
+  const clusterAnswers = clusterConferenceAnswers({
+    registry: live,
+    documents: records.documents,
+    attributions: records.attributions,
+    defaultAccount: config.http.defaultAccountId,
+    serves: (node) => served.isServing(node),
+  });
+  const answerPeer = (request: ClusterRequest): Promise<unknown> | unknown =>
+    request.kind === 'nodes'
+      ? nodeStatus.statuses()
+      : request.kind === 'conferences'
+        ? clusterAnswers.conferences(request.account)
+        : clusterAnswers.conference(request.account, request.conference);
+  const clusterView = config.clusterView.enabled
+    ? new ClusterView({
+        url: config.amqp.url,
+        exchange: config.amqp.exchange,
+        instanceName,
+        connectionName: amqpConnectionName('view', instanceName),
+        gatherMs: config.clusterView.gatherMs,
+        forwardTimeoutMs: config.clusterView.forwardTimeoutMs,
+        answer: answerPeer,
+        reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
+        logger,
+      })
+    : undefined;
+
   const entry =
     config.entry === undefined
       ? undefined
@@ -360,6 +400,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
         filter: (name) => filter.allows(name),
         nodeUp,
         logger: logger.child({ component: 'api' }),
+        cluster: clusterView ? clusterDirectory(clusterView, served) : undefined,
+        nodeStatuses: () => nodeStatus.statuses(),
       },
       records,
       { limits: config.http.limits, console: config.http.console, identity: { version: APP_VERSION, node: instanceName }, mediaLocation: config.media.location },
@@ -383,6 +425,8 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     records,
     entry,
     intake,
+    clusterView,
+    nodeStatus,
     served,
     leases,
     http: undefined,
@@ -413,6 +457,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       // The read-back of what others publish is bound before any event of a shared node arrives.
       if (leases) await Promise.race([leases.start(), sleep(config.ha.takeoverMs)]);
       if (intake) void intake.start();
+      if (clusterView) void clusterView.start();
       cluster.start();
       // Calls come last: the registry they are checked against fills from the nodes' first resync.
       await entry?.start();
@@ -436,7 +481,16 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
         await Promise.race([entry?.close(), new Promise((r) => setTimeout(r, config.shutdown.timeoutMs).unref())]);
         const result = await stopInOrder(
           {
-            intake,
+            // The cluster view says goodbye first: the others stop waiting for this instance's answers.
+            intake:
+              intake || clusterView
+                ? {
+                    close: async (drainMs: number) => {
+                      await clusterView?.close();
+                      await intake?.close(drainMs);
+                    },
+                  }
+                : undefined,
             http: service.http,
             stopEvents: () => {
               cluster.removeAllListeners();
@@ -481,7 +535,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
  * `confmgr-publisher (confmgr@host)` / `confmgr-commands (confmgr@host)`, so that several instances
  * on one broker can be told apart. Always starts with `confmgr-<role>`.
  */
-export function amqpConnectionName(role: 'publisher' | 'commands' | 'lease', instanceName: string): string {
+export function amqpConnectionName(role: 'publisher' | 'commands' | 'lease' | 'view', instanceName: string): string {
   return `confmgr-${role} (${instanceName})`;
 }
 

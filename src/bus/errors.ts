@@ -34,3 +34,20 @@ export class CommandAccountMismatchError extends ConfmgrError {
     super('FORBIDDEN', `conference ${conference} belongs to another account than ${accountId}`, { conference, account_id: accountId });
   }
 }
+
+/** The cluster view cannot reach the other instances (its broker connection is down). */
+export class ClusterUnavailableError extends ConfmgrError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('CLUSTER_UNAVAILABLE', message, details);
+  }
+}
+
+/**
+ * A command forwarded to the instance serving the conference failed there: carries that instance's
+ * error code and message unchanged, so the caller's reply mirrors the remote one.
+ */
+export class RemoteCommandError extends ConfmgrError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}

@@ -10,3 +10,6 @@ export { NodeGate } from './node-gate.js';
 export { NodeLeases } from './node-lease.js';
 export { allNodesServed } from './served-nodes.js';
 export type { ServedNodes } from './served-nodes.js';
+export { ClusterView } from './cluster-view.js';
+export type { ClusterRequest } from './cluster-view.js';
+export { RemoteCommandError } from './errors.js';

@@ -16,7 +16,7 @@ import { formatDuration, renderTable } from '../client/index.js';
 
 const MEMBER_ACTIONS = new Set(['mute', 'unmute', 'deaf', 'undeaf', 'kick']);
 const CONFERENCE_ACTIONS = new Set(['lock', 'unlock']);
-export const OPERATOR_COMMANDS: ReadonlySet<string> = new Set(['conferences', 'participants', ...MEMBER_ACTIONS, ...CONFERENCE_ACTIONS]);
+export const OPERATOR_COMMANDS: ReadonlySet<string> = new Set(['conferences', 'nodes', 'participants', ...MEMBER_ACTIONS, ...CONFERENCE_ACTIONS]);
 
 /**
  * Where the operator commands look for the service's config file when given no --config, no
@@ -76,10 +76,9 @@ export function clientSettingsFrom(values: CliValues, env: NodeJS.ProcessEnv, cw
 }
 
 export async function runOperatorCommand(command: string, args: string[], values: CliValues, io: CliIo): Promise<number> {
-  const expected = command === 'conferences' ? 0 : command === 'participants' || CONFERENCE_ACTIONS.has(command) ? 1 : 2;
+  const expected = command === 'conferences' || command === 'nodes' ? 0 : command === 'participants' || CONFERENCE_ACTIONS.has(command) ? 1 : 2;
   if (args.length !== expected) {
-    const shape =
-      command === 'conferences' ? 'conferences' : expected === 1 ? `${command} <conf>` : `${command} <conf> <member-id|all|non_moderator>`;
+    const shape = expected === 0 ? command : expected === 1 ? `${command} <conf>` : `${command} <conf> <member-id|all|non_moderator>`;
     throw new UsageError(`usage: confmgr ${shape}`);
   }
   const settings = clientSettingsFrom(values, io.env, io.cwd);
@@ -99,8 +98,15 @@ async function runWith(client: ServiceClient, command: string, args: string[], v
   const print = (data: unknown, table: () => string) => io.out(values.json ? `${JSON.stringify(data, null, 2)}\n` : table());
 
   if (command === 'conferences') {
-    const data = await client.listConferences();
+    const { data, partial, missing } = await client.listConferencesGathered();
     print(data, () => conferencesTable(asList(data)));
+    if (partial) io.err(partialNote(missing));
+    return EXIT.OK;
+  }
+  if (command === 'nodes') {
+    const { data, partial, missing } = await client.listNodes();
+    print(data, () => nodesTable(asList(data)));
+    if (partial) io.err(partialNote(missing));
     return EXIT.OK;
   }
   if (command === 'participants') {
@@ -141,13 +147,36 @@ export const NO_CONFERENCES_HINT =
   '   give its calls an account_id / ecallmgr_Account-ID channel variable with verbose-events on,\n' +
   '   or set http.default_account_id in the service config: conferences nothing else attributes are its.)\n';
 
+/** What a partial cluster-wide answer lacks, for stderr (the table itself stays parseable). */
+export function partialNote(missing: readonly string[]): string {
+  return `confmgr: partial: ${missing.length > 0 ? `no answer in time from ${missing.join(', ')}` : 'the other instances could not be asked'}; what they serve is not listed\n`;
+}
+
 export function conferencesTable(list: Record<string, unknown>[]): string {
   if (list.length === 0) return NO_CONFERENCES_HINT;
+  // Conferences on several FreeSWITCH nodes (the cluster view): say which node hosts each.
+  const foci = new Set(list.map((c) => c.focus).filter((f) => f !== undefined));
+  const withFocus = foci.size > 1;
   return renderTable(
-    ['conference', 'name', 'members', 'moderators', 'locked', 'duration'],
+    ['conference', 'name', 'members', 'moderators', 'locked', 'duration', ...(withFocus ? ['focus'] : [])],
     list.map((c) => {
       const ro = (c._read_only ?? c) as Record<string, unknown>;
-      return [c.id ?? c.name, c.name ?? '-', ro.members, ro.admins, ro.is_locked, formatDuration(ro.duration as number | undefined)];
+      const row = [c.id ?? c.name, c.name ?? '-', ro.members, ro.admins, ro.is_locked, formatDuration(ro.duration as number | undefined)];
+      return withFocus ? [...row, c.focus] : row;
+    }),
+  );
+}
+
+/** `confmgr nodes`: one row per node and instance, the active one first. */
+export function nodesTable(list: Record<string, unknown>[], now: number = Date.now()): string {
+  if (list.length === 0) return 'No FreeSWITCH nodes.\n';
+  const rank = (s: unknown): number => (s === 'active' ? 0 : s === 'standby' ? 1 : 2);
+  const sorted = [...list].sort((a, b) => String(a.node).localeCompare(String(b.node)) || rank(a.state) - rank(b.state) || String(a.instance).localeCompare(String(b.instance)));
+  return renderTable(
+    ['node', 'instance', 'state', 'connected', 'since', 'takeovers'],
+    sorted.map((n) => {
+      const since = typeof n.since === 'string' ? Date.parse(n.since) : NaN;
+      return [n.node, n.instance, n.state, n.connected, Number.isFinite(since) ? `${formatDuration((now - since) / 1000)} ago` : '-', n.takeovers];
     }),
   );
 }

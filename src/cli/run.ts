@@ -31,7 +31,8 @@ Service
                                        a browser has signed in, then keeps the conference live until Ctrl-C
 
 Operator commands (talk to a running service over its HTTP API)
-  conferences                          list conferences
+  conferences                          list conferences (cluster-wide with cluster_view: FOCUS names the node)
+  nodes                                FreeSWITCH nodes and the instances serving them (active, standby), cluster-wide
   participants <conf>                  list a conference's participants
   mute|unmute|deaf|undeaf|kick <conf> <member-id|all|non_moderator>
   lock|unlock <conf>

@@ -4,6 +4,14 @@
  */
 import { ServiceError, ServiceUnreachableError } from './errors.js';
 
+/** A list the service gathered from every instance (the cluster view): partial when some did not answer. */
+export interface GatheredList {
+  data: unknown;
+  partial: boolean;
+  /** The instances that did not answer in time. */
+  missing: string[];
+}
+
 export interface ServiceClientOptions {
   /** Base URL, e.g. http://127.0.0.1:8000 */
   url: string;
@@ -25,6 +33,16 @@ export class ServiceClient {
 
   listConferences(): Promise<unknown> {
     return this.request('GET', this.accountPath('/conferences'));
+  }
+
+  /** The conferences list with whether every instance answered. */
+  async listConferencesGathered(): Promise<GatheredList> {
+    return gathered(await this.requestEnvelope('GET', this.accountPath('/conferences')));
+  }
+
+  /** Every FreeSWITCH node of the cluster and the instances serving it (`GET /v2/nodes`). */
+  async listNodes(): Promise<GatheredList> {
+    return gathered(await this.requestEnvelope('GET', '/v2/nodes'));
   }
 
   getConference(conference: string): Promise<unknown> {
@@ -58,6 +76,12 @@ export class ServiceClient {
   }
 
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const env = await this.requestEnvelope(method, path, body);
+    return 'data' in env ? env.data : env.json;
+  }
+
+  /** The whole response envelope (`json`: the body as parsed, when it is not an envelope). */
+  async requestEnvelope(method: string, path: string, body?: unknown): Promise<Record<string, unknown> & { json?: unknown }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.options.token) headers['x-auth-token'] = this.options.token;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -85,8 +109,13 @@ export class ServiceClient {
     if (!res.ok || env.status === 'error') {
       throw errorFromEnvelope(res.status, env, text);
     }
-    return 'data' in env ? env.data : json;
+    return 'data' in env ? env : { json };
   }
+}
+
+function gathered(env: Record<string, unknown>): GatheredList {
+  const missing = Array.isArray(env.missing_instances) ? env.missing_instances.filter((m): m is string => typeof m === 'string') : [];
+  return { data: env.data, partial: env.partial === true, missing };
 }
 
 function errorFromEnvelope(status: number, env: Record<string, unknown>, text: string): ServiceError {

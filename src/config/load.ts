@@ -82,6 +82,8 @@ export interface Config {
   memory: { compact: boolean };
   /** Standby pairs per FreeSWITCH node (src/bus/node-lease.ts); disabled: no lease, every node served. */
   ha: { enabled: boolean; takeoverMs: number; settleMs: number; holdSize: number };
+  /** The cluster-wide view of the REST API and CLI (src/bus/cluster-view.ts). */
+  clusterView: { enabled: boolean; gatherMs: number; forwardTimeoutMs: number };
 }
 
 /** Unknown keys named in one issue (a mapping may hold thousands). */
@@ -204,6 +206,11 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },
     ha: { enabled: file.ha.enabled, takeoverMs: file.ha.takeover_ms, settleMs: file.ha.settle_ms, holdSize: file.ha.hold_size },
+    clusterView: {
+      enabled: file.cluster_view.enabled ?? file.ha.enabled,
+      gatherMs: file.cluster_view.gather_ms,
+      forwardTimeoutMs: file.cluster_view.forward_timeout_ms,
+    },
   };
 }
 

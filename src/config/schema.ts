@@ -382,6 +382,20 @@ export function fileSchema(knownEvents: readonly string[]) {
         hold_size: int(1, 10_000_000).default(100_000),
       })
       .prefault({}),
+    /**
+     * The cluster-wide view: the REST API and the operator CLI of any instance list, show and control
+     * the conferences of every instance on the broker (a scatter-gather over `<amqp.exchange>.cluster`).
+     */
+    cluster_view: z
+      .strictObject({
+        /** Default: on with `ha.enabled`, off otherwise (one instance alone answers from itself only). */
+        enabled: bool().optional(),
+        /** How long a list waits for the other instances' answers (it returns as soon as every live one answered). */
+        gather_ms: int(50, 10_000).default(500),
+        /** A forwarded command (a conference another instance serves) not answered within this gets TIMEOUT. */
+        forward_timeout_ms: int(1_000, 120_000).default(15_000),
+      })
+      .prefault({}),
   });
 }
 

@@ -5,7 +5,7 @@
  * adapts the conference registry to it (src/records/realtime-adapter.ts), tests use fakes.
  */
 import type { Logger } from '../util/index.js';
-import type { ConferenceCommandExecutor, ConferenceDialer, OutboundEvent } from '../conference/index.js';
+import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceDialer, OutboundEvent } from '../conference/index.js';
 import type { Storage } from '../storage/index.js';
 import type { ReadOnlyParticipant } from '../state/index.js';
 
@@ -38,6 +38,8 @@ export interface LiveConference {
   readonly participantsAccount?: () => string | undefined;
   /** Its participants' call ids, when the view can list them without building `participants`. */
   readonly callIds?: () => string[];
+  /** Set when another instance serves it (the cluster view): that instance's name. */
+  readonly instance?: string;
 }
 
 export interface RealtimeRegistry {
@@ -53,6 +55,60 @@ export interface EventSource {
 export interface ApiToken {
   token: string;
   account_id: string;
+}
+
+/** One list entry of Kazoo's conferences list: id, document fields, realtime counters; `focus` when running. */
+export interface ConferenceListEntry {
+  id: string;
+  name?: unknown;
+  owner_id?: unknown;
+  member?: unknown;
+  moderator?: unknown;
+  members: number;
+  admins: number;
+  duration: number;
+  is_locked: boolean;
+  focus?: string;
+}
+
+/** A conference as the instance serving it shows it to another (participants without channel variables). */
+export type RemoteConferenceLookup =
+  | { found: false }
+  /** Running there, but the asking account does not own it. */
+  | { found: true; owned: false }
+  | { found: true; owned: true; conference: Omit<LiveConference, 'participantsAccount' | 'callIds' | 'instance'> };
+
+/** Who serves a FreeSWITCH node, as one instance reports it. */
+export interface NodeStatus {
+  node: string;
+  instance: string;
+  /** active: this instance serves it; standby: another does, this one could take over; unreachable: no ESL connection. */
+  state: 'active' | 'standby' | 'unreachable';
+  /** Its Event Socket connection is up. */
+  connected: boolean;
+  /** When `state` or `connected` last changed (ISO 8601), or when the instance started. */
+  since: string;
+  /** Leases of this node won by this instance since it started. */
+  takeovers: number;
+}
+
+/** Answers gathered from the other instances (src/bus/cluster-gather.ts). */
+export interface ClusterAnswers<T> {
+  answers: Array<{ instance: string; data: T }>;
+  /** Instances alive that did not answer in time. */
+  missing: string[];
+  partial: boolean;
+}
+
+/** The other instances on the broker, as the API of this one sees them (config `cluster_view`). */
+export interface ClusterDirectory {
+  /** Whether this instance serves (is active for) the node: its conferences are run here. */
+  serves(node: string): boolean;
+  conferences(account: string): Promise<ClusterAnswers<ConferenceListEntry[]>>;
+  conference(account: string, id: string): Promise<ClusterAnswers<RemoteConferenceLookup>>;
+  nodes(): Promise<ClusterAnswers<NodeStatus[]>>;
+  /** Runs the command on the instance serving its conference; its error code and message come back as they were. */
+  execute(command: ConferenceCommand, account: string): Promise<CommandResult>;
 }
 
 export interface ApiDeps {
@@ -75,4 +131,8 @@ export interface ApiDeps {
   logger?: Logger;
   /** Clock for records and durations (tests); default Date.now. */
   now?: () => number;
+  /** The cluster-wide view (config `cluster_view`); absent: this instance's own conferences only. */
+  cluster?: ClusterDirectory | undefined;
+  /** This instance's FreeSWITCH nodes and who serves them (`GET /v2/nodes`); absent: none. */
+  nodeStatuses?: () => NodeStatus[];
 }

@@ -5,10 +5,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StoredConferenceDocument } from '../../storage/index.js';
 import type { LiveConference } from '../../records/index.js';
-import { success } from '../envelope.js';
+import { success, withMissing } from '../envelope.js';
 import { ValidationError, NotFoundError } from '../errors.js';
 import { conferenceOwner } from '../../records/index.js';
-import { readOnly, summary } from '../../records/index.js';
+import { conferenceListEntry, readOnly } from '../../records/index.js';
 import { checkConferenceId, mergePatch, prepareDocument, requestData, stripReadOnly, validateConferenceDocument, withDefaults } from '../../records/index.js';
 import { newDocumentId } from '../../records/index.js';
 import { requireOneOf } from '../one-of.js';
@@ -16,19 +16,14 @@ import { playableMedia, type MediaResolution } from '../media.js';
 import type { ConferenceCommand } from '../../conference/index.js';
 import { checkDocumentBounds } from '../intake-bounds.js';
 import { InvalidArgumentError } from '../../conference/index.js';
+import { InvalidStateError } from '../../records/index.js';
 import { DIAL_DATA_SCHEMA, DIAL_RESPONSE_SCHEMA, restDialReply, restDialRequest } from './conference-dial.js';
-import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+import { executeOn, requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 import { ACCOUNT_PARAMS, AUTH_ERRORS, BODY_ERRORS, COMMAND_ERRORS, CONFERENCE_PARAMS, actionBodies, body, envelope, errors, ref, type RouteSchema } from '../schemas.js';
 
 type AccountParams = { accountId: string };
 type ConferenceParams = { accountId: string; conferenceId: string };
 
-/** Kazoo's list entry: id, name, owner_id, member, moderator + realtime counters. */
-function listEntry(id: string, doc: Record<string, unknown> | undefined, live: LiveConference | undefined): Record<string, unknown> {
-  const entry: Record<string, unknown> = { id };
-  if (doc) for (const k of ['name', 'owner_id', 'member', 'moderator'] as const) if (doc[k] !== undefined) entry[k] = doc[k];
-  return { ...entry, ...summary(live) };
-}
 
 /** A single document as GET returns it: body, id, focus when running, `_read_only`. */
 export function documentView(id: string, doc: Record<string, unknown> | undefined, live: LiveConference | undefined): Record<string, unknown> {
@@ -162,21 +157,45 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: AccountParams }>(base, { schema: SCHEMAS.list }, async (request) => {
     const account = requestedAccount(request);
+    const cluster = ctx.deps.cluster;
+    // The other instances are asked while this one reads its own.
+    const gathering = cluster?.conferences(account);
+    const withFocus = cluster !== undefined;
     const docs = await ctx.documents.listByAccount(account);
     const seen = new Set(docs.map((d) => d.id));
-    const out = docs.map((d) => listEntry(d.id, d.doc, ctx.deps.registry.conference(d.id)));
+    const out = docs.map((d) => conferenceListEntry(d.id, d.doc, ctx.deps.registry.conference(d.id), withFocus));
     // Running conferences without a document, attributed to this account by channel variables
     // (or by http.default_account_id when nothing else attributes them).
     // (A name live on several nodes is listed once, as conference(name) resolves it.)
+    const running = new Set<string>();
     for (const listed of ctx.deps.registry.conferences()) {
+      running.add(listed.name);
       if (seen.has(listed.name)) continue;
       seen.add(listed.name);
       const live = ctx.deps.registry.conference(listed.name) ?? listed;
       if (conferenceOwner({ live, defaultAccount: ctx.deps.defaultAccountId, attributions: ctx.attributions }) !== account) continue;
       if (await ctx.documents.get(live.name)) continue; // documented by another account
-      out.push(listEntry(live.name, undefined, live));
+      out.push(conferenceListEntry(live.name, undefined, live, withFocus));
     }
-    return success(request, out);
+    if (!gathering) return success(request, out);
+    const gathered = await gathering;
+    const byId = new Map(out.map((e) => [e.id, e]));
+    for (const { data } of gathered.answers) {
+      for (const remote of Array.isArray(data) ? data : []) {
+        if (running.has(remote.id)) continue; // known here: this instance's own view is the one listed
+        running.add(remote.id);
+        const documented = byId.get(remote.id);
+        if (documented) {
+          // This account's document, running on another instance: its realtime counters and focus.
+          Object.assign(documented, { members: remote.members, admins: remote.admins, duration: remote.duration, is_locked: remote.is_locked, focus: remote.focus });
+          continue;
+        }
+        if (seen.has(remote.id) || (await ctx.documents.get(remote.id))) continue; // documented by another account here
+        seen.add(remote.id);
+        out.push(remote);
+      }
+    }
+    return withMissing(success(request, out), gathered.missing, gathered.partial);
   });
 
   app.put<{ Params: AccountParams }>(base, { schema: SCHEMAS.create }, async (request, reply) => {
@@ -241,6 +260,10 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (requested === 'dial') {
       const dialer = ctx.deps.dialer;
       if (!dialer) throw ValidationError.field('action', 'enum', 'dial is not available on this instance');
+      // Dialled from here, the legs would join a second conference of that name on this instance's nodes.
+      if (conf.live?.instance !== undefined) {
+        throw new InvalidStateError(`conference ${conf.id} runs on another instance (${conf.live.instance}): dial through that instance`, { conference: conf.id, instance: conf.live.instance });
+      }
       const dialRequest = restDialRequest(data.data, conf.id);
       // Kazoo's profile_name, else the document's profile.
       if (dialRequest.profile === undefined && typeof conf.doc?.doc.profile === 'string') dialRequest.profile = conf.doc.doc.profile;
@@ -262,7 +285,7 @@ export function conferenceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const action: ConferenceAction = requested;
     const command = actionCommand(action, data, conf.id, { location: ctx.mediaLocation, accountId: account });
     const live = requireRunning(ctx, conf);
-    const result = await ctx.deps.executor.execute(command);
+    const result = await executeOn(ctx, conf, account, command);
     const out: Record<string, unknown> = { action, conference_id: conf.id, node: result.node || live.node };
     if (command.kind === 'play') out.media_id = command.file;
     if (command.kind === 'record' || command.kind === 'norecord') Object.assign(out, { record: command.kind === 'record' ? 'start' : 'stop', path: command.path });

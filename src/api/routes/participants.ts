@@ -13,7 +13,7 @@ import { requestData } from '../../records/index.js';
 import { requireOneOf } from '../one-of.js';
 import { playableMedia } from '../media.js';
 import { participantView, participantsView } from '../../records/index.js';
-import { requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
+import { executeOn, requestedAccount, requireRunning, resolveConference, type ApiContext } from '../context.js';
 import { AUTH_ERRORS, BODY_ERRORS, COMMAND_ERRORS, CONFERENCE_PARAMS, PARTICIPANT_PARAMS, actionBodies, envelope, errors, ref, type RouteSchema } from '../schemas.js';
 
 type ConferenceParams = { accountId: string; conferenceId: string };
@@ -140,7 +140,7 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const file = playableMedia(data, { location: ctx.mediaLocation, accountId: account });
       const conf = await resolveConference(ctx, account, request.params.conferenceId);
       requireRunning(ctx, conf);
-      await ctx.deps.executor.execute({ kind: 'play', conference: conf.id, file });
+      await executeOn(ctx, conf, account, { kind: 'play', conference: conf.id, file });
       return success(request, { action: any, conference_id: conf.id, media_id: file });
     }
     if (any === 'relate') {
@@ -151,14 +151,14 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const conf = await resolveConference(ctx, account, request.params.conferenceId);
       const live = requireRunning(ctx, conf);
       for (const id of [member, other]) if (!live.participants.some((x) => x.participant_id === id)) throw new MemberNotFoundError(conf.id, id);
-      await ctx.deps.executor.execute({ kind: 'relate', conference: conf.id, member, other, relation: RELATIONSHIPS[relationship] });
+      await executeOn(ctx, conf, account, { kind: 'relate', conference: conf.id, member, other, relation: RELATIONSHIPS[relationship] });
       return success(request, { action: any, conference_id: conf.id, participant_id: member, other_participant: other, relationship });
     }
     const action = any;
     const target = parseBulkTarget(request.body, action);
     const conf = await resolveConference(ctx, account, request.params.conferenceId);
     requireRunning(ctx, conf);
-    await ctx.deps.executor.execute({ kind: action, conference: conf.id, target });
+    await executeOn(ctx, conf, account, { kind: action, conference: conf.id, target });
     return success(request, { action, conference_id: conf.id, target });
   });
 
@@ -182,10 +182,10 @@ export function participantRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const live = requireRunning(ctx, conf);
     if (!live.participants.some((x) => x.participant_id === id)) throw new MemberNotFoundError(conf.id, id);
     if (action === 'play' && file !== undefined) {
-      await ctx.deps.executor.execute({ kind: 'play', conference: conf.id, file, member: id });
+      await executeOn(ctx, conf, account, { kind: 'play', conference: conf.id, file, member: id });
       return success(request, { action, conference_id: conf.id, participant_id: id, media_id: file });
     }
-    await ctx.deps.executor.execute({ kind: action as ParticipantAction, conference: conf.id, target: id });
+    await executeOn(ctx, conf, account, { kind: action as ParticipantAction, conference: conf.id, target: id });
     return success(request, { action, conference_id: conf.id, participant_id: id });
   });
 }
