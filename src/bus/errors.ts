@@ -34,3 +34,10 @@ export class CommandAccountMismatchError extends ConfmgrError {
     super('FORBIDDEN', `conference ${conference} belongs to another account than ${accountId}`, { conference, account_id: accountId });
   }
 }
+
+/** The AMQP connection does not expose what the publisher writes its frames through. */
+export class PublishTransportError extends ConfmgrError {
+  constructor(message: string) {
+    super('AMQP_TRANSPORT_UNSUPPORTED', message);
+  }
+}
