@@ -8,6 +8,8 @@ import amqp from 'amqplib';
 import { AMQPClient } from '@cloudamqp/amqp-client';
 import { Connection as RabbitConnection } from 'rabbitmq-client';
 import { AMQP_URL } from './_bus-common.js';
+import { PublishFrameEncoder } from '../src/bus/publish-frames.js';
+import { PublishSocket } from '../src/bus/publish-socket.js';
 
 export interface PublishClient {
   readonly name: string;
@@ -67,6 +69,59 @@ export async function rabbitmqClient(exchange: string): Promise<PublishClient> {
       await ch.close();
       await rabbit.close();
     },
+  };
+}
+
+/**
+ * confmgr's publish path without its backlog: frames encoded by PublishFrameEncoder into one buffer
+ * per event-loop turn, written once to the socket of an amqplib connection (PublishSocket), confirms
+ * matched by delivery tag (multiple acks included).
+ */
+export async function framesClient(exchange: string): Promise<PublishClient> {
+  const conn = await amqp.connect(AMQP_URL);
+  const ch = await conn.createConfirmChannel();
+  const socket = new PublishSocket(conn, ch);
+  const encoder = new PublishFrameEncoder({ exchange, mandatory: false, appId: APP_ID });
+  const callbacks: Array<(err?: unknown) => void> = [];
+  let firstTag = 1;
+  let buf = Buffer.allocUnsafe(8 << 20);
+  let at = 0;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    const out = Buffer.from(buf.subarray(0, at));
+    at = 0;
+    socket.write(out);
+  };
+  const confirm = (f: { deliveryTag: number; multiple: boolean }, err?: Error): void => {
+    // RabbitMQ confirms one channel's publishes in order; a single ack is then the next tag.
+    while (firstTag <= f.deliveryTag && callbacks.length > 0) {
+      firstTag++;
+      callbacks.shift()!(err);
+    }
+  };
+  ch.on('ack', (f: { deliveryTag: number; multiple: boolean }) => confirm(f));
+  ch.on('nack', (f: { deliveryTag: number; multiple: boolean }) => confirm(f, new Error('nacked')));
+  // confmgr encodes the JSON string straight into the frame; the bench's bodies are Buffers, decoded once.
+  const texts = new Map<Buffer, string>();
+  return {
+    name: 'confmgr frames (batched)',
+    publish: (key, content, messageId, done) => {
+      let text = texts.get(content);
+      if (text === undefined) texts.set(content, (text = content.toString('utf8')));
+      const fields = { routingKey: key, messageId, timestamp: Math.floor(Date.now() / 1000), type: TYPE, headers: undefined, body: text };
+      if (buf.length - at < encoder.maxLength(fields)) {
+        flush();
+        if (buf.length < encoder.maxLength(fields)) buf = Buffer.allocUnsafe(encoder.maxLength(fields));
+      }
+      at = encoder.encode(buf, at, fields);
+      callbacks.push(done);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    close: () => conn.close(),
   };
 }
 
