@@ -15,7 +15,8 @@ import { PublishTransportError } from './errors.js';
 
 /** The parts of amqplib's Connection and Channel this uses (not in its typings). */
 interface AmqplibConnection {
-  stream: NodeJS.WritableStream & { writableNeedDrain?: boolean; once(event: 'drain', cb: () => void): unknown };
+  stream: {
+    write(chunk: Buffer, cb?: (err?: Error | null) => void): boolean; writableNeedDrain?: boolean; once(event: 'drain', cb: () => void): unknown };
   frameMax: number;
   sentSinceLastCheck: boolean;
 }
@@ -43,11 +44,14 @@ export class PublishSocket {
     this.frameMax = connection.frameMax;
   }
 
-  /** Writes whole frames; false when the socket's buffer is over its high-water mark (wait for `onDrain`). */
-  write(frames: Buffer): boolean {
+  /**
+   * Writes whole frames; false when the socket's buffer is over its high-water mark (wait for
+   * `onDrain`). `written` runs once the socket is done with `frames` (flushed or failed).
+   */
+  write(frames: Buffer, written?: () => void): boolean {
     // Tells amqplib's heartbeat check that something was sent, as its own writes do.
     this.connection.sentSinceLastCheck = true;
-    return this.connection.stream.write(frames);
+    return written ? this.connection.stream.write(frames, written) : this.connection.stream.write(frames);
   }
 
   onDrain(cb: () => void): void {

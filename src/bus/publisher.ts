@@ -122,6 +122,9 @@ export type PublishOutcome = 'queued' | 'filtered' | 'closed';
 
 /** How long close() waits for the broker to answer connection.close (a stalled broker never does). */
 const CONNECTION_CLOSE_MS = 1000;
+/** Size of a reusable turn buffer (a turn's frames larger than this get a buffer of their size). */
+const OUT_BUFFER_BYTES = 1 << 20;
+const OUT_BUFFERS_KEPT = 4;
 
 interface Session {
   id: number;
@@ -162,6 +165,8 @@ export class AmqpPublisher {
   private readonly backlog: PublishBacklog;
   /** Reused for every publish() (the encoder reads it synchronously). */
   private readonly fields: PublishFields = { routingKey: '', messageId: '', timestamp: 0, type: '', headers: undefined, body: '' };
+  /** Turn buffers the socket is done with, for the next turns. */
+  private readonly outBuffers: Buffer[] = [];
   private inFlight = 0;
   private session: Session | undefined;
   private sessionSeq = 0;
@@ -475,7 +480,8 @@ export class AmqpPublisher {
         bytes += b.length;
       }
     }
-    const out = Buffer.allocUnsafe(bytes);
+    const block = this.takeOutBuffer(bytes);
+    const out = block.subarray(0, bytes);
     let at = 0;
     for (let k = 0; k < count; k++) {
       const seq = pending.shift();
@@ -489,7 +495,7 @@ export class AmqpPublisher {
     this.counts.sent += count;
     let writable: boolean;
     try {
-      writable = s.socket.write(out);
+      writable = s.socket.write(out, () => this.giveOutBuffer(block));
     } catch (err) {
       // The socket went away under us: teardown puts everything unconfirmed back, in order.
       this.log.warn({ err }, 'publish failed; reconnecting');
@@ -507,6 +513,27 @@ export class AmqpPublisher {
       return;
     }
     this.scheduleDrain();
+  }
+
+  /**
+   * A buffer for one turn's frames, reused once the socket is done with it: a flood's turns would
+   * otherwise allocate megabytes of external memory each, which V8 answers with extra collections.
+   */
+  private takeOutBuffer(bytes: number): Buffer {
+    const pool = this.outBuffers;
+    for (let i = pool.length - 1; i >= 0; i--) {
+      const b = pool[i]!;
+      if (b.length >= bytes) {
+        pool[i] = pool[pool.length - 1]!;
+        pool.pop();
+        return b;
+      }
+    }
+    return Buffer.allocUnsafeSlow(Math.max(bytes, OUT_BUFFER_BYTES));
+  }
+
+  private giveOutBuffer(b: Buffer): void {
+    if (this.outBuffers.length < OUT_BUFFERS_KEPT && b.length <= 4 * OUT_BUFFER_BYTES) this.outBuffers.push(b);
   }
 
   /** basic.ack / basic.nack for `tag` (and every earlier tag when `multiple`). */
