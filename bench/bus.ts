@@ -32,6 +32,8 @@ interface OursResult {
   lat: ConsumerReport;
   /** Peak RSS of this process during the phase. */
   rssMb: number;
+  /** Peak V8 heap used during the phase. */
+  heapMb: number;
   cpuUs: number;
   /** GC pauses (main thread, wall clock: inflated when the box is loaded) per event, µs. */
   gcUs: number;
@@ -53,6 +55,7 @@ function gcWatch(): { stop(): number } {
 }
 
 let peakRss = 0;
+let peakHeap = 0;
 let rssTimer: NodeJS.Timeout | undefined;
 
 /**
@@ -62,7 +65,12 @@ let rssTimer: NodeJS.Timeout | undefined;
 async function ours(n: number, window: number, conferences: string[]): Promise<OursResult> {
   const exchange = `bench-ours-${process.pid}`;
   peakRss = process.memoryUsage().rss;
-  rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  peakHeap = process.memoryUsage().heapUsed;
+  rssTimer = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 50);
   return withQueue(exchange, async (_queue, consumer) => {
     const publisher = new AmqpPublisher({ url: AMQP_URL, exchange, maxInFlight: window, bufferSize: n + 1 });
     await publisher.start();
@@ -98,7 +106,7 @@ async function ours(n: number, window: number, conferences: string[]): Promise<O
     const lat = await consumed;
     await publisher.close(1000);
     clearInterval(rssTimer);
-    return { rate: n / (ms / 1000), lat, rssMb: peakRss / 1e6, cpuUs: (cpu.user + cpu.system) / n, gcUs: (gcMs * 1000) / n };
+    return { rate: n / (ms / 1000), lat, rssMb: peakRss / 1e6, heapMb: peakHeap / 1e6, cpuUs: (cpu.user + cpu.system) / n, gcUs: (gcMs * 1000) / n };
   });
 }
 
@@ -214,7 +222,7 @@ async function main(): Promise<void> {
   const raw = await rawCeiling(n, window, bodies, keys);
   console.log(`raw amqplib confirm channel : ${Math.round(raw.rate).toLocaleString()} msg/s (consumer p50 ${raw.lat.p50.toFixed(1)} ms)`);
   const o = await ours(n, window, conferences);
-  console.log(`AmqpPublisher (flood)       : ${Math.round(o.rate).toLocaleString()} events/s  (${((o.rate / raw.rate) * 100).toFixed(0)} % of raw), CPU ${o.cpuUs.toFixed(1)} µs/event, GC pauses ${o.gcUs.toFixed(1)} µs/event, peak RSS ${o.rssMb.toFixed(0)} MB`);
+  console.log(`AmqpPublisher (flood)       : ${Math.round(o.rate).toLocaleString()} events/s  (${((o.rate / raw.rate) * 100).toFixed(0)} % of raw), CPU ${o.cpuUs.toFixed(1)} µs/event, GC pauses ${o.gcUs.toFixed(1)} µs/event, peak RSS ${o.rssMb.toFixed(0)} MB, peak V8 heap ${o.heapMb.toFixed(0)} MB`);
   const rawLat = await latencyAtRate(rate, seconds, conferences, true);
   console.log(`raw latency at ${rate}/s, ${seconds}s : p50 ${rawLat.p50.toFixed(1)} ms, p99 ${rawLat.p99.toFixed(1)} ms, max ${rawLat.max.toFixed(1)} ms (${rawLat.count} msgs), publisher CPU ${rawLat.cpuUs.toFixed(1)} µs/msg`);
   const lat = await latencyAtRate(rate, seconds, conferences, false);

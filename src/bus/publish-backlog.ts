@@ -11,7 +11,6 @@
  * (`pending`) holds seqs, so a nacked or resent entry can go back to its front without moving bytes.
  */
 import type { PublishFields, PublishFrameEncoder } from './publish-frames.js';
-import { largestFrame } from './publish-frames.js';
 import { SeqQueue } from './seq-queue.js';
 
 export const PENDING = 0;
@@ -39,7 +38,6 @@ export class PublishBacklog {
   private chunkOf = new Int32Array(this.cap);
   private offsetOf = new Int32Array(this.cap);
   private lengthOf = new Int32Array(this.cap);
-  private frameOf = new Int32Array(this.cap);
   private eventOf = new Int32Array(this.cap);
   private stateOf = new Uint8Array(this.cap);
   private nacksOf = new Uint8Array(this.cap);
@@ -88,7 +86,6 @@ export class PublishBacklog {
     this.chunkOf[i] = this.chunkBase + this.chunks.length - 1;
     this.offsetOf[i] = start;
     this.lengthOf[i] = end - start;
-    this.frameOf[i] = -1;
     this.eventOf[i] = eventId;
     this.stateOf[i] = PENDING;
     this.nacksOf[i] = 0;
@@ -113,13 +110,6 @@ export class PublishBacklog {
     const i = seq & this.mask;
     const off = this.offsetOf[i]!;
     return at + this.chunks[this.chunkOf[i]! - this.chunkBase]!.copy(out, at, off, off + this.lengthOf[i]!);
-  }
-
-  /** Largest frame payload of an entry (computed once). */
-  largestFrame(seq: number): number {
-    const i = seq & this.mask;
-    if (this.frameOf[i]! < 0) this.frameOf[i] = largestFrame(this.bytes(seq));
-    return this.frameOf[i]!;
   }
 
   /** The entry `seq` is still held, in flight, and was last sent with delivery tag `tag`. */
@@ -190,7 +180,6 @@ export class PublishBacklog {
       chunkOf: this.chunkOf,
       offsetOf: this.offsetOf,
       lengthOf: this.lengthOf,
-      frameOf: this.frameOf,
       eventOf: this.eventOf,
       stateOf: this.stateOf,
       nacksOf: this.nacksOf,
@@ -203,7 +192,6 @@ export class PublishBacklog {
     this.chunkOf = new Int32Array(cap);
     this.offsetOf = new Int32Array(cap);
     this.lengthOf = new Int32Array(cap);
-    this.frameOf = new Int32Array(cap);
     this.eventOf = new Int32Array(cap);
     this.stateOf = new Uint8Array(cap);
     this.nacksOf = new Uint8Array(cap);
@@ -226,7 +214,6 @@ export class PublishBacklog {
       this.chunkOf[i] = this.chunkBase + this.chunks.length - 1;
       this.offsetOf[i] = this.tailOffset;
       this.lengthOf[i] = len;
-      this.frameOf[i] = old.frameOf[o]!;
       this.eventOf[i] = old.eventOf[o]!;
       this.stateOf[i] = old.stateOf[o]!;
       this.nacksOf[i] = old.nacksOf[o]!;
@@ -269,7 +256,6 @@ export class PublishBacklog {
     this.chunkOf = move(this.chunkOf, new Int32Array(cap));
     this.offsetOf = move(this.offsetOf, new Int32Array(cap));
     this.lengthOf = move(this.lengthOf, new Int32Array(cap));
-    this.frameOf = move(this.frameOf, new Int32Array(cap));
     this.eventOf = move(this.eventOf, new Int32Array(cap));
     this.stateOf = move(this.stateOf, new Uint8Array(cap));
     this.nacksOf = move(this.nacksOf, new Uint8Array(cap));
