@@ -17,7 +17,7 @@
  *            `--repeat R` rounds in alternating order)
  *
  * Usage: npm run bench -- bus [--events N] [--window W] [--rate R] [--seconds D] [--clients N] [--repeat R]
- *        [--only clients|publisher]
+ *        [--only clients|publisher|flood]
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import amqp from 'amqplib';
@@ -218,6 +218,12 @@ async function main(): Promise<void> {
     console.log(`client libraries, publish path (${arg('clients', 50_000)} messages each, confirms, window ${window}):`);
     await clients(arg('clients', 50_000), window, arg('repeat', 2), bodies, keys);
     if (only === 'clients') return;
+  }
+  if (only === 'flood') {
+    // A fresh process with the flood alone: its peak RSS is the publisher's, not what earlier phases left.
+    const o = await ours(n, window, conferences);
+    console.log(`AmqpPublisher (flood)       : ${Math.round(o.rate).toLocaleString()} events/s, CPU ${o.cpuUs.toFixed(1)} µs/event, GC pauses ${o.gcUs.toFixed(1)} µs/event, peak RSS ${o.rssMb.toFixed(0)} MB, peak V8 heap ${o.heapMb.toFixed(0)} MB`);
+    return;
   }
   const raw = await rawCeiling(n, window, bodies, keys);
   console.log(`raw amqplib confirm channel : ${Math.round(raw.rate).toLocaleString()} msg/s (consumer p50 ${raw.lat.p50.toFixed(1)} ms)`);
