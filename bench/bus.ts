@@ -17,7 +17,10 @@
  *            `--repeat R` rounds in alternating order)
  *
  * Usage: npm run bench -- bus [--events N] [--window W] [--rate R] [--seconds D] [--clients N] [--repeat R]
- *        [--only clients|publisher|flood]
+ *        [--only clients|publisher|flood|backlog]
+ *
+ * `--only backlog`: the publisher's memory for a backlog of N events with no broker reachable (all of it
+ * held): RSS, V8 heap and ArrayBuffer growth, CPU and GC pauses per event.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import amqp from 'amqplib';
@@ -162,6 +165,29 @@ async function latencyAtRate(rate: number, seconds: number, conferences: string[
   });
 }
 
+async function backlogOnly(n: number, conferences: string[]): Promise<void> {
+  const publisher = new AmqpPublisher({ url: 'amqp://guest:guest@127.0.0.1:1', bufferSize: n + 1, reconnect: { baseMs: 60_000, capMs: 60_000 } });
+  void publisher.start();
+  const payloads = Array.from({ length: 97 }, (_, k) => payload(k, conferences[k % conferences.length]!, `call-${k}`));
+  const m0 = process.memoryUsage();
+  const gc = gcWatch();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const p = payloads[i % payloads.length]!;
+    p['msg_id'] = `m-${i}`;
+    publisher.publish({ event: 'start-talking', conferenceId: p['conference_id'] as string, callId: p['call_id'] as string, timestampUs: 1, payload: p });
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = process.memoryUsage();
+  await new Promise((r) => setTimeout(r, 50)); // GC entries are delivered asynchronously
+  const gcMs = gc.stop();
+  const mb = (x: number): string => (x / 1e6).toFixed(0);
+  console.log(
+    `backlog of ${n} events (no broker): RSS +${mb(m1.rss - m0.rss)} MB (${mb(m1.rss)} MB), V8 heap +${mb(m1.heapUsed - m0.heapUsed)} MB, ArrayBuffers +${mb(m1.arrayBuffers - m0.arrayBuffers)} MB; publish() CPU ${((cpu.user + cpu.system) / n).toFixed(1)} µs/event, GC pauses ${((gcMs * 1000) / n).toFixed(1)} µs/event`,
+  );
+  await publisher.close(0);
+}
+
 async function clients(n: number, window: number, repeat: number, bodies: Buffer[], keys: string[]): Promise<void> {
   const makers: Array<(exchange: string) => Promise<PublishClient>> = [amqplibClient, cloudamqpClient, rabbitmqClient, framesClient];
   const results = new Map<string, DriveResult[]>();
@@ -214,10 +240,14 @@ async function main(): Promise<void> {
   const avg = Math.round(bodies.reduce((s, b) => s + b.length, 0) / bodies.length);
   console.log(`bus bench: ${n} messages of ~${avg} B, persistent, durable queue, window ${window}, ${AMQP_URL.replace(/:[^:@/]+@/, ':***@')}`);
 
-  if (only !== 'publisher') {
+  if (only === undefined || only === 'clients') {
     console.log(`client libraries, publish path (${arg('clients', 50_000)} messages each, confirms, window ${window}):`);
     await clients(arg('clients', 50_000), window, arg('repeat', 2), bodies, keys);
     if (only === 'clients') return;
+  }
+  if (only === 'backlog') {
+    await backlogOnly(n, conferences);
+    return;
   }
   if (only === 'flood') {
     // A fresh process with the flood alone: its peak RSS is the publisher's, not what earlier phases left.
