@@ -240,6 +240,35 @@ describe('AmqpPublisher confirms (scripted broker)', () => {
     expect(p.stats().blocked).toBe(false);
   });
 
+  it('overflow while the oldest waits for its confirm: memory stays bounded (compaction), confirms still match after it', async () => {
+    const { p, c } = await started({ maxInFlight: 2, bufferSize: 10 });
+    p.publish(ev(0));
+    p.publish(ev(1));
+    await turns();
+    expect(ids(c())).toEqual(['m0', 'm1']);
+    c().emit('blocked', 'disk alarm');
+    for (let n = 2; n < 20_002; n++) p.publish(ev(n));
+    expect(p.stats()).toMatchObject({ buffered: 10, inFlight: 2, dropped: { overflow: 19_990, nacked: 0, shutdown: 0 } });
+    // Held slots stay within the compaction bound (2 × (bufferSize + maxInFlight) + 4096), not 20,002.
+    expect((p as unknown as { backlog: { slots: number } }).backlog.slots).toBeLessThanOrEqual(2 * 12 + 4096 + 1);
+    c().emit('unblocked');
+    c().ack(2, true); // the two sent before compaction moved them
+    expect(p.stats()).toMatchObject({ confirmed: 2, inFlight: 0 });
+    await turns();
+    c().ack(4, true);
+    await turns();
+    c().ack(6, true);
+    await turns();
+    c().ack(8, true);
+    await turns();
+    c().ack(10, true);
+    await turns();
+    c().ack(12, true);
+    expect(ids(c())).toEqual(['m0', 'm1', ...range(19_992, 20_002)]);
+    expect(await p.flush(100)).toBe(true);
+    expect(p.stats()).toMatchObject({ confirmed: 12, buffered: 0, inFlight: 0 });
+  });
+
   it('stops writing while the socket pushes back, until it drains', async () => {
     const { p, c } = await started({ batchSize: 2 });
     c().socket.writable = false;
