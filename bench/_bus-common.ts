@@ -123,11 +123,29 @@ export function resetConsumer(child: ChildProcess): Promise<void> {
 /** Wall clock in µs (Date-based: comparable across processes and with FreeSWITCH's Event-Date-Timestamp). */
 export const nowUs = (): number => Date.now() * 1000;
 
-/** A participant_event-like payload (~900 bytes JSON), `ts_us` first so the consumer finds it fast. */
+/**
+ * A participant_event payload as the conference layer builds it for a Kazoo leg (~1.2 KB JSON: the
+ * channel's custom variables make most of it), `ts_us` first so the consumer finds it fast.
+ */
 export function payload(i: number, conference: string, call: string): Record<string, unknown> {
   return {
     ts_us: nowUs(),
-    custom_channel_vars: { account_id: 'a0e2b5d4c3f1e6d7a8b9c0d1e2f3a4b5', bridge_id: call, ecallmgr_node: 'ecallmgr@bench' },
+    custom_channel_vars: {
+      account_id: 'a0e2b5d4c3f1e6d7a8b9c0d1e2f3a4b5',
+      authorizing_id: 'b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2',
+      authorizing_type: 'device',
+      owner_id: 'c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6',
+      realm: 'bench.example.com',
+      username: 'user_bench1000',
+      call_interaction_id: `63812345678-${call}`,
+      channel_authorized: 'true',
+      global_resource: 'false',
+      inception: 'on-net',
+      fetch_id: 'f0e1d2c3-b4a5-4968-8776-655443322110',
+      media_name: 'conference',
+      bridge_id: call,
+      ecallmgr_node: 'ecallmgr@bench',
+    },
     channel_presence_id: `1000@bench.example.com`,
     caller_id_number: '1000',
     caller_id_name: 'Bench Caller',

@@ -51,3 +51,10 @@ export class RemoteCommandError extends ConfmgrError {
     super(code, message, details);
   }
 }
+
+/** The AMQP connection does not expose what the publisher writes its frames through. */
+export class PublishTransportError extends ConfmgrError {
+  constructor(message: string) {
+    super('AMQP_TRANSPORT_UNSUPPORTED', message);
+  }
+}

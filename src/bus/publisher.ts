@@ -2,9 +2,11 @@
  * AmqpPublisher: participant events → a durable topic exchange, with publisher confirms, without
  * ever making the caller wait for the broker.
  *
- *  publish()  synchronous: filter → routing key → JSON → bounded FIFO (`pending`). Never awaits.
- *  sender     drains `pending` onto a ConfirmChannel, keeping ≤ maxInFlight unconfirmed messages;
- *             a message is done only when the broker confirms it.
+ *  publish()  synchronous: filter → routing key → JSON → the AMQP frames of its publish, encoded
+ *             once into the backlog (a bounded FIFO off the V8 heap: publish-backlog.ts). Never awaits.
+ *  sender     per event-loop turn, writes the next pending entries' frames to the confirm channel's
+ *             socket in one write (publish-socket.ts), keeping ≤ maxInFlight unconfirmed messages;
+ *             a message is done only when the broker confirms it (basic.ack, single or multiple).
  *  on loss    (connection/channel closed) every unconfirmed message goes back to the FRONT of
  *             `pending`, in order, and is re-sent after reconnect (at-least-once: duplicates are
  *             possible, `message_id` lets consumers drop them).
@@ -25,8 +27,11 @@ import type { BackoffOptions } from '../util/index.js';
 import { reconnectLoop } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
 import { EventFilter } from './filter.js';
-import { Fifo } from '../util/index.js';
+import { IN_FLIGHT, PENDING, PublishBacklog } from './publish-backlog.js';
+import { DEFAULT_FRAME_MAX, PUBLISH_CHANNEL, PublishFrameEncoder, publishedMessageId, publishedRoutingKey, reframe, type PublishFields } from './publish-frames.js';
+import { PublishSocket } from './publish-socket.js';
 import { eventRoutingKey } from './routing.js';
+import { SeqQueue } from './seq-queue.js';
 
 export type PublisherCounter =
   | 'accepted' // taken into the buffer
@@ -117,34 +122,21 @@ export type PublishOutcome = 'queued' | 'filtered' | 'closed';
 
 /** How long close() waits for the broker to answer connection.close (a stalled broker never does). */
 const CONNECTION_CLOSE_MS = 1000;
-
-const PENDING = 0;
-const IN_FLIGHT = 1;
-const DONE = 2;
-
-interface Entry {
-  event: string;
-  /** This event name's counters (saves a Map lookup per confirm). */
-  stats: EventStats;
-  routingKey: string;
-  body: Buffer;
-  messageId: string;
-  /** Seconds since the epoch (AMQP timestamp). */
-  timestamp: number;
-  nacks: number;
-  state: number;
-  session: number;
-  /** AMQP headers (the event's FreeSWITCH identity, for standby instances); absent: none. */
-  headers: Record<string, string | number> | undefined;
-}
+/** Size of a reusable turn buffer (a turn's frames larger than this get a buffer of their size). */
+const OUT_BUFFER_BYTES = 1 << 20;
+const OUT_BUFFERS_KEPT = 4;
 
 interface Session {
   id: number;
   connection: ChannelModel;
   channel: ConfirmChannel;
-  /** Entries sent on this channel, in send order (confirmed ones are compacted from the head). */
-  sent: Entry[];
-  sentHead: number;
+  socket: PublishSocket;
+  /** The entries' frames can be written as encoded (channel and frame max as assumed at encoding). */
+  asEncoded: boolean;
+  /** Delivery tag of the next publish on this channel (the broker counts from 1 after confirm.select). */
+  nextTag: number;
+  /** Delivery tag of the `inFlight` queue's first position. */
+  firstTag: number;
   closed: boolean;
   blocked: boolean;
   waitingDrain: boolean;
@@ -159,8 +151,6 @@ export class AmqpPublisher {
   private readonly bufferSize: number;
   private readonly maxInFlight: number;
   private readonly maxNackRetries: number;
-  private readonly mandatory: boolean;
-  private readonly appId: string;
   private readonly connectionName: string;
   private readonly reconnect: BackoffOptions;
   private readonly batchSize: number;
@@ -168,7 +158,15 @@ export class AmqpPublisher {
   private readonly metrics: PublisherMetricsHook | undefined;
   readonly filter: EventFilter;
 
-  private readonly pending = new Fifo<Entry>();
+  private readonly encoder: PublishFrameEncoder;
+  /** The current session's sent entries, in delivery-tag order (position k ↔ tag `firstTag + k`). */
+  private readonly sent = new SeqQueue();
+  /** Every accepted entry until done: its frames, state and the queue of those waiting to be sent. */
+  private readonly backlog: PublishBacklog;
+  /** Reused for every publish() (the encoder reads it synchronously). */
+  private readonly fields: PublishFields = { routingKey: '', messageId: '', timestamp: 0, type: '', headers: undefined, body: '' };
+  /** Turn buffers the socket is done with, for the next turns. */
+  private readonly outBuffers: Buffer[] = [];
   private inFlight = 0;
   private session: Session | undefined;
   private sessionSeq = 0;
@@ -198,6 +196,10 @@ export class AmqpPublisher {
     dropped: { overflow: 0, nacked: 0, shutdown: 0 } as Record<DropReason, number>,
   };
   private readonly perEvent = new Map<string, EventStats>();
+  /** Event names by the id the backlog stores per entry, and their counters. */
+  private readonly eventIds = new Map<string, number>();
+  private readonly eventNames: string[] = [];
+  private readonly eventCounters: EventStats[] = [];
   private overflowLog = { last: 0, since: 0 };
 
   private readonly drainNow = (): void => this.drain();
@@ -208,14 +210,16 @@ export class AmqpPublisher {
     this.bufferSize = Math.max(1, options.bufferSize ?? 100_000);
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 5000);
     this.maxNackRetries = options.maxNackRetries ?? 3;
-    this.mandatory = options.mandatory ?? false;
-    this.appId = options.appId ?? 'confmgr';
     this.connectionName = options.connectionName ?? 'confmgr-publisher';
     this.reconnect = options.reconnect ?? {};
     this.batchSize = Math.max(1, options.batchSize ?? 2000);
     this.filter = options.filter ?? new EventFilter();
     this.log = (options.logger ?? silentLogger).child({ component: 'amqp-publisher' });
     this.metrics = options.metrics;
+    this.encoder = new PublishFrameEncoder({ exchange: this.exchange, mandatory: options.mandatory ?? false, appId: options.appId ?? 'confmgr' });
+    // Pending + in flight never exceed bufferSize + maxInFlight; past twice that, done entries stuck
+    // behind an unconfirmed one are compacted away.
+    this.backlog = new PublishBacklog(2 * (this.bufferSize + this.maxInFlight) + 4096, [this.sent]);
     this.started = new Promise((resolve) => (this.startedResolve = resolve));
   }
 
@@ -249,22 +253,21 @@ export class AmqpPublisher {
       this.metrics?.('filtered', name, 1);
       return 'filtered';
     }
+    const id = this.eventId(name);
+    const stats = this.eventCounters[id]!;
     const msgId = event.payload['msg_id'];
-    const stats = this.eventStats(name);
-    const entry: Entry = {
-      event: name,
-      stats,
-      routingKey: eventRoutingKey(event.conferenceId, event.callId),
-      body: Buffer.from(JSON.stringify(event.payload)),
-      messageId: typeof msgId === 'string' && msgId !== '' ? msgId : `${this.idPrefix}-${(this.idSeq++).toString(36)}`,
-      timestamp: Math.floor(Date.now() / 1000),
-      nacks: 0,
-      state: PENDING,
-      session: 0,
-      headers,
-    };
-    if (this.pending.length >= this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize + 1);
-    this.pending.push(entry);
+    const f = this.fields;
+    f.routingKey = eventRoutingKey(event.conferenceId, event.callId);
+    // message_id is an AMQP short string (≤ 255 bytes).
+    f.messageId = typeof msgId === 'string' && msgId !== '' && (msgId.length <= 85 || Buffer.byteLength(msgId) <= 255) ? msgId : `${this.idPrefix}-${(this.idSeq++).toString(36)}`;
+    f.timestamp = Math.floor(Date.now() / 1000);
+    f.type = name;
+    f.headers = headers;
+    f.body = JSON.stringify(event.payload);
+    if (this.backlog.pending.length >= this.bufferSize) this.dropOldest(this.backlog.pending.length - this.bufferSize + 1);
+    this.backlog.append(this.encoder, f, id);
+    f.body = '';
+    f.headers = undefined;
     this.counts.accepted++;
     stats.accepted++;
     this.metrics?.('accepted', name, 1);
@@ -278,7 +281,7 @@ export class AmqpPublisher {
     return {
       connected: this.connected,
       blocked: this.connected && this.session!.blocked,
-      buffered: this.pending.length,
+      buffered: this.backlog.pending.length,
       inFlight: this.inFlight,
       accepted: this.counts.accepted,
       filtered: this.counts.filtered,
@@ -317,7 +320,7 @@ export class AmqpPublisher {
    * upstream at the broker's speed instead of all of it in this buffer. Never rejects.
    */
   whenBufferedBelow(n: number, maxWaitMs: number): Promise<void> {
-    if (this.pending.length < n || !this.flowing()) return Promise.resolve();
+    if (this.backlog.pending.length < n || !this.flowing()) return Promise.resolve();
     return new Promise((resolve) => {
       const waiter = {
         n,
@@ -335,7 +338,7 @@ export class AmqpPublisher {
   private releaseBelowWaiters(): void {
     if (this.belowWaiters.length === 0) return;
     const flowing = this.flowing();
-    for (const w of [...this.belowWaiters]) if (!flowing || this.pending.length < w.n) w.release();
+    for (const w of [...this.belowWaiters]) if (!flowing || this.backlog.pending.length < w.n) w.release();
   }
 
   /** Connected, not blocked by the broker (resource alarm), not stopping: the buffer is draining. */
@@ -356,37 +359,42 @@ export class AmqpPublisher {
     this.stopping = true;
     this.abort.abort();
     this.releaseBelowWaiters();
-    const unsent = this.pending.drainAll();
-    for (const e of unsent) {
-      e.state = DONE;
-      this.countDrop(e.event, 'shutdown', 1, e.stats);
+    const pending = this.backlog.pending;
+    const unsent = pending.length;
+    for (let seq = pending.shift(); seq >= 0; seq = pending.shift()) {
+      const id = this.backlog.eventId(seq);
+      this.backlog.release(seq);
+      this.countDrop(this.eventNames[id]!, 'shutdown', 1, this.eventCounters[id]);
     }
     const session = this.session;
     let unconfirmed = 0;
-    if (session) for (let i = session.sentHead; i < session.sent.length; i++) {
-      const e = session.sent[i]!;
-      if (e.state !== IN_FLIGHT) continue;
-      e.state = DONE;
-      unconfirmed++;
-      this.metrics?.('unconfirmed', e.event, 1);
+    if (session) {
+      for (let k = 0; k < this.sent.length; k++) {
+        const seq = this.sent.at(k);
+        if (!this.backlog.inFlightWith(seq, session.firstTag + k)) continue;
+        this.backlog.release(seq);
+        unconfirmed++;
+        this.metrics?.('unconfirmed', this.eventNames[this.backlog.eventId(seq)]!, 1);
+      }
+      this.sent.clear();
     }
     this.counts.unconfirmedAtClose += unconfirmed;
     this.inFlight = 0;
-    if (unsent.length > 0) this.log.error({ dropped: unsent.length, unconfirmed }, 'publisher closed: events never sent were dropped');
+    if (unsent > 0) this.log.error({ dropped: unsent, unconfirmed }, 'publisher closed: events never sent were dropped');
     else if (unconfirmed > 0) this.log.warn({ unconfirmed }, 'publisher closed with events sent but not yet confirmed (the broker normally has them)');
     if (session) {
-      this.teardown(session); // nothing left to re-queue: every entry is DONE
+      this.teardown(session); // nothing left to re-queue: every entry is done
       await closeWithin(session.connection, CONNECTION_CLOSE_MS, session.closing);
     }
     this.startedResolve?.();
     await this.loop;
-    return { flushed, dropped: unsent.length, unconfirmed };
+    return { flushed, dropped: unsent, unconfirmed };
   }
 
   // ---------------------------------------------------------------------------------------------
 
   private isIdle(): boolean {
-    return this.pending.length === 0 && this.inFlight === 0;
+    return this.backlog.pending.length === 0 && this.inFlight === 0;
   }
 
   private eventStats(name: string): EventStats {
@@ -398,6 +406,17 @@ export class AmqpPublisher {
     return s;
   }
 
+  private eventId(name: string): number {
+    let id = this.eventIds.get(name);
+    if (id === undefined) {
+      id = this.eventNames.length;
+      this.eventIds.set(name, id);
+      this.eventNames.push(name);
+      this.eventCounters.push(this.eventStats(name));
+    }
+    return id;
+  }
+
   private countDrop(name: string, reason: DropReason, n: number, stats = this.eventStats(name)): void {
     this.counts.dropped[reason] += n;
     stats.dropped += n;
@@ -406,10 +425,11 @@ export class AmqpPublisher {
 
   private dropOldest(n: number): void {
     for (let i = 0; i < n; i++) {
-      const e = this.pending.shift();
-      if (!e) break;
-      e.state = DONE;
-      this.countDrop(e.event, 'overflow', 1, e.stats);
+      const seq = this.backlog.pending.shift();
+      if (seq < 0) break;
+      const id = this.backlog.eventId(seq);
+      this.backlog.release(seq);
+      this.countDrop(this.eventNames[id]!, 'overflow', 1, this.eventCounters[id]);
     }
     // Rate-limited: at most one line per 5 s, carrying the count since the previous line.
     this.overflowLog.since += n;
@@ -435,101 +455,141 @@ export class AmqpPublisher {
     if (this.drainScheduled) return;
     const s = this.session;
     if (!s || s.closed || s.blocked || s.waitingDrain) return;
-    if (this.pending.length === 0 || this.inFlight >= this.maxInFlight) return;
+    if (this.backlog.pending.length === 0 || this.inFlight >= this.maxInFlight) return;
     this.drainScheduled = true;
     setImmediate(this.drainNow);
   }
 
-  /** Moves up to a batch of pending entries onto the channel. */
+  /** Writes up to a batch of pending entries to the channel, in one socket write. */
   private drain(): void {
     this.drainScheduled = false;
     const s = this.session;
     if (!s || s.closed || s.blocked || s.waitingDrain) return;
-    let budget = Math.min(this.maxInFlight - this.inFlight, this.batchSize);
-    const options = {
-      persistent: true,
-      contentType: 'application/json',
-      appId: this.appId,
-      mandatory: this.mandatory,
-      messageId: '',
-      timestamp: 0,
-      type: '',
-      headers: undefined as Record<string, string | number> | undefined,
-    };
-    while (budget-- > 0) {
-      const e = this.pending.shift();
-      if (!e) break;
-      e.state = IN_FLIGHT;
-      e.session = s.id;
-      s.sent.push(e);
-      this.inFlight++;
-      options.messageId = e.messageId;
-      options.timestamp = e.timestamp;
-      options.type = e.event;
-      options.headers = e.headers;
-      let writable: boolean;
-      try {
-        writable = s.channel.publish(this.exchange, e.routingKey, e.body, options, (err: unknown) =>
-          this.onConfirm(s, e, err),
-        );
-      } catch (err) {
-        // The channel went away under us (IllegalOperationError): give the entry back, tear down.
-        s.sent.pop();
-        e.state = PENDING;
-        this.inFlight--;
-        this.pending.unshiftAll([e]);
-        this.log.warn({ err }, 'publish failed; reconnecting');
-        this.teardown(s);
-        return;
-      }
-      this.counts.sent++;
-      this.metrics?.('sent', e.event, 1);
-      if (!writable) {
-        // Socket buffer is full: wait for it to drain rather than piling into amqplib's memory.
-        s.waitingDrain = true;
-        s.channel.once('drain', () => {
-          s.waitingDrain = false;
-          this.scheduleDrain();
-        });
-        this.releaseBelowWaiters();
-        return;
+    const backlog = this.backlog;
+    const pending = backlog.pending;
+    const count = Math.min(this.maxInFlight - this.inFlight, this.batchSize, pending.length);
+    if (count <= 0) return;
+    let bytes = 0;
+    let reframed: Buffer[] | undefined;
+    if (s.asEncoded) for (let k = 0; k < count; k++) bytes += backlog.byteLength(pending.at(k));
+    else {
+      reframed = [];
+      for (let k = 0; k < count; k++) {
+        const b = reframe(backlog.bytes(pending.at(k)), s.socket.channel, s.socket.frameMax);
+        reframed.push(b);
+        bytes += b.length;
       }
     }
+    const block = this.takeOutBuffer(bytes);
+    const out = block.subarray(0, bytes);
+    let at = 0;
+    for (let k = 0; k < count; k++) {
+      const seq = pending.shift();
+      at = reframed ? at + reframed[k]!.copy(out, at) : backlog.copyTo(seq, out, at);
+      backlog.setState(seq, IN_FLIGHT);
+      backlog.setTag(seq, s.nextTag++);
+      this.sent.push(seq);
+      this.metrics?.('sent', this.eventNames[backlog.eventId(seq)]!, 1);
+    }
+    this.inFlight += count;
+    this.counts.sent += count;
+    let writable: boolean;
+    try {
+      writable = s.socket.write(out, () => this.giveOutBuffer(block));
+    } catch (err) {
+      // The socket went away under us: teardown puts everything unconfirmed back, in order.
+      this.log.warn({ err }, 'publish failed; reconnecting');
+      this.teardown(s);
+      return;
+    }
     this.releaseBelowWaiters();
+    if (!writable) {
+      // The socket's buffer is full: wait for it to drain rather than piling up more.
+      s.waitingDrain = true;
+      s.socket.onDrain(() => {
+        s.waitingDrain = false;
+        this.scheduleDrain();
+      });
+      return;
+    }
     this.scheduleDrain();
   }
 
-  private onConfirm(s: Session, e: Entry, err: unknown): void {
-    if (e.session !== s.id || e.state !== IN_FLIGHT) return;
-    if (err == null) {
-      e.state = DONE;
-      this.inFlight--;
-      this.counts.confirmed++;
-      e.stats.confirmed++;
-      this.metrics?.('confirmed', e.event, 1);
-      this.compact(s);
-      this.notifyIdle();
-      this.scheduleDrain();
-      return;
+  /**
+   * A buffer for one turn's frames, reused once the socket is done with it: a flood's turns would
+   * otherwise allocate megabytes of external memory each, which V8 answers with extra collections.
+   */
+  private takeOutBuffer(bytes: number): Buffer {
+    const pool = this.outBuffers;
+    for (let i = pool.length - 1; i >= 0; i--) {
+      const b = pool[i]!;
+      if (b.length >= bytes) {
+        pool[i] = pool[pool.length - 1]!;
+        pool.pop();
+        return b;
+      }
     }
-    // On channel close amqplib fails every callback with "channel closed"; teardown() re-queues them.
-    if (s.closed || (err instanceof Error && err.message === 'channel closed')) return;
+    return Buffer.allocUnsafeSlow(Math.max(bytes, OUT_BUFFER_BYTES));
+  }
+
+  private giveOutBuffer(b: Buffer): void {
+    if (this.outBuffers.length < OUT_BUFFERS_KEPT && b.length <= 4 * OUT_BUFFER_BYTES) this.outBuffers.push(b);
+  }
+
+  /** basic.ack / basic.nack for `tag` (and every earlier tag when `multiple`). */
+  private onConfirm(s: Session, tag: number, multiple: boolean, ack: boolean): void {
+    if (s.closed || this.session !== s) return;
+    const sent = this.sent;
+    const retry: number[] = [];
+    const one = (seq: number, t: number): void => {
+      if (!this.backlog.inFlightWith(seq, t)) return;
+      if (ack) this.confirmed(seq);
+      else if (this.nacked(seq)) retry.push(seq);
+    };
+    if (multiple) {
+      while (sent.length > 0 && s.firstTag <= tag) one(sent.shift(), s.firstTag++);
+    } else {
+      const k = tag - s.firstTag;
+      if (k >= 0 && k < sent.length) one(sent.at(k), tag);
+    }
+    // Positions already answered (single acks out of order, nack retries sent again) leave the front.
+    while (sent.length > 0 && !this.backlog.inFlightWith(sent.peek(), s.firstTag)) {
+      sent.shift();
+      s.firstTag++;
+    }
+    for (let i = retry.length - 1; i >= 0; i--) this.backlog.pending.unshift(retry[i]!);
+    this.notifyIdle();
+    this.scheduleDrain();
+  }
+
+  private confirmed(seq: number): void {
+    const id = this.backlog.eventId(seq);
+    this.backlog.release(seq);
+    this.inFlight--;
+    this.counts.confirmed++;
+    this.eventCounters[id]!.confirmed++;
+    this.metrics?.('confirmed', this.eventNames[id]!, 1);
+  }
+
+  /** Counts a nack; true when the entry is to be sent again, false when it was dropped. */
+  private nacked(seq: number): boolean {
+    const id = this.backlog.eventId(seq);
+    const name = this.eventNames[id]!;
     this.inFlight--;
     this.counts.nacked++;
-    this.metrics?.('nacked', e.event, 1);
-    e.nacks++;
-    if (e.nacks > this.maxNackRetries) {
-      e.state = DONE;
-      this.countDrop(e.event, 'nacked', 1);
-      this.log.error({ event: e.event, routingKey: e.routingKey, messageId: e.messageId }, 'event nacked by broker; giving up');
-      this.compact(s);
-      this.notifyIdle();
-    } else {
-      e.state = PENDING;
-      this.pending.unshiftAll([e]);
-      this.log.warn({ event: e.event, messageId: e.messageId, attempt: e.nacks }, 'event nacked by broker; retrying');
+    this.metrics?.('nacked', name, 1);
+    const attempt = this.backlog.addNack(seq);
+    const bytes = this.backlog.bytes(seq);
+    if (attempt > this.maxNackRetries) {
+      this.log.error({ event: name, routingKey: publishedRoutingKey(bytes), messageId: publishedMessageId(bytes) }, 'event nacked by broker; giving up');
+      this.backlog.release(seq);
+      this.countDrop(name, 'nacked', 1, this.eventCounters[id]);
+      return false;
     }
-    this.scheduleDrain();
+    this.log.warn({ event: name, messageId: publishedMessageId(bytes), attempt }, 'event nacked by broker; retrying');
+    this.backlog.setState(seq, PENDING);
+    this.backlog.setTag(seq, 0);
+    return true;
   }
 
   private onReturn(msg: Message): void {
@@ -539,36 +599,30 @@ export class AmqpPublisher {
     this.metrics?.('unroutable', name, 1);
   }
 
-  private compact(s: Session): void {
-    while (s.sentHead < s.sent.length && s.sent[s.sentHead]!.state !== IN_FLIGHT) s.sentHead++;
-    if (s.sentHead > 4096 && s.sentHead * 2 > s.sent.length) {
-      s.sent = s.sent.slice(s.sentHead);
-      s.sentHead = 0;
-    }
-  }
-
   /** Ends a session: its unconfirmed entries go back to the front of the buffer, in order. */
   private teardown(s: Session): void {
     if (s.closed) return;
     s.closed = true;
-    if (this.session === s) this.session = undefined;
-    const back: Entry[] = [];
-    for (let i = s.sentHead; i < s.sent.length; i++) {
-      const e = s.sent[i]!;
-      if (e.state === IN_FLIGHT && e.session === s.id) {
-        e.state = PENDING;
-        back.push(e);
+    if (this.session === s) {
+      this.session = undefined;
+      const back: number[] = [];
+      for (let k = 0; k < this.sent.length; k++) {
+        const seq = this.sent.at(k);
+        if (!this.backlog.inFlightWith(seq, s.firstTag + k)) continue;
+        this.backlog.setState(seq, PENDING);
+        this.backlog.setTag(seq, 0);
+        back.push(seq);
       }
+      this.sent.clear();
+      this.inFlight -= back.length;
+      if (back.length > 0) {
+        for (let i = back.length - 1; i >= 0; i--) this.backlog.pending.unshift(back[i]!);
+        this.counts.resent += back.length;
+        for (const seq of back) this.metrics?.('resent', this.eventNames[this.backlog.eventId(seq)]!, 1);
+        this.log.warn({ requeued: back.length }, 'AMQP channel lost; unconfirmed events will be re-sent');
+      }
+      if (this.backlog.pending.length > this.bufferSize) this.dropOldest(this.backlog.pending.length - this.bufferSize);
     }
-    s.sent = [];
-    this.inFlight -= back.length;
-    if (back.length > 0) {
-      this.pending.unshiftAll(back);
-      this.counts.resent += back.length;
-      for (const e of back) this.metrics?.('resent', e.event, 1);
-      this.log.warn({ requeued: back.length }, 'AMQP channel lost; unconfirmed events will be re-sent');
-    }
-    if (this.pending.length > this.bufferSize) this.dropOldest(this.pending.length - this.bufferSize);
     s.closing = s.connection.close().catch(() => undefined);
     s.onClosed();
     this.releaseBelowWaiters();
@@ -587,9 +641,11 @@ export class AmqpPublisher {
   private async runSession(connected: () => void): Promise<void> {
     const connection = await connectAmqp(this.url, this.connectionName, this.log);
     let channel: ConfirmChannel;
+    let socket: PublishSocket;
     try {
       channel = await connection.createConfirmChannel();
       await channel.assertExchange(this.exchange, 'topic', { durable: true });
+      socket = new PublishSocket(connection, channel);
     } catch (err) {
       await connection.close().catch(() => undefined);
       throw err;
@@ -603,8 +659,10 @@ export class AmqpPublisher {
         id: ++this.sessionSeq,
         connection,
         channel,
-        sent: [],
-        sentHead: 0,
+        socket,
+        asEncoded: socket.channel === PUBLISH_CHANNEL && socket.frameMax >= DEFAULT_FRAME_MAX,
+        nextTag: 1,
+        firstTag: 1,
         closed: false,
         blocked: false,
         waitingDrain: false,
@@ -628,6 +686,9 @@ export class AmqpPublisher {
       channel.on('error', (err: unknown) => this.log.warn({ err }, 'AMQP channel error'));
       channel.on('close', lost);
       channel.on('return', (msg: Message) => this.onReturn(msg));
+      channel.on('ack', (f: { deliveryTag: number; multiple: boolean }) => this.onConfirm(s, f.deliveryTag, f.multiple, true));
+      channel.on('nack', (f: { deliveryTag: number; multiple: boolean }) => this.onConfirm(s, f.deliveryTag, f.multiple, false));
+      this.sent.clear();
       this.session = s;
     });
     connected();
