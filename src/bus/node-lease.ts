@@ -15,17 +15,19 @@
  * A node is contended only while this instance can reach it (`contend` / `withdraw`, driven by the
  * node's ESL connection), so a standby that cannot see the node never takes it.
  *
- * Balance (several instances sharing one node list): every instance announces itself and how many
- * leases it holds on a fanout exchange each round; `share` = ceil(reachable nodes / live instances).
- * Under its share an instance tries every free lease each round; at or over it only every third round
- * (a node nobody else takes is still served); over it, while a live peer is under its share, it gives
- * its newest lease up (gracefully: stop publishing, flush, delete) and leaves it alone for a while.
+ * Balance (several instances sharing one node list): every instance announces itself, how many leases
+ * it holds and which nodes it contends for on a fanout exchange each round; `share` = ceil(reachable
+ * nodes / live instances). Under its share an instance tries every free lease each round; at or over
+ * it only every third round (a node nobody else takes is still served); over it, it gives up its
+ * newest lease that a live peer under its share contends for (gracefully: stop publishing, flush,
+ * delete) and leaves it alone for a while (src/bus/lease-balance.ts says why only to such a peer).
  */
 import { randomBytes } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { reconnectLoop, redactUrl, silentLogger, type BackoffOptions, type Logger } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
 import { CORE_HEADER, NODE_HEADER, SEQUENCE_HEADER } from './node-gate.js';
+import { leaseToGiveUp, parsePresence, type PeerPresence, type PresenceMessage } from './lease-balance.js';
 import { EVENT_PREFIX } from './routing.js';
 import type { ServedNodes } from './served-nodes.js';
 
@@ -92,7 +94,7 @@ export class NodeLeases implements ServedNodes {
   private timer: NodeJS.Timeout | undefined;
   private takeovers = 0;
   private readonly id = randomBytes(8).toString('hex');
-  private readonly peers = new Map<string, { held: number; at: number }>();
+  private readonly peers = new Map<string, PeerPresence>();
   private round = 0;
   /** node → the round before which it is not tried again (given up to rebalance). */
   private readonly cooldown = new Map<string, number>();
@@ -213,7 +215,8 @@ export class NodeLeases implements ServedNodes {
     const s = this.session;
     if (!s || s.closed) return;
     try {
-      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify({ id: this.id, held: s.leases.size })));
+      const presence: PresenceMessage = { id: this.id, held: s.leases.size, ready: [...this.reachable] };
+      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify(presence)));
     } catch (err) {
       this.log.debug({ err }, 'presence not sent');
     }
@@ -227,14 +230,16 @@ export class NodeLeases implements ServedNodes {
     return this.options.presenceExchange ?? `${this.options.exchange}.presence`;
   }
 
-  /** Over its share while a live peer is under its own: gives the newest lease up. */
+  /** Over its share: gives up the newest lease a live peer under its own share is ready to take. */
   private async rebalance(s: Session): Promise<void> {
     if (this.rebalancing || s.leases.size <= this.share()) return;
     const since = Date.now() - PEER_ROUNDS * this.retryMs;
     const share = this.share();
-    const someoneUnder = [...this.peers].some(([id, p]) => id !== this.id && p.at >= since && p.held < share);
-    if (!someoneUnder) return;
-    const node = [...this.wonOrder].reverse().find((n) => s.leases.has(n) && this.serving.has(n));
+    const node = leaseToGiveUp({
+      won: this.wonOrder.filter((n) => s.leases.has(n) && this.serving.has(n)),
+      peers: [...this.peers].filter(([id, p]) => id !== this.id && p.at >= since).map(([, p]) => p),
+      share,
+    });
     if (!node) return;
     this.rebalancing = true;
     try {
@@ -339,12 +344,8 @@ export class NodeLeases implements ServedNodes {
 
   private onPresence(msg: ConsumeMessage | null): void {
     if (!msg) return;
-    try {
-      const p = JSON.parse(msg.content.toString()) as { id?: unknown; held?: unknown };
-      if (typeof p.id === 'string' && typeof p.held === 'number') this.peers.set(p.id, { held: p.held, at: Date.now() });
-    } catch {
-      // not ours: ignored
-    }
+    const p = parsePresence(msg.content);
+    if (p) this.peers.set(p.id, { held: p.held, at: Date.now(), ready: p.ready ? new Set(p.ready) : undefined });
   }
 
   private onMessage(msg: ConsumeMessage | null): void {
