@@ -273,9 +273,16 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     sync.on('resynced', (result) => {
       if (nodeUp(result.node)) leases.contend(result.node);
     });
-    // Whatever this instance already took from the node leaves before the lease does.
+    // Whatever this instance already took from the node leaves before the lease does. The lease goes
+    // even when the connection is already back: what the node sent meanwhile never reached this
+    // instance, only a standby's hold has it. Back and resynced by then, it contends again.
     cluster.on('down', (node) => {
-      void publisher.flush(config.ha.takeoverMs).then(() => (nodeUp(node) ? undefined : leases.withdraw(node)));
+      void publisher
+        .flush(config.ha.takeoverMs)
+        .then(() => leases.withdraw(node))
+        .then(() => {
+          if (nodeUp(node) && sync.state(node) === 'synced') leases.contend(node);
+        });
     });
   }
 
