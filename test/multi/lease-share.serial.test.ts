@@ -4,9 +4,9 @@
  * nodes of one that is SIGKILLed, give one to an instance that joins; every talking event of every node
  * is published exactly once throughout (judged by Core-UUID + Event-Sequence against ESL taps).
  *
- * Runs in the serial phase, alone: under the parallel suite's CPU load this scenario has lost a few
- * events (6 and 34 of ~1,900 in two full runs) — an open defect of sharing one node list, tracked in
- * RELIABILITY.md ("Known defects"); alone it loses none. It stays strict: a loss here fails the suite.
+ * Runs in the serial phase, alone: it keeps four `confmgr` processes busy for about a minute, and under
+ * heavy CPU load an instance's start-up can outlast the wait below. It is strict: a loss fails the
+ * suite, and the failure lists each lost event with the phase it fell in and the lease log around it.
  */
 import { join } from 'node:path';
 import amqp from 'amqplib';
