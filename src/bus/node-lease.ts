@@ -113,6 +113,15 @@ export class NodeLeases implements ServedNodes {
     return this.serving.has(node);
   }
 
+  /**
+   * Whether this instance's connection still holds the node's lease (won, and not lost since), served
+   * yet or not: a takeover step asks it before releasing what it held.
+   */
+  holds(node: string): boolean {
+    const s = this.session;
+    return s !== undefined && !s.closed && s.leases.has(node);
+  }
+
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

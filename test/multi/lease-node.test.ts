@@ -85,6 +85,28 @@ describe('NodeLeases (real RabbitMQ)', () => {
     await expect(ch.checkQueue(leaseQueueName(node))).rejects.toMatchObject({ code: 404 });
   });
 
+  it('no longer holds a lease whose connection dropped during the takeover step', async () => {
+    const exchange = uniqueName('t-lease');
+    cleanups.push(() => deleteAll([exchange]));
+    const node = uniqueName('fs');
+    const name = uniqueName('t-x');
+    const seen: boolean[] = [];
+    const x = lease(exchange, name, {
+      reconnect: { baseMs: 5000, capMs: 5000 },
+      onAcquired: async (n) => {
+        seen.push(x.holds(n));
+        await closeConnectionsNamed(name);
+        await pollUntil('x disconnected', () => !x.connected, 5000);
+        seen.push(x.holds(n));
+      },
+    });
+    await x.start();
+    x.contend(node);
+    await pollUntil('takeover step done', () => seen.length === 2, 10_000);
+    expect(seen).toEqual([true, false]);
+    expect(x.isServing(node)).toBe(false);
+  });
+
   it('reads back the identity of every event published on the exchange', async () => {
     const exchange = uniqueName('t-lease');
     cleanups.push(() => deleteAll([exchange]));
