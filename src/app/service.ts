@@ -490,6 +490,8 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
       const started = performance.now();
       // What the previous holder sent just before it went may still be on its way back to us.
       await sleep(config.ha.settleMs);
+      // And all of it that reached the broker is read back (the read-back lags under load).
+      await leases.fence(3 * config.ha.takeoverMs);
       // Lost again meanwhile (its lease connection dropped): the next holder releases what is held.
       if (!leases.holds(node)) return;
       gate?.takeOver(node);

@@ -68,6 +68,8 @@ const SLOW_ROUNDS = 3;
 /** A lease given up to rebalance is left alone for this many rounds. */
 const COOLDOWN_ROUNDS = 4;
 const CLOSE_MS = 1000;
+/** Header of a fence: a message this instance sends to its own read-back queue (see fence()). */
+const FENCE_HEADER = 'x-confmgr-fence';
 
 interface Session {
   connection: ChannelModel;
@@ -77,6 +79,8 @@ interface Session {
   acquiring: Set<string>;
   /** The channel that consumes and publishes presence. */
   channel: Channel;
+  /** The private queue reading back what is published on the exchange. */
+  readBack: string;
 }
 
 export class NodeLeases implements ServedNodes {
@@ -101,6 +105,8 @@ export class NodeLeases implements ServedNodes {
   /** Leases in the order they were won (the newest is given up first). */
   private readonly wonOrder: string[] = [];
   private rebalancing = false;
+  private fences = 0;
+  private readonly fenceWaiters = new Map<string, () => void>();
 
   constructor(options: NodeLeasesOptions) {
     this.options = options;
@@ -313,10 +319,12 @@ export class NodeLeases implements ServedNodes {
     const url = withHeartbeat(this.options.url, this.options.heartbeatS ?? 1);
     const connection = await connectAmqp(url, this.options.connectionName, this.log);
     let channel: Channel;
+    let readBack: string;
     try {
       channel = await connection.createChannel();
       await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
       const q = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      readBack = q.queue;
       await channel.bindQueue(q.queue, this.options.exchange, `${EVENT_PREFIX}.#`);
       await channel.consume(q.queue, (msg) => this.onMessage(msg), { noAck: true });
       await channel.assertExchange(this.presenceExchange(), 'fanout', { durable: false, autoDelete: true });
@@ -331,7 +339,7 @@ export class NodeLeases implements ServedNodes {
       await closeWithin(connection, CLOSE_MS);
       return;
     }
-    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel };
+    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel, readBack };
     const closed = new Promise<void>((resolve) => {
       connection.on('close', () => {
         s.closed = true;
@@ -357,9 +365,45 @@ export class NodeLeases implements ServedNodes {
     if (p) this.peers.set(p.id, { held: p.held, at: Date.now(), ready: p.ready ? new Set(p.ready) : undefined });
   }
 
+  /**
+   * Resolves true once everything the broker had routed to the read-back queue before this call has
+   * been read back and reported (onPublished), false after `timeoutMs` or without a connection. A
+   * takeover waits for it: under load the read-back can lag seconds behind what the previous holder
+   * published, and what is not yet read back would be released again. The fence goes to this
+   * instance's own queue only (the default exchange), so no consumer of the exchange sees it.
+   */
+  fence(timeoutMs: number): Promise<boolean> {
+    const s = this.session;
+    if (!s || s.closed) return Promise.resolve(false);
+    const token = `${this.id}-${++this.fences}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.fenceWaiters.delete(token);
+        this.log.warn({ timeoutMs }, 'read-back fence not back in time: taking over with what was read back');
+        resolve(false);
+      }, timeoutMs);
+      this.fenceWaiters.set(token, () => {
+        clearTimeout(timer);
+        this.fenceWaiters.delete(token);
+        resolve(true);
+      });
+      try {
+        s.channel.sendToQueue(s.readBack, Buffer.alloc(0), { headers: { [FENCE_HEADER]: token } });
+      } catch (err) {
+        this.log.debug({ err }, 'read-back fence not sent');
+        this.fenceWaiters.get(token)?.();
+      }
+    });
+  }
+
   private onMessage(msg: ConsumeMessage | null): void {
     if (!msg) return;
     const h = msg.properties.headers ?? {};
+    const fence = h[FENCE_HEADER];
+    if (typeof fence === 'string') {
+      this.fenceWaiters.get(fence)?.();
+      return;
+    }
     const node = h[NODE_HEADER];
     const core = h[CORE_HEADER];
     const sequence = Number(h[SEQUENCE_HEADER]);

@@ -107,6 +107,26 @@ describe('NodeLeases (real RabbitMQ)', () => {
     expect(x.isServing(node)).toBe(false);
   });
 
+  it('a fence resolves once everything the broker took before it is read back', async () => {
+    const exchange = uniqueName('t-lease');
+    cleanups.push(() => deleteAll([exchange]));
+    let seen = 0;
+    const x = lease(exchange, uniqueName('t-x'), { onPublished: () => seen++ });
+    await x.start();
+    const c = await amqp.connect(AMQP_URL);
+    cleanups.push(() => c.close());
+    const ch = await c.createConfirmChannel();
+    const n = 5000;
+    for (let i = 1; i <= n; i++) {
+      ch.publish(exchange, 'conference.event.room.call', Buffer.from('{}'), { headers: { [NODE_HEADER]: 'A', [CORE_HEADER]: 'c1', [SEQUENCE_HEADER]: i } });
+    }
+    await ch.waitForConfirms();
+    expect(await x.fence(10_000)).toBe(true);
+    expect(seen).toBe(n);
+    await x.close();
+    expect(await x.fence(1000)).toBe(false); // no connection: nothing to wait for
+  });
+
   it('reads back the identity of every event published on the exchange', async () => {
     const exchange = uniqueName('t-lease');
     cleanups.push(() => deleteAll([exchange]));
