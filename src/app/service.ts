@@ -482,6 +482,7 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
     exchange: config.amqp.exchange,
     connectionName: amqpConnectionName('lease', instanceName),
     retryMs: config.ha.takeoverMs,
+    heartbeatS: config.ha.heartbeatS,
     reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: Math.min(config.amqp.reconnect.capMs, config.ha.takeoverMs) },
     onPublished: (node, core, sequence) => gate?.observe(node, core, sequence),
     // Given up to rebalance: what was taken from the node leaves before the lease does.

@@ -76,7 +76,7 @@ export interface Config {
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
   /** Standby pairs per FreeSWITCH node (src/bus/node-lease.ts); disabled: no lease, every node served. */
-  ha: { enabled: boolean; takeoverMs: number; settleMs: number; holdSize: number };
+  ha: { enabled: boolean; takeoverMs: number; settleMs: number; holdSize: number; heartbeatS: number };
 }
 
 /** Unknown keys named in one issue (a mapping may hold thousands). */
@@ -196,7 +196,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },
-    ha: { enabled: file.ha.enabled, takeoverMs: file.ha.takeover_ms, settleMs: file.ha.settle_ms, holdSize: file.ha.hold_size },
+    ha: { enabled: file.ha.enabled, takeoverMs: file.ha.takeover_ms, settleMs: file.ha.settle_ms, holdSize: file.ha.hold_size, heartbeatS: file.ha.heartbeat_s },
   };
 }
 
