@@ -19,11 +19,12 @@
  * code), unanswered after 10 s, reply latency.
  *
  * Usage: npm run bench -- failover [--rate 1000] [--members 4] [--kills 3] [--no-term] [--after 2000]
- *                                   [--cmd-interval 50] [--settle 2000] [--takeover-ms 1000]
+ *                                   [--cmd-interval 50] [--settle 2000] [--takeover-ms 1000] [--heartbeat-s 1]
  *   --kills N      SIGKILL rounds (instances in turn; default 3: each once)
  *   --no-term      skip the SIGTERM round
  *   --settle MS    steady time after the cluster is balanced again, before the next round
  *   --takeover-ms  the instances' ha.takeover_ms
+ *   --heartbeat-s  the instances' ha.heartbeat_s (their lease connections' AMQP heartbeat)
  *   --verbose      print the instances' lease log lines at the end
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -49,6 +50,7 @@ const AFTER_MS = arg('after', 2000);
 const CMD_INTERVAL_MS = arg('cmd-interval', 50);
 const SETTLE_MS = arg('settle', 2000);
 const TAKEOVER_MS = arg('takeover-ms', 1000);
+const HEARTBEAT_S = arg('heartbeat-s', 1);
 const VERBOSE = process.argv.includes('--verbose');
 const AUDITED = new Set(['start-talking', 'stop-talking', 'mute-member', 'unmute-member']);
 const GOAL_TAKEOVER_MS = 5000;
@@ -149,7 +151,7 @@ interface CommandStats {
 
 interface Round {
   label: string;
-  signal: 'SIGKILL' | 'SIGTERM';
+  signal: 'SIGKILL' | 'SIGTERM' | 'none';
   victim: string;
   nodes: string[];
   at: number;
@@ -219,6 +221,7 @@ storage:
 ha:
   enabled: true
   takeover_ms: ${TAKEOVER_MS}
+  heartbeat_s: ${HEARTBEAT_S}
 `;
       this.instances.push({ app, httpPort, commandQueue, config: writeConfig(this.tmp.dir, `${app}.yaml`, yaml), proc: undefined, log: [] });
     }
@@ -425,7 +428,7 @@ async function main(): Promise<void> {
     await c.open();
     console.log(
       `failover bench: ${INSTANCES} confmgr instances × ${NODES} simulated nodes (ha.enabled, one node list), ${RATE} events/s in all, ` +
-        `${KILLS} SIGKILL round(s)${TERM ? ' + 1 SIGTERM round' : ''}, a mute/unmute every ${CMD_INTERVAL_MS} ms per conference of the victim's nodes; ` +
+        `${KILLS} SIGKILL round(s)${TERM ? ' + 1 SIGTERM round' : ''}, ha.takeover_ms ${TAKEOVER_MS}, ha.heartbeat_s ${HEARTBEAT_S}, a mute/unmute every ${CMD_INTERVAL_MS} ms per conference of the victim's nodes; ` +
         `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
     );
     for (const i of c.instances) await c.startInstance(i);
@@ -434,7 +437,11 @@ async function main(): Promise<void> {
     await once(simChild, 'flooding');
     await sleep(1000);
     c.measuring = true;
-    await sleep(SETTLE_MS);
+    // Steady state first: the same commands to every conference while nothing fails.
+    const steadyAt = Date.now();
+    const steady = c.commander(c.nodeNames);
+    await sleep(Math.max(SETTLE_MS, 2000));
+    rounds.push({ label: 'steady', signal: 'none', victim: '–', nodes: [], at: steadyAt, takeover: new Map(), servedAgainMs: NaN, commands: await steady.stop(), end: Date.now() });
     for (let k = 0; k < KILLS; k++) {
       const r = await c.round(`kill ${k + 1}`, 'SIGKILL', c.instances[k % INSTANCES]!);
       rounds.push(r);
@@ -479,16 +486,17 @@ function report(c: Cluster, rounds: Round[], seconds: number): void {
     const lat = [...r.commands.latencies].sort((a, b) => a - b);
     const errors = [...r.commands.errors].map(([code, n]) => `${n} ${code}`).join(', ') || '0';
     console.log(
-      `| ${r.label} | ${r.signal} | ${r.victim} | ${r.nodes.length} | ${[...r.takeover.values()].join(', ') || '–'} | ${r.servedAgainMs} | ${lostHere} | ${dupHere} | ${r.commands.sent} | ${r.commands.answered} | ${errors} | ${r.commands.unanswered} | ${fmt(percentile(lat, 0.5), 1)} / ${fmt(percentile(lat, 0.99), 1)} / ${fmt(lat.at(-1) ?? NaN, 1)} |`,
+      `| ${r.label} | ${r.signal} | ${r.victim} | ${r.nodes.length} | ${[...r.takeover.values()].join(', ') || '–'} | ${fmt(r.servedAgainMs)} | ${lostHere} | ${dupHere} | ${r.commands.sent} | ${r.commands.answered} | ${errors} | ${r.commands.unanswered} | ${fmt(percentile(lat, 0.5), 1)} / ${fmt(percentile(lat, 0.99), 1)} / ${fmt(lat.at(-1) ?? NaN, 1)} |`,
     );
   });
   const takeovers = rounds.flatMap((r) => [...r.takeover.values()]).sort((a, b) => a - b);
   const killTakeovers = rounds.filter((r) => r.signal === 'SIGKILL').flatMap((r) => [...r.takeover.values()]).sort((a, b) => a - b);
-  const missing = rounds.reduce((s, r) => s + r.nodes.length - r.takeover.size, 0);
-  const allLat = rounds.flatMap((r) => r.commands.latencies).sort((a, b) => a - b);
-  const cmdSent = rounds.reduce((s, r) => s + r.commands.sent, 0);
-  const cmdOk = rounds.reduce((s, r) => s + r.commands.ok, 0);
-  const cmdAnswered = rounds.reduce((s, r) => s + r.commands.answered, 0);
+  const failures = rounds.filter((r) => r.signal !== 'none');
+  const missing = failures.reduce((s, r) => s + r.nodes.length - r.takeover.size, 0);
+  const allLat = failures.flatMap((r) => r.commands.latencies).sort((a, b) => a - b);
+  const cmdSent = failures.reduce((s, r) => s + r.commands.sent, 0);
+  const cmdOk = failures.reduce((s, r) => s + r.commands.ok, 0);
+  const cmdAnswered = failures.reduce((s, r) => s + r.commands.answered, 0);
   console.log('');
   console.log('| measure | figure | goal |');
   console.log('| --- | --- | --- |');
