@@ -6,7 +6,8 @@
  *
  * Runs in the serial phase, alone: it keeps four `confmgr` processes busy for about a minute, and under
  * heavy CPU load an instance's start-up can outlast the wait below. It is strict: a loss fails the
- * suite, and the failure lists each lost event with the phase it fell in and the lease log around it.
+ * suite, and the failure lists each lost event with the phase it fell in and the lease log around it
+ * (HA_REPORT=1 prints the lease log of a passing run too).
  */
 import { join } from 'node:path';
 import amqp from 'amqplib';
