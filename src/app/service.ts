@@ -329,9 +329,16 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     sync.on('resynced', (result) => {
       if (nodeUp(result.node)) leases.contend(result.node);
     });
-    // Whatever this instance already took from the node leaves before the lease does.
+    // Whatever this instance already took from the node leaves before the lease does. The lease goes
+    // even when the connection is already back: what the node sent meanwhile never reached this
+    // instance, only a standby's hold has it. Back and resynced by then, it contends again.
     cluster.on('down', (node) => {
-      void publisher.flush(config.ha.takeoverMs).then(() => (nodeUp(node) ? undefined : leases.withdraw(node)));
+      void publisher
+        .flush(config.ha.takeoverMs)
+        .then(() => leases.withdraw(node))
+        .then(() => {
+          if (nodeUp(node) && sync.state(node) === 'synced') leases.contend(node);
+        });
     });
   }
 
@@ -546,6 +553,7 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
     exchange: config.amqp.exchange,
     connectionName: amqpConnectionName('lease', instanceName),
     retryMs: config.ha.takeoverMs,
+    heartbeatS: config.ha.heartbeatS,
     reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: Math.min(config.amqp.reconnect.capMs, config.ha.takeoverMs) },
     onPublished: (node, core, sequence) => gate?.observe(node, core, sequence),
     // Given up to rebalance: what was taken from the node leaves before the lease does.
@@ -554,6 +562,10 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
       const started = performance.now();
       // What the previous holder sent just before it went may still be on its way back to us.
       await sleep(config.ha.settleMs);
+      // And all of it that reached the broker is read back (the read-back lags under load).
+      await leases.fence(3 * config.ha.takeoverMs);
+      // Lost again meanwhile (its lease connection dropped): the next holder releases what is held.
+      if (!leases.holds(node)) return;
       gate?.takeOver(node);
       metrics.takeover(node, (performance.now() - started) / 1000);
     },

@@ -15,17 +15,19 @@
  * A node is contended only while this instance can reach it (`contend` / `withdraw`, driven by the
  * node's ESL connection), so a standby that cannot see the node never takes it.
  *
- * Balance (several instances sharing one node list): every instance announces itself and how many
- * leases it holds on a fanout exchange each round; `share` = ceil(reachable nodes / live instances).
- * Under its share an instance tries every free lease each round; at or over it only every third round
- * (a node nobody else takes is still served); over it, while a live peer is under its share, it gives
- * its newest lease up (gracefully: stop publishing, flush, delete) and leaves it alone for a while.
+ * Balance (several instances sharing one node list): every instance announces itself, how many leases
+ * it holds and which nodes it contends for on a fanout exchange each round; `share` = ceil(reachable
+ * nodes / live instances). Under its share an instance tries every free lease each round; at or over
+ * it only every third round (a node nobody else takes is still served); over it, it gives up its
+ * newest lease that a live peer under its share contends for (gracefully: stop publishing, flush,
+ * delete) and leaves it alone for a while (src/bus/lease-balance.ts says why only to such a peer).
  */
 import { randomBytes } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { reconnectLoop, redactUrl, silentLogger, type BackoffOptions, type Logger } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
 import { CORE_HEADER, NODE_HEADER, SEQUENCE_HEADER } from './node-gate.js';
+import { leaseToGiveUp, parsePresence, type PeerPresence, type PresenceMessage } from './lease-balance.js';
 import { EVENT_PREFIX } from './routing.js';
 import type { ServedNodes } from './served-nodes.js';
 
@@ -66,6 +68,8 @@ const SLOW_ROUNDS = 3;
 /** A lease given up to rebalance is left alone for this many rounds. */
 const COOLDOWN_ROUNDS = 4;
 const CLOSE_MS = 1000;
+/** Header of a fence: a message this instance sends to its own read-back queue (see fence()). */
+const FENCE_HEADER = 'x-confmgr-fence';
 
 interface Session {
   connection: ChannelModel;
@@ -75,6 +79,8 @@ interface Session {
   acquiring: Set<string>;
   /** The channel that consumes and publishes presence. */
   channel: Channel;
+  /** The private queue reading back what is published on the exchange. */
+  readBack: string;
 }
 
 export class NodeLeases implements ServedNodes {
@@ -92,13 +98,15 @@ export class NodeLeases implements ServedNodes {
   private timer: NodeJS.Timeout | undefined;
   private takeovers = 0;
   private readonly id = randomBytes(8).toString('hex');
-  private readonly peers = new Map<string, { held: number; at: number }>();
+  private readonly peers = new Map<string, PeerPresence>();
   private round = 0;
   /** node → the round before which it is not tried again (given up to rebalance). */
   private readonly cooldown = new Map<string, number>();
   /** Leases in the order they were won (the newest is given up first). */
   private readonly wonOrder: string[] = [];
   private rebalancing = false;
+  private fences = 0;
+  private readonly fenceWaiters = new Map<string, () => void>();
 
   constructor(options: NodeLeasesOptions) {
     this.options = options;
@@ -109,6 +117,15 @@ export class NodeLeases implements ServedNodes {
 
   isServing(node: string): boolean {
     return this.serving.has(node);
+  }
+
+  /**
+   * Whether this instance's connection still holds the node's lease (won, and not lost since), served
+   * yet or not: a takeover step asks it before releasing what it held.
+   */
+  holds(node: string): boolean {
+    const s = this.session;
+    return s !== undefined && !s.closed && s.leases.has(node);
   }
 
   onChange(listener: () => void): () => void {
@@ -213,7 +230,8 @@ export class NodeLeases implements ServedNodes {
     const s = this.session;
     if (!s || s.closed) return;
     try {
-      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify({ id: this.id, held: s.leases.size })));
+      const presence: PresenceMessage = { id: this.id, held: s.leases.size, ready: [...this.reachable] };
+      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify(presence)));
     } catch (err) {
       this.log.debug({ err }, 'presence not sent');
     }
@@ -227,14 +245,16 @@ export class NodeLeases implements ServedNodes {
     return this.options.presenceExchange ?? `${this.options.exchange}.presence`;
   }
 
-  /** Over its share while a live peer is under its own: gives the newest lease up. */
+  /** Over its share: gives up the newest lease a live peer under its own share is ready to take. */
   private async rebalance(s: Session): Promise<void> {
     if (this.rebalancing || s.leases.size <= this.share()) return;
     const since = Date.now() - PEER_ROUNDS * this.retryMs;
     const share = this.share();
-    const someoneUnder = [...this.peers].some(([id, p]) => id !== this.id && p.at >= since && p.held < share);
-    if (!someoneUnder) return;
-    const node = [...this.wonOrder].reverse().find((n) => s.leases.has(n) && this.serving.has(n));
+    const node = leaseToGiveUp({
+      won: this.wonOrder.filter((n) => s.leases.has(n) && this.serving.has(n)),
+      peers: [...this.peers].filter(([id, p]) => id !== this.id && p.at >= since).map(([, p]) => p),
+      share,
+    });
     if (!node) return;
     this.rebalancing = true;
     try {
@@ -299,10 +319,12 @@ export class NodeLeases implements ServedNodes {
     const url = withHeartbeat(this.options.url, this.options.heartbeatS ?? 1);
     const connection = await connectAmqp(url, this.options.connectionName, this.log);
     let channel: Channel;
+    let readBack: string;
     try {
       channel = await connection.createChannel();
       await channel.assertExchange(this.options.exchange, 'topic', { durable: true });
       const q = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      readBack = q.queue;
       await channel.bindQueue(q.queue, this.options.exchange, `${EVENT_PREFIX}.#`);
       await channel.consume(q.queue, (msg) => this.onMessage(msg), { noAck: true });
       await channel.assertExchange(this.presenceExchange(), 'fanout', { durable: false, autoDelete: true });
@@ -317,7 +339,7 @@ export class NodeLeases implements ServedNodes {
       await closeWithin(connection, CLOSE_MS);
       return;
     }
-    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel };
+    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel, readBack };
     const closed = new Promise<void>((resolve) => {
       connection.on('close', () => {
         s.closed = true;
@@ -339,17 +361,49 @@ export class NodeLeases implements ServedNodes {
 
   private onPresence(msg: ConsumeMessage | null): void {
     if (!msg) return;
-    try {
-      const p = JSON.parse(msg.content.toString()) as { id?: unknown; held?: unknown };
-      if (typeof p.id === 'string' && typeof p.held === 'number') this.peers.set(p.id, { held: p.held, at: Date.now() });
-    } catch {
-      // not ours: ignored
-    }
+    const p = parsePresence(msg.content);
+    if (p) this.peers.set(p.id, { held: p.held, at: Date.now(), ready: p.ready ? new Set(p.ready) : undefined });
+  }
+
+  /**
+   * Resolves true once everything the broker had routed to the read-back queue before this call has
+   * been read back and reported (onPublished), false after `timeoutMs` or without a connection. A
+   * takeover waits for it: under load the read-back can lag seconds behind what the previous holder
+   * published, and what is not yet read back would be released again. The fence goes to this
+   * instance's own queue only (the default exchange), so no consumer of the exchange sees it.
+   */
+  fence(timeoutMs: number): Promise<boolean> {
+    const s = this.session;
+    if (!s || s.closed) return Promise.resolve(false);
+    const token = `${this.id}-${++this.fences}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.fenceWaiters.delete(token);
+        this.log.warn({ timeoutMs }, 'read-back fence not back in time: taking over with what was read back');
+        resolve(false);
+      }, timeoutMs);
+      this.fenceWaiters.set(token, () => {
+        clearTimeout(timer);
+        this.fenceWaiters.delete(token);
+        resolve(true);
+      });
+      try {
+        s.channel.sendToQueue(s.readBack, Buffer.alloc(0), { headers: { [FENCE_HEADER]: token } });
+      } catch (err) {
+        this.log.debug({ err }, 'read-back fence not sent');
+        this.fenceWaiters.get(token)?.();
+      }
+    });
   }
 
   private onMessage(msg: ConsumeMessage | null): void {
     if (!msg) return;
     const h = msg.properties.headers ?? {};
+    const fence = h[FENCE_HEADER];
+    if (typeof fence === 'string') {
+      this.fenceWaiters.get(fence)?.();
+      return;
+    }
     const node = h[NODE_HEADER];
     const core = h[CORE_HEADER];
     const sequence = Number(h[SEQUENCE_HEADER]);

@@ -378,6 +378,11 @@ export function fileSchema(knownEvents: readonly string[]) {
         takeover_ms: int(200, 60_000).default(1_000),
         /** After winning a lease, how long to keep reading what the previous holder published before releasing. */
         settle_ms: int(0, 10_000).default(300),
+        /**
+         * AMQP heartbeat of the lease connection, seconds: the broker drops a cut-off holder's leases after
+         * about two missed beats, and as well those of a holder whose event loop is starved that long.
+         */
+        heartbeat_s: int(1, 60).default(1),
         /** Events of a node this instance does not serve, held for a takeover; the oldest go first. */
         hold_size: int(1, 10_000_000).default(100_000),
       })

@@ -43,4 +43,28 @@ describe('NodeLeases sharing one node list (real RabbitMQ)', () => {
     await pollUntil('every node served again', () => [...layout()].sort().join() === '1,2' && everyNodeOnce(), 10_000);
     expect(Date.now() - t0).toBeLessThan(5000);
   }, 60_000);
+
+  it('gives a lease up only to a peer that contends for that node (resynced), never to one still connecting', async () => {
+    const exchange = uniqueName('t-lease');
+    cleanups.push(() => deleteAll([exchange, `${exchange}.presence`]));
+    const [a, b] = [uniqueName('fsA'), uniqueName('fsB')];
+    const make = (): NodeLeases => {
+      const l = new NodeLeases({ url: AMQP_URL, exchange, connectionName: uniqueName('t-bal'), retryMs: 200, reconnect: { baseMs: 50, capMs: 200 } });
+      cleanups.push(() => l.close());
+      return l;
+    };
+    const x = make();
+    await x.start();
+    x.contend(a);
+    x.contend(b);
+    await pollUntil('x holds both', () => x.isServing(a) && x.isServing(b));
+    const y = make();
+    await y.start();
+    // y is live (announces itself, holds nothing) but contends for no node yet: nothing is handed to it.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect([x.isServing(a), x.isServing(b)]).toEqual([true, true]);
+    y.contend(a);
+    await pollUntil('y takes the node it is ready for', () => y.isServing(a) && !x.isServing(a), 5000);
+    expect(x.isServing(b)).toBe(true);
+  }, 30_000);
 });

@@ -85,6 +85,48 @@ describe('NodeLeases (real RabbitMQ)', () => {
     await expect(ch.checkQueue(leaseQueueName(node))).rejects.toMatchObject({ code: 404 });
   });
 
+  it('no longer holds a lease whose connection dropped during the takeover step', async () => {
+    const exchange = uniqueName('t-lease');
+    cleanups.push(() => deleteAll([exchange]));
+    const node = uniqueName('fs');
+    const name = uniqueName('t-x');
+    const seen: boolean[] = [];
+    const x = lease(exchange, name, {
+      reconnect: { baseMs: 5000, capMs: 5000 },
+      onAcquired: async (n) => {
+        seen.push(x.holds(n));
+        await closeConnectionsNamed(name);
+        await pollUntil('x disconnected', () => !x.connected, 5000);
+        seen.push(x.holds(n));
+      },
+    });
+    await x.start();
+    x.contend(node);
+    await pollUntil('takeover step done', () => seen.length === 2, 10_000);
+    expect(seen).toEqual([true, false]);
+    expect(x.isServing(node)).toBe(false);
+  });
+
+  it('a fence resolves once everything the broker took before it is read back', async () => {
+    const exchange = uniqueName('t-lease');
+    cleanups.push(() => deleteAll([exchange]));
+    let seen = 0;
+    const x = lease(exchange, uniqueName('t-x'), { onPublished: () => seen++ });
+    await x.start();
+    const c = await amqp.connect(AMQP_URL);
+    cleanups.push(() => c.close());
+    const ch = await c.createConfirmChannel();
+    const n = 5000;
+    for (let i = 1; i <= n; i++) {
+      ch.publish(exchange, 'conference.event.room.call', Buffer.from('{}'), { headers: { [NODE_HEADER]: 'A', [CORE_HEADER]: 'c1', [SEQUENCE_HEADER]: i } });
+    }
+    await ch.waitForConfirms();
+    expect(await x.fence(10_000)).toBe(true);
+    expect(seen).toBe(n);
+    await x.close();
+    expect(await x.fence(1000)).toBe(false); // no connection: nothing to wait for
+  });
+
   it('reads back the identity of every event published on the exchange', async () => {
     const exchange = uniqueName('t-lease');
     cleanups.push(() => deleteAll([exchange]));
