@@ -252,6 +252,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
             // Not live here at all: run it as a single instance would (the executor answers, or dials).
             return hosts.length === 0 || hosts.some((n) => served.isServing(n));
           },
+          handoverWaitMs: config.ha.enabled ? config.ha.commandWaitMs : 0,
           accountOf: conferenceAccountLookup({ documents: records.documents, attributions: records.attributions, registry: live, defaultAccount: config.http.defaultAccountId }),
           reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
           logger,

@@ -84,6 +84,17 @@ export interface AmqpCommandIntakeOptions {
    */
   servesConference?: (conference: string) => boolean;
   /**
+   * A command from the shared queue for a conference live here only on a node another instance serves
+   * (or nobody serves yet) is, for up to this long, published again on the senders' exchange every
+   * `rerouteEveryMs` instead of being refused: a node changing hands (a takeover, a rebalance, a
+   * SIGTERM handover) leaves its conferences unbound for a moment, and the command then reaches
+   * whichever instance binds them first (this one included). Past it: CONFERENCE_NOT_FOUND. Default 0
+   * (refused at once).
+   */
+  handoverWaitMs?: number;
+  /** See handoverWaitMs. Default 250 ms. */
+  rerouteEveryMs?: number;
+  /**
    * Messages held at once (AMQP prefetch): different conferences run in parallel up to this, each
    * conference in order. Memory bound: prefetch × maxBodyBytes. Default 64.
    */
@@ -132,7 +143,12 @@ export interface CommandIntakeStats {
   noReplyTo: number;
   /** Copied to the dead-letter queue (or, when it is unavailable, only logged) and acked. */
   deadLettered: number;
+  /** Sent back through the routing exchange while their conference's node changed hands (handoverWaitMs). */
+  rerouted: number;
 }
+
+/** Header of a rerouted command: when (epoch ms) its handover wait ends. */
+const HANDOVER_UNTIL_HEADER = 'x-confmgr-handover-until';
 
 /** How long close() waits for the broker to answer connection.close (a stalled broker never does). */
 const CONNECTION_CLOSE_MS = 1000;
@@ -169,6 +185,8 @@ export class AmqpCommandIntake {
   readonly unroutedExchange: string;
   private readonly bindings: CommandBindings;
   private readonly servesConference: (conference: string) => boolean;
+  private readonly handoverWaitMs: number;
+  private readonly rerouteEveryMs: number;
   private readonly routedConferences: () => Iterable<string>;
   private readonly url: string;
   private readonly executor: ConferenceCommandExecutor;
@@ -203,7 +221,7 @@ export class AmqpCommandIntake {
   private readonly active = new Set<Promise<void>>();
   /** Conference → the last pending message touching it (see inOrder). */
   private readonly tails = new Map<string, Promise<void>>();
-  private readonly counts = { received: 0, succeeded: 0, failed: 0, invalid: 0, replied: 0, noReplyTo: 0, deadLettered: 0 };
+  private readonly counts = { received: 0, succeeded: 0, failed: 0, invalid: 0, replied: 0, noReplyTo: 0, deadLettered: 0, rerouted: 0 };
 
   constructor(options: AmqpCommandIntakeOptions) {
     this.url = options.url;
@@ -217,6 +235,8 @@ export class AmqpCommandIntake {
     this.routedConferences = options.routedConferences ?? (() => []);
     this.bindings = new CommandBindings({ desired: this.routedConferences, ...(options.logger ? { logger: options.logger } : {}) });
     this.servesConference = options.servesConference ?? (() => true);
+    this.handoverWaitMs = options.handoverWaitMs ?? 0;
+    this.rerouteEveryMs = options.rerouteEveryMs ?? 250;
     this.prefetch = options.prefetch ?? 64;
     this.timeoutMs = options.commandTimeoutMs ?? 30_000;
     this.messageTimeoutMs = options.messageTimeoutMs ?? 60_000;
@@ -409,6 +429,7 @@ export class AmqpCommandIntake {
       else if (err instanceof UnparsableCommandMessageError) deadLetter = 'not_json';
       else if (!replyTo) deadLetter = 'invalid_no_reply_to';
     }
+    if (parsed && !routed && (await this.rerouted(channel, msg, parsed))) return;
     let reply: CommandReply;
     try {
       if (parsed) {
@@ -444,6 +465,41 @@ export class AmqpCommandIntake {
       // The channel closed under us: the broker will redeliver the unacked message.
       this.log.warn({ err }, 'could not reply/ack a command');
     }
+  }
+
+  /**
+   * During a node's handover (see handoverWaitMs): waits a moment, then, unless this instance now
+   * serves every conference of the message, publishes it again on the senders' exchange with its own
+   * key (the routing exchange is internal: publishing there is refused), same body and properties, so
+   * its reply still goes to the sender; acks it once the broker confirmed the copy. True when the
+   * message was handed on (nothing more to do with it).
+   */
+  private async rerouted(channel: ConfirmChannel, msg: ConsumeMessage, parsed: ParsedCommandMessage): Promise<boolean> {
+    if (this.handoverWaitMs <= 0 || msg.fields.routingKey === DISCOVERY_KEY) return false;
+    const conferences = messageConferences(parsed);
+    if (conferences.every((c) => this.servesConference(c))) return false;
+    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
+    const given = Number(headers[HANDOVER_UNTIL_HEADER]);
+    const until = Number.isFinite(given) && given > 0 ? Math.min(given, Date.now() + this.handoverWaitMs) : Date.now() + this.handoverWaitMs;
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(this.rerouteEveryMs, until - Date.now())));
+    if (this.stopping || conferences.every((c) => this.servesConference(c))) return false;
+    const p = msg.properties;
+    const options: Record<string, unknown> = { headers: { ...headers, [HANDOVER_UNTIL_HEADER]: until } };
+    for (const k of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'messageId', 'timestamp', 'appId', 'type', 'deliveryMode'] as const) {
+      if (p[k] !== undefined && p[k] !== null) options[k] = p[k];
+    }
+    try {
+      await new Promise<void>((resolve, reject) =>
+        channel.publish(this.exchange, msg.fields.routingKey, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
+      );
+      channel.ack(msg);
+      this.counts.rerouted++;
+    } catch (err) {
+      // Not confirmed (channel gone): the unacked original is redelivered, nothing is lost.
+      this.log.warn({ err, routingKey: msg.fields.routingKey }, 'could not reroute a command during a handover');
+    }
+    return true;
   }
 
   /**

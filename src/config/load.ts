@@ -81,7 +81,7 @@ export interface Config {
   shutdown: { timeoutMs: number };
   memory: { compact: boolean };
   /** Standby pairs per FreeSWITCH node (src/bus/node-lease.ts); disabled: no lease, every node served. */
-  ha: { enabled: boolean; takeoverMs: number; settleMs: number; holdSize: number; heartbeatS: number };
+  ha: { enabled: boolean; takeoverMs: number; settleMs: number; holdSize: number; heartbeatS: number; commandWaitMs: number };
   /** The cluster-wide view of the REST API and CLI (src/bus/cluster-view.ts). */
   clusterView: { enabled: boolean; gatherMs: number; forwardTimeoutMs: number };
 }
@@ -205,7 +205,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
     log: { level: file.log.level, pretty: file.log.pretty },
     shutdown: { timeoutMs: file.shutdown.timeout_ms },
     memory: { compact: file.memory.compact },
-    ha: { enabled: file.ha.enabled, takeoverMs: file.ha.takeover_ms, settleMs: file.ha.settle_ms, holdSize: file.ha.hold_size, heartbeatS: file.ha.heartbeat_s },
+    ha: { enabled: file.ha.enabled, takeoverMs: file.ha.takeover_ms, settleMs: file.ha.settle_ms, holdSize: file.ha.hold_size, heartbeatS: file.ha.heartbeat_s, commandWaitMs: file.ha.command_wait_ms },
     clusterView: {
       enabled: file.cluster_view.enabled ?? file.ha.enabled,
       gatherMs: file.cluster_view.gather_ms,

@@ -385,6 +385,11 @@ export function fileSchema(knownEvents: readonly string[]) {
         heartbeat_s: int(1, 60).default(1),
         /** Events of a node this instance does not serve, held for a takeover; the oldest go first. */
         hold_size: int(1, 10_000_000).default(100_000),
+        /**
+         * A command for a conference whose node is changing hands is rerouted for up to this long, until
+         * the instance taking the node over has bound it, instead of being answered CONFERENCE_NOT_FOUND.
+         */
+        command_wait_ms: int(0, 60_000).default(5_000),
       })
       .prefault({}),
     /**

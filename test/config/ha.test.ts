@@ -9,7 +9,7 @@ freeswitch:
 
 describe('ha config', () => {
   it('defaults: off, 1 s retries, 300 ms settle, 1 s lease heartbeat', () => {
-    expect(parseConfig(MIN, 't.yaml', { env: {} }).ha).toEqual({ enabled: false, takeoverMs: 1000, settleMs: 300, holdSize: 100_000, heartbeatS: 1 });
+    expect(parseConfig(MIN, 't.yaml', { env: {} }).ha).toEqual({ enabled: false, takeoverMs: 1000, settleMs: 300, holdSize: 100_000, heartbeatS: 1, commandWaitMs: 5000 });
   });
 
   it('takes a longer lease heartbeat (an overloaded host) and refuses one out of bounds', () => {
