@@ -482,8 +482,9 @@ export class AmqpCommandIntake {
     const given = Number(headers[HANDOVER_UNTIL_HEADER]);
     const until = Number.isFinite(given) && given > 0 ? Math.min(given, Date.now() + this.handoverWaitMs) : Date.now() + this.handoverWaitMs;
     if (Date.now() >= until) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(this.rerouteEveryMs, until - Date.now())));
-    if (this.stopping || conferences.every((c) => this.servesConference(c))) return false;
+    // Stopping: hand it on at once (it is not ours to refuse while another instance may take it).
+    if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, Math.min(this.rerouteEveryMs, until - Date.now())));
+    if (conferences.every((c) => this.servesConference(c))) return false;
     const p = msg.properties;
     const options: Record<string, unknown> = { headers: { ...headers, [HANDOVER_UNTIL_HEADER]: until } };
     for (const k of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'messageId', 'timestamp', 'appId', 'type', 'deliveryMode'] as const) {
