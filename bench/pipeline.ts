@@ -33,15 +33,18 @@
  *   --trace      confmgr children print their publisher's confirmed/s, buffer, window and CPU every second
  *   --semi-space MB  run confmgr with `node --max-semi-space-size=MB` (V8 young generation; default V8's)
  *   --node-flags "…"  more node/V8 flags for the confmgr children (e.g. "--optimize-for-size")
- *   --prof DIR   run every confmgr child with `node --cpu-prof` (profiles in DIR/confmgr-<sink>-<rate>/)
+ *   --prof DIR   run every confmgr child with `node --cpu-prof` (profiles in DIR/confmgr-<variant>-<sink>-<rate>/)
+ *   --alloc-prof DIR  sample the allocations of every confmgr child over the measured window, collected
+ *                objects included (DIR/confmgr-<variant>-<sink>-<rate>.heapprofile, for Chrome DevTools)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector/promises';
 import { createService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/index.js';
 import { eventRoutingKey } from '../src/bus/routing.js';
@@ -264,7 +267,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
       })();
     } else if (m.type === 'begin') {
       counting = true;
-      process.send!({ type: 'begun' });
+      void startAllocationSampling().then(() => process.send!({ type: 'begun' }));
     } else if (m.type === 'finish') {
       void (async () => {
         // Until all arrived, or nothing more for 3 s (the simulator drops events for, and then
@@ -275,6 +278,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
           await new Promise((r) => setTimeout(r, 100));
         }
         if (sink === 'amqp') await publisher.flush(120_000);
+        await stopAllocationSampling(`confmgr-${variant}-${sink}-${strArg('rate') ?? ''}`);
         lat.sort((a, b) => a - b);
         const report: SinkReport = {
           count,
@@ -296,6 +300,26 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
     }
   });
   process.send!({ type: 'ready', ...(service.http ? { url: service.http.url } : {}) });
+}
+
+// Allocation sampling (--alloc-prof): every allocation sampled, also of objects already collected.
+let allocSession: Session | undefined;
+
+async function startAllocationSampling(): Promise<void> {
+  if (!strArg('alloc-prof')) return;
+  allocSession = new Session();
+  allocSession.connect();
+  await allocSession.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
+
+async function stopAllocationSampling(name: string): Promise<void> {
+  const dir = strArg('alloc-prof');
+  if (!allocSession || !dir) return;
+  const { profile } = await allocSession.post('HeapProfiler.stopSampling');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.heapprofile`), JSON.stringify(profile));
+  allocSession.disconnect();
+  allocSession = undefined;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -436,7 +460,7 @@ async function phase(
     const logFd = whole ? openSync(logFile, 'w') : undefined;
     const child = forkRole(
       'confmgr',
-      ['--port', String(port), '--exchange', exchange, '--sink', sink, '--variant', variant, ...trace],
+      ['--port', String(port), '--exchange', exchange, '--sink', sink, '--variant', variant, '--rate', String(rate), ...trace, ...(strArg('alloc-prof') ? ['--alloc-prof', strArg('alloc-prof')!] : [])],
       execArgv,
       whole ? { env: { ...process.env, ...LAUNCHER_ENV }, stdoutFd: logFd! } : {},
     );
