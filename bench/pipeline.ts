@@ -174,6 +174,8 @@ async function simMain(): Promise<void> {
 
 interface SinkReport extends ConsumerReport {
   rssMb: number;
+  /** RSS when the measured flood began (after start-up and the warm-up). */
+  rssBeginMb: number;
 }
 
 async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count', variant: Variant): Promise<void> {
@@ -213,6 +215,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
   let firstAt = 0;
   let lastAt = 0;
   let lat: number[] = [];
+  let rssBeginMb = NaN;
   if (sink === 'amqp') {
     publisher.publish = (out: OutboundEvent) => {
       // The payload object is fresh per event: appending the key costs next to nothing (a spread copy
@@ -267,6 +270,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
       })();
     } else if (m.type === 'begin') {
       counting = true;
+      rssBeginMb = process.memoryUsage.rss() / 1e6;
       void startAllocationSampling().then(() => process.send!({ type: 'begun' }));
     } else if (m.type === 'finish') {
       void (async () => {
@@ -288,6 +292,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
           p99: percentile(lat, 0.99),
           max: lat.at(-1) ?? NaN,
           rssMb: (process.resourceUsage().maxRSS * 1024) / 1e6,
+          rssBeginMb,
         };
         lat = [];
         process.send!({ type: 'finished', report, stats: publisher.stats(), samples });
@@ -405,6 +410,7 @@ interface PhaseResult {
   floodMs: number;
   report: ConsumerReport;
   rssMb: number;
+  rssBeginMb: number;
   stats: { dropped: Record<string, number>; confirmed: number; resent: number };
   samples: { body: string; key: string }[];
   cpu: Record<string, number>;
@@ -518,7 +524,7 @@ async function phase(
       }
       const cpu = meter.since();
       const cpuUs = (meter.seconds('confmgr') * 1e6) / Math.max(1, report.count);
-      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, stats: fin.stats, samples: fin.samples, cpu, cpuUs, wsGot };
+      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, rssBeginMb: fin.report.rssBeginMb, stats: fin.stats, samples: fin.samples, cpu, cpuUs, wsGot };
     } finally {
       ws?.send({ type: 'stop' });
       child.send({ type: 'stop' });
@@ -588,7 +594,7 @@ async function main(): Promise<void> {
       p50: r.report.p50,
       p99: r.report.p99,
       rssMb: r.rssMb,
-      note,
+      note: `${note}; RSS ${r.rssBeginMb.toFixed(0)} MB when the flood began`,
     });
     const cpuLines: string[] = [];
 
