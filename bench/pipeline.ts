@@ -30,6 +30,8 @@
  *   --variants   which confmgr variants to run (default both, side by side)
  *   --no-sink    skip the counting-sink rows
  *   --no-broker  only the counting-sink rows, no broker needed (profiling the event path)
+ *   --whole-tsx  run the whole variant under tsx like the narrow one (default: compiled by tsc into a
+ *                temporary folder first and run by plain node, as `confmgr start` runs dist/)
  *   --trace      confmgr children print their publisher's confirmed/s, buffer, window and CPU every second
  *   --semi-space MB  run confmgr with `node --max-semi-space-size=MB` (V8 young generation; default V8's)
  *   --node-flags "…"  more node/V8 flags for the confmgr children (e.g. "--optimize-for-size")
@@ -37,10 +39,11 @@
  *   --alloc-prof DIR  sample the allocations of every confmgr child over the measured window, collected
  *                objects included (DIR/confmgr-<variant>-<sink>-<rate>.heapprofile, for Chrome DevTools)
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
@@ -75,13 +78,48 @@ function once<T extends Msg>(child: ChildProcess, type: string): Promise<T> {
 
 type Variant = 'narrow' | 'whole';
 
-function forkRole(role: string, args: string[] = [], extraExecArgv: string[] = [], more: { env?: NodeJS.ProcessEnv; stdoutFd?: number } = {}): ChildProcess {
-  return fork(SELF, ['--role', role, ...args], {
-    execArgv: [...process.execArgv, ...extraExecArgv],
+function forkRole(
+  role: string,
+  args: string[] = [],
+  extraExecArgv: string[] = [],
+  more: { env?: NodeJS.ProcessEnv; stdoutFd?: number; compiled?: string } = {},
+): ChildProcess {
+  // Compiled: plain node on the JavaScript tsc made, without tsx's loader (its own thread and heap).
+  return fork(more.compiled ?? SELF, ['--role', role, ...args], {
+    execArgv: more.compiled ? extraExecArgv : [...process.execArgv, ...extraExecArgv],
     ...(more.env ? { env: more.env } : {}),
     ...(more.stdoutFd !== undefined ? { stdio: ['ignore', more.stdoutFd, 'inherit', 'ipc'] } : {}),
   });
 }
+
+/**
+ * This bench and the sources it imports compiled by tsc into a temporary folder (as `npm run build`
+ * compiles src/ for `confmgr start`), for the whole variant; returns the compiled bench's path.
+ */
+function compileBench(): { file: string; dir: string } {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'confmgr-bench-pipeline-'));
+  const tsconfig = join(dir, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      compilerOptions: { noEmit: false, rootDir: root, outDir: join(dir, 'out'), sourceMap: false, declaration: false, incremental: false, typeRoots: [join(root, 'node_modules', '@types')] },
+      include: [],
+      files: [SELF],
+    }),
+  );
+  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', tsconfig], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`tsc failed (${r.status}) compiling the bench for the whole variant`);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(join(dir, 'out', 'package.json'), JSON.stringify({ type: 'module', version: pkg.version }));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'out', 'node_modules'));
+  return { file: join(dir, 'out', 'bench', 'pipeline.js'), dir };
+}
+
+/** The compiled bench the whole variant's confmgr runs from (set by main unless --whole-tsx). */
+let compiled: string | undefined;
 
 /** bin/confmgr's runtime profile (the whole variant runs under it, as `confmgr start` does). */
 const LAUNCHER_FLAGS = ['--max-old-space-size=1024', '--max-semi-space-size=8'];
@@ -468,7 +506,7 @@ async function phase(
       'confmgr',
       ['--port', String(port), '--exchange', exchange, '--sink', sink, '--variant', variant, '--rate', String(rate), ...trace, ...(strArg('alloc-prof') ? ['--alloc-prof', strArg('alloc-prof')!] : [])],
       execArgv,
-      whole ? { env: { ...process.env, ...LAUNCHER_ENV }, stdoutFd: logFd! } : {},
+      whole ? { env: { ...process.env, ...LAUNCHER_ENV }, stdoutFd: logFd!, ...(compiled ? { compiled } : {}) } : {},
     );
     if (logFd !== undefined) closeSync(logFd);
     let ws: ChildProcess | undefined;
@@ -492,6 +530,11 @@ async function phase(
         }
       }
       if (ws) {
+        // The warm-up's last frames may still be on their way to the client: counted out once they stop.
+        for (let seen = -1, now = await wsCount(ws); now !== seen; now = await wsCount(ws)) {
+          seen = now;
+          await new Promise((r) => setTimeout(r, 200));
+        }
         ws.send({ type: 'reset' });
         await once(ws, 'reset');
       }
@@ -573,13 +616,16 @@ async function main(): Promise<void> {
   const sinkRows = !process.argv.includes('--no-sink');
   // Only the counting-sink rows, no broker at all (profiling the event path; --variants still applies).
   const brokerless = process.argv.includes('--no-broker');
+  const build = variants.includes('whole') && !process.argv.includes('--whole-tsx') ? compileBench() : undefined;
+  compiled = build?.file;
   const sim = forkRole('sim');
   const { port } = await once<Msg & { port: number }>(sim, 'ready');
   try {
     console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 cores, shared)`);
     console.log(
       `pipeline bench: simulator (${CONFERENCES}×${MEMBERS} members, own process) → ESL → confmgr (own process) → RabbitMQ ` +
-        `(confirms, persistent, durable queue) → consumer (own process); variants: ${variants.join(', ')}${prof ? `; CPU profiles in ${prof}` : ''}`,
+        `(confirms, persistent, durable queue) → consumer (own process); variants: ${variants.join(', ')}` +
+        `${compiled ? ' (whole: compiled by tsc, plain node)' : ''}${prof ? `; CPU profiles in ${prof}` : ''}`,
     );
     const offered = (r: PhaseResult): string => `offered ${Math.round(r.sent / (r.floodMs / 1000)).toLocaleString('en-US')}/s`;
     const lost = (r: PhaseResult): string =>
@@ -653,6 +699,7 @@ async function main(): Promise<void> {
     console.log(`publisher drops (flood, steady): ${dropped.join('; ')}`);
   } finally {
     sim.send({ type: 'stop' });
+    if (build) rmSync(build.dir, { recursive: true, force: true });
   }
 }
 
