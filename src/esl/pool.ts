@@ -1,5 +1,5 @@
 /**
- * One FreeSWITCH node: one event connection (`event plain …`) plus N command connections.
+ * One FreeSWITCH node: one event connection (`event json …`) plus N command connections.
  *
  * - Commands go to the least-loaded ready command connection, each of which runs one command at a time
  *   (p-queue, concurrency 1: FreeSWITCH answers one socket strictly in order anyway, and a timeout then
@@ -25,12 +25,6 @@ import { EslConnection, orderEventNames, type BgapiOptions } from './connection.
 import { TypedEmitter } from '../util/index.js';
 import { EslAuthError, EslConnectionClosedError, EslNodeDownError, EslOverloadError } from './errors.js';
 import type { ApiOptions, BackgroundJobResult, EslNode, NodeConfig, NodeEvents, NodeState } from './types.js';
-
-/**
- * Events are asked for as plain text: a plain event is indexed in one pass and only the headers read
- * are decoded (header-index.ts), where a json event must be parsed whole (JSON.parse of every header).
- */
-const EVENT_FORMAT = 'plain';
 
 export const DEFAULT_NODE_EVENTS: readonly string[] = ['BACKGROUND_JOB', 'HEARTBEAT', 'CUSTOM', 'conference::maintenance'];
 
@@ -100,7 +94,7 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
     this.log = (options.logger ?? silentLogger).child({ node: config.name });
     this.events = orderEventNames(config.events ?? DEFAULT_NODE_EVENTS);
     // Fail at construction, not at the first reconnect, on an event list that cannot be sent.
-    encode.event(EVENT_FORMAT, this.events);
+    encode.event('json', this.events);
     this.maxQueued = config.maxQueuedCommands ?? 1000;
     this.apiTimeoutMs = config.apiTimeoutMs ?? 5000;
     this.livenessIntervalMs = config.livenessIntervalMs ?? 20_000;
@@ -289,7 +283,7 @@ export class EslNodePool extends TypedEmitter<NodeEvents> implements EslNode {
       }
       // Command connections hear BACKGROUND_JOB to correlate their own bgapi jobs (FreeSWITCH fires the
       // job's event to every subscriber, so each connection ignores Job-UUIDs it did not generate).
-      await conn.subscribe(slot.role === 'event' ? this.events : ['BACKGROUND_JOB'], EVENT_FORMAT, { timeoutMs: this.apiTimeoutMs });
+      await conn.subscribe(slot.role === 'event' ? this.events : ['BACKGROUND_JOB'], 'json', { timeoutMs: this.apiTimeoutMs });
       // Bytes right behind the reply (garbage, a disconnect notice) may have closed it already, and its
       // 'close' went by before any listener of ours: that is a failed attempt, not a ready connection.
       if (!conn.isReady) {

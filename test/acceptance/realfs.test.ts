@@ -149,8 +149,8 @@ describe('against a scripted FreeSWITCH answering as 1.10 does where the simulat
     // the event connection's subscription is the one that names CUSTOM.
     const subscribes = fake.commands.filter((c) => c.startsWith('event '));
     const subscribe = subscribes.find((c) => /\bCUSTOM\b/.test(c));
-    expect(subscribes.every((c) => c.startsWith('event plain '))).toBe(true);
-    expect(subscribe).toMatch(/^event plain .*\bCUSTOM conference::maintenance$/);
+    expect(subscribes.every((c) => c.startsWith('event json '))).toBe(true);
+    expect(subscribe).toMatch(/^event json .*\bCUSTOM conference::maintenance$/);
     await svc!.waitForOutput(/conference state resynced/, 20_000);
     expect(svc!.output).not.toMatch(/resync failed/);
   });

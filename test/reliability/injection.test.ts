@@ -17,22 +17,22 @@ import { REL_ACCOUNT, REL_TOKEN, startRelRig, waitUntil, wireCommandLines, type 
 
 const CONF = 'rel-inj';
 /** Text that must never appear on the wire, whatever the path. */
-const MARKERS = ['uuid_kill', 'event xml', 'api status', 'fsctl', 'sendmsg', 'INJECTED'];
+const MARKERS = ['uuid_kill', 'event plain', 'api status', 'fsctl', 'sendmsg', 'INJECTED'];
 
 const BAD_CONFERENCES = [
   `${CONF}\n\napi uuid_kill INJECTED`,
-  `${CONF}\r\nevent xml ALL`,
+  `${CONF}\r\nevent plain ALL`,
   `${CONF} all`,
   `${CONF}\tkick all`,
   `${CONF}\u0000INJECTED`,
   'list',
-  `x\r\nevent xml ALL`,
+  `x\r\nevent plain ALL`,
 ];
-const BAD_MEMBERS = ['1 all', '1\n\napi uuid_kill INJECTED', '1\r\nevent xml ALL', '1\u0000', '1\tall', 'all kick', '-1', '1.5'];
+const BAD_MEMBERS = ['1 all', '1\n\napi uuid_kill INJECTED', '1\r\nevent plain ALL', '1\u0000', '1\tall', 'all kick', '-1', '1.5'];
 const BAD_FILES = [
   '/tmp/a.wav\n\napi uuid_kill INJECTED',
   '/tmp/a.wav all',
-  '/tmp/a.wav\r\nevent xml ALL',
+  '/tmp/a.wav\r\nevent plain ALL',
   '/tmp/a\u0000.wav',
   '/tmp/a.wav\tINJECTED',
   '"/tmp/a b.wav"',
@@ -222,7 +222,7 @@ describe('REST API carrying injection (valid token)', () => {
       if (/[\s\0]/.test(c)) attempts.push(['PUT', `${acct}/conferences`, { data: { id: c, name: 'x' } }]);
     }
     for (const m of BAD_MEMBERS) attempts.push(['PUT', `${acct}/conferences/${CONF}/participants/${enc(m)}`, { data: { action: 'mute' } }]);
-    for (const a of ['mute\n\napi uuid_kill INJECTED', 'mute all', 'lock\r\nevent xml ALL']) {
+    for (const a of ['mute\n\napi uuid_kill INJECTED', 'mute all', 'lock\r\nevent plain ALL']) {
       attempts.push(['PUT', `${acct}/conferences/${CONF}`, { data: { action: a } }]);
       attempts.push(['PUT', `${acct}/conferences/${CONF}/participants/1`, { data: { action: a } }]);
     }
@@ -279,7 +279,7 @@ describe('the bytes the simulator received', () => {
     for (const line of lines) {
       expect(line, JSON.stringify(line)).not.toContain('\n'); // a frame is exactly one command line
       expect(line, JSON.stringify(line)).not.toContain('\t');
-      expect(line).toMatch(/^(auth \S+|event plain [A-Za-z_: ]+|api .+|bgapi .+|filter .+|exit|linger|nolinger)$/);
+      expect(line).toMatch(/^(auth \S+|event json [A-Za-z_: ]+|api .+|bgapi .+|filter .+|exit|linger|nolinger)$/);
       const conf = /^api conference (\S+)(?: (.*))?$/.exec(line);
       if (conf && conf[1] !== 'json_list' && conf[1] !== 'list') {
         expect(conf[1], line).toMatch(CONFERENCE_NAME_RE);
