@@ -111,7 +111,10 @@ function compileBench(): { file: string; dir: string } {
   );
   const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', tsconfig], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`tsc failed (${r.status}) compiling the bench for the whole variant`);
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`tsc failed (${r.status}) compiling the bench for the whole variant`);
+  }
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   writeFileSync(join(dir, 'out', 'package.json'), JSON.stringify({ type: 'module', version: pkg.version }));
   symlinkSync(join(root, 'node_modules'), join(dir, 'out', 'node_modules'));
