@@ -3,8 +3,13 @@
  *
  *   simulator  (child)  real ESL over TCP, flood of start/stop-talking from 10 conferences × 10 members
  *   confmgr    (child)  src/app/service.ts's createService (EslCluster → parseConferenceEvent → ConferenceStateSync
- *                       → toOutboundEvent → AmqpPublisher + event hub, prom-client metrics), no HTTP/intake;
+ *                       → toOutboundEvent → AmqpPublisher + event hub, records, prom-client metrics), in two variants:
+ *                         narrow  no HTTP, no command intake, silent logger, SQLite in memory: the event path alone
+ *                         whole   the service as `confmgr start` runs it: HTTP API + WebSocket, AMQP command intake,
+ *                                 SQLite file, info logging (JSON lines to a file), default process metrics, and
+ *                                 bin/confmgr's runtime profile (its V8 flags and glibc malloc settings)
  *                       a fresh process per scenario (clean heap, its own peak RSS, its own CPU profile)
+ *   ws client  (child)  whole variant only: one WebSocket subscribed to the bench account's events, counting them
  *   consumer   (child)  one durable queue bound to `conference.event.#`, prefetch 2000, ack per message
  *   ceiling    (child)  raw amqplib ConfirmChannel: the SAME bodies confmgr produced (captured in a warm-up),
  *                       same routing keys, persistent, same 5000 window, same queue setup, same consumer
@@ -21,20 +26,33 @@
  *
  * Usage: npm run bench -- pipeline [--rate 30000] [--seconds 4] [--sink-rate <rate>]
  *                                  [--latency-rate 5000] [--latency-seconds 5] [--prof DIR]
+ *                                  [--variants narrow,whole] [--no-sink]
+ *   --variants   which confmgr variants to run (default both, side by side)
+ *   --no-sink    skip the counting-sink rows
+ *   --no-broker  only the counting-sink rows, no broker needed (profiling the event path)
+ *   --whole-tsx  run the whole variant under tsx like the narrow one (default: compiled by tsc into a
+ *                temporary folder first and run by plain node, as `confmgr start` runs dist/)
  *   --trace      confmgr children print their publisher's confirmed/s, buffer, window and CPU every second
  *   --semi-space MB  run confmgr with `node --max-semi-space-size=MB` (V8 young generation; default V8's)
  *   --node-flags "…"  more node/V8 flags for the confmgr children (e.g. "--optimize-for-size")
- *   --prof DIR   run every confmgr child with `node --cpu-prof` (profiles in DIR/confmgr-<sink>-<rate>/)
+ *   --prof DIR   run every confmgr child with `node --cpu-prof` (profiles in DIR/confmgr-<variant>-<sink>-<rate>/)
+ *   --alloc-prof DIR  sample the allocations of every confmgr child over the measured window, collected
+ *                objects included (DIR/confmgr-<variant>-<sink>-<rate>.heapprofile, for Chrome DevTools)
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import amqp from 'amqplib';
+import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector/promises';
 import { createService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/index.js';
 import { eventRoutingKey } from '../src/bus/routing.js';
 import type { OutboundEvent } from '../src/conference/types.js';
-import { silentLogger } from '../src/util/log.js';
+import { createLogger, silentLogger } from '../src/util/log.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { AMQP_URL, arg, awaitCount, percentile, rawCeiling, resetConsumer, strArg, withQueue, type ConsumerReport } from './_bus-common.js';
 
@@ -58,9 +76,61 @@ function once<T extends Msg>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-function forkRole(role: string, args: string[] = [], extraExecArgv: string[] = []): ChildProcess {
-  return fork(SELF, ['--role', role, ...args], { execArgv: [...process.execArgv, ...extraExecArgv] });
+type Variant = 'narrow' | 'whole';
+
+function forkRole(
+  role: string,
+  args: string[] = [],
+  extraExecArgv: string[] = [],
+  more: { env?: NodeJS.ProcessEnv; stdoutFd?: number; compiled?: string } = {},
+): ChildProcess {
+  // Compiled: plain node on the JavaScript tsc made, without tsx's loader (its own thread and heap).
+  return fork(more.compiled ?? SELF, ['--role', role, ...args], {
+    execArgv: more.compiled ? extraExecArgv : [...process.execArgv, ...extraExecArgv],
+    ...(more.env ? { env: more.env } : {}),
+    ...(more.stdoutFd !== undefined ? { stdio: ['ignore', more.stdoutFd, 'inherit', 'ipc'] } : {}),
+  });
 }
+
+/**
+ * This bench and the sources it imports compiled by tsc into a temporary folder (as `npm run build`
+ * compiles src/ for `confmgr start`), for the whole variant; returns the compiled bench's path.
+ */
+function compileBench(): { file: string; dir: string } {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'confmgr-bench-pipeline-'));
+  const tsconfig = join(dir, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      compilerOptions: { noEmit: false, rootDir: root, outDir: join(dir, 'out'), sourceMap: false, declaration: false, incremental: false, typeRoots: [join(root, 'node_modules', '@types')] },
+      include: [],
+      files: [SELF],
+    }),
+  );
+  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', tsconfig], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`tsc failed (${r.status}) compiling the bench for the whole variant`);
+  }
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(join(dir, 'out', 'package.json'), JSON.stringify({ type: 'module', version: pkg.version }));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'out', 'node_modules'));
+  return { file: join(dir, 'out', 'bench', 'pipeline.js'), dir };
+}
+
+/** The compiled bench the whole variant's confmgr runs from (set by main unless --whole-tsx). */
+let compiled: string | undefined;
+
+/** bin/confmgr's runtime profile (the whole variant runs under it, as `confmgr start` does). */
+const LAUNCHER_FLAGS = ['--max-old-space-size=1024', '--max-semi-space-size=8'];
+const LAUNCHER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_MMAP_THRESHOLD_: '33554432' };
+
+/** The whole variant's API token and account (its WebSocket client subscribes with them). */
+const WS_TOKEN = 'bench-pipeline-websocket-token';
+const WS_ACCOUNT = 'bench';
 
 // -------------------------------------------------------------------------------------------------
 // CPU accounting from /proc (Linux): who used the two cores during a scenario.
@@ -145,9 +215,13 @@ async function simMain(): Promise<void> {
 
 interface SinkReport extends ConsumerReport {
   rssMb: number;
+  /** RSS when the measured flood began (after start-up and the warm-up). */
+  rssBeginMb: number;
 }
 
-async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count'): Promise<void> {
+async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count', variant: Variant): Promise<void> {
+  const whole = variant === 'whole';
+  const dbFile = join(tmpdir(), `confmgr-bench-${process.pid}.sqlite`);
   const yaml = [
     'app_name: confmgr',
     'freeswitch:',
@@ -157,12 +231,23 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
     `  url: ${AMQP_URL}`,
     `  exchange: ${exchange}`,
     '  buffer_size: 1000000',
-    'log: { level: silent }',
-    "storage: { path: ':memory:' }",
+    ...(whole
+      ? [
+          `  command_queue: ${exchange}.commands`,
+          'http:',
+          '  listen: 127.0.0.1:0',
+          `  tokens: [{ token: ${WS_TOKEN}, account_id: ${WS_ACCOUNT} }]`,
+          `  default_account_id: ${WS_ACCOUNT}`,
+          'log: { level: info, pretty: false }',
+          `storage: { path: '${dbFile}' }`,
+        ]
+      : ['log: { level: silent }', "storage: { path: ':memory:' }"]),
     'publish_participant_event: [start-talking, stop-talking]',
   ].join('\n');
   const config = parseConfig(yaml, 'bench');
-  const service = await createService(config, { http: false, commandIntake: false, logger: silentLogger, instanceName: 'confmgr@bench' });
+  const service = whole
+    ? await createService(config, { defaultMetrics: true, logger: createLogger({ level: 'info', pretty: false }), instanceName: 'confmgr@bench' })
+    : await createService(config, { http: false, commandIntake: false, logger: silentLogger, instanceName: 'confmgr@bench' });
   const publisher = service.publisher;
   const realPublish = publisher.publish.bind(publisher);
   const samples: { body: string; key: string }[] = [];
@@ -171,6 +256,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
   let firstAt = 0;
   let lastAt = 0;
   let lat: number[] = [];
+  let rssBeginMb = NaN;
   if (sink === 'amqp') {
     publisher.publish = (out: OutboundEvent) => {
       // The payload object is fresh per event: appending the key costs next to nothing (a spread copy
@@ -225,7 +311,8 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
       })();
     } else if (m.type === 'begin') {
       counting = true;
-      process.send!({ type: 'begun' });
+      rssBeginMb = process.memoryUsage.rss() / 1e6;
+      void startAllocationSampling().then(() => process.send!({ type: 'begun' }));
     } else if (m.type === 'finish') {
       void (async () => {
         // Until all arrived, or nothing more for 3 s (the simulator drops events for, and then
@@ -236,6 +323,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
           await new Promise((r) => setTimeout(r, 100));
         }
         if (sink === 'amqp') await publisher.flush(120_000);
+        await stopAllocationSampling(`confmgr-${variant}-${sink}-${strArg('rate') ?? ''}`);
         lat.sort((a, b) => a - b);
         const report: SinkReport = {
           count,
@@ -245,15 +333,73 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
           p99: percentile(lat, 0.99),
           max: lat.at(-1) ?? NaN,
           rssMb: (process.resourceUsage().maxRSS * 1024) / 1e6,
+          rssBeginMb,
         };
         lat = [];
         process.send!({ type: 'finished', report, stats: publisher.stats(), samples });
       })();
     } else if (m.type === 'stop') {
-      void service.stop('bench').then(() => process.exit(0));
+      void service.stop('bench').then(() => {
+        if (whole) for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(f, { force: true });
+        process.exit(0);
+      });
     }
   });
-  process.send!({ type: 'ready' });
+  process.send!({ type: 'ready', ...(service.http ? { url: service.http.url } : {}) });
+}
+
+// Allocation sampling (--alloc-prof): every allocation sampled, also of objects already collected.
+let allocSession: Session | undefined;
+
+async function startAllocationSampling(): Promise<void> {
+  if (!strArg('alloc-prof')) return;
+  allocSession = new Session();
+  allocSession.connect();
+  await allocSession.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
+
+async function stopAllocationSampling(name: string): Promise<void> {
+  const dir = strArg('alloc-prof');
+  if (!allocSession || !dir) return;
+  const { profile } = await allocSession.post('HeapProfiler.stopSampling');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.heapprofile`), JSON.stringify(profile));
+  allocSession.disconnect();
+  allocSession = undefined;
+}
+
+// -------------------------------------------------------------------------------------------------
+// WebSocket client (child, whole variant): subscribed to every event of the bench account, counting.
+
+async function wsMain(url: string): Promise<void> {
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/v2/websocket`, { headers: { 'X-Auth-Token': WS_TOKEN } });
+  let count = 0;
+  let subscribed = false;
+  socket.on('message', (data) => {
+    if (subscribed) {
+      count++;
+      return;
+    }
+    const m = JSON.parse(String(data)) as { action?: string; status?: string };
+    if (m.action !== 'reply') return;
+    if (m.status !== 'success') throw new Error(`websocket subscribe refused: ${String(data)}`);
+    subscribed = true;
+    process.send!({ type: 'ready' });
+  });
+  socket.once('open', () => socket.send(JSON.stringify({ action: 'subscribe', request_id: 'bench', account_id: WS_ACCOUNT })));
+  socket.once('close', (code) => {
+    if (code !== 1001 && code !== 1000) console.error(`[ws] closed ${code}`);
+  });
+  process.on('message', (m: { type: string }) => {
+    if (m.type === 'reset') {
+      count = 0;
+      process.send!({ type: 'reset' });
+    } else if (m.type === 'count') process.send!({ type: 'count', count });
+    else if (m.type === 'stop') {
+      socket.close();
+      process.exit(0);
+    }
+  });
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -305,26 +451,74 @@ interface PhaseResult {
   floodMs: number;
   report: ConsumerReport;
   rssMb: number;
+  rssBeginMb: number;
   stats: { dropped: Record<string, number>; confirmed: number; resent: number };
   samples: { body: string; key: string }[];
   cpu: Record<string, number>;
   /** confmgr CPU µs per event received. */
   cpuUs: number;
+  /** Events the WebSocket client received (whole variant). */
+  wsGot?: number | undefined;
+}
+
+/** Deletes what a confmgr child declared on the broker (its exchange; the whole variant's command intake). */
+async function deleteBrokerObjects(exchange: string): Promise<void> {
+  const conn = await amqp.connect(AMQP_URL).catch(() => undefined);
+  if (!conn) return;
+  try {
+    const ch = await conn.createChannel();
+    const queue = `${exchange}.commands`;
+    await ch.deleteQueue(queue).catch(() => undefined);
+    for (const x of [`${exchange}.${queue}`, `${exchange}.${queue}.unrouted`, exchange]) await ch.deleteExchange(x).catch(() => undefined);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+function wsCount(ws: ChildProcess): Promise<number> {
+  const p = once<Msg & { count: number }>(ws, 'count');
+  ws.send({ type: 'count' });
+  return p.then((m) => m.count);
 }
 
 /** One scenario: a fresh confmgr child, a flood from the simulator, measured at the consumer (or sink). */
-async function phase(port: number, sim: ChildProcess, sink: 'amqp' | 'count', rate: number, seconds: number, prof: string | undefined, warmup = true): Promise<PhaseResult> {
-  const exchange = `bench-pipe-${process.pid}-${sink}-${rate}`;
+async function phase(
+  port: number,
+  sim: ChildProcess,
+  sink: 'amqp' | 'count',
+  rate: number,
+  seconds: number,
+  prof: string | undefined,
+  variant: Variant,
+  warmup = true,
+): Promise<PhaseResult> {
+  const exchange = `bench-pipe-${process.pid}-${variant}-${sink}-${rate}`;
+  const whole = variant === 'whole';
   const run = async (consumer: ChildProcess | undefined): Promise<PhaseResult> => {
     // One folder per scenario: node writes one profile per thread (the main thread is the big one).
-    const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/confmgr-${sink}-${rate}`] : [];
+    const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/confmgr-${variant}-${sink}-${rate}`] : [];
+    if (whole) execArgv.push(...LAUNCHER_FLAGS);
     const semi = arg('semi-space', 0);
     if (semi > 0) execArgv.push(`--max-semi-space-size=${semi}`);
     execArgv.push(...(strArg('node-flags') ?? '').split(/\s+/).filter((f) => f.startsWith('--')));
     const trace = process.argv.includes('--trace') ? ['--trace'] : [];
-    const child = forkRole('confmgr', ['--port', String(port), '--exchange', exchange, '--sink', sink, ...trace], execArgv);
+    // The whole variant logs JSON lines as `confmgr start` does, to a file (as when stdout is redirected).
+    const logFile = join(tmpdir(), `${exchange}.log`);
+    const logFd = whole ? openSync(logFile, 'w') : undefined;
+    const child = forkRole(
+      'confmgr',
+      ['--port', String(port), '--exchange', exchange, '--sink', sink, '--variant', variant, '--rate', String(rate), ...trace, ...(strArg('alloc-prof') ? ['--alloc-prof', strArg('alloc-prof')!] : [])],
+      execArgv,
+      whole ? { env: { ...process.env, ...LAUNCHER_ENV }, stdoutFd: logFd!, ...(compiled ? { compiled } : {}) } : {},
+    );
+    if (logFd !== undefined) closeSync(logFd);
+    let ws: ChildProcess | undefined;
     try {
-      await once(child, 'ready');
+      const ready = await once<Msg & { url?: string }>(child, 'ready');
+      if (whole) {
+        ws = forkRole('ws', ['--url', ready.url!]);
+        await once(ws, 'ready');
+      }
       // A fresh process is cold: hit at once by a flood, its interpreted code falls behind and the
       // simulator (like FreeSWITCH) drops it as a slow reader. Production processes are warm, so
       // each scenario starts with a warm-up flood that is left out of the figures.
@@ -338,9 +532,18 @@ async function phase(port: number, sim: ChildProcess, sink: 'amqp' | 'count', ra
           await resetConsumer(consumer);
         }
       }
+      if (ws) {
+        // The warm-up's last frames may still be on their way to the client: counted out once they stop.
+        for (let seen = -1, now = await wsCount(ws); now !== seen; now = await wsCount(ws)) {
+          seen = now;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        ws.send({ type: 'reset' });
+        await once(ws, 'reset');
+      }
       child.send({ type: 'begin' });
       await once(child, 'begun');
-      const meter = cpuMeter({ confmgr: child.pid, simulator: sim.pid, consumer: consumer?.pid, broker: consumer ? brokerPid() : undefined });
+      const meter = cpuMeter({ confmgr: child.pid, simulator: sim.pid, consumer: consumer?.pid, broker: consumer ? brokerPid() : undefined, ws: ws?.pid });
       const t0 = performance.now();
       const flooded = await floodSim(sim, rate, seconds);
       const floodMs = performance.now() - t0;
@@ -354,15 +557,32 @@ async function phase(port: number, sim: ChildProcess, sink: 'amqp' | 'count', ra
             new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`consumer did not get the ${got} events confmgr took`)), 120_000)),
           ])
         : fin.report;
+      // The WebSocket client gets every event too (a little after the broker's consumer, at most).
+      let wsGot: number | undefined;
+      if (ws) {
+        for (let idle = 0, seen = -1; idle < 20; ) {
+          wsGot = await wsCount(ws);
+          if (wsGot >= got) break;
+          idle = wsGot === seen ? idle + 1 : 0;
+          seen = wsGot;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       const cpu = meter.since();
       const cpuUs = (meter.seconds('confmgr') * 1e6) / Math.max(1, report.count);
-      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, stats: fin.stats, samples: fin.samples, cpu, cpuUs };
+      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, rssBeginMb: fin.report.rssBeginMb, stats: fin.stats, samples: fin.samples, cpu, cpuUs, wsGot };
     } finally {
+      ws?.send({ type: 'stop' });
       child.send({ type: 'stop' });
       await new Promise((r) => child.once('exit', r));
+      if (whole) rmSync(logFile, { force: true });
     }
   };
-  return sink === 'amqp' ? withQueue(exchange, (_q, consumer) => run(consumer)) : run(undefined);
+  try {
+    return sink === 'amqp' ? await withQueue(exchange, (_q, consumer) => run(consumer)) : await run(undefined);
+  } finally {
+    await deleteBrokerObjects(exchange);
+  }
 }
 
 function floodSim(child: ChildProcess, rate: number, seconds: number): Promise<{ sent: number; ms: number }> {
@@ -395,16 +615,53 @@ async function main(): Promise<void> {
   const latRate = arg('latency-rate', 5000);
   const latSeconds = arg('latency-seconds', 5);
   const prof = strArg('prof');
+  const variants = (strArg('variants') ?? 'narrow,whole').split(',').filter((v): v is Variant => v === 'narrow' || v === 'whole');
+  const sinkRows = !process.argv.includes('--no-sink');
+  // Only the counting-sink rows, no broker at all (profiling the event path; --variants still applies).
+  const brokerless = process.argv.includes('--no-broker');
+  const build = variants.includes('whole') && !process.argv.includes('--whole-tsx') ? compileBench() : undefined;
+  compiled = build?.file;
   const sim = forkRole('sim');
   const { port } = await once<Msg & { port: number }>(sim, 'ready');
   try {
     console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 cores, shared)`);
     console.log(
       `pipeline bench: simulator (${CONFERENCES}×${MEMBERS} members, own process) → ESL → confmgr (own process) → RabbitMQ ` +
-        `(confirms, persistent, durable queue) → consumer (own process)${prof ? `; CPU profiles in ${prof}` : ''}`,
+        `(confirms, persistent, durable queue) → consumer (own process); variants: ${variants.join(', ')}` +
+        `${compiled ? ' (whole: compiled by tsc, plain node)' : ''}${prof ? `; CPU profiles in ${prof}` : ''}`,
     );
+    const offered = (r: PhaseResult): string => `offered ${Math.round(r.sent / (r.floodMs / 1000)).toLocaleString('en-US')}/s`;
+    const lost = (r: PhaseResult): string =>
+      (r.received < r.sent ? `simulator dropped ${r.sent - r.received} for a slow reader; ` : '') +
+      (r.report.count === r.received ? 'nothing lost by confmgr' : `confmgr LOST ${r.received - r.report.count}`) +
+      (r.wsGot !== undefined ? `, WebSocket got ${r.wsGot}` : '');
+    const row = (scenario: string, r: PhaseResult, ratio: boolean, note: string): Row => ({
+      scenario,
+      rate: consumerRate(r.report),
+      cpuUs: r.cpuUs,
+      ratio,
+      p50: r.report.p50,
+      p99: r.report.p99,
+      rssMb: r.rssMb,
+      note: `${note}; RSS ${r.rssBeginMb.toFixed(0)} MB when the flood began`,
+    });
+    const cpuLines: string[] = [];
+
+    if (brokerless) {
+      const rows: Row[] = [];
+      for (const v of variants) {
+        const r = await phase(port, sim, 'count', sinkRate, seconds, prof, v);
+        rows.push(row(`${v}: confmgr without broker ${sinkRate}/s × ${seconds}s`, r, false, `${r.sent} events, ${offered(r)}, ${lost(r)} (counting sink)`));
+        cpuLines.push(`  ${v} no broker: ${fmtCpu(r.cpu)}`);
+      }
+      printTable(rows, NaN);
+      console.log('CPU (% of one core, over each scenario; the box has 2 cores):');
+      for (const l of cpuLines) console.log(l);
+      return;
+    }
+
     // Warm-up: JIT, broker queue creation, and a sample of confmgr's real bodies for the ceiling.
-    const warm = await phase(port, sim, 'amqp', 5000, 1, undefined, false);
+    const warm = await phase(port, sim, 'amqp', 5000, 1, undefined, 'narrow', false);
     const bodies = warm.samples.map((s) => s.body);
     const keys = warm.samples.map((s) => s.key);
     const avg = Math.round(bodies.reduce((s, b) => s + Buffer.byteLength(b), 0) / Math.max(1, bodies.length));
@@ -412,40 +669,47 @@ async function main(): Promise<void> {
     const n = Math.min(120_000, rate * seconds);
 
     const c1 = await ceiling(n, bodies, keys);
-    const flood = await phase(port, sim, 'amqp', rate, seconds, prof);
-    const noBroker = await phase(port, sim, 'count', sinkRate, seconds, prof);
-    const steady = await phase(port, sim, 'amqp', latRate, latSeconds, prof);
+    const measured: Row[] = [];
+    const dropped: string[] = [];
+    for (const v of variants) {
+      const flood = await phase(port, sim, 'amqp', rate, seconds, prof, v);
+      measured.push(row(`${v}: pipeline flood ${rate}/s × ${seconds}s`, flood, true, `${flood.sent} events, ${offered(flood)}, ${lost(flood)}, resent ${flood.stats.resent}`));
+      cpuLines.push(`  ${v} flood:     ${fmtCpu(flood.cpu)}`);
+      if (sinkRows) {
+        const noBroker = await phase(port, sim, 'count', sinkRate, seconds, prof, v);
+        measured.push(row(`${v}: confmgr without broker ${sinkRate}/s × ${seconds}s`, noBroker, true, `${noBroker.sent} events, ${offered(noBroker)}, ${lost(noBroker)} (counting sink)`));
+        cpuLines.push(`  ${v} no broker: ${fmtCpu(noBroker.cpu)}`);
+      }
+      const steady = await phase(port, sim, 'amqp', latRate, latSeconds, prof, v);
+      measured.push(row(`${v}: pipeline steady ${latRate}/s × ${latSeconds}s`, steady, false, `${steady.sent} events, ${lost(steady)}`));
+      cpuLines.push(`  ${v} steady:    ${fmtCpu(steady.cpu)}`);
+      dropped.push(`${v} ${JSON.stringify(flood.stats.dropped)} ${JSON.stringify(steady.stats.dropped)}`);
+    }
     const c2 = await ceiling(n, bodies, keys);
     const ceilingRate = (c1.rate + c2.rate) / 2;
-    const offered = (r: PhaseResult): string => `offered ${Math.round(r.sent / (r.floodMs / 1000)).toLocaleString('en-US')}/s`;
-    const lost = (r: PhaseResult): string =>
-      (r.received < r.sent ? `simulator dropped ${r.sent - r.received} for a slow reader; ` : '') +
-      (r.report.count === r.received ? 'nothing lost by confmgr' : `confmgr LOST ${r.received - r.report.count}`);
     const rows: Row[] = [
       { scenario: 'broker ceiling, before (raw amqplib)', rate: c1.rate, cpuUs: c1.cpuUs, ratio: true, p50: c1.report.p50, p99: c1.report.p99, rssMb: c1.rssMb, note: `${n} msgs, confirms ${Math.round(c1.confirmRate).toLocaleString('en-US')}/s` },
-      { scenario: `pipeline flood ${rate}/s × ${seconds}s`, rate: consumerRate(flood.report), cpuUs: flood.cpuUs, ratio: true, p50: flood.report.p50, p99: flood.report.p99, rssMb: flood.rssMb, note: `${flood.sent} events, ${offered(flood)}, ${lost(flood)}, resent ${flood.stats.resent}` },
-      { scenario: `confmgr without broker ${sinkRate}/s × ${seconds}s`, rate: consumerRate(noBroker.report), cpuUs: noBroker.cpuUs, ratio: true, p50: noBroker.report.p50, p99: noBroker.report.p99, rssMb: noBroker.rssMb, note: `${noBroker.sent} events, ${offered(noBroker)}, ${lost(noBroker)} (counting sink)` },
-      { scenario: `pipeline steady ${latRate}/s × ${latSeconds}s`, rate: consumerRate(steady.report), cpuUs: steady.cpuUs, ratio: false, p50: steady.report.p50, p99: steady.report.p99, rssMb: steady.rssMb, note: `${steady.sent} events, ${lost(steady)}` },
+      ...measured,
       { scenario: 'broker ceiling, after (raw amqplib)', rate: c2.rate, cpuUs: c2.cpuUs, ratio: true, p50: c2.report.p50, p99: c2.report.p99, rssMb: c2.rssMb, note: `${n} msgs, confirms ${Math.round(c2.confirmRate).toLocaleString('en-US')}/s` },
     ];
     console.log(`ceiling used for ratios: mean of before/after = ${Math.round(ceilingRate).toLocaleString('en-US')} msg/s (consumer receipt rate)`);
+    console.log('narrow = the event path alone (no HTTP, no intake, silent log, SQLite in memory); whole = as `confmgr start` runs it (HTTP API, one subscribed WebSocket, command intake, SQLite file, info log, process metrics, launcher flags)');
     printTable(rows, ceilingRate);
     console.log('CPU (% of one core, over each scenario; the box has 2 cores):');
     console.log(`  ceiling before: ${fmtCpu(c1.cpu)} (consumer not metered: forked by the publisher child)`);
-    console.log(`  flood:          ${fmtCpu(flood.cpu)}`);
-    console.log(`  no broker:      ${fmtCpu(noBroker.cpu)}`);
-    console.log(`  steady:         ${fmtCpu(steady.cpu)}`);
+    for (const l of cpuLines) console.log(l);
     console.log(`  ceiling after:  ${fmtCpu(c2.cpu)}`);
-    const dropped = [flood, steady].map((r) => JSON.stringify(r.stats.dropped)).join(' ');
-    console.log(`publisher drops (flood, steady): ${dropped}`);
+    console.log(`publisher drops (flood, steady): ${dropped.join('; ')}`);
   } finally {
     sim.send({ type: 'stop' });
+    if (build) rmSync(build.dir, { recursive: true, force: true });
   }
 }
 
 const role = strArg('role');
 if (role === 'sim') void simMain();
-else if (role === 'confmgr') void confmgrMain(arg('port', 0), strArg('exchange')!, strArg('sink') === 'count' ? 'count' : 'amqp');
+else if (role === 'confmgr') void confmgrMain(arg('port', 0), strArg('exchange')!, strArg('sink') === 'count' ? 'count' : 'amqp', strArg('variant') === 'whole' ? 'whole' : 'narrow');
+else if (role === 'ws') void wsMain(strArg('url')!);
 else if (role === 'ceiling') void ceilingMain();
 else {
   main()

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../util/index.js';
-import { silentLogger } from '../util/index.js';
+import { Fifo, silentLogger } from '../util/index.js';
 import { ConfmgrError } from '../util/index.js';
 import type { OutboundEvent } from '../conference/index.js';
 import type { RealtimeRegistry } from '../records/index.js';
@@ -84,9 +84,25 @@ export const AUTH_TIMEOUT_CLOSE = { code: 1008, reason: 'authentication timeout'
 
 class WsRequestError extends ConfmgrError {}
 
+/** The TCP socket under a ws WebSocket, as far as batching its writes needs it. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** ws keeps its TCP socket in `_socket`; without one (another implementation) writes are not held. */
+function rawSocket(socket: WebSocket): Corkable | undefined {
+  const raw = (socket as unknown as { _socket?: Partial<Corkable> })._socket;
+  return typeof raw?.cork === 'function' && typeof raw.uncork === 'function' ? (raw as Corkable) : undefined;
+}
+
 export class WebSocketHub {
   private readonly clients = new Set<Client>();
-  private chain: Promise<void> = Promise.resolve();
+  /** Events waiting for the drain, in arrival order. */
+  private readonly queue = new Fifo<OutboundEvent>();
+  private draining: Promise<void> | undefined;
+  /** Sockets whose writes are held (see handle). */
+  private readonly corked = new Set<Corkable>();
   private readonly log: Logger;
 
   constructor(private readonly o: WebSocketHubOptions) {
@@ -125,19 +141,22 @@ export class WebSocketHub {
     this.clients.delete(client);
   }
 
-  /** Event listener: events are matched in arrival order (a chain keeps document lookups ordered). */
+  /**
+   * Event listener: events are queued and matched in arrival order by one drain, which runs once the
+   * current turn's events are in. A client's frames are held until the event loop has run every
+   * socket read that was ready (setImmediate), then leave in one socket write: a write per frame
+   * cost more than the rest of the delivery.
+   */
   readonly handle = (event: OutboundEvent): void => {
     if (this.clients.size === 0) return;
     if (this.o.filter && !this.o.filter(event.event)) return;
-    this.chain = this.chain.then(() => this.deliver(event)).catch((err: unknown) => this.log.error({ err }, 'websocket delivery failed'));
+    this.queue.push(event);
+    this.draining ??= this.drain();
   };
 
   async idle(): Promise<void> {
-    for (;;) {
-      const c = this.chain;
-      await c;
-      if (c === this.chain) return;
-    }
+    while (this.draining) await this.draining;
+    if (this.corked.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   closeAll(code = 1001, reason = 'server shutting down'): void {
@@ -148,21 +167,53 @@ export class WebSocketHub {
     this.clients.clear();
   }
 
-  private async accountOfConference(conferenceId: string, payload: Record<string, unknown>): Promise<string | undefined> {
-    const doc = await this.o.documents.get(conferenceId);
+  private async drain(): Promise<void> {
+    await undefined; // after the events of the current turn
+    try {
+      for (let event = this.queue.shift(); event !== undefined; event = this.queue.shift()) {
+        try {
+          // Documents are cached (their absence too): a storage read only for a conference not seen lately.
+          let doc = this.o.documents.peek(event.conferenceId);
+          if (doc === undefined) doc = (await this.o.documents.get(event.conferenceId)) ?? null;
+          this.deliver(event, doc?.accountId);
+        } catch (err) {
+          this.log.error({ err }, 'websocket delivery failed');
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  /** Holds the socket's writes until the next check phase of the event loop. */
+  private cork(socket: WebSocket): void {
+    const raw = rawSocket(socket);
+    if (!raw || this.corked.has(raw)) return;
+    raw.cork();
+    this.corked.add(raw);
+    if (this.corked.size === 1) setImmediate(this.uncorkAll);
+  }
+
+  private readonly uncorkAll = (): void => {
+    for (const raw of this.corked) raw.uncork();
+    this.corked.clear();
+  };
+
+  private accountOfConference(conferenceId: string, documentAccount: string | undefined, payload: Record<string, unknown>): string | undefined {
     return conferenceOwner({
-      documentAccount: doc?.accountId,
+      documentAccount,
       payload,
-      live: this.o.registry.conference(conferenceId),
+      live: documentAccount === undefined ? this.o.registry.conference(conferenceId) : undefined,
       defaultAccount: this.o.defaultAccountId,
       attributions: this.o.attributions,
     });
   }
 
-  private async deliver(event: OutboundEvent): Promise<void> {
-    const account = await this.accountOfConference(event.conferenceId, event.payload);
+  private deliver(event: OutboundEvent, documentAccount: string | undefined): void {
+    const account = this.accountOfConference(event.conferenceId, documentAccount, event.payload);
     if (account === undefined) return;
-    let json: string | undefined;
+    // Serialized once for every client it goes to.
+    let json: Buffer | undefined;
     for (const client of this.clients) {
       if (client.account !== account) continue;
       let match = false;
@@ -185,9 +236,10 @@ export class WebSocketHub {
         this.clients.delete(client);
         continue;
       }
+      this.cork(client.socket);
       if (match) {
-        json ??= JSON.stringify(event.payload);
-        client.socket.send(json);
+        json ??= Buffer.from(JSON.stringify(event.payload));
+        client.socket.send(json, { binary: false });
       }
       if (binding) client.socket.send(JSON.stringify(blackholeEvent(binding.binding!, event)));
     }

@@ -2,7 +2,7 @@
  * How fast a resync may hand its synthesized events on. A cold start synthesizes an event per
  * participant; paced, they wait upstream as snapshot rows rather than all at once as AMQP bodies,
  * conferencecall writes and WebSocket frames, so the process's peak memory follows (README, bench
- * state-service).
+ * state-service). Both the publisher's buffer and the conferencecall records' queue are waited for.
  */
 
 /** A pause every this many synthesized events… */
@@ -18,13 +18,16 @@ export interface OutboundBuffer {
   whenBufferedBelow(n: number, maxWaitMs: number): Promise<void>;
 }
 
-/** ConferenceStateSync's `paceEvery` and `pace` options over the given buffer. */
-export function resyncPacing(buffer: OutboundBuffer): { paceEvery: number; pace: () => Promise<void> } {
+/**
+ * ConferenceStateSync's `paceEvery` and `pace` options over the given buffers: the publisher's, and
+ * any other consumer's queue of the events (the conferencecall records' writes), each waited for.
+ */
+export function resyncPacing(...buffers: OutboundBuffer[]): { paceEvery: number; pace: () => Promise<void> } {
   return {
     paceEvery: RESYNC_PACE_EVERY,
     pace: async () => {
       await new Promise<void>((resolve) => setImmediate(resolve)); // the event hub's consumers run
-      await buffer.whenBufferedBelow(RESYNC_PACE_BUFFERED, RESYNC_PACE_MAX_WAIT_MS);
+      await Promise.all(buffers.map((b) => b.whenBufferedBelow(RESYNC_PACE_BUFFERED, RESYNC_PACE_MAX_WAIT_MS)));
     },
   };
 }

@@ -188,7 +188,9 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     nodes: config.freeswitch.nodes.map((n) => n.name),
     downGraceMs: config.freeswitch.downGraceMs,
     listing: config.freeswitch.resyncListing,
-    ...resyncPacing(publisher),
+    // The records are built below (they need the executor, which needs this sync); pace() runs
+    // only once the sync does, after start().
+    ...resyncPacing(publisher, { whenBufferedBelow: (n, maxWaitMs) => records.tracker.whenQueuedBelow(n, maxWaitMs) }),
     logger: logger.child({ component: 'resync' }),
   });
   const router = new ConferenceRouter(registry, sync);

@@ -17,11 +17,14 @@ const ENCODED = 1;
 
 
 export class HeaderIndex {
+  /**
+   * `spans` holds the entries (STRIDE numbers each) and, from `count * STRIDE` on, the hash table (entry
+   * number + 1 per slot, 0 = empty; a power-of-two size): one allocation per event, not two.
+   */
   constructor(
     readonly text: string,
     private readonly spans: Int32Array,
     readonly count: number,
-    private readonly table: Int32Array,
   ) {}
 
   /** The decoded value of header `name` (the last one when it is given twice), or undefined. */
@@ -35,12 +38,12 @@ export class HeaderIndex {
     const len = name.length;
     if (len === 0) return -1;
     const h = hashOf(name, len);
-    const table = this.table;
-    const mask = table.length - 1;
     const spans = this.spans;
+    const base = this.count * STRIDE;
+    const mask = spans.length - base - 1;
     const text = this.text;
     for (let slot = (h & ~1) & mask; ; slot = (slot + 1) & mask) {
-      const e = table[slot]!;
+      const e = spans[base + slot]!;
       if (e === 0) return -1;
       const o = (e - 1) * STRIDE;
       const ks = spans[o]!;
@@ -136,10 +139,11 @@ function builder(text: string) {
       count++;
     },
     done(): HeaderIndex {
-      const spans = scratch.slice(0, count * STRIDE);
       let size = 16;
       while (size < count * 2) size *= 2;
-      const table = new Int32Array(size);
+      const base = count * STRIDE;
+      const spans = new Int32Array(base + size);
+      spans.set(scratch.subarray(0, base));
       const mask = size - 1;
       for (let i = 0; i < count; i++) {
         const o = i * STRIDE;
@@ -147,19 +151,19 @@ function builder(text: string) {
         const len = spans[o + 1]! - ks;
         const h = spans[o + 4]!;
         for (let slot = (h & ~1) & mask; ; slot = (slot + 1) & mask) {
-          const e = table[slot]!;
+          const e = spans[base + slot]!;
           if (e === 0) {
-            table[slot] = i + 1;
+            spans[base + slot] = i + 1;
             break;
           }
           const p = (e - 1) * STRIDE;
           if (spans[p + 4]! >>> 1 === h >>> 1 && spans[p + 1]! - spans[p]! === len && text.startsWith(text.slice(ks, ks + len), spans[p]!)) {
-            table[slot] = i + 1; // given twice: the last value wins, as in an object
+            spans[base + slot] = i + 1; // given twice: the last value wins, as in an object
             break;
           }
         }
       }
-      return new HeaderIndex(text, spans, count, table);
+      return new HeaderIndex(text, spans, count);
     },
   };
 }

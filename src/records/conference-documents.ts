@@ -13,6 +13,15 @@ function numbersInUse(err: unknown): unknown {
   return new ValidationError({ numbers: { unique: { message: 'Numbers already in use', cause: err.numbers.join(', ') } } });
 }
 
+/**
+ * A lookup that found no document is remembered this long: event consumers (the WebSocket hub, the
+ * enforcer) ask for the document of the same conference on every event, and most conferences have
+ * none. Short, so a document written by another instance over a shared database is seen soon.
+ */
+const ABSENT_TTL_MS = 1000;
+/** Names remembered as having no document at most (the oldest are forgotten first). */
+const ABSENT_MAX = 10_000;
+
 function revisionOf(n: number, body: Record<string, unknown>): string {
   return `${n}-${createHash('md5').update(JSON.stringify(body)).digest('hex')}`;
 }
@@ -33,6 +42,8 @@ export class ConferenceDocuments {
    * so remembering every name looked up would grow without bound.
    */
   private readonly cache = new Map<string, StoredConferenceDocument>();
+  /** id → until when it is known to have no document (see ABSENT_TTL_MS); checked after `cache`. */
+  private readonly absent = new Map<string, number>();
 
   constructor(
     private readonly storage: Storage,
@@ -40,11 +51,33 @@ export class ConferenceDocuments {
   ) {}
 
   async get(id: string): Promise<StoredConferenceDocument | undefined> {
-    const cached = this.cache.get(id);
-    if (cached !== undefined) return cached;
+    const known = this.peek(id);
+    if (known !== undefined) return known ?? undefined;
     const doc = await this.storage.conferences.get(id);
     if (doc) this.cache.set(id, doc);
+    // A write of this id while the read ran went through `cache`, which is consulted first.
+    else if (!this.cache.has(id)) this.rememberAbsent(id);
     return doc;
+  }
+
+  /**
+   * What `get` would answer, when that is known without reading the storage: the document, null
+   * (no document), or undefined (unknown: call `get`). Lets a per-event consumer stay synchronous.
+   */
+  peek(id: string): StoredConferenceDocument | null | undefined {
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached;
+    const until = this.absent.get(id);
+    if (until === undefined) return undefined;
+    if (performance.now() < until) return null;
+    this.absent.delete(id);
+    return undefined;
+  }
+
+  private rememberAbsent(id: string): void {
+    this.absent.delete(id);
+    this.absent.set(id, performance.now() + ABSENT_TTL_MS);
+    if (this.absent.size > ABSENT_MAX) this.absent.delete(this.absent.keys().next().value!);
   }
 
   /** The document that has `number` among its dialled numbers (any account). */
@@ -65,6 +98,7 @@ export class ConferenceDocuments {
       throw numbersInUse(err);
     }
     this.cache.set(id, doc);
+    this.absent.delete(id);
     return doc;
   }
 

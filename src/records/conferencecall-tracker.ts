@@ -10,14 +10,17 @@
  *  - leaved  ← `del-member` (FreeSWITCH confirms; also synthesized by the registry's resync when a
  *    member left while confmgr was away), or a kick answered "member/conference not found".
  * States only move forward; records are never deleted (history), `tm_delete` keeps the sentinel.
- * All state changes run one at a time in arrival order (a promise chain), so a del-member that races
- * a DELETE can never move a record backwards.
+ * All state changes run one at a time in arrival order (one queue, drained by one loop), so a
+ * del-member that races a DELETE can never move a record backwards. An event waits in the queue as
+ * itself (no promise per event: a resync's burst of add-members would otherwise hold a promise and a
+ * closure each); the resync's pacing waits for the queue too (whenQueuedBelow).
  * A write that fails (the storage is unreachable: PostgreSQL restarting) is logged, not queued: the
  * event is not replayed. Instead a repair is scheduled, retried with backoff until the storage answers:
  * it closes the open records of calls no longer live and opens a `joined` record for each live call
  * that has none, so the records match the live state again once the storage is back.
  */
 import { randomUUID } from 'node:crypto';
+import { Fifo } from '../util/index.js';
 import type { Logger } from '../util/index.js';
 import { silentLogger } from '../util/index.js';
 import { ConfmgrError } from '../util/index.js';
@@ -61,14 +64,29 @@ export interface RepairResult {
   opened: number;
 }
 
+/** A record change waiting its turn: an event's, or an operation whose caller awaits its result. */
+type Task =
+  | { kind: 'event'; event: OutboundEvent; status: 'joined' | 'leaving' | 'leaved'; outcome?: AddOutcome }
+  | { kind: 'call'; fn: () => Promise<unknown>; resolve: (v: unknown) => void; reject: (err: unknown) => void };
+
+/** Whether an add-member created a record; a promise only once someone asks (isNewParticipant). */
+interface AddOutcome {
+  settled?: { ok: true; isNew: boolean } | { ok: false; err: unknown };
+  waiting?: { promise: Promise<boolean>; resolve: (v: boolean) => void; reject: (err: unknown) => void };
+}
+
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
 export class ConferencecallTracker {
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new Fifo<Task>();
+  /** The loop draining `queue`, while it runs. */
+  private running: Promise<void> | undefined;
+  /** Resolved when the queue next drops below a waiter's bound (whenQueuedBelow). */
+  private below: Array<{ n: number; resolve: () => void }> = [];
   /** add-member event → whether it created a record (the call was new); see isNewParticipant. */
-  private readonly addOutcomes = new WeakMap<OutboundEvent, Promise<boolean>>();
+  private readonly addOutcomes = new WeakMap<OutboundEvent, AddOutcome>();
   private readonly micros: () => number;
   private readonly log: Logger;
   private readonly backoff: { baseMs: number; capMs: number };
@@ -101,14 +119,37 @@ export class ConferencecallTracker {
     // The conference layer decides which Action drives which status (one place).
     const status = statusForEvent({ action: event.event } as ConferenceEvent);
     if (status === undefined || status === 'joining') return;
+    const task: Task = { kind: 'event', event, status };
     if (status === 'joined') {
-      const added = this.serial(() => this.onAdd(event));
-      this.addOutcomes.set(event, added);
-      void added.catch((err: unknown) => this.writeFailed(err, event));
-      return;
+      task.outcome = {};
+      this.addOutcomes.set(event, task.outcome);
     }
-    void this.serial(() => this.onLeave(event, status)).catch((err: unknown) => this.writeFailed(err, event));
+    this.enqueue(task);
   };
+
+  /** Events and operations waiting or under way. */
+  get queued(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  /**
+   * Resolves once fewer than `n` record changes are queued, or after `maxWaitMs` (a slow storage
+   * slows a producer down, it never stops it): the resync's pacing waits for this.
+   */
+  whenQueuedBelow(n: number, maxWaitMs: number): Promise<void> {
+    if (this.queued < n) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = { n, resolve: () => undefined as void };
+      const timer = setTimeout(() => done(), maxWaitMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.below = this.below.filter((w) => w !== waiter);
+        resolve();
+      };
+      waiter.resolve = done;
+      this.below.push(waiter);
+    });
+  }
 
   private writeFailed(err: unknown, event: OutboundEvent): void {
     this.counts.failedWrites += 1;
@@ -158,7 +199,19 @@ export class ConferencecallTracker {
    * false for events the tracker did not handle.
    */
   isNewParticipant(event: OutboundEvent): Promise<boolean> {
-    return this.addOutcomes.get(event) ?? Promise.resolve(false);
+    const outcome = this.addOutcomes.get(event);
+    if (!outcome) return Promise.resolve(false);
+    if (outcome.settled) return outcome.settled.ok ? Promise.resolve(outcome.settled.isNew) : Promise.reject(outcome.settled.err);
+    if (!outcome.waiting) {
+      let resolve!: (v: boolean) => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<boolean>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      outcome.waiting = { promise, resolve, reject };
+    }
+    return outcome.waiting.promise;
   }
 
   /**
@@ -226,11 +279,7 @@ export class ConferencecallTracker {
 
   /** Resolves when every queued state change is written (tests, shutdown). */
   async idle(): Promise<void> {
-    for (;;) {
-      const c = this.chain;
-      await c.catch(() => undefined);
-      if (c === this.chain) return;
-    }
+    while (this.running) await this.running;
   }
 
   /**
@@ -314,9 +363,54 @@ export class ConferencecallTracker {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.chain.catch(() => undefined).then(fn);
-    this.chain = next;
-    return next;
+    return new Promise<T>((resolve, reject) => this.enqueue({ kind: 'call', fn, resolve: resolve as (v: unknown) => void, reject }));
+  }
+
+  private enqueue(task: Task): void {
+    this.queue.push(task);
+    this.running ??= this.run();
+  }
+
+  /** Runs the queued changes one at a time, in order, until none is left. Never rejects. */
+  private async run(): Promise<void> {
+    await undefined; // starts once the caller that queued the first task has returned
+    try {
+      for (let task = this.queue.shift(); task !== undefined; task = this.queue.shift()) {
+        if (task.kind === 'call') {
+          try {
+            task.resolve(await task.fn());
+          } catch (err) {
+            task.reject(err);
+          }
+        } else {
+          await this.runEvent(task.event, task.status, task.outcome);
+        }
+        if (this.below.length > 0) for (const w of this.below.filter((x) => this.queue.length + 1 < x.n)) w.resolve();
+      }
+    } finally {
+      this.running = undefined;
+      for (const w of [...this.below]) w.resolve();
+    }
+  }
+
+  private async runEvent(event: OutboundEvent, status: 'joined' | 'leaving' | 'leaved', outcome: AddOutcome | undefined): Promise<void> {
+    try {
+      if (status === 'joined') {
+        const isNew = await this.onAdd(event);
+        if (outcome) {
+          outcome.settled = { ok: true, isNew };
+          outcome.waiting?.resolve(isNew);
+        }
+      } else {
+        await this.onLeave(event, status);
+      }
+    } catch (err) {
+      if (outcome) {
+        outcome.settled = { ok: false, err };
+        outcome.waiting?.reject(err);
+      }
+      this.writeFailed(err, event);
+    }
   }
 
   /** Returns whether the call was new (no open record before). */

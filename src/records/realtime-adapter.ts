@@ -26,35 +26,67 @@ export interface RealtimeOptions {
 export function realtimeFromRegistry(registry: ConferenceRegistry, options: RealtimeOptions = {}): RealtimeRegistry {
   const now = options.now ?? Date.now;
   const focusOf = options.focus === 'switchname' ? (info: ConferenceInfo) => info.switchname || info.node : (info: ConferenceInfo) => info.node;
-  const live = (info: ConferenceInfo): LiveConference => {
-    const t = now();
-    const view: LiveConference = {
-      name: info.name,
-      uuid: info.uuid,
-      node: info.node,
-      focus: focusOf(info),
-      is_locked: info.locked,
-      duration: Math.max(0, Math.floor((t - info.startedAt) / 1000)),
-      // Built on first read: most callers (one per event) only want the node or the lock state, and
-      // building every participant's view for each of them would be most of a resync burst's garbage.
-      get participants(): LiveParticipant[] {
-        const built = registry.participants(info.name, info.node).map((p) => participant(info, p, t));
-        Object.defineProperty(this, 'participants', { value: built, enumerable: true, writable: true });
-        return built;
-      },
-    };
-    // Not enumerable: a JSON view of the conference stays Kazoo's fields.
-    Object.defineProperty(view, 'participantsAccount', { value: () => accountOfMembers(registry.memberStates(info.name, info.node)) });
-    Object.defineProperty(view, 'callIds', { value: () => Array.from(registry.memberStates(info.name, info.node), (m) => m.callId) });
-    return view;
-  };
+  const view = (info: ConferenceInfo): LiveView => new LiveView(registry, info, now(), focusOf(info));
   return {
-    conferences: () => registry.conferences().map(live),
+    conferences: () => registry.conferences().map(view),
     conference: (name) => {
       const info = registry.conference(name);
-      return info ? live(info) : undefined;
+      return info ? view(info) : undefined;
     },
   };
+}
+
+/**
+ * One conference as the API sees it. The WebSocket hub asks for one per event (most callers only want
+ * the node or the owner): a class, so a view is one object with shared methods, and `participants`
+ * is built on first read (building every participant's view for each event would be most of a
+ * resync burst's garbage). Only Kazoo's fields are its own and in its JSON.
+ */
+class LiveView implements LiveConference {
+  readonly name: string;
+  readonly uuid: string;
+  readonly node: string;
+  readonly focus: string;
+  readonly is_locked: boolean;
+  readonly duration: number;
+  readonly #registry: ConferenceRegistry;
+  readonly #info: ConferenceInfo;
+  readonly #at: number;
+  #participants: LiveParticipant[] | undefined;
+
+  constructor(registry: ConferenceRegistry, info: ConferenceInfo, at: number, focus: string) {
+    this.name = info.name;
+    this.uuid = info.uuid;
+    this.node = info.node;
+    this.focus = focus;
+    this.is_locked = info.locked;
+    this.duration = Math.max(0, Math.floor((at - info.startedAt) / 1000));
+    this.#registry = registry;
+    this.#info = info;
+    this.#at = at;
+  }
+
+  get participants(): LiveParticipant[] {
+    this.#participants ??= this.#registry.participants(this.#info.name, this.#info.node).map((p) => participant(this.#info, p, this.#at));
+    return this.#participants;
+  }
+
+  set participants(list: LiveParticipant[]) {
+    this.#participants = list;
+  }
+
+  participantsAccount(): string | undefined {
+    return accountOfMembers(this.#registry.memberStates(this.#info.name, this.#info.node));
+  }
+
+  callIds(): string[] {
+    return Array.from(this.#registry.memberStates(this.#info.name, this.#info.node), (m) => m.callId);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const { name, uuid, node, focus, is_locked, duration, participants } = this;
+    return { name, uuid, node, focus, is_locked, duration, participants };
+  }
 }
 
 /** account.ts rule 2 on the registry's own member states: lowest member id first, no view built. */
