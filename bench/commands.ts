@@ -35,6 +35,7 @@ import type { CommandResult, ConferenceCommand } from '../src/conference/types.j
 import { silentLogger } from '../src/util/log.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { AMQP_URL, arg, percentile, strArg } from './_bus-common.js';
+import { once, type Msg } from './_child-ipc.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const COMMANDS = arg('commands', 5000);
@@ -58,21 +59,6 @@ const SCENARIOS: Scenario[] = [
   { label: 'prefetch 64, 8 command connections', prefetch: 64, connections: 8 },
 ];
 
-type Msg = { type: string; [k: string]: unknown };
-
-function once<T extends Msg>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: Msg): void => {
-      if (m.type !== type) return;
-      child.off('message', onMsg);
-      child.off('exit', onExit);
-      resolve(m as T);
-    };
-    const onExit = (code: number | null): void => reject(new Error(`child exited (${code}) before '${type}'`));
-    child.on('message', onMsg);
-    child.once('exit', onExit);
-  });
-}
 
 function forkRole(role: string, args: string[] = [], extraExecArgv: string[] = []): ChildProcess {
   return fork(SELF, ['--role', role, ...args], { execArgv: [...process.execArgv, ...extraExecArgv] });

@@ -38,6 +38,7 @@ import { commandRoutingKey } from '../src/bus/routing.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { AMQP_URL, EslClient, deleteBrokerObjects, freePort, spawnCli, tempDir, writeConfig, type CliProcess } from '../test/helpers/acc-harness.js';
 import { arg, percentile } from './_bus-common.js';
+import { once, type Msg } from './_child-ipc.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const NODES = 3;
@@ -55,21 +56,6 @@ const VERBOSE = process.argv.includes('--verbose');
 const AUDITED = new Set(['start-talking', 'stop-talking', 'mute-member', 'unmute-member']);
 const GOAL_TAKEOVER_MS = 5000;
 
-type Msg = { type: string; [k: string]: unknown };
-
-function once<T extends Msg>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: Msg): void => {
-      if (m.type !== type) return;
-      child.off('message', onMsg);
-      child.off('exit', onExit);
-      resolve(m as T);
-    };
-    const onExit = (code: number | null): void => reject(new Error(`child exited (${code}) before '${type}'`));
-    child.on('message', onMsg);
-    child.once('exit', onExit);
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

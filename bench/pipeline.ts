@@ -55,26 +55,12 @@ import type { OutboundEvent } from '../src/conference/types.js';
 import { createLogger, silentLogger } from '../src/util/log.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { AMQP_URL, arg, awaitCount, percentile, rawCeiling, resetConsumer, strArg, withQueue, type ConsumerReport } from './_bus-common.js';
+import { once, type Msg } from './_child-ipc.js';
 
 const CONFERENCES = 10;
 const MEMBERS = 10;
 const SELF = fileURLToPath(import.meta.url);
 
-type Msg = { type: string; [k: string]: unknown };
-
-function once<T extends Msg>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: Msg): void => {
-      if (m.type !== type) return;
-      child.off('message', onMsg);
-      child.off('exit', onExit);
-      resolve(m as T);
-    };
-    const onExit = (code: number | null): void => reject(new Error(`child exited (${code}) before '${type}'`));
-    child.on('message', onMsg);
-    child.once('exit', onExit);
-  });
-}
 
 type Variant = 'narrow' | 'whole';
 
