@@ -52,6 +52,7 @@ import { createService } from '../src/app/service.js';
 import { parseConfig } from '../src/config/index.js';
 import { eventRoutingKey } from '../src/bus/routing.js';
 import type { OutboundEvent } from '../src/conference/types.js';
+import { serializedPayload } from '../src/conference/serialized-payload.js';
 import { createLogger, silentLogger } from '../src/util/log.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { AMQP_URL, arg, awaitCount, percentile, rawCeiling, resetConsumer, strArg, withQueue, type ConsumerReport } from './_bus-common.js';
@@ -259,7 +260,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
       if (!service.filter.check(out.event)) return 'filtered';
       const key = eventRoutingKey(out.conferenceId, out.callId);
       (out.payload as Record<string, unknown>)['ts_us'] = out.timestampUs;
-      const body = Buffer.from(JSON.stringify(out.payload));
+      const body = Buffer.from(serializedPayload(out));
       if (!counting || key.length === 0 || body.length === 0) return 'queued';
       const now = Date.now();
       if (count === 0) firstAt = now;

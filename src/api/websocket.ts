@@ -16,7 +16,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../util/index.js';
 import { Fifo, silentLogger } from '../util/index.js';
 import { ConfmgrError } from '../util/index.js';
-import type { OutboundEvent } from '../conference/index.js';
+import { serializedPayload, type OutboundEvent } from '../conference/index.js';
 import type { RealtimeRegistry } from '../records/index.js';
 import type { ConferenceDocuments } from '../records/index.js';
 import type { TokenAuthenticator } from './auth.js';
@@ -238,10 +238,10 @@ export class WebSocketHub {
       }
       this.cork(client.socket);
       if (match) {
-        json ??= Buffer.from(JSON.stringify(event.payload));
+        json ??= Buffer.from(serializedPayload(event));
         client.socket.send(json, { binary: false });
       }
-      if (binding) client.socket.send(JSON.stringify(blackholeEvent(binding.binding!, event)));
+      if (binding) client.socket.send(blackholeEventText(binding.binding!, event));
     }
   }
 
@@ -458,16 +458,15 @@ function bindingsOf(data: Record<string, unknown>): string[] {
   return list as string[];
 }
 
-/** blackhole_data_emitter's event: `{action: "event", subscribed_key, subscription_key, name, routing_key, data}`. */
-function blackholeEvent(binding: string, event: OutboundEvent): Record<string, unknown> {
-  return {
-    action: 'event',
-    subscribed_key: binding,
-    subscription_key: binding,
-    name: event.event,
-    routing_key: `conference.event.${event.conferenceId}.${event.callId ?? event.conferenceId}`,
-    data: event.payload,
-  };
+/**
+ * blackhole_data_emitter's event as JSON text: `{action: "event", subscribed_key, subscription_key, name,
+ * routing_key, data}`, the same text JSON.stringify gives for that object, with `data` spliced in from the
+ * payload's shared serialization instead of stringified again.
+ */
+export function blackholeEventText(binding: string, event: OutboundEvent): string {
+  const key = JSON.stringify(binding);
+  const routingKey = JSON.stringify(`conference.event.${event.conferenceId}.${event.callId ?? event.conferenceId}`);
+  return `{"action":"event","subscribed_key":${key},"subscription_key":${key},"name":${JSON.stringify(event.event)},"routing_key":${routingKey},"data":${serializedPayload(event)}}`;
 }
 
 function isRequestId(v: unknown): v is string | number {

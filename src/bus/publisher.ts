@@ -21,7 +21,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
-import type { OutboundEvent } from '../conference/index.js';
+import { serializedPayload, type OutboundEvent } from '../conference/index.js';
 import { silentLogger, redactUrl, type Logger } from '../util/index.js';
 import type { BackoffOptions } from '../util/index.js';
 import { reconnectLoop } from '../util/index.js';
@@ -263,7 +263,7 @@ export class AmqpPublisher {
     f.timestamp = Math.floor(Date.now() / 1000);
     f.type = name;
     f.headers = headers;
-    f.body = JSON.stringify(event.payload);
+    f.body = serializedPayload(event);
     if (this.backlog.pending.length >= this.bufferSize) this.dropOldest(this.backlog.pending.length - this.bufferSize + 1);
     this.backlog.append(this.encoder, f, id);
     f.body = '';

@@ -24,3 +24,4 @@ export type { OnRefused } from './refusals.js';
 export type { CommandResult, ConferenceCommand, ConferenceCommandExecutor, ConferenceEvent, ConferenceLocator, MemberState, MemberTarget, OutboundEvent } from './types.js';
 export { parseUuidDump, uuidDumpCommand } from './uuid-dump.js';
 export { RESERVED_CONFERENCE_NAMES } from './validate.js';
+export { serializedPayload } from './serialized-payload.js';

@@ -26,6 +26,7 @@ const INTEGER_CCVS: ReadonlySet<string> = new Set(['precedence']);
 
 import { CCV_PREFIX } from './channel-vars.js';
 import { kazooLayout, objectBuilder } from './member-fields.js';
+import { SerializableEvent } from './serialized-payload.js';
 
 /** `Account-ID` → `account_id`: Kazoo's CCV names as its JSON APIs show them. */
 export function ccvKey(name: string): string {
@@ -140,13 +141,8 @@ export function buildConferencePayload(ctx: PayloadContext, event: ConferenceEve
  * `synthesized: false` and no such payload key (Kazoo's shape).
  */
 export function toOutboundEvent(ctx: PayloadContext, event: ConferenceEvent): OutboundEvent {
-  const base = { event: event.action, conferenceId: event.conferenceName, timestampUs: event.timestampUs, synthesized: event.synthesized };
-  if (event.member !== undefined) {
-    const payload: Record<string, unknown> = buildParticipantPayload(ctx, event as MemberEvent);
-    if (event.synthesized) payload.synthesized = true;
-    return { ...base, callId: event.member.callId, payload };
-  }
-  const payload: Record<string, unknown> = buildConferencePayload(ctx, event);
+  const member = event.member !== undefined;
+  const payload: Record<string, unknown> = member ? buildParticipantPayload(ctx, event as MemberEvent) : buildConferencePayload(ctx, event);
   if (event.synthesized) payload.synthesized = true;
-  return { ...base, payload };
+  return new SerializableEvent(event.action, event.conferenceName, event.member?.callId, event.timestampUs, payload, event.synthesized);
 }
