@@ -260,8 +260,14 @@ export class ConferenceRegistry {
 
   private pick(name: string, node?: string): ConferenceRec | undefined {
     if (node !== undefined) return this.store.get(node, name);
-    const nodes = this.store.nodesHosting(name);
-    return nodes.length > 0 ? this.store.get(nodes[0]!, name) : undefined;
+    // The first of nodesHosting's order (latest start, then node name), without sorting a list per call:
+    // the WebSocket hub asks once per event.
+    let best: ConferenceRec | undefined;
+    for (const n of this.store.nodesOf(name)) {
+      const rec = this.store.get(n, name)!;
+      if (best === undefined || rec.startedAtMs > best.startedAtMs || (rec.startedAtMs === best.startedAtMs && rec.node.localeCompare(best.node) < 0)) best = rec;
+    }
+    return best;
   }
 
   private info(rec: ConferenceRec): ConferenceInfo {
@@ -280,8 +286,10 @@ export class ConferenceRegistry {
       moderatorCount,
       recording: rec.recordings.size > 0 || rec.recordingFlag,
       recordings: [...rec.recordings],
-      alsoOn: [...this.store.nodesOf(rec.name)].filter((n) => n !== rec.node).sort(),
+      alsoOn: [],
     };
+    for (const n of this.store.nodesOf(rec.name)) if (n !== rec.node) out.alsoOn.push(n);
+    out.alsoOn.sort();
     if (rec.profile !== undefined) out.profile = rec.profile;
     if (rec.domain !== undefined) out.domain = rec.domain;
     return out;
