@@ -103,7 +103,10 @@ function buildKey(prefix: string, ids: string[]): string {
 
 /** `conference.event.<conference>.<call>`; conference-level events (no call id) repeat the conference id. */
 export function eventRoutingKey(conferenceId: string, callId?: string): string {
-  return buildKey(EVENT_PREFIX, [conferenceId, callId ?? conferenceId]);
+  const call = callId ?? conferenceId;
+  // buildKey's first key, without its arrays (one key per published event); only an over-long one goes there.
+  const key = `${EVENT_PREFIX}.${encodeSegment(conferenceId)}.${encodeSegment(call)}`;
+  return key.length <= MAX_ROUTING_KEY_BYTES ? key : buildKey(EVENT_PREFIX, [conferenceId, call]);
 }
 
 /** `conference.command.<conference>`. */
