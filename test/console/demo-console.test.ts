@@ -42,7 +42,16 @@ describe('confmgr demo --console', () => {
       await pollUntil('the live conference', () => output.includes('stays live for the console'), 30_000);
       // The live room: five callers taking turns.
       // Polled from here: a page-side wait would need eval, which the page's CSP forbids.
-      await pollUntil('the five callers', async () => (await page.locator('li.member').count()) === 5, 10_000, 100);
+      // Generous: under the whole suite's load a browser's first render of the live room has been slow.
+      let shown = -1;
+      await pollUntil(
+        'the five callers',
+        async () => (shown = await page.locator('li.member').count()) === 5,
+        30_000,
+        100,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message} (the page showed ${shown} members)`);
+      });
       await page.waitForSelector('li.member[data-talking=true]', { timeout: 10_000 });
       expect(await page.textContent('.log-lines')).toContain('start-talking');
       await shot(page, 'demo-console');
