@@ -46,8 +46,9 @@ describe('NodeLeases (real RabbitMQ)', () => {
     cleanups.push(() => deleteAll([exchange]));
     const node = uniqueName('fs');
     const xName = uniqueName('t-x');
-    // x reconnects slowly: otherwise it may win its lease back before z's next try (also correct).
-    const x = lease(exchange, xName, { reconnect: { baseMs: 2000, capMs: 2000 } });
+    // x reconnects slowly: otherwise it may win its lease back before z's next try (also correct);
+    // under a loaded suite z's retry and takeover steps can take seconds, hence well above the 5 s wait.
+    const x = lease(exchange, xName, { reconnect: { baseMs: 7000, capMs: 7000 } });
     const z = lease(exchange, uniqueName('t-z'));
     await Promise.all([x.start(), z.start()]);
     x.contend(node);
@@ -55,7 +56,7 @@ describe('NodeLeases (real RabbitMQ)', () => {
     z.contend(node);
     expect(await closeConnectionsNamed(xName)).toBe(1);
     await pollUntil('z active', () => z.isServing(node), 5000);
-    await pollUntil('x reconnected', () => x.connected, 10_000);
+    await pollUntil('x reconnected', () => x.connected, 20_000);
     await new Promise((r) => setTimeout(r, 600));
     expect(x.isServing(node)).toBe(false); // reconnected, now the standby
   });
