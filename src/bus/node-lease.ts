@@ -248,11 +248,13 @@ export class NodeLeases implements ServedNodes {
   /** Over its share: gives up the newest lease a live peer under its own share is ready to take. */
   private async rebalance(s: Session): Promise<void> {
     if (this.rebalancing || s.leases.size <= this.share()) return;
-    const since = Date.now() - PEER_ROUNDS * this.retryMs;
+    // Takers only among peers heard in the last round and a half: a peer that died still counts as live
+    // for PEER_ROUNDS, and a lease given up to it would be left to whoever contends first.
+    const heard = Date.now() - 1.5 * this.retryMs;
     const share = this.share();
     const node = leaseToGiveUp({
       won: this.wonOrder.filter((n) => s.leases.has(n) && this.serving.has(n)),
-      peers: [...this.peers].filter(([id, p]) => id !== this.id && p.at >= since).map(([, p]) => p),
+      peers: [...this.peers].filter(([id, p]) => id !== this.id && p.at >= heard).map(([, p]) => p),
       share,
     });
     if (!node) return;
