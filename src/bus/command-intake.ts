@@ -30,7 +30,7 @@
  * already has the command queue, without a policy.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, MessageProperties } from 'amqplib';
 import { CommandTimeoutError, ConferenceNotFoundError } from '../conference/index.js';
 import type { CommandResult, ConferenceCommandExecutor, ConferenceDialer, DialRequest } from '../conference/index.js';
 import { redactUrl, silentLogger, type Logger } from '../util/index.js';
@@ -145,6 +145,15 @@ export interface CommandIntakeStats {
   deadLettered: number;
   /** Sent back through the routing exchange while their conference's node changed hands (handoverWaitMs). */
   rerouted: number;
+}
+
+/** A command's properties a copy of it keeps (so its reply still reaches the sender), plus `extra`. */
+function keptProperties(p: MessageProperties, extra: ReadonlyArray<'messageId' | 'deliveryMode'> = []): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const k of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'timestamp', 'appId', 'type', ...extra] as const) {
+    if (p[k] !== undefined && p[k] !== null) kept[k] = p[k];
+  }
+  return kept;
 }
 
 /** Header of a rerouted command: when (epoch ms) its handover wait ends. */
@@ -485,11 +494,10 @@ export class AmqpCommandIntake {
     // Stopping: hand it on at once (it is not ours to refuse while another instance may take it).
     if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, Math.min(this.rerouteEveryMs, until - Date.now())));
     if (conferences.every((c) => this.servesConference(c))) return false;
-    const p = msg.properties;
-    const options: Record<string, unknown> = { headers: { ...headers, [HANDOVER_UNTIL_HEADER]: until } };
-    for (const k of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'messageId', 'timestamp', 'appId', 'type', 'deliveryMode'] as const) {
-      if (p[k] !== undefined && p[k] !== null) options[k] = p[k];
-    }
+    const options: Record<string, unknown> = {
+      ...keptProperties(msg.properties, ['messageId', 'deliveryMode']),
+      headers: { ...headers, [HANDOVER_UNTIL_HEADER]: until },
+    };
     try {
       await new Promise<void>((resolve, reject) =>
         channel.publish(this.exchange, msg.fields.routingKey, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
@@ -573,10 +581,7 @@ export class AmqpCommandIntake {
       'x-confmgr-routing-key': msg.fields.routingKey,
       'x-confmgr-dead-lettered-at': new Date().toISOString(),
     };
-    const options: Record<string, unknown> = { persistent: true, messageId, headers };
-    for (const k of ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'timestamp', 'appId', 'type'] as const) {
-      if (p[k] !== undefined && p[k] !== null) options[k] = p[k];
-    }
+    const options: Record<string, unknown> = { ...keptProperties(p), persistent: true, messageId, headers };
     try {
       await new Promise<void>((resolve, reject) =>
         channel.sendToQueue(this.deadLetterQueue, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
