@@ -336,6 +336,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     // even when the connection is already back: what the node sent meanwhile never reached this
     // instance, only a standby's hold has it. Back and resynced by then, it contends again.
     cluster.on('down', (node) => {
+      gate?.disconnected(node);
       void publisher
         .flush(config.ha.takeoverMs)
         .then(() => leases.withdraw(node))
@@ -559,6 +560,7 @@ function buildLeases(config: Config, instanceName: string, publisher: AmqpPublis
     heartbeatS: config.ha.heartbeatS,
     reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: Math.min(config.amqp.reconnect.capMs, config.ha.takeoverMs) },
     onPublished: (node, core, sequence) => gate?.observe(node, core, sequence),
+    holdView: { reach: (node) => gate?.reach(node), published: (node) => gate?.published(node) },
     // Given up to rebalance: what was taken from the node leaves before the lease does.
     beforeRelease: async () => void (await publisher.flush(config.ha.takeoverMs)),
     onAcquired: async (node) => {

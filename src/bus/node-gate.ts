@@ -8,6 +8,9 @@
  *  observe()        what the active published (read back from the exchange by the lease): held
  *                   events up to that point are dropped, they are out.
  *  takeOver()       on winning the node's lease: everything still held is published, in order.
+ *  reach()          the first event received from the node since its ESL connection came up (moved on
+ *                   when the hold overflows): what a hold has is everything from there on.
+ *  published()      the last event of the node seen published, on the newest Core-UUID seen.
  *
  * An event's identity is the pair (Core-UUID, Event-Sequence); events a resync made up (synthesized,
  * sequence 0) have none: they leave with the received events around them and are dropped only when a
@@ -15,6 +18,7 @@
  */
 import type { ConferenceEvent, OutboundEvent } from '../conference/index.js';
 import { Fifo, silentLogger, type Logger } from '../util/index.js';
+import type { Published, Reach } from './lease-balance.js';
 import type { ServedNodes } from './served-nodes.js';
 
 /** AMQP header names carrying an event's identity (absent when standby pairs are off). */
@@ -65,6 +69,9 @@ export class NodeGate {
   private readonly held = new Map<string, Fifo<Held>>();
   /** node → Core-UUID → highest Event-Sequence seen published. */
   private readonly seen = new Map<string, Map<string, number>>();
+  /** node → the Core-UUID of the last event seen published. */
+  private readonly lastCore = new Map<string, string>();
+  private readonly reaches = new Map<string, Reach>();
   private readonly counts = { overflow: 0, alreadyPublished: 0, released: 0 };
 
   constructor(options: NodeGateOptions) {
@@ -79,6 +86,10 @@ export class NodeGate {
   offer(event: ConferenceEvent, out: OutboundEvent): void {
     const sequence = event.synthesized ? 0 : event.sequence;
     const headers: GateHeaders = { [NODE_HEADER]: event.node, [CORE_HEADER]: event.coreUuid, [SEQUENCE_HEADER]: sequence };
+    if (sequence > 0) {
+      const r = this.reaches.get(event.node);
+      if (!r || r.core !== event.coreUuid) this.reaches.set(event.node, { core: event.coreUuid, from: sequence });
+    }
     if (this.served.isServing(event.node)) {
       this.publishOut(out, headers);
       return;
@@ -92,8 +103,11 @@ export class NodeGate {
     if (!list) this.held.set(event.node, (list = new Fifo()));
     list.push({ out, core: event.coreUuid, sequence, headers });
     if (list.length > this.holdSize) {
-      list.shift();
+      const dropped = list.shift()!;
       this.counts.overflow++;
+      // The hold now has what came after the dropped event only: it covers the node only once that was published.
+      const r = this.reaches.get(event.node);
+      if (r && dropped.sequence > r.from && dropped.core === r.core) r.from = dropped.sequence;
     }
   }
 
@@ -103,6 +117,7 @@ export class NodeGate {
     let cores = this.seen.get(node);
     if (!cores) this.seen.set(node, (cores = new Map()));
     if ((cores.get(core) ?? 0) < sequence) cores.set(core, sequence);
+    this.lastCore.set(node, core);
     const list = this.held.get(node);
     if (!list || list.length === 0) return;
     // Held events are in FreeSWITCH order: drop the prefix up to the last one seen published
@@ -138,6 +153,23 @@ export class NodeGate {
     this.counts.released += released;
     this.log.info({ node, released }, 'took over node: published what the previous holder had not');
     return { released };
+  }
+
+  /** How far back this instance's hold of the node's events reaches; undefined before its first event. */
+  reach(node: string): Reach | undefined {
+    return this.reaches.get(node);
+  }
+
+  /** The node's ESL connection went down: what it sends from now on reaches this instance only after a gap. */
+  disconnected(node: string): void {
+    this.reaches.delete(node);
+  }
+
+  /** The last event of the node seen published (on the newest FreeSWITCH run seen); undefined when none. */
+  published(node: string): Published | undefined {
+    const core = this.lastCore.get(node);
+    const sequence = core === undefined ? undefined : this.seen.get(node)?.get(core);
+    return core === undefined || sequence === undefined ? undefined : { core, sequence };
   }
 
   stats(): GateStats {

@@ -15,19 +15,24 @@
  * A node is contended only while this instance can reach it (`contend` / `withdraw`, driven by the
  * node's ESL connection), so a standby that cannot see the node never takes it.
  *
- * Balance (several instances sharing one node list): every instance announces itself, how many leases
- * it holds and which nodes it contends for on a fanout exchange each round; `share` = ceil(reachable
- * nodes / live instances). Under its share an instance tries every free lease each round; at or over
- * it only every third round (a node nobody else takes is still served); over it, it gives up its
- * newest lease that a live peer under its share contends for (gracefully: stop publishing, flush,
- * delete) and leaves it alone for a while (src/bus/lease-balance.ts says why only to such a peer).
+ * Balance (several instances sharing one node list): every instance announces itself each round on a
+ * fanout exchange: how many leases it holds and which, which nodes it contends for, how far back its
+ * hold of each node's events reaches and the last event of each it saw published. `share` =
+ * ceil(reachable nodes / live instances). A free lease is claimed only by the best candidate among the
+ * live instances ready for it (src/bus/lease-balance.ts: one whose hold reaches back to the last
+ * published event first), so a joiner never takes a node whose recent events only another instance
+ * has; a freshly connected instance listens to a round and a half of presence before it claims
+ * anything. Over its share, an instance gives up its newest lease that a live peer under its share is
+ * ready for and covers (gracefully: stop publishing, flush, delete) and leaves it alone for a while.
+ * A node that no live instance announces holding for FREE_ROUNDS rounds is claimed by whoever can,
+ * whatever the order says (the presence of the best candidate may be misleading).
  */
 import { randomBytes } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { reconnectLoop, redactUrl, silentLogger, type BackoffOptions, type Logger } from '../util/index.js';
 import { closeWithin, connectAmqp } from './connect.js';
 import { CORE_HEADER, NODE_HEADER, SEQUENCE_HEADER } from './node-gate.js';
-import { leaseToGiveUp, parsePresence, type PeerPresence, type PresenceMessage } from './lease-balance.js';
+import { latestPublished, leaseToGiveUp, parsePresence, peerPresence, shouldClaim, type PeerPresence, type PresenceMessage, type Published, type Reach } from './lease-balance.js';
 import { EVENT_PREFIX } from './routing.js';
 import type { ServedNodes } from './served-nodes.js';
 
@@ -50,6 +55,8 @@ export interface NodeLeasesOptions {
   onAcquired?: (node: string) => Promise<void> | void;
   /** Runs when a lease is given up to rebalance, after the node stopped counting as served, before the queue goes (flush what was taken). */
   beforeRelease?: (node: string) => Promise<void> | void;
+  /** How far back this instance's hold of a node's events reaches, and the last event of it seen published (the claim order). */
+  holdView?: { reach(node: string): Reach | undefined; published(node: string): Published | undefined };
   /** Fanout exchange where instances announce themselves (balance). Default `<exchange>.presence`: instances sharing nodes share the event exchange. */
   presenceExchange?: string;
   logger?: Logger;
@@ -63,10 +70,12 @@ export function leaseQueueName(node: string): string {
 const RESOURCE_LOCKED = 405;
 /** A peer not heard from for this many rounds is gone. */
 const PEER_ROUNDS = 3;
-/** At or over its share, an instance tries free leases every this many rounds. */
-const SLOW_ROUNDS = 3;
+/** Presence younger than this many rounds counts (a peer that died still counts as live for PEER_ROUNDS). */
+const HEARD_ROUNDS = 1.5;
+/** A node no live instance announces holding is claimed by anyone after this many rounds. */
+const FREE_ROUNDS = 4;
 /** A lease given up to rebalance is left alone for this many rounds. */
-const COOLDOWN_ROUNDS = 4;
+const COOLDOWN_ROUNDS = 2;
 const CLOSE_MS = 1000;
 /** Header of a fence: a message this instance sends to its own read-back queue (see fence()). */
 const FENCE_HEADER = 'x-confmgr-fence';
@@ -81,6 +90,8 @@ interface Session {
   channel: Channel;
   /** The private queue reading back what is published on the exchange. */
   readBack: string;
+  /** Before this (ms) nothing is claimed: the presence of every live peer is heard first. */
+  listenUntil: number;
 }
 
 export class NodeLeases implements ServedNodes {
@@ -102,6 +113,8 @@ export class NodeLeases implements ServedNodes {
   private round = 0;
   /** node → the round before which it is not tried again (given up to rebalance). */
   private readonly cooldown = new Map<string, number>();
+  /** node → the round since which no live instance announced holding it. */
+  private readonly freeSince = new Map<string, number>();
   /** Leases in the order they were won (the newest is given up first). */
   private readonly wonOrder: string[] = [];
   private rebalancing = false;
@@ -230,15 +243,49 @@ export class NodeLeases implements ServedNodes {
     const s = this.session;
     if (!s || s.closed) return;
     try {
-      const presence: PresenceMessage = { id: this.id, held: s.leases.size, ready: [...this.reachable] };
-      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify(presence)));
+      s.channel.publish(this.presenceExchange(), '', Buffer.from(JSON.stringify(this.presence(s))));
     } catch (err) {
       this.log.debug({ err }, 'presence not sent');
     }
     const since = Date.now() - PEER_ROUNDS * this.retryMs;
     for (const [id, p] of this.peers) if (p.at < since) this.peers.delete(id);
+    const heard = this.heardPeers();
+    for (const node of this.reachable) {
+      if (s.leases.has(node) || heard.some(([, p]) => p.holds?.has(node))) this.freeSince.delete(node);
+      else if (!this.freeSince.has(node)) this.freeSince.set(node, this.round);
+    }
     void this.rebalance(s);
     this.tryAll();
+  }
+
+  private presence(s: Session): PresenceMessage {
+    // No prototype: a node named `__proto__` is a key like any other.
+    const reach = Object.create(null) as Record<string, [string, number]>;
+    const published = Object.create(null) as Record<string, [string, number]>;
+    for (const node of this.reachable) {
+      const r = this.options.holdView?.reach(node);
+      if (r) reach[node] = [r.core, r.from];
+      const p = this.options.holdView?.published(node);
+      if (p) published[node] = [p.core, p.sequence];
+    }
+    return { id: this.id, held: s.leases.size, ready: [...this.reachable], holds: [...s.leases.keys()], reach, published };
+  }
+
+  /** Peers heard in the last round and a half (this instance excluded). */
+  private heardPeers(): Array<[string, PeerPresence]> {
+    const since = Date.now() - HEARD_ROUNDS * this.retryMs;
+    return [...this.peers].filter(([id, p]) => id !== this.id && p.at >= since);
+  }
+
+  /** Whether this instance is the one to claim the node's lease if it is free (see the header). */
+  private mayClaim(s: Session, node: string): boolean {
+    const free = this.freeSince.get(node);
+    if (free !== undefined && this.round - free >= FREE_ROUNDS) return true;
+    const heard = this.heardPeers();
+    const reach = this.options.holdView?.reach(node);
+    const published = latestPublished([this.options.holdView?.published(node), ...heard.map(([, p]) => p.published?.get(node))], reach?.core);
+    const rivals = heard.filter(([, p]) => p.ready?.has(node) && !p.holds?.has(node)).map(([id, p]) => ({ id, held: p.held, reach: p.reach?.get(node) }));
+    return shouldClaim({ me: { id: this.id, held: s.leases.size, reach }, rivals, published, share: this.share() });
   }
 
   private presenceExchange(): string {
@@ -249,13 +296,13 @@ export class NodeLeases implements ServedNodes {
   private async rebalance(s: Session): Promise<void> {
     if (this.rebalancing || s.leases.size <= this.share()) return;
     // Takers only among peers heard in the last round and a half: a peer that died still counts as live
-    // for PEER_ROUNDS, and a lease given up to it would be left to whoever contends first.
-    const heard = Date.now() - 1.5 * this.retryMs;
+    // for PEER_ROUNDS, and a lease given up to it would wait for the free-lease fallback.
     const share = this.share();
     const node = leaseToGiveUp({
       won: this.wonOrder.filter((n) => s.leases.has(n) && this.serving.has(n)),
-      peers: [...this.peers].filter(([id, p]) => id !== this.id && p.at >= heard).map(([, p]) => p),
+      peers: this.heardPeers().map(([, p]) => p),
       share,
+      published: (n) => this.options.holdView?.published(n),
     });
     if (!node) return;
     this.rebalancing = true;
@@ -273,11 +320,10 @@ export class NodeLeases implements ServedNodes {
   private tryAll(): void {
     const s = this.session;
     if (!s || s.closed) return;
-    const eager = s.leases.size < this.share() || this.round % SLOW_ROUNDS === 0;
-    if (!eager) return;
+    if (Date.now() < s.listenUntil) return;
     for (const node of this.reachable) {
       if (s.leases.has(node) || s.acquiring.has(node) || (this.cooldown.get(node) ?? 0) > this.round) continue;
-      void this.tryAcquire(s, node);
+      if (this.mayClaim(s, node)) void this.tryAcquire(s, node);
     }
   }
 
@@ -341,7 +387,8 @@ export class NodeLeases implements ServedNodes {
       await closeWithin(connection, CLOSE_MS);
       return;
     }
-    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel, readBack };
+    const listenMs = HEARD_ROUNDS * this.retryMs;
+    const s: Session = { connection, closed: false, leases: new Map(), acquiring: new Set(), channel, readBack, listenUntil: Date.now() + listenMs };
     const closed = new Promise<void>((resolve) => {
       connection.on('close', () => {
         s.closed = true;
@@ -357,14 +404,16 @@ export class NodeLeases implements ServedNodes {
     connected();
     this.log.info({ url: redactUrl(this.options.url) }, 'lease connection up');
     this.startedResolve?.();
-    this.tryAll();
+    const listened = setTimeout(() => this.tryAll(), listenMs + 5);
+    listened.unref();
     await closed;
+    clearTimeout(listened);
   }
 
   private onPresence(msg: ConsumeMessage | null): void {
     if (!msg) return;
     const p = parsePresence(msg.content);
-    if (p) this.peers.set(p.id, { held: p.held, at: Date.now(), ready: p.ready ? new Set(p.ready) : undefined });
+    if (p) this.peers.set(p.id, peerPresence(p, Date.now()));
   }
 
   /**

@@ -136,7 +136,7 @@ describe('docs/asyncapi.yaml: the document', () => {
     expect(doc.info.version).toBe(pkg.version);
     expect(doc.defaultContentType).toBe('application/json');
     expect(doc.servers.rabbitmq).toMatchObject({ protocol: 'amqp', protocolVersion: '0.9.1' });
-    expect(Object.keys(doc.channels).sort()).toEqual(['clusterReplies', 'clusterView', 'commandReplies', 'conferenceCommands', 'conferenceEvents']);
+    expect(Object.keys(doc.channels).sort()).toEqual(['clusterReplies', 'clusterView', 'commandReplies', 'conferenceCommands', 'conferenceEvents', 'leasePresence']);
   });
 
   it('every $ref resolves; every component message belongs to a channel and has a payload', () => {
@@ -179,6 +179,8 @@ describe('docs/asyncapi.yaml: the document', () => {
       receiveConferenceCommands: ['receive', 'conferenceCommands'],
       sendClusterView: ['send', 'clusterView'],
       receiveClusterView: ['receive', 'clusterView'],
+      announceLeasePresence: ['send', 'leasePresence'],
+      receiveLeasePresence: ['receive', 'leasePresence'],
     };
     expect(Object.keys(doc.operations).sort()).toEqual(Object.keys(expected).sort());
     const refsOf = (channel: string, list: Json[]): string[] =>

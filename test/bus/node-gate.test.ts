@@ -103,4 +103,41 @@ describe('NodeGate', () => {
     gate.takeOver('A');
     expect(published).toEqual([]);
   });
+
+  it('tells how far back its hold reaches: the first event since the connection, moved on by an overflow, reset by a disconnect', () => {
+    const r = rig();
+    expect(r.gate.reach('A')).toBeUndefined();
+    r.offer(ev('A', 0, 'core-1', true)); // synthesized: no identity, no reach
+    expect(r.gate.reach('A')).toBeUndefined();
+    r.offer(ev('A', 10));
+    r.offer(ev('A', 12));
+    expect(r.gate.reach('A')).toEqual({ core: 'core-1', from: 10 });
+    for (let s = 13; s <= 16; s++) r.offer(ev('A', s)); // six held, one over: 10 dropped
+    expect(r.gate.reach('A')).toEqual({ core: 'core-1', from: 10 });
+    r.offer(ev('A', 17)); // 12 dropped: the hold has what came after 12
+    expect(r.gate.reach('A')).toEqual({ core: 'core-1', from: 12 });
+    r.offer(ev('A', 3, 'core-2')); // FreeSWITCH restarted
+    expect(r.gate.reach('A')).toEqual({ core: 'core-2', from: 3 });
+    r.gate.disconnected('A');
+    expect(r.gate.reach('A')).toBeUndefined();
+    r.offer(ev('A', 40, 'core-2'));
+    expect(r.gate.reach('A')).toEqual({ core: 'core-2', from: 40 });
+  });
+
+  it('counts the events of a served node in its reach too', () => {
+    const r = rig(['A']);
+    r.offer(ev('A', 7));
+    expect(r.gate.reach('A')).toEqual({ core: 'core-1', from: 7 });
+  });
+
+  it('tells the last event seen published, on the newest FreeSWITCH run', () => {
+    const r = rig();
+    expect(r.gate.published('A')).toBeUndefined();
+    r.gate.observe('A', 'core-1', 5);
+    r.gate.observe('A', 'core-1', 4); // read back out of order: the highest stays
+    expect(r.gate.published('A')).toEqual({ core: 'core-1', sequence: 5 });
+    r.gate.observe('A', 'core-2', 2);
+    expect(r.gate.published('A')).toEqual({ core: 'core-2', sequence: 2 });
+    expect(r.gate.published('B')).toBeUndefined();
+  });
 });
