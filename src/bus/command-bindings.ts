@@ -52,6 +52,22 @@ export class CommandBindings {
     this.bound.clear();
   }
 
+  /**
+   * Closing gracefully: stops reconciling and removes every binding from the queue, so that from now on
+   * the commands of these conferences go to another instance or the shared queue. A key being bound
+   * when this is called is removed too (unbinding a key that is not bound is harmless).
+   */
+  async unbindAll(): Promise<void> {
+    const target = this.target;
+    this.target = undefined;
+    await this.settled();
+    if (!target) return;
+    const keys = new Set(this.bound);
+    for (const name of this.desired()) keys.add(commandRoutingKey(name));
+    this.bound.clear();
+    for (const key of keys) await target.unbind(key);
+  }
+
   /** The wanted set may have changed: reconcile soon (coalesced). */
   refresh(): void {
     this.dirty = true;

@@ -21,7 +21,8 @@
  * with no reply_to to tell, or an unexpected exception) is copied to the dead-letter queue, logged
  * once, and acked: never requeued. Every other message is acked after its reply is sent
  * (from the shared queue, at-least-once: if confmgr dies mid-command the broker redelivers it; from the
- * own exclusive queue, a command of a dying instance goes with the queue). Messages without reply_to
+ * own exclusive queue, a command of a killed instance goes with the queue, while a graceful stop hands
+ * what is still queued back to the exchange: see handBack). Messages without reply_to
  * are executed and their outcome logged.
  *
  * Dead-lettering is done by publishing the message ourselves to a queue we declare, not by the
@@ -215,6 +216,8 @@ export class AmqpCommandIntake {
 
   private connection: ChannelModel | undefined;
   private channel: ConfirmChannel | undefined;
+  /** This session's consumers (own queue, shared queue), cancelled by a graceful stop. */
+  private consumerTags: string[] = [];
   /**
    * Declared on the first poison message of a connection (a queue nobody needs is never created);
    * false when it could not be declared: poison messages are then only logged.
@@ -290,17 +293,57 @@ export class AmqpCommandIntake {
     return { connected: this.connected, ...this.counts };
   }
 
-  /** Stops consuming, lets running commands finish (up to `deadlineMs`), closes the connection. */
+  /**
+   * Stops consuming, lets running commands finish (up to `deadlineMs`), hands the commands still
+   * waiting on this instance's own queue back to the exchange (see handBack), closes the connection.
+   */
   async close(deadlineMs = 5000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.abort.abort();
-    if (this.active.size > 0) {
-      await Promise.race([Promise.allSettled([...this.active]), sleep(deadlineMs)]);
+    // Within the deadline, the connection's close and the session's end included (a broker that stopped
+    // reading answers nothing, and its close then takes CONNECTION_CLOSE_MS).
+    const until = Date.now() + Math.max(0, deadlineMs - 2 * CONNECTION_CLOSE_MS);
+    await Promise.race([this.handBack(), sleep(until - Date.now())]);
+    if (this.active.size > 0 && until > Date.now()) {
+      await Promise.race([Promise.allSettled([...this.active]), sleep(until - Date.now())]);
     }
     if (this.connection) await closeWithin(this.connection, CONNECTION_CLOSE_MS);
     this.startedResolve?.();
     await this.loop;
+  }
+
+  /**
+   * A graceful stop must not take the commands routed to this instance down with its exclusive queue:
+   * unbind the queue (new commands go to another instance, or the shared queue whose consumers wait for
+   * the node's next holder), stop consuming, let what was delivered finish, then publish whatever is
+   * still queued again on the senders' exchange with its own key (confirmed, then acked), as the
+   * handover reroute does. Search requests (a copy went to every instance) are dropped.
+   */
+  private async handBack(): Promise<void> {
+    const channel = this.channel;
+    if (!channel) return;
+    let handed = 0;
+    try {
+      await this.bindings.unbindAll();
+      await channel.unbindQueue(this.ownQueue, this.exchange, DISCOVERY_KEY);
+      for (const tag of this.consumerTags.splice(0)) await channel.cancel(tag);
+      await Promise.allSettled([...this.active]);
+      for (let msg = await channel.get(this.ownQueue); msg !== false; msg = await channel.get(this.ownQueue)) {
+        if (msg.fields.routingKey !== DISCOVERY_KEY) {
+          const m = msg;
+          const options = { ...keptProperties(m.properties, ['messageId', 'deliveryMode']), headers: m.properties.headers ?? {} };
+          await new Promise<void>((resolve, reject) =>
+            channel.publish(this.exchange, m.fields.routingKey, m.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
+          );
+          handed++;
+        }
+        channel.ack(msg);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'could not hand every queued command back before stopping');
+    }
+    if (handed > 0) this.log.info({ commands: handed }, 'stopping: commands queued for this instance handed back to the exchange');
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -338,10 +381,13 @@ export class AmqpCommandIntake {
       });
       if (this.stopping) return;
       this.channel = channel;
-      const consume = (queue: string, routed: boolean): Promise<unknown> =>
-        channel.consume(queue, (msg) => {
+      this.consumerTags = [];
+      const consume = async (queue: string, routed: boolean): Promise<void> => {
+        const { consumerTag } = await channel.consume(queue, (msg) => {
           if (msg) this.track(this.handle(channel, msg, routed));
         });
+        this.consumerTags.push(consumerTag);
+      };
       await consume(this.ownQueue, true);
       // Bound before the shared queue is consumed: a served conference's command takes the own queue.
       await this.bindings.attach({
