@@ -3,7 +3,8 @@
  * (re)subscribes, and one conference's reload when an event shows the store does not know it (a
  * conference that just started, a member never seen). Events that arrive while a snapshot is being
  * fetched wait and are applied after it, in order: each carries the member's whole state, so applying
- * one the snapshot already reflects changes nothing.
+ * one the snapshot already reflects changes nothing. When they show the conference ended and running
+ * again (the same name started anew meanwhile), it is fetched once more.
  */
 import { ApiError, type ApiClient } from './api.js';
 import type { ConsoleStore } from './store.js';
@@ -109,9 +110,16 @@ export class ConferenceSync {
     }
     const pending = this.loading.get(id) ?? [];
     this.loading.delete(id);
-    // Whatever these say, the snapshot is the newest word on who is there: no further reload for them.
-    for (const [e, at] of pending) this.o.store.apply(e, at);
-    if (this.again.delete(id)) await this.reload(id);
+    // Whatever these say about members, the snapshot is the newest word on who is there: no reload
+    // for a member it lacks. But events about a conference the store no longer holds (the snapshot
+    // was a 404, or a replayed destroy ended it) mean it runs again — a new conference of the same
+    // name, started while this one was fetched: its snapshot is still to be taken.
+    let behind = false;
+    for (const [e, at] of pending) {
+      if (this.o.store.apply(e, at) === 'unknown-conference') behind = true;
+      else if (e.event === 'conference-destroy') behind = false;
+    }
+    if (this.again.delete(id) || behind) await this.reload(id);
   }
 }
 
