@@ -59,15 +59,19 @@ export class ConferenceSync {
     this.o.onError?.(undefined);
     const active = new Set(ids);
     for (const c of this.o.store.conferences()) if (!active.has(c.id)) this.o.store.remove(c.id);
-    for (const id of ids) if (!this.loading.has(id)) this.loading.set(id, []);
+    // One fetch at a time per conference: a second one's snapshot would land without the events that
+    // waited for the first. One being fetched (asked before this reload) is fetched again after.
+    const fresh = ids.filter((id) => !this.loading.has(id));
+    for (const id of ids) if (this.loading.has(id)) this.again.add(id);
+    for (const id of fresh) this.loading.set(id, []);
     const waiting = this.listing;
     this.listing = undefined;
     for (const [e, at] of waiting) this.onEvent(e, at);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < ids.length) await this.fetch(ids[next++]!);
+      while (next < fresh.length) await this.fetch(fresh[next++]!);
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, fresh.length) }, worker));
   }
 
   /** One conference afresh (after an action showed the store behind, or an event about an unknown one). */

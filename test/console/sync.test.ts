@@ -162,6 +162,27 @@ describe('ConferenceSync', () => {
     expect([...store.conference('room')!.participants.keys()]).toEqual([2, 3, 4]);
   });
 
+  it('a full reload does not fetch a second time a conference already being fetched: it fetches it again after', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const sync = new ConferenceSync({ store, api });
+    sync.onEvent(ev('add-member', 'a', 1), 1);
+    const done = sync.reloadAll(); // subscribed again (a reconnect) while 'a' is fetched
+    api.list.resolve(result([{ id: 'a', members: 1, admins: 0, duration: 5, is_locked: false }]));
+    await tick();
+    expect(api.requests).toEqual(['a', 'list']);
+    sync.onEvent(ev('add-member', 'a', 2), 2);
+    api.pending.get('a')!.resolve(result(view('a', [1])));
+    await tick();
+    expect(api.requests).toEqual(['a', 'list', 'a']);
+    sync.onEvent(ev('add-member', 'a', 3), 3); // waits for that snapshot, taken before member 3 joined
+    api.pending.get('a')!.resolve(result(view('a', [1, 2])));
+    await done;
+    await tick();
+    expect([...store.conference('a')!.participants.keys()]).toEqual([1, 2, 3]);
+    expect(api.requests).toEqual(['a', 'list', 'a']);
+  });
+
   it('does not fetch again a conference whose waiting events end with its destroy', async () => {
     const api = new FakeApi();
     const store = new ConsoleStore(() => undefined);
