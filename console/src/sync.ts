@@ -105,6 +105,8 @@ export class ConferenceSync {
   }
 
   private async fetch(id: string): Promise<void> {
+    // Events received before the request went out were sent before its answer: the snapshot has them.
+    const answered = this.loading.get(id)?.length ?? 0;
     try {
       const r = await this.o.api.conference(id);
       this.o.store.setSnapshot(r.data, this.now());
@@ -115,14 +117,14 @@ export class ConferenceSync {
     const pending = this.loading.get(id) ?? [];
     this.loading.delete(id);
     // Whatever these say about members, the snapshot is the newest word on who is there: no reload
-    // for a member it lacks. But events about a conference the store no longer holds (the snapshot
-    // was a 404, or a replayed destroy ended it) mean it runs again — a new conference of the same
-    // name, started while this one was fetched: its snapshot is still to be taken.
+    // for a member it lacks. But a later event about a conference the store no longer holds (the
+    // snapshot was a 404, or a replayed destroy ended it) means it runs again — a new conference of
+    // the same name, started while this one was fetched: its snapshot is still to be taken.
     let behind = false;
-    for (const [e, at] of pending) {
-      if (this.o.store.apply(e, at) === 'unknown-conference') behind = true;
+    pending.forEach(([e, at], i) => {
+      if (this.o.store.apply(e, at) === 'unknown-conference') behind ||= i >= answered;
       else if (e.event === 'conference-destroy') behind = false;
-    }
+    });
     if (this.again.delete(id) || behind) await this.reload(id);
   }
 }

@@ -195,6 +195,20 @@ describe('ConferenceSync', () => {
     expect(store.has('gone')).toBe(false);
     expect(api.requests).toEqual(['gone']);
   });
+
+  it('does not fetch again for the event that asked for the snapshot (the snapshot was taken after it)', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const errors: Array<string | undefined> = [];
+    const sync = new ConferenceSync({ store, api, onError: (m) => errors.push(m) });
+    sync.onEvent(ev('start-talking', 'other', 1), 1);
+    api.pending.get('other')!.reject(new ApiError(404, 'NOT_FOUND', 'conference other not found'));
+    sync.onEvent(ev('start-talking', 'down', 1), 1);
+    api.pending.get('down')!.reject(new ApiError(503, 'NODE_DOWN', 'node fs1 is down'));
+    await tick();
+    expect(api.requests).toEqual(['other', 'down']);
+    expect(errors).toEqual(['could not load conference down: node fs1 is down [NODE_DOWN]']);
+  });
 });
 
 class FakeSocket implements SocketLike {
