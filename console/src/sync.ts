@@ -3,7 +3,8 @@
  * (re)subscribes, and one conference's reload when an event shows the store does not know it (a
  * conference that just started, a member never seen). Events that arrive while a snapshot is being
  * fetched wait and are applied after it, in order: each carries the member's whole state, so applying
- * one the snapshot already reflects changes nothing.
+ * one the snapshot already reflects changes nothing. When they show the conference ended and running
+ * again (the same name started anew meanwhile), it is fetched once more.
  */
 import { ApiError, type ApiClient } from './api.js';
 import type { ConsoleStore } from './store.js';
@@ -58,15 +59,19 @@ export class ConferenceSync {
     this.o.onError?.(undefined);
     const active = new Set(ids);
     for (const c of this.o.store.conferences()) if (!active.has(c.id)) this.o.store.remove(c.id);
-    for (const id of ids) if (!this.loading.has(id)) this.loading.set(id, []);
+    // One fetch at a time per conference: a second one's snapshot would land without the events that
+    // waited for the first. One being fetched (asked before this reload) is fetched again after.
+    const fresh = ids.filter((id) => !this.loading.has(id));
+    for (const id of ids) if (this.loading.has(id)) this.again.add(id);
+    for (const id of fresh) this.loading.set(id, []);
     const waiting = this.listing;
     this.listing = undefined;
     for (const [e, at] of waiting) this.onEvent(e, at);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < ids.length) await this.fetch(ids[next++]!);
+      while (next < fresh.length) await this.fetch(fresh[next++]!);
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, fresh.length) }, worker));
   }
 
   /** One conference afresh (after an action showed the store behind, or an event about an unknown one). */
@@ -100,6 +105,8 @@ export class ConferenceSync {
   }
 
   private async fetch(id: string): Promise<void> {
+    // Events received before the request went out were sent before its answer: the snapshot has them.
+    const answered = this.loading.get(id)?.length ?? 0;
     try {
       const r = await this.o.api.conference(id);
       this.o.store.setSnapshot(r.data, this.now());
@@ -109,9 +116,16 @@ export class ConferenceSync {
     }
     const pending = this.loading.get(id) ?? [];
     this.loading.delete(id);
-    // Whatever these say, the snapshot is the newest word on who is there: no further reload for them.
-    for (const [e, at] of pending) this.o.store.apply(e, at);
-    if (this.again.delete(id)) await this.reload(id);
+    // Whatever these say about members, the snapshot is the newest word on who is there: no reload
+    // for a member it lacks. But a later event about a conference the store no longer holds (the
+    // snapshot was a 404, or a replayed destroy ended it) means it runs again — a new conference of
+    // the same name, started while this one was fetched: its snapshot is still to be taken.
+    let behind = false;
+    pending.forEach(([e, at], i) => {
+      if (this.o.store.apply(e, at) === 'unknown-conference') behind ||= i >= answered;
+      else if (e.event === 'conference-destroy') behind = false;
+    });
+    if (this.again.delete(id) || behind) await this.reload(id);
   }
 }
 

@@ -114,6 +114,101 @@ describe('ConferenceSync', () => {
     await tick();
     expect(errors).toEqual(['could not load conference x: node fs1 is down [NODE_DOWN]']);
   });
+
+  // A conference that ends and starts again under the same name while its snapshot is fetched (the
+  // demo's live room after its script): the events that waited speak of the new one after the old
+  // one's destroy, so the snapshot in hand cannot be the last word.
+  const conferenceEvent = (event: string, conference: string) => ({ event, conference_id: conference, event_name: 'conference_event' });
+  const endAndRestart = (sync: ConferenceSync) => {
+    sync.onEvent(ev('add-member', 'room', 1), 2);
+    sync.onEvent(ev('del-member', 'room', 1), 3);
+    sync.onEvent(conferenceEvent('conference-destroy', 'room'), 4);
+    sync.onEvent(conferenceEvent('conference-create', 'room'), 5);
+    for (const n of [2, 3, 4]) sync.onEvent(ev('add-member', 'room', n), 5 + n);
+  };
+
+  it('fetches again a conference that ended and started again while its snapshot was fetched', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const sync = new ConferenceSync({ store, api });
+    sync.onEvent(conferenceEvent('conference-create', 'room'), 1);
+    endAndRestart(sync);
+    expect(api.requests).toEqual(['room']);
+    // Taken before the old one ended: replayed, its destroy leaves the new one's events nothing to apply to.
+    api.pending.get('room')!.resolve(result(view('room', [1])));
+    await tick();
+    expect(api.requests).toEqual(['room', 'room']);
+    sync.onEvent(ev('start-talking', 'room', 2), 20); // waits for the second snapshot
+    api.pending.get('room')!.resolve(result(view('room', [2, 3, 4])));
+    await tick();
+    const room = store.conference('room')!;
+    expect([...room.participants.keys()]).toEqual([2, 3, 4]);
+    expect(room.participants.get(2)?.talking).toBe(true);
+    expect(api.requests).toEqual(['room', 'room']);
+  });
+
+  it('fetches again after a 404 when the events that waited show the conference running again', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const sync = new ConferenceSync({ store, api });
+    sync.onEvent(conferenceEvent('conference-create', 'room'), 1);
+    endAndRestart(sync);
+    // Asked between the old one's end and the new one's start.
+    api.pending.get('room')!.reject(new ApiError(404, 'NOT_FOUND', 'conference room not found'));
+    await tick();
+    expect(api.requests).toEqual(['room', 'room']);
+    api.pending.get('room')!.resolve(result(view('room', [2, 3, 4])));
+    await tick();
+    expect([...store.conference('room')!.participants.keys()]).toEqual([2, 3, 4]);
+  });
+
+  it('a full reload does not fetch a second time a conference already being fetched: it fetches it again after', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const sync = new ConferenceSync({ store, api });
+    sync.onEvent(ev('add-member', 'a', 1), 1);
+    const done = sync.reloadAll(); // subscribed again (a reconnect) while 'a' is fetched
+    api.list.resolve(result([{ id: 'a', members: 1, admins: 0, duration: 5, is_locked: false }]));
+    await tick();
+    expect(api.requests).toEqual(['a', 'list']);
+    sync.onEvent(ev('add-member', 'a', 2), 2);
+    api.pending.get('a')!.resolve(result(view('a', [1])));
+    await tick();
+    expect(api.requests).toEqual(['a', 'list', 'a']);
+    sync.onEvent(ev('add-member', 'a', 3), 3); // waits for that snapshot, taken before member 3 joined
+    api.pending.get('a')!.resolve(result(view('a', [1, 2])));
+    await done;
+    await tick();
+    expect([...store.conference('a')!.participants.keys()]).toEqual([1, 2, 3]);
+    expect(api.requests).toEqual(['a', 'list', 'a']);
+  });
+
+  it('does not fetch again a conference whose waiting events end with its destroy', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const sync = new ConferenceSync({ store, api });
+    sync.onEvent(ev('start-talking', 'gone', 1), 1);
+    sync.onEvent(ev('del-member', 'gone', 1), 2);
+    sync.onEvent(conferenceEvent('conference-destroy', 'gone'), 3);
+    api.pending.get('gone')!.reject(new ApiError(404, 'NOT_FOUND', 'conference gone not found'));
+    await tick();
+    expect(store.has('gone')).toBe(false);
+    expect(api.requests).toEqual(['gone']);
+  });
+
+  it('does not fetch again for the event that asked for the snapshot (the snapshot was taken after it)', async () => {
+    const api = new FakeApi();
+    const store = new ConsoleStore(() => undefined);
+    const errors: Array<string | undefined> = [];
+    const sync = new ConferenceSync({ store, api, onError: (m) => errors.push(m) });
+    sync.onEvent(ev('start-talking', 'other', 1), 1);
+    api.pending.get('other')!.reject(new ApiError(404, 'NOT_FOUND', 'conference other not found'));
+    sync.onEvent(ev('start-talking', 'down', 1), 1);
+    api.pending.get('down')!.reject(new ApiError(503, 'NODE_DOWN', 'node fs1 is down'));
+    await tick();
+    expect(api.requests).toEqual(['other', 'down']);
+    expect(errors).toEqual(['could not load conference down: node fs1 is down [NODE_DOWN]']);
+  });
 });
 
 class FakeSocket implements SocketLike {
