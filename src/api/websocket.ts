@@ -113,6 +113,13 @@ export class WebSocketHub {
     return this.clients.size;
   }
 
+  /** Sockets signed in with at least one subscription: someone is listening. */
+  get listening(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.account !== undefined && c.subscriptions.size > 0) n++;
+    return n;
+  }
+
   /** A new socket; `account` when the upgrade request carried a valid X-Auth-Token. */
   attach(socket: WebSocket, account?: string): void {
     const client: Client = { socket, subscriptions: new Map(), chain: Promise.resolve() };

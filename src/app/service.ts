@@ -110,8 +110,8 @@ export interface ServiceHandle {
   /** Replaces the publish filter (SIGHUP). */
   reloadFilter(list: string[] | undefined): void;
   readiness(): ReadinessReport;
-  /** WebSocket clients connected to the API now (0 without the API). */
-  websocketClients(): number;
+  /** WebSocket clients signed in and subscribed to something now (0 without the API). */
+  websocketListeners(): number;
 }
 
 const APP_VERSION = readVersion();
@@ -395,7 +395,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     });
 
   /** The REST/WebSocket API over the records, registered on the HTTP server before it listens. */
-  let websocketClients = (): number => 0;
+  let websocketListeners = (): number => 0;
   const registerApiOn = async (app: FastifyInstance): Promise<void> => {
     const { registerApi } = await import('../api/index.js');
     const api = await registerApi(
@@ -417,7 +417,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
       records,
       { limits: config.http.limits, console: config.http.console, identity: { version: APP_VERSION, node: instanceName }, mediaLocation: config.media.location },
     );
-    websocketClients = () => api.websocket.size;
+    websocketListeners = () => api.websocket.listening;
   };
 
   const service: ServiceHandle = {
@@ -442,7 +442,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     leases,
     http: undefined,
     readiness,
-    websocketClients: () => websocketClients(),
+    websocketListeners: () => websocketListeners(),
 
     async start() {
       running = true;

@@ -195,7 +195,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     if (options.console) {
       out('waiting for the console to connect… (Ctrl-C to stop)\n');
-      while (!stopped && service.websocketClients() === 0) await sleep(100);
+      // Signed in and subscribed: from then on the console sees every event of the script.
+      while (!stopped && service.websocketListeners() === 0) await sleep(100);
       if (stopped) {
         out('stopped before a console connected\n');
         return summarize();

@@ -31,8 +31,10 @@ describe('websocket participant events', () => {
     const c = await Client.open();
     const unauth = await c.request({ action: 'subscribe', conference_id: 'room' });
     expect(unauth).toMatchObject({ status: 'error', error: '401' });
+    expect(api.websocket.listening).toBe(0); // connected, but nobody listens yet (what `confmgr demo --console` waits for)
     const sub = await c.request({ action: 'subscribe', auth_token: TOKEN_A, conference_id: 'room', events: ['del-member'] });
     expect(sub.status).toBe('success');
+    expect(api.websocket.listening).toBe(1);
     // Document owned by A: the event's own channel vars do not matter.
     events.emit(participantEvent('add-member', 'room', 'x', 1));
     events.emit(participantEvent('add-member', 'other', 'y', 2, { custom_channel_vars: { account_id: A } }));
@@ -43,6 +45,7 @@ describe('websocket participant events', () => {
 
     const un = await c.request({ action: 'unsubscribe', subscription: sub.data.subscription });
     expect(un).toMatchObject({ status: 'success', data: { removed: 1 } });
+    expect(api.websocket.listening).toBe(0);
     events.emit(participantEvent('del-member', 'room', 'z', 3));
     await api.idle();
     const pong = await c.request({ action: 'ping' });
