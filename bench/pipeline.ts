@@ -36,6 +36,7 @@
  *   --semi-space MB  run confmgr with `node --max-semi-space-size=MB` (V8 young generation; default V8's)
  *   --node-flags "…"  more node/V8 flags for the confmgr children (e.g. "--optimize-for-size")
  *   --prof DIR   run every confmgr child with `node --cpu-prof` (profiles in DIR/confmgr-<variant>-<sink>-<rate>/)
+ *   --coalesce-ms N  the confmgr children's amqp.write_coalesce_ms (default: the config's default)
  *   --alloc-prof DIR  sample the allocations of every confmgr child over the measured window, collected
  *                objects included (DIR/confmgr-<variant>-<sink>-<rate>.heapprofile, for Chrome DevTools)
  */
@@ -218,6 +219,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
     `  url: ${AMQP_URL}`,
     `  exchange: ${exchange}`,
     '  buffer_size: 1000000',
+    ...(strArg('coalesce-ms') !== undefined ? [`  write_coalesce_ms: ${Number(strArg('coalesce-ms'))}`] : []),
     ...(whole
       ? [
           `  command_queue: ${exchange}.commands`,
@@ -494,7 +496,7 @@ async function phase(
     const logFd = whole ? openSync(logFile, 'w') : undefined;
     const child = forkRole(
       'confmgr',
-      ['--port', String(port), '--exchange', exchange, '--sink', sink, '--variant', variant, '--rate', String(rate), ...trace, ...(strArg('alloc-prof') ? ['--alloc-prof', strArg('alloc-prof')!] : [])],
+      ['--port', String(port), '--exchange', exchange, '--sink', sink, '--variant', variant, '--rate', String(rate), ...trace, ...(strArg('alloc-prof') ? ['--alloc-prof', strArg('alloc-prof')!] : []), ...(strArg('coalesce-ms') !== undefined ? ['--coalesce-ms', strArg('coalesce-ms')!] : [])],
       execArgv,
       whole ? { env: { ...process.env, ...LAUNCHER_ENV }, stdoutFd: logFd!, ...(compiled ? { compiled } : {}) } : {},
     );

@@ -52,6 +52,7 @@ export interface Config {
     url: string;
     exchange: string;
     bufferSize: number;
+    writeCoalesceMs: number;
     commandQueue: string;
     /** Type of the durable queues confmgr declares: `quorum` on a RabbitMQ cluster. */
     queueType: 'classic' | 'quorum';
@@ -191,6 +192,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
       url,
       exchange: file.amqp.exchange,
       bufferSize: file.amqp.buffer_size,
+      writeCoalesceMs: file.amqp.write_coalesce_ms,
       commandQueue: file.amqp.command_queue,
       queueType: file.amqp.queue_type,
       reconnect: { baseMs: file.amqp.reconnect.base_ms, capMs: file.amqp.reconnect.cap_ms },

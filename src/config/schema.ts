@@ -153,6 +153,8 @@ export const amqpSchema = z
     exchange: nonEmpty('an exchange name', L.amqpNameLength).default('conference'),
     /** Events held while the broker is unreachable; beyond it the oldest are dropped (and counted). */
     buffer_size: int(1, 10_000_000).default(100_000),
+    /** After a publish write, the next waits this long unless a batch is pending (fewer socket writes at a steady rate). */
+    write_coalesce_ms: int(0, 50).default(2),
     /** Queue the command intake consumes (RPC: reply_to + correlation_id). */
     command_queue: nonEmpty('a queue name', L.amqpNameLength).default('confmgr.commands'),
     /**

@@ -113,7 +113,8 @@ afterEach(async () => {
 });
 
 async function started(opts: Partial<ConstructorParameters<typeof AmqpPublisher>[0]> = {}): Promise<{ p: Publisher; c: () => FakeConnection }> {
-  const p = new AmqpPublisher({ url: 'amqp://fake', reconnect: { baseMs: 1, capMs: 5 }, ...opts });
+  // Every turn writes (the turn-by-turn scripts below); the coalescing of writes has its own test.
+  const p = new AmqpPublisher({ url: 'amqp://fake', reconnect: { baseMs: 1, capMs: 5 }, writeCoalesceMs: 0, ...opts });
   open.push(p);
   await p.start();
   return { p, c: () => connections[connections.length - 1]! };
@@ -132,6 +133,29 @@ describe('AmqpPublisher confirms (scripted broker)', () => {
     expect(c().publishes()[3]!.key).toBe('conference.event.room.c3');
     expect(c().connection.sentSinceLastCheck).toBe(true);
     expect(p.stats()).toMatchObject({ sent: 100, inFlight: 100, confirmed: 0, buffered: 0 });
+  });
+
+  it('at a steady rate, what is published within writeCoalesceMs of a write leaves in the next write, together', async () => {
+    const { p, c } = await started({ writeCoalesceMs: 20 });
+    p.publish(ev(0));
+    await turns();
+    expect(c().socket.written.length).toBe(1); // nothing written just before: at once
+    for (let n = 1; n < 6; n++) {
+      p.publish(ev(n));
+      await turns();
+    }
+    expect(c().socket.written.length).toBe(1); // held: the last write was under 20 ms ago
+    await new Promise((r) => setTimeout(r, 40));
+    expect(c().socket.written.length).toBe(2);
+    expect(ids(c())).toEqual(range(0, 6));
+    // A whole batch pending does not wait.
+    const { p: q, c: qc } = await started({ writeCoalesceMs: 10_000, batchSize: 4 });
+    q.publish(ev(0));
+    await turns();
+    for (let n = 1; n < 5; n++) q.publish(ev(n));
+    await turns();
+    expect(qc().socket.written.length).toBe(2);
+    expect(ids(qc())).toEqual(range(0, 5));
   });
 
   it('a multiple ack confirms every tag up to it; single acks out of order; flush waits for the last', async () => {
