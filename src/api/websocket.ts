@@ -71,6 +71,11 @@ export interface WebSocketHubOptions {
   authTimeoutMs?: number;
   /** Largest message (default 64 KiB; the WebSocket server's maxPayload closes with 1009 beyond). */
   maxMessageBytes?: number;
+  /**
+   * Events are written at most once per this many ms (held by cork): at a steady rate the events of a
+   * few milliseconds leave in one socket write instead of one each. 0: once per event-loop turn. Default 2.
+   */
+  writeCoalesceMs?: number;
 }
 
 /** A subscription's `events`: at most this many names, each at most EVENT_NAME_MAX_CHARS (mod_conference has a few dozen). */
@@ -192,16 +197,24 @@ export class WebSocketHub {
     }
   }
 
-  /** Holds the socket's writes until the next check phase of the event loop. */
+  /** Holds the socket's writes until the next check phase of the event loop, or the end of the coalescing window. */
   private cork(socket: WebSocket): void {
     const raw = rawSocket(socket);
     if (!raw || this.corked.has(raw)) return;
     raw.cork();
     this.corked.add(raw);
-    if (this.corked.size === 1) setImmediate(this.uncorkAll);
+    if (this.corked.size === 1) {
+      const wait = this.lastUncorkAt + (this.o.writeCoalesceMs ?? 2) - performance.now();
+      if (wait >= 1) setTimeout(this.uncorkAll, wait);
+      else setImmediate(this.uncorkAll);
+    }
   }
 
+  /** performance.now() when the held writes last went out. */
+  private lastUncorkAt = -Infinity;
+
   private readonly uncorkAll = (): void => {
+    this.lastUncorkAt = performance.now();
     for (const raw of this.corked) raw.uncork();
     this.corked.clear();
   };
