@@ -67,7 +67,7 @@ function decodePlainEventLazily(text: string): EslEvent {
     const rest = text.slice(blank + 2);
     body = Number.isFinite(length) && length >= 0 ? Buffer.from(rest, 'utf8').toString('utf8', 0, length) : rest;
   }
-  return new LazyEslEvent(name, index.get('Event-Subclass'), body, index, () => decodePlainEvent(text).headers as Record<string, string>);
+  return new LazyEslEvent(name, index.get('Event-Subclass'), body, index, wholePlainHeaders);
 }
 
 function decodeJsonEventLazily(text: string): EslEvent {
@@ -75,8 +75,11 @@ function decodeJsonEventLazily(text: string): EslEvent {
   if (index === undefined) return decodeJsonEvent(text);
   const name = index.get('Event-Name');
   if (name === undefined) throw new EslProtocolError('event has no Event-Name header');
-  return new LazyEslEvent(name, index.get('Event-Subclass'), index.body, index, () => decodeJsonEvent(text).headers as Record<string, string>);
+  return new LazyEslEvent(name, index.get('Event-Subclass'), index.body, index, wholeJsonHeaders);
 }
+
+const wholePlainHeaders = (text: string): Record<string, string> => decodePlainEvent(text).headers as Record<string, string>;
+const wholeJsonHeaders = (text: string): Record<string, string> => decodeJsonEvent(text).headers as Record<string, string>;
 
 export function decodePlainEvent(text: string): EslEvent {
   const blank = text.indexOf('\n\n');

@@ -43,7 +43,7 @@ export class JsonHeaderIndex implements IndexedHeaders {
    */
   private constructor(
     readonly text: string,
-    private readonly spans: number[],
+    private readonly spans: Int32Array,
     readonly count: number,
     private readonly names: (string | undefined)[] | undefined,
     /** The `_body` member's value, or '' when there is none. */
@@ -191,13 +191,13 @@ function isHex(c: number): boolean {
 
 /**
  * Entries are gathered in one scratch array reused by every scan, the hash table is built after them,
- * and the whole is copied once at its size. A plain array of small integers: its copy is an ordinary
- * young-generation object, far cheaper to make than a typed array's off-heap store.
+ * and the whole is copied once at its size (off the V8 heap: an index can outlive many collections).
  */
-const scratch: number[] = [];
+let scratch = new Int32Array(1024);
 
 function add(i: number, ks: number, vs: number, ve: number, k: number, flag: number): void {
   const o = i * STRIDE;
+  if (o + STRIDE > scratch.length) grow(o + STRIDE);
   scratch[o] = ks;
   scratch[o + 1] = vs;
   scratch[o + 2] = ve;
@@ -208,12 +208,21 @@ function scratchName(text: string, names: (string | undefined)[] | undefined, i:
   return names?.[i] ?? text.slice(scratch[i * STRIDE]!, scratch[i * STRIDE + 1]! - 3);
 }
 
-function withTable(text: string, count: number, names: (string | undefined)[] | undefined): number[] {
+function grow(needed: number): void {
+  let length = scratch.length * 2;
+  while (length < needed) length *= 2;
+  const bigger = new Int32Array(length);
+  bigger.set(scratch);
+  scratch = bigger;
+}
+
+function withTable(text: string, count: number, names: (string | undefined)[] | undefined): Int32Array {
   let size = 16;
   while (size * 3 < count * 4) size *= 2; // load ≤ 3/4
   const base = count * STRIDE;
   const mask = size - 1;
-  for (let s = 0; s < size; s++) scratch[base + s] = 0;
+  if (base + size > scratch.length) grow(base + size);
+  scratch.fill(0, base, base + size);
   for (let i = 0; i < count; i++) {
     const k = scratch[i * STRIDE + 3]! >> 1;
     for (let slot = k & mask; ; slot = (slot + 1) & mask) {

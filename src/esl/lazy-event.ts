@@ -9,6 +9,8 @@ import type { EslEvent } from './event.js';
 
 /** Where an event's headers lie in its body: entries in body order, values decoded when read. */
 export interface IndexedHeaders {
+  /** The body the index lies over. */
+  readonly text: string;
   readonly count: number;
   /** The value of header `name` (the last one when it is given twice), or undefined. */
   get(name: string): string | undefined;
@@ -20,7 +22,8 @@ export interface IndexedHeaders {
 
 const INDEX: unique symbol = Symbol('esl.headerIndex');
 
-type Whole = () => Record<string, string>;
+/** The full decoder's headers of a body (a module's function, not a closure per event). */
+type Whole = (text: string) => Record<string, string>;
 
 export class LazyEslEvent implements EslEvent {
   private view: Record<string, string> | undefined;
@@ -47,7 +50,7 @@ class ViewState {
 }
 
 function all(t: ViewState): Record<string, string> {
-  return (t.full ??= t.whole());
+  return (t.full ??= t.whole(t.index.text));
 }
 
 /**
