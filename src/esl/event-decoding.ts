@@ -6,7 +6,6 @@ import { EslProtocolError } from './errors.js';
 import { parseHeaderBlock, type EslFrame } from './frame-parser.js';
 import { xmlUnescape } from './xml-entities.js';
 import { HeaderIndex } from './header-index.js';
-import { JsonHeaderIndex } from './json-header-index.js';
 import { LazyEslEvent } from './lazy-event.js';
 import type { EslEvent } from './event.js';
 
@@ -18,15 +17,16 @@ export function isEventFrame(frame: EslFrame): boolean {
 
 /**
  * Decodes the body of an event frame into an EslEvent. Throws EslProtocolError when it is not one.
- * Plain and json events are decoded selectively (header-index.ts, json-header-index.ts): a header becomes a string when it is read; a body the
- * selective scan does not accept is decoded whole, which also gives the error.
+ * Plain events are decoded selectively (header-index.ts): a header becomes a string when it is read;
+ * a body the selective scan does not accept is decoded whole, which also gives the error.
  */
 export function decodeEvent(frame: EslFrame): EslEvent {
   switch (frame.type) {
     case 'text/event-plain':
       return decodePlainEventLazily(frame.body);
     case 'text/event-json':
-      return decodeJsonEventLazily(frame.body);
+      // Whole: a scan that validates json exactly as JSON.parse does costs what JSON.parse costs.
+      return decodeJsonEvent(frame.body);
     case 'text/event-xml':
       return decodeXmlEvent(frame.body);
     default:
@@ -67,19 +67,8 @@ function decodePlainEventLazily(text: string): EslEvent {
     const rest = text.slice(blank + 2);
     body = Number.isFinite(length) && length >= 0 ? Buffer.from(rest, 'utf8').toString('utf8', 0, length) : rest;
   }
-  return new LazyEslEvent(name, index.get('Event-Subclass'), body, index, wholePlainHeaders);
+  return new LazyEslEvent(name, index.get('Event-Subclass'), body, index, () => decodePlainEvent(text).headers as Record<string, string>);
 }
-
-function decodeJsonEventLazily(text: string): EslEvent {
-  const index = JsonHeaderIndex.scan(text);
-  if (index === undefined) return decodeJsonEvent(text);
-  const name = index.get('Event-Name');
-  if (name === undefined) throw new EslProtocolError('event has no Event-Name header');
-  return new LazyEslEvent(name, index.get('Event-Subclass'), index.body, index, wholeJsonHeaders);
-}
-
-const wholePlainHeaders = (text: string): Record<string, string> => decodePlainEvent(text).headers as Record<string, string>;
-const wholeJsonHeaders = (text: string): Record<string, string> => decodeJsonEvent(text).headers as Record<string, string>;
 
 export function decodePlainEvent(text: string): EslEvent {
   const blank = text.indexOf('\n\n');

@@ -9,7 +9,6 @@
  * differential fuzz test checks it).
  */
 import { urlDecode } from './url-coding.js';
-import type { IndexedHeaders } from './lazy-event.js';
 
 /** Per entry: name start, name end, value start, value end, hash | flag bits. */
 const STRIDE = 5;
@@ -17,7 +16,7 @@ const STRIDE = 5;
 const ENCODED = 1;
 
 
-export class HeaderIndex implements IndexedHeaders {
+export class HeaderIndex {
   /**
    * `spans` holds the entries (STRIDE numbers each) and, from `count * STRIDE` on, the hash table (entry
    * number + 1 per slot, 0 = empty; a power-of-two size): one allocation per event, not two.
@@ -100,8 +99,7 @@ export class HeaderIndex implements IndexedHeaders {
 
 }
 
-/** The hash both indexes use for a header name (a few of its characters and its length). */
-export function hashOf(s: string, len: number): number {
+function hashOf(s: string, len: number): number {
   let h = Math.imul(len, 0x9e3779b1);
   h = Math.imul(h ^ s.charCodeAt(0), 0x85ebca6b);
   h = Math.imul(h ^ s.charCodeAt(len >> 1), 0xc2b2ae35);
@@ -110,8 +108,7 @@ export function hashOf(s: string, len: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
-/** hashOf of `text.slice(start, start + len)`, without making that string. */
-export function hashRange(text: string, start: number, len: number): number {
+function hashRange(text: string, start: number, len: number): number {
   let h = Math.imul(len, 0x9e3779b1);
   h = Math.imul(h ^ text.charCodeAt(start), 0x85ebca6b);
   h = Math.imul(h ^ text.charCodeAt(start + (len >> 1)), 0xc2b2ae35);

@@ -1,29 +1,15 @@
 /**
- * An EslEvent whose headers are decoded on demand from an index over the frame's body (header-index.ts
- * for plain events, json-header-index.ts for json events). `headers`
+ * An EslEvent whose headers are decoded on demand from a HeaderIndex over the frame's body. `headers`
  * stays the full contract for every reader: a read-only view that looks a header up in the index, and
  * that decodes the event whole (the full decoder, so the same object) the first time someone lists,
  * copies or writes it. `headerLookup` / `eachHeaderWithPrefix` read through the index with no view at all.
  */
 import type { EslEvent } from './event.js';
-
-/** Where an event's headers lie in its body: entries in body order, values decoded when read. */
-export interface IndexedHeaders {
-  /** The body the index lies over. */
-  readonly text: string;
-  readonly count: number;
-  /** The value of header `name` (the last one when it is given twice), or undefined. */
-  get(name: string): string | undefined;
-  nameAt(i: number): string;
-  /** Whether entry `i`'s name starts with `prefix` (no string made). */
-  nameStartsWith(i: number, prefix: string): boolean;
-  valueAt(i: number): string;
-}
+import type { HeaderIndex } from './header-index.js';
 
 const INDEX: unique symbol = Symbol('esl.headerIndex');
 
-/** The full decoder's headers of a body (a module's function, not a closure per event). */
-type Whole = (text: string) => Record<string, string>;
+type Whole = () => Record<string, string>;
 
 export class LazyEslEvent implements EslEvent {
   private view: Record<string, string> | undefined;
@@ -31,7 +17,7 @@ export class LazyEslEvent implements EslEvent {
     readonly name: string,
     readonly subclass: string | undefined,
     readonly body: string,
-    readonly index: IndexedHeaders,
+    readonly index: HeaderIndex,
     private readonly whole: Whole,
   ) {}
 
@@ -44,13 +30,13 @@ export class LazyEslEvent implements EslEvent {
 class ViewState {
   full: Record<string, string> | undefined;
   constructor(
-    readonly index: IndexedHeaders,
+    readonly index: HeaderIndex,
     readonly whole: Whole,
   ) {}
 }
 
 function all(t: ViewState): Record<string, string> {
-  return (t.full ??= t.whole(t.index.text));
+  return (t.full ??= t.whole());
 }
 
 /**
@@ -81,12 +67,12 @@ const VIEW: ProxyHandler<ViewState> = {
   deleteProperty: (t, key) => Reflect.deleteProperty(all(t), key),
 };
 
-function headerView(index: IndexedHeaders, whole: Whole): Record<string, string> {
+function headerView(index: HeaderIndex, whole: Whole): Record<string, string> {
   return new Proxy(new ViewState(index, whole), VIEW) as unknown as Record<string, string>;
 }
 
-function indexOf(headers: Readonly<Record<string, string>>): IndexedHeaders | undefined {
-  return (headers as unknown as { [INDEX]?: IndexedHeaders })[INDEX];
+function indexOf(headers: Readonly<Record<string, string>>): HeaderIndex | undefined {
+  return (headers as unknown as { [INDEX]?: HeaderIndex })[INDEX];
 }
 
 /** A function reading an event's headers by name, through the index when the event has one. */
