@@ -30,14 +30,13 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     expect(stats.conference).toBeGreaterThan(2_000);
   });
 
-  it('6,000 json events mutated with JSON tokens agree (accepted by the index, decoded whole, refused)', () => {
+  it('6,000 json events mutated with JSON tokens: refused with EslProtocolError by both decoders, or read the same', () => {
     const next = rng(20261207);
     const stats = newStats();
     for (let i = 0; i < 6_000; i++) checkIngestInput(mutateJsonEvent(corpus, next), next, stats);
     expect(stats.byType['text/event-json']).toBe(6_000);
     expect(stats.rejected).toBeGreaterThan(1_000);
-    expect(stats.selective['text/event-json']).toBeGreaterThan(2_000);
-    expect(stats.events - stats.rejected - stats.selective['text/event-json']!).toBeGreaterThan(200);
+    expect(stats.events - stats.rejected).toBeGreaterThan(2_500);
     expect(stats.conference).toBeGreaterThan(2_000);
   });
 
