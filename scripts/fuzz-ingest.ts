@@ -1,12 +1,13 @@
 /**
  * Long differential run of the selective ESL ingest: `npm run fuzz -- ingest [--frames 1000000 --seed N]`.
- * Mutates real FreeSWITCH frames (plain, json, and the json events as xml) and checks every event frame
+ * Mutates real FreeSWITCH frames (plain, json, and the json events as xml; json bodies also with JSON's own
+ * tokens, framed again) and checks every event frame
  * with test/fuzz/ingest-differential-core.ts until `--frames` event frames were compared. Exits 1 on the
  * first mismatch with the seed and the input that replay it.
  */
 import { parseArgs } from 'node:util';
-import { fuzzCorpus, mutate, rng } from '../test/fuzz/codec-fuzz-core.js';
-import { IngestMismatchError, checkIngestInput, newStats } from '../test/fuzz/ingest-differential-core.js';
+import { fuzzCorpus, rng } from '../test/fuzz/codec-fuzz-core.js';
+import { IngestMismatchError, checkIngestInput, mutateIngest, newStats } from '../test/fuzz/ingest-differential-core.js';
 
 export function runIngestFuzz(args: string[]): void {
   const { values } = parseArgs({
@@ -22,7 +23,7 @@ export function runIngestFuzz(args: string[]): void {
   let inputs = 0;
   let reported = 0;
   while (stats.events < target) {
-    const input = mutate(corpus, next);
+    const input = mutateIngest(corpus, next);
     inputs++;
     try {
       checkIngestInput(input, next, stats);
@@ -42,6 +43,7 @@ export function runIngestFuzz(args: string[]): void {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(`ingest differential fuzz: ${stats.events} event frames from ${inputs} mutated inputs (${corpus.length} fixture frames), seed ${seed}`);
   console.log(`  by type: ${Object.entries(stats.byType).map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  console.log(`  read through the selective index: ${Object.entries(stats.selective).map(([t, n]) => `${t} ${n}`).join(', ')}`);
   console.log(`  ${stats.rejected} rejected by both decoders with the same error, ${stats.conference} conference events compared field by field and as payloads`);
   console.log(`  ${(stats.events / seconds).toFixed(0)} frames/s over ${seconds.toFixed(1)} s; 0 mismatches`);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, byteLength, decodeEvent, decodeEventWhole, headerLookup, type EslFrame } from '../../src/esl/codec.js';
 import { fuzzCorpus, mutate, rng } from '../fuzz/codec-fuzz-core.js';
-import { checkFrame, checkIngestInput, eventFramesOf, newStats } from '../fuzz/ingest-differential-core.js';
+import { checkFrame, checkIngestInput, eventFramesOf, mutateJsonEvent, newStats } from '../fuzz/ingest-differential-core.js';
 
 const corpus = fuzzCorpus();
 
@@ -27,6 +27,16 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     for (let i = 0; i < 5_000; i++) checkIngestInput(mutate(corpus, next), next, stats);
     expect(stats.events).toBeGreaterThan(4_000);
     expect(stats.rejected).toBeGreaterThan(100);
+    expect(stats.conference).toBeGreaterThan(2_000);
+  });
+
+  it('6,000 json events mutated with JSON tokens: refused with EslProtocolError by both decoders, or read the same', () => {
+    const next = rng(20261207);
+    const stats = newStats();
+    for (let i = 0; i < 6_000; i++) checkIngestInput(mutateJsonEvent(corpus, next), next, stats);
+    expect(stats.byType['text/event-json']).toBe(6_000);
+    expect(stats.rejected).toBeGreaterThan(1_000);
+    expect(stats.events - stats.rejected).toBeGreaterThan(2_500);
     expect(stats.conference).toBeGreaterThan(2_000);
   });
 

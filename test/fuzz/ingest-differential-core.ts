@@ -3,7 +3,9 @@
  * against the whole decode (decodeEventWhole: JSON.parse / every header line split and decoded), shared
  * by the quick test (test/esl/ingest-differential.test.ts) and the long run (`npm run fuzz -- ingest`).
  * Inputs: real fixture frames (plain, json, and the json events rendered as xml), mutated by the codec
- * fuzzer's mutator. For every event frame the parser yields:
+ * fuzzer's mutator, and json event bodies mutated with JSON's own tokens (escapes, whitespace, other kinds
+ * of value, names JSON.parse treats apart) and framed again, so that they reach the json decoders rather
+ * than the framing's errors (mutateIngest). For every event frame the parser yields:
  *  - both decoders throw the same EslProtocolError message, or neither throws;
  *  - name, subclass and body agree;
  *  - every header the bridge reads (BRIDGE_HEADERS), plus a few names taken from the event, reads the
@@ -13,13 +15,14 @@
  *  - parseConferenceEvent gives the same ConferenceEvent (member, details, refusals) and the same
  *    outbound payload (msg_id included); the lazily decoded `headers` equal the whole ones.
  */
-import { EslParser, decodeEvent, decodeEventWhole, eachHeaderWithPrefix, headerLookup, isEventFrame, type EslEvent, type EslFrame } from '../../src/esl/codec.js';
+import { EslParser, byteLength, decodeEvent, decodeEventWhole, eachHeaderWithPrefix, encodeFrame, headerLookup, isEventFrame, type EslEvent, type EslFrame } from '../../src/esl/codec.js';
 import { EslProtocolError } from '../../src/esl/errors.js';
+import { LazyEslEvent } from '../../src/esl/lazy-event.js';
 import { DETAIL_TYPES, parseConferenceEvent } from '../../src/conference/events.js';
 import { MEMBER_HEADERS } from '../../src/conference/member-fields.js';
 import { toOutboundEvent } from '../../src/conference/payload.js';
 import type { Refusal } from '../../src/conference/refusals.js';
-import { FUZZ_LIMITS } from './codec-fuzz-core.js';
+import { FUZZ_LIMITS, mutate } from './codec-fuzz-core.js';
 
 /** Every header name a reader above the ESL layer looks up by name (conference, state, connection). */
 export const BRIDGE_HEADERS: readonly string[] = [
@@ -62,11 +65,13 @@ export interface IngestStats {
   events: number;
   rejected: number;
   byType: Record<string, number>;
+  /** Events the selective decoder read through its index (the others it decoded whole). */
+  selective: Record<string, number>;
   conference: number;
 }
 
 export function newStats(): IngestStats {
-  return { events: 0, rejected: 0, byType: {}, conference: 0 };
+  return { events: 0, rejected: 0, byType: {}, selective: {}, conference: 0 };
 }
 
 /** The event frames an input holds (those before a protocol error, if any). */
@@ -120,6 +125,7 @@ export function checkFrame(frame: EslFrame, next: () => number, stats: IngestSta
     stats.rejected++;
     return;
   }
+  if (lazy instanceof LazyEslEvent) stats.selective[frame.type] = (stats.selective[frame.type] ?? 0) + 1;
   same('name', lazy.name, whole.name);
   same('subclass', lazy.subclass, whole.subclass);
   same('body', lazy.body, whole.body);
@@ -158,4 +164,64 @@ export function checkIngestInput(input: Buffer, next: () => number, stats: Inges
   const frames = eventFramesOf(input);
   for (const f of frames) checkFrame(f, next, stats);
   return frames.length;
+}
+
+/** Text inserted inside a json string: escapes JSON.parse accepts or refuses, and characters it accepts or refuses raw. */
+const STRING_TOKENS = [
+  '\\\\', '\\"', '\\/', '\\b', '\\f', '\\n', '\\r', '\\t', '\\u00e9', '\\u0041', '\\u0022', '\\u005c', '\\uD83D\\uDE00', '\\ud800',
+  '\\u12', '\\u00G1', '\\x', '\\a', '\\', '\\\\"', ' ', '\t', '\n', '\u00a0', '\ufeff', '\u0000', '\u001f', '\u007f', '\u00e9',
+  '\u{1F600}', ':', ',', '{', '}', '[', '_body', '%41',
+];
+
+/** Text inserted between the strings, or a whole value or member: separators, whitespace, other kinds of value, names JSON.parse treats apart. */
+const STRUCTURE_TOKENS = [
+  '"', ':', ',', '":"', '","', ' ', '\t', '\n', '\r', '\u00a0', '\ufeff', '1', '-0.5e3', '[', ']', '{', '}', 'null', 'true', '["a","b"]', '{"x":"y"}',
+  '"_body":"b\\nody",', '"_body":7,', '"__proto__":"p",', '"__pro\\u0074o__":"p",', '"_bod\\u0079":"e",', '"Act\\u0069on":"escaped",',
+  '"Action":"dup",', '"":"empty",', '"Member-ID":"7",', '"Member-ID":["7","8"],', '"variable_x":"v\\"q",', '"Event-Name":"HEARTBEAT",', '"1":"n",',
+  '"Conference-Name":"caf\\u00e9 \\"b\\"",',
+];
+
+/** Json event bodies of the corpus (as text). */
+function jsonBodies(corpus: Buffer[]): string[] {
+  const bodies: string[] = [];
+  for (const input of corpus) for (const f of eventFramesOf(input)) if (f.type === 'text/event-json') bodies.push(f.body);
+  return bodies;
+}
+
+const bodiesOf = new WeakMap<Buffer[], string[]>();
+
+/** A json event body mutated with JSON_TOKENS (inserted, or replacing a value), framed again with its length. */
+export function mutateJsonEvent(corpus: Buffer[], next: () => number): Buffer {
+  let bodies = bodiesOf.get(corpus);
+  if (bodies === undefined) bodiesOf.set(corpus, (bodies = jsonBodies(corpus)));
+  let body = bodies[Math.floor(next() * bodies.length)]!;
+  const ops = next() < 0.7 ? 1 : 2;
+  const pick = (tokens: string[]): string => tokens[Math.floor(next() * tokens.length)]!;
+  for (let k = 0; k < ops; k++) {
+    const at = Math.floor(next() * (body.length + 1));
+    const r = next();
+    if (r < 0.5) {
+      // Inside a string (most of a body is strings).
+      body = body.slice(0, at) + pick(STRING_TOKENS) + body.slice(at);
+    } else if (r < 0.75) {
+      // Between the strings: a member at the start of one, else after a quote (whitespace, separators).
+      const token = pick(STRUCTURE_TOKENS);
+      const q = token.endsWith(',') ? body.indexOf(',"', at) + 1 : body.indexOf('"', at) + 1;
+      const p = q <= 0 ? body.length : q;
+      body = body.slice(0, p) + token + body.slice(p);
+    } else if (r < 0.92) {
+      // A whole value replaced (a number, an array, an escaped string, …).
+      const colon = body.indexOf('":"', at);
+      const end = colon < 0 ? -1 : body.indexOf('"', colon + 3);
+      if (end >= 0) body = body.slice(0, colon + 2) + pick(STRUCTURE_TOKENS).replace(/,$/, '') + body.slice(end + 1);
+    } else {
+      body = body.slice(0, at) + body.slice(at + 1 + Math.floor(next() * 8)); // a run deleted
+    }
+  }
+  return encodeFrame([['Content-Length', String(byteLength(body))], ['Content-Type', 'text/event-json']], body);
+}
+
+/** One fuzz input: the codec fuzzer's mutation of fixture frames, or (one in three) a mutated json event. */
+export function mutateIngest(corpus: Buffer[], next: () => number): Buffer {
+  return next() < 1 / 3 ? mutateJsonEvent(corpus, next) : mutate(corpus, next);
 }
