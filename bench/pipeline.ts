@@ -120,6 +120,16 @@ const LAUNCHER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072', 
 const WS_TOKEN = 'bench-pipeline-websocket-token';
 const WS_ACCOUNT = 'bench';
 
+/** This process's read and write system calls so far (Linux /proc/self/io; zeros elsewhere). */
+function syscalls(): { reads: number; writes: number } {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    return { reads: Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0), writes: Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0) };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
+
 // -------------------------------------------------------------------------------------------------
 // CPU accounting from /proc (Linux): who used the two cores during a scenario.
 
@@ -205,6 +215,9 @@ interface SinkReport extends ConsumerReport {
   rssMb: number;
   /** RSS when the measured flood began (after start-up and the warm-up). */
   rssBeginMb: number;
+  /** read / write system calls of the confmgr process per event over the measured window (/proc/self/io). */
+  readsPerEvent: number;
+  writesPerEvent: number;
 }
 
 async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count', variant: Variant): Promise<void> {
@@ -246,6 +259,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
   let lastAt = 0;
   let lat: number[] = [];
   let rssBeginMb = NaN;
+  let ioBegin = syscalls();
   if (sink === 'amqp') {
     publisher.publish = (out: OutboundEvent) => {
       // The payload object is fresh per event: appending the key costs next to nothing (a spread copy
@@ -301,6 +315,7 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
     } else if (m.type === 'begin') {
       counting = true;
       rssBeginMb = process.memoryUsage.rss() / 1e6;
+      ioBegin = syscalls();
       void startAllocationSampling().then(() => process.send!({ type: 'begun' }));
     } else if (m.type === 'finish') {
       void (async () => {
@@ -323,6 +338,8 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
           max: lat.at(-1) ?? NaN,
           rssMb: (process.resourceUsage().maxRSS * 1024) / 1e6,
           rssBeginMb,
+          readsPerEvent: (syscalls().reads - ioBegin.reads) / Math.max(1, count),
+          writesPerEvent: (syscalls().writes - ioBegin.writes) / Math.max(1, count),
         };
         lat = [];
         process.send!({ type: 'finished', report, stats: publisher.stats(), samples });
@@ -441,6 +458,8 @@ interface PhaseResult {
   report: ConsumerReport;
   rssMb: number;
   rssBeginMb: number;
+  /** confmgr's read / write system calls per event. */
+  syscalls: { reads: number; writes: number };
   stats: { dropped: Record<string, number>; confirmed: number; resent: number };
   samples: { body: string; key: string }[];
   cpu: Record<string, number>;
@@ -559,7 +578,7 @@ async function phase(
       }
       const cpu = meter.since();
       const cpuUs = (meter.seconds('confmgr') * 1e6) / Math.max(1, report.count);
-      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, rssBeginMb: fin.report.rssBeginMb, stats: fin.stats, samples: fin.samples, cpu, cpuUs, wsGot };
+      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, rssBeginMb: fin.report.rssBeginMb, syscalls: { reads: fin.report.readsPerEvent, writes: fin.report.writesPerEvent }, stats: fin.stats, samples: fin.samples, cpu, cpuUs, wsGot };
     } finally {
       ws?.send({ type: 'stop' });
       child.send({ type: 'stop' });
@@ -632,7 +651,7 @@ async function main(): Promise<void> {
       p50: r.report.p50,
       p99: r.report.p99,
       rssMb: r.rssMb,
-      note: `${note}; RSS ${r.rssBeginMb.toFixed(0)} MB when the flood began`,
+      note: `${note}; RSS ${r.rssBeginMb.toFixed(0)} MB when the flood began; system calls per event: ${r.syscalls.reads.toFixed(2)} reads, ${r.syscalls.writes.toFixed(2)} writes`,
     });
     const cpuLines: string[] = [];
 
