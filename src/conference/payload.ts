@@ -78,11 +78,16 @@ export function channelPresenceId(member: MemberState): string | undefined {
 
 /** Default msg_id: stable for one event (node, core, sequence, action, member), 16 hex chars. */
 export function defaultMsgId(event: ConferenceEvent): string {
-  // The identity fields joined by `|`, a missing one as empty (what Array.join writes for undefined
-  // and null): one template instead of an array and a join per event.
-  const identity = `${event.node ?? ''}|${event.coreUuid ?? ''}|${event.sequence ?? ''}|${event.timestampUs ?? ''}|${event.action ?? ''}|${
-    event.conferenceUuid ?? ''
-  }|${event.member?.memberId ?? ''}|${event.synthesized ? 's' : 'r'}`;
+  const identity = [
+    event.node,
+    event.coreUuid,
+    event.sequence,
+    event.timestampUs,
+    event.action,
+    event.conferenceUuid,
+    event.member?.memberId ?? '',
+    event.synthesized ? 's' : 'r',
+  ].join('|');
   return sha1Hex(identity).slice(0, 16);
 }
 
