@@ -14,7 +14,7 @@ export { CommandTimeoutError, ConferenceAmbiguousError, ConferenceNotFoundError,
 export { CONFMGR_ACTIONS, KNOWN_ACTIONS, parseConferenceEvent } from './events.js';
 export { parseJsonList, parseListSummary, parseXmlList } from './json-list.js';
 export type { ListedConference, ListedMember } from './json-list.js';
-export { CHANGE_FIELDS, COMPARED_FIELDS, LISTED_FIELDS, MEMBER_FIELDS, STICKY_FIELDS, agree, fieldValue, headerText, kazooLayout, objectBuilder, setField } from './member-fields.js';
+export { CHANGE_FIELDS, COMPARED_FIELDS, LISTED_FIELDS, MEMBER_FIELDS, STICKY_FIELDS, agree, agreement, fieldValue, headerText, kazooLayout, objectBuilder, setField } from './member-fields.js';
 export type { KazooMemberFields, Slot } from './member-fields.js';
 export { customChannelVars, toOutboundEvent } from './payload.js';
 export type { PayloadContext } from './payload.js';

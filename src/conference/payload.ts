@@ -42,18 +42,37 @@ export function ccvKey(name: string): string {
  */
 export function customChannelVars(vars: Readonly<Record<string, string>>): Record<string, unknown> {
   const ccv: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(vars)) {
+  // for-in, not Object.entries: no array per variable on every event (same keys, same order, as
+  // channel variables are a plain object's own string keys).
+  for (const name in vars) {
+    if (!Object.prototype.hasOwnProperty.call(vars, name)) continue;
     if (!name.startsWith(CCV_PREFIX) || name.length === CCV_PREFIX.length) continue;
-    const key = ccvKey(name.slice(CCV_PREFIX.length));
+    const value = vars[name]!;
+    const key = ccvKeyOf(name);
     ccv[key] = INTEGER_CCVS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value;
   }
   if (ccv['account_id'] === undefined && vars['account_id'] !== undefined) ccv['account_id'] = vars['account_id'];
   return ccv;
 }
 
+/** ccvKey of a CCV's variable name (`ecallmgr_Account-ID` → `account_id`), remembered: the same few names come with every event. */
+const ccvKeys = new Map<string, string>();
+const CCV_KEYS_MAX = 1024;
+
+function ccvKeyOf(variable: string): string {
+  let key = ccvKeys.get(variable);
+  if (key === undefined) {
+    key = ccvKey(variable.slice(CCV_PREFIX.length));
+    if (ccvKeys.size < CCV_KEYS_MAX) ccvKeys.set(variable, key);
+  }
+  return key;
+}
+
+const CCV_PRESENCE_ID = `${CCV_PREFIX}Presence-ID`;
+
 /** `channel_presence_id`: Channel-Presence-ID, else the `presence_id` variable, else the CCV. */
 export function channelPresenceId(member: MemberState): string | undefined {
-  const ccvPresence = member.channelVars[`${CCV_PREFIX}Presence-ID`];
+  const ccvPresence = member.channelVars[CCV_PRESENCE_ID];
   return member.presenceId ?? member.channelVars['presence_id'] ?? ccvPresence;
 }
 

@@ -5,7 +5,7 @@
  * instance gone, a member id now held by another call) are told by synthesized events.
  */
 import type { ConferenceEvent, MemberState } from '../conference/index.js';
-import { COMPARED_FIELDS, STICKY_FIELDS, agree, fieldValue, setField } from '../conference/index.js';
+import { COMPARED_FIELDS, STICKY_FIELDS, agreement, fieldValue, setField } from '../conference/index.js';
 import type { ConferenceRec, ConferenceStore } from './store.js';
 import { dropConference, leaving, synthesize } from './synthesis.js';
 
@@ -32,9 +32,7 @@ export const STATE_ACTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Whether a member changed (volatile fields, such as the current energy, do not count). */
-function sameMember(a: MemberState, b: MemberState): boolean {
-  return agree(a, b, COMPARED_FIELDS);
-}
+const sameMember: (a: MemberState, b: MemberState) => boolean = agreement(COMPARED_FIELDS);
 
 /** A received member state, keeping what an event does not repeat (channel data, sticky fields). */
 function mergeMember(incoming: MemberState, previous: MemberState | undefined): MemberState {
@@ -194,12 +192,13 @@ function ensureConference(
 function upsertMember(store: ConferenceStore, now: () => number, rec: ConferenceRec, ev: ConferenceEvent, out: ConferenceEvent[]): boolean {
   const incoming = ev.member!;
   // Another call holding this member id is stale (missed del-member): it cannot be in the conference.
-  for (const [key, p] of rec.participants) {
+  // forEach, not for-of over entries: that makes a [key, value] array per participant, per event.
+  rec.participants.forEach((p, key) => {
     if (p.member.memberId === incoming.memberId && key !== incoming.callId) {
       rec.participants.delete(key);
       out.push(missedLeave(store, now, rec, p.member, 'member-id-reused'));
     }
-  }
+  });
   const existing = rec.participants.get(incoming.callId);
   if (existing && existing.member.memberId !== incoming.memberId) {
     // Same call, new member id: it left and came back while we were not looking.

@@ -231,10 +231,10 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
     e.buffer.noteClock(event);
     if (e.state === 'resyncing') {
       const overflow = e.buffer.hold(event);
-      if (overflow) this.publish(this.registry.apply(overflow));
+      if (overflow) this.registry.applyEach(overflow, undefined, this.tell);
       return;
     }
-    this.publish(this.registry.apply(event, e.buffer.isStraggler(event) ? DEDUPE : undefined));
+    this.registry.applyEach(event, e.buffer.isStraggler(event) ? DEDUPE : undefined, this.tell);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -430,7 +430,7 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
 
   /** Applies and publishes the node's held events (ResyncEventBuffer.replay says when they are deduplicated). */
   private replayHeld(e: NodeEntry, afterSnapshot: boolean): number {
-    return e.buffer.replay(afterSnapshot, (ev, dedupe) => this.publish(this.registry.apply(ev, dedupe ? DEDUPE : undefined)));
+    return e.buffer.replay(afterSnapshot, (ev, dedupe) => this.registry.applyEach(ev, dedupe ? DEDUPE : undefined, this.tell));
   }
 
   private phase(node: string, phase: ResyncPhase, elapsedMs: number): void {
@@ -456,6 +456,11 @@ export class ConferenceStateSync extends TypedEmitter<StateSyncEvents> {
   private publish(events: readonly ConferenceEvent[]): void {
     for (const ev of events) this.emit('event', ev);
   }
+
+  /** One event consumers should see (bound once: the registry calls it per event). */
+  private readonly tell = (ev: ConferenceEvent): void => {
+    this.emit('event', ev);
+  };
 
   private entry(node: string): NodeEntry {
     let e = this.entries.get(node);

@@ -95,6 +95,8 @@ export class ConferenceRegistry {
   private readonly now: () => number;
   private deduplicated = 0;
   private readonly store = new ConferenceStore();
+  /** applyEach's list of implied events, reused (empty between calls). */
+  private readonly implied: ConferenceEvent[] = [];
 
   constructor(options: RegistryOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -108,15 +110,33 @@ export class ConferenceRegistry {
    * synthesized ones it implies. With `dedupe`, a state event that changes nothing is left out.
    */
   apply(event: ConferenceEvent, options?: ApplyOptions): ConferenceEvent[] {
-    noteIdentity(this.store, event);
     const implied: ConferenceEvent[] = [];
+    if (this.applied(event, options, implied)) implied.push(event);
+    return implied;
+  }
+
+  /**
+   * apply() for a caller that hands the events on one at a time (the node sync, once per received
+   * event): `tell` gets the same events in the same order, without an array made per event.
+   */
+  applyEach(event: ConferenceEvent, options: ApplyOptions | undefined, tell: (event: ConferenceEvent) => void): void {
+    const implied = this.implied;
+    implied.length = 0;
+    const told = this.applied(event, options, implied);
+    // Emptied before anyone is told: a listener may apply another event.
+    if (implied.length > 0) for (const ev of implied.splice(0)) tell(ev);
+    if (told) tell(event);
+  }
+
+  /** Applies the event, pushing the synthesized events it implies; whether the event itself is told. */
+  private applied(event: ConferenceEvent, options: ApplyOptions | undefined, implied: ConferenceEvent[]): boolean {
+    noteIdentity(this.store, event);
     const changed = applyEvent(this.store, this.now, event, implied);
     if (!changed && options?.dedupe === true && !event.synthesized && STATE_ACTIONS.has(event.action)) {
       this.deduplicated++;
-      return implied;
+      return false;
     }
-    implied.push(event);
-    return implied;
+    return true;
   }
 
   /**

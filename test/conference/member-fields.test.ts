@@ -10,7 +10,7 @@ import { ConferenceEngine, ManualScheduler } from '../../src/simulator/index.js'
 import type { SimEvent } from '../../src/simulator/event.js';
 import { parseConferenceEvent } from '../../src/conference/events.js';
 import { parseJsonList, parseXmlList } from '../../src/conference/json-list.js';
-import { LISTED_FIELDS, MEMBER_FIELDS, fieldValue, kazooLayout, objectBuilder } from '../../src/conference/member-fields.js';
+import { COMPARED_FIELDS, LISTED_FIELDS, MEMBER_FIELDS, agree, agreement, fieldValue, kazooLayout, objectBuilder, setField } from '../../src/conference/member-fields.js';
 import type { MemberState } from '../../src/conference/types.js';
 import { readOnlyParticipant } from '../../src/state/read-only-view.js';
 import { SEED_DIR } from '../helpers/fixtures.js';
@@ -103,6 +103,23 @@ describe('objectBuilder', () => {
   it('refuses two keys at one place and a key that would set the prototype', () => {
     expect(() => kazooLayout('payloadAt', [{ key: 'clash', at: 12, value: () => 1 }])).toThrow(/participant_id and clash|clash and participant_id/);
     expect(() => objectBuilder([{ key: '__proto__', value: () => ({}) }])).toThrow(/__proto__/);
+  });
+});
+
+describe('agreement', () => {
+  it('answers as agree over the same fields: a difference in any one of them, and only in them, counts', () => {
+    const base = memberOf({ 'Member-ID': '4', 'Caller-Caller-ID-Number': '1004', 'Caller-Caller-ID-Name': 'Four', 'Energy-Level': '300' });
+    for (const fields of [COMPARED_FIELDS, LISTED_FIELDS, MEMBER_FIELDS, []]) {
+      const same = agreement(fields);
+      expect(same(base, { ...base })).toBe(true);
+      for (const f of MEMBER_FIELDS) {
+        const other = { ...base };
+        const v = fieldValue(base, f);
+        setField(other, f, typeof v === 'boolean' ? !v : typeof v === 'number' ? v + 1 : `${String(v)}x`);
+        expect(same(base, other)).toBe(agree(base, other, fields));
+        expect(same(base, other)).toBe(!fields.includes(f));
+      }
+    }
   });
 });
 

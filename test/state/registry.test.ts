@@ -437,6 +437,50 @@ describe('ConferenceRegistry.applySnapshot (resync diff)', () => {
     expect(reg.stats().deduplicated).toBe(1);
   });
 
+  it('applyEach tells what apply returns, in the same order, and lets a listener apply another event', () => {
+    // The same event objects for both registries (applying does not change an event).
+    const script: { e: ConferenceEvent; dedupe?: boolean }[] = [
+      { e: event('conference-create', { uuid: 'u1' }) },
+      { e: event('add-member', { uuid: 'u1', member: bob }) },
+      { e: event('add-member', { uuid: 'u1', member: carol }) },
+      // Carol's member id now held by another call (missed del-member): a synthesized del-member first.
+      { e: event('add-member', { uuid: 'u1', member: { ...carol, callId: 'call-z' } }) },
+      // A new instance under the same name: the old one is dropped (synthesized), then the event.
+      { e: event('add-member', { uuid: 'u2', member: bob }) },
+      { e: event('del-member', { uuid: 'u2', member: carol }), dedupe: true }, // no-op, deduplicated
+      ...fixtureEvents('demo-plain').map((e) => ({ e })),
+    ];
+    const viaApply = new ConferenceRegistry({ now: () => 1_000 });
+    const returned = script.flatMap(({ e, dedupe }) => viaApply.apply(e, dedupe ? { dedupe } : undefined));
+    const viaEach = new ConferenceRegistry({ now: () => 1_000 });
+    const told: ConferenceEvent[] = [];
+    for (const { e, dedupe } of script) viaEach.applyEach(e, dedupe ? { dedupe } : undefined, (ev) => told.push(ev));
+    expect(told.map((e) => `${e.action}:${e.member?.memberId ?? ''}/${e.member?.callId ?? ''}:${e.synthesized}`)).toEqual(
+      returned.map((e) => `${e.action}:${e.member?.memberId ?? ''}/${e.member?.callId ?? ''}:${e.synthesized}`),
+    );
+    expect(told.filter((e) => e.synthesized).length).toBeGreaterThan(1);
+    expect(viaEach.stats()).toEqual(viaApply.stats());
+    expect(viaEach.conferences()).toEqual(viaApply.conferences());
+
+    // A listener that applies an event while being told: each call tells its own events, none lost or repeated.
+    const reg = new ConferenceRegistry();
+    reg.apply(event('add-member', { uuid: 'u1', member: bob }));
+    const seen: string[] = [];
+    const nested = event('add-member', { uuid: 'u9', member: carol });
+    reg.applyEach(event('add-member', { uuid: 'u2', member: bob }), undefined, (ev) => {
+      seen.push(`${ev.action}:${ev.conferenceUuid}`);
+      if (seen.length === 1) reg.applyEach(nested, undefined, (inner) => seen.push(`nested ${inner.action}:${inner.conferenceUuid}`));
+    });
+    expect(seen).toEqual([
+      'del-member:u1',
+      'nested del-member:u2',
+      'nested conference-destroy:u2',
+      'nested add-member:u9',
+      'conference-destroy:u1',
+      'add-member:u2',
+    ]);
+  });
+
   it('lists the call legs a snapshot would add, and uses channel variables filled in for them', () => {
     const reg = known();
     // Bob: same call under a new member id (left and came back); Dave: new; Alice: known.
