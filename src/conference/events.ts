@@ -291,6 +291,31 @@ function detailsOf(h: Readonly<Record<string, string>>, hasMember: boolean): Rec
   return details;
 }
 
+/** Sets `details` on an event as an ordinary property (what the lazy accessor turns into). */
+function setDetails(event: object, value: ConferenceEvent['details']): void {
+  Object.defineProperty(event, 'details', { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * A received event's `details`, built when first read (a member event's payload has none), then an
+ * ordinary property. One accessor pair shared by every event: an object literal with its own get/set
+ * closures, given the optional fields after it, fell into V8's dictionary mode (every field read a hash
+ * lookup downstream, the property dictionary garbage per event); with these every event keeps one of a
+ * few fast shapes, and copies (spread, JSON) see `details` as before.
+ */
+const LAZY_DETAILS: PropertyDescriptor = {
+  get(this: ConferenceEvent) {
+    const value = detailsOf(this.headers, this.member !== undefined);
+    setDetails(this, value);
+    return value;
+  },
+  set(this: ConferenceEvent, value: ConferenceEvent['details']) {
+    setDetails(this, value);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
 /**
  * Parses a `CUSTOM conference::maintenance` event from node `node`. Returns undefined for any
  * other event (not ours to interpret) and for a conference event refused (told to `onRefused`);
@@ -317,9 +342,7 @@ export function parseConferenceEvent(event: EslEvent, node: string, onRefused?: 
   const h = event.headers;
   const hasMember = memberId !== undefined;
   const member = hasMember ? memberFrom(get, channelVarsOf(h)) : undefined;
-  // Details are built when read: a member event's payload has none.
-  let details: Record<string, string | number | boolean | null> | undefined;
-  const out: ConferenceEvent = {
+  const out = {
     action,
     known: KNOWN_ACTIONS.has(action),
     node,
@@ -329,16 +352,11 @@ export function parseConferenceEvent(event: EslEvent, node: string, onRefused?: 
     conferenceUuid: get('Conference-Unique-ID') ?? '',
     timestampUs: parseIntHeader(get('Event-Date-Timestamp'), 0),
     sequence: parseIntHeader(get('Event-Sequence'), 0),
-    get details() {
-      return (details ??= detailsOf(h, hasMember));
-    },
-    set details(value) {
-      details = value;
-    },
     synthesized: false,
     // Shared with the EslEvent, not copied (copying every header would cost more than the whole parse).
     headers: h as Record<string, string>,
-  };
+  } as ConferenceEvent;
+  Object.defineProperty(out, 'details', LAZY_DETAILS);
   const domain = get('Conference-Domain');
   if (domain !== undefined) out.conferenceDomain = domain;
   const profile = get('Conference-Profile-Name');
