@@ -22,17 +22,17 @@ afterEach(async () => {
 
 const RETRY_MS = 200;
 
-function lease(exchange: string, node: string, reach: Reach | undefined, published: Published | undefined): NodeLeases {
-  const l = new NodeLeases({
-    url: AMQP_URL,
-    exchange,
-    connectionName: uniqueName('t-claim'),
-    retryMs: RETRY_MS,
-    reconnect: { baseMs: 50, capMs: 200 },
-    holdView: { reach: (n) => (n === node ? reach : undefined), published: (n) => (n === node ? published : undefined) },
-  });
+type HoldView = NonNullable<ConstructorParameters<typeof NodeLeases>[0]['holdView']>;
+
+function leaseWith(exchange: string, holdView: HoldView): NodeLeases {
+  const l = new NodeLeases({ url: AMQP_URL, exchange, connectionName: uniqueName('t-claim'), retryMs: RETRY_MS, reconnect: { baseMs: 50, capMs: 200 }, holdView });
   cleanups.push(() => l.close());
   return l;
+}
+
+/** An instance whose hold of `node` reaches back to `reach`, having seen `published` as the last event published. */
+function lease(exchange: string, node: string, reach: Reach | undefined, published: Published | undefined): NodeLeases {
+  return leaseWith(exchange, { reach: (n) => (n === node ? reach : undefined), published: (n) => (n === node ? published : undefined) });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -86,18 +86,7 @@ describe('claiming a free lease (real RabbitMQ)', () => {
     const exchange = uniqueName('t-claim');
     cleanups.push(() => deleteAll([exchange, `${exchange}.presence`]));
     const nodes = [uniqueName('fsA'), uniqueName('fsB')];
-    const make = (from: number): NodeLeases => {
-      const l = new NodeLeases({
-        url: AMQP_URL,
-        exchange,
-        connectionName: uniqueName('t-claim'),
-        retryMs: RETRY_MS,
-        reconnect: { baseMs: 50, capMs: 200 },
-        holdView: { reach: () => ({ core: 'c1', from }), published: () => undefined },
-      });
-      cleanups.push(() => l.close());
-      return l;
-    };
+    const make = (from: number): NodeLeases => leaseWith(exchange, { reach: () => ({ core: 'c1', from }), published: () => undefined });
     const a = make(10);
     const b = make(20);
     await Promise.all([a.start(), b.start()]);
