@@ -191,15 +191,19 @@ function ensureConference(
 
 function upsertMember(store: ConferenceStore, now: () => number, rec: ConferenceRec, ev: ConferenceEvent, out: ConferenceEvent[]): boolean {
   const incoming = ev.member!;
-  // Another call holding this member id is stale (missed del-member): it cannot be in the conference.
-  // forEach, not for-of over entries: that makes a [key, value] array per participant, per event.
-  rec.participants.forEach((p, key) => {
-    if (p.member.memberId === incoming.memberId && key !== incoming.callId) {
-      rec.participants.delete(key);
-      out.push(missedLeave(store, now, rec, p.member, 'member-id-reused'));
-    }
-  });
   const existing = rec.participants.get(incoming.callId);
+  // Another call holding this member id is stale (missed del-member): it cannot be in the conference.
+  // Looked for only when this call is new here or its member id changed: each such upsert removes the
+  // others holding the id, so a call that already holds it holds it alone (no scan of every participant
+  // on every talking event). forEach, not for-of over entries: no [key, value] array per participant.
+  if (existing === undefined || existing.member.memberId !== incoming.memberId) {
+    rec.participants.forEach((p, key) => {
+      if (p.member.memberId === incoming.memberId && key !== incoming.callId) {
+        rec.participants.delete(key);
+        out.push(missedLeave(store, now, rec, p.member, 'member-id-reused'));
+      }
+    });
+  }
   if (existing && existing.member.memberId !== incoming.memberId) {
     // Same call, new member id: it left and came back while we were not looking.
     rec.participants.delete(incoming.callId);
