@@ -4,14 +4,12 @@
  * binds the conference, then run there exactly once; past the handover wait it is CONFERENCE_NOT_FOUND.
  * Two real intakes on the real broker: A knows the conference as a standby copy, B takes the node over.
  */
-import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpCommandIntake } from '../../src/bus/command-intake.js';
-import { commandRoutingKey } from '../../src/bus/routing.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../../src/conference/types.js';
-import { AMQP_URL, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
+import { AMQP_URL, ReplyRecorder, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
 
 class RecordingExecutor implements ConferenceCommandExecutor {
   readonly seen: string[] = [];
@@ -34,9 +32,9 @@ const execB = new RecordingExecutor('via-b');
 let a: AmqpCommandIntake;
 let b: AmqpCommandIntake;
 let client: ChannelModel;
-let ch: Channel;
-let replyQueue: string;
-const replies = new Map<string, ConsumeMessage[]>();
+let recorder: ReplyRecorder;
+/** Every reply by correlation id (filled by the recorder). */
+let replies: ReplyRecorder['replies'];
 
 function intake(name: string, served: Set<string>, executor: ConferenceCommandExecutor): AmqpCommandIntake {
   return new AmqpCommandIntake({
@@ -55,17 +53,12 @@ function intake(name: string, served: Set<string>, executor: ConferenceCommandEx
 
 beforeAll(async () => {
   client = await amqp.connect(AMQP_URL);
-  ch = await client.createChannel();
   a = intake('a', servedByA, execA);
   b = intake('b', servedByB, execB);
   await a.start();
   await b.start();
-  replyQueue = (await ch.assertQueue('', { exclusive: true })).queue;
-  await ch.consume(replyQueue, (msg) => {
-    if (!msg) return;
-    const id = msg.properties.correlationId as string;
-    replies.set(id, [...(replies.get(id) ?? []), msg]);
-  }, { noAck: true });
+  recorder = await ReplyRecorder.open(await client.createChannel());
+  replies = recorder.replies;
 });
 
 afterAll(async () => {
@@ -76,9 +69,7 @@ afterAll(async () => {
 });
 
 function send(conference: string): string {
-  const id = randomUUID();
-  ch.publish(exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify({ command: { kind: 'lock' } })), { replyTo: replyQueue, correlationId: id });
-  return id;
+  return recorder.send(exchange, conference);
 }
 
 async function reply(id: string, withinMs: number): Promise<{ body: Record<string, any>; atMs: number }> {

@@ -4,14 +4,13 @@
  * when another instance serves it; the shared queue's binding on the senders' exchange, left by a
  * single-queue deployment, is removed so nothing is answered twice.
  */
-import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpCommandIntake } from '../../src/bus/command-intake.js';
 import { commandRoutingKey } from '../../src/bus/routing.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../../src/conference/types.js';
-import { AMQP_URL, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
+import { AMQP_URL, ReplyRecorder, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
 
 class FakeExecutor implements ConferenceCommandExecutor {
   readonly seen: string[] = [];
@@ -30,8 +29,7 @@ const elsewhere = new Set(['theirs']);
 let intake: AmqpCommandIntake;
 let client: ChannelModel;
 let ch: Channel;
-let replyQueue: string;
-const replies = new Map<string, ConsumeMessage[]>();
+let recorder: ReplyRecorder;
 
 beforeAll(async () => {
   client = await amqp.connect(AMQP_URL);
@@ -51,12 +49,7 @@ beforeAll(async () => {
     reconnect: { baseMs: 50, capMs: 300 },
   });
   await intake.start();
-  replyQueue = (await ch.assertQueue('', { exclusive: true })).queue;
-  await ch.consume(replyQueue, (msg) => {
-    if (!msg) return;
-    const id = msg.properties.correlationId as string;
-    replies.set(id, [...(replies.get(id) ?? []), msg]);
-  }, { noAck: true });
+  recorder = await ReplyRecorder.open(ch);
 });
 
 afterAll(async () => {
@@ -66,8 +59,8 @@ afterAll(async () => {
 });
 
 async function send(conference: string): Promise<{ body: Record<string, any>; count: () => number }> {
-  const id = randomUUID();
-  ch.publish(exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify({ command: { kind: 'lock' } })), { replyTo: replyQueue, correlationId: id });
+  const { replies } = recorder;
+  const id = recorder.send(exchange, conference);
   for (let i = 0; i < 200 && !replies.has(id); i++) await delay(25);
   const first = replies.get(id)?.[0];
   if (!first) throw new Error(`no reply for ${conference}`);

@@ -5,14 +5,12 @@
  * real intakes on the real broker: A serves the conference and is stopped with a backlog; B serves it
  * after.
  */
-import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpCommandIntake } from '../../src/bus/command-intake.js';
-import { commandRoutingKey } from '../../src/bus/routing.js';
 import type { CommandResult, ConferenceCommand, ConferenceCommandExecutor } from '../../src/conference/types.js';
-import { AMQP_URL, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
+import { AMQP_URL, ReplyRecorder, deleteAll, delay, uniqueName } from '../helpers/bus-amqp.js';
 import { pollUntil } from '../helpers/wait.js';
 
 class SlowExecutor implements ConferenceCommandExecutor {
@@ -28,9 +26,9 @@ class SlowExecutor implements ConferenceCommandExecutor {
 const exchange = uniqueName('t-stop-ex');
 const queue = uniqueName('t-stop-q');
 let client: ChannelModel;
-let ch: Channel;
-let replyQueue: string;
-const replies = new Map<string, ConsumeMessage[]>();
+let recorder: ReplyRecorder;
+/** Every reply by correlation id (filled by the recorder). */
+let replies: ReplyRecorder['replies'];
 const intakes: AmqpCommandIntake[] = [];
 
 function intake(name: string, served: Set<string>, executor: ConferenceCommandExecutor): AmqpCommandIntake {
@@ -52,13 +50,8 @@ function intake(name: string, served: Set<string>, executor: ConferenceCommandEx
 
 beforeAll(async () => {
   client = await amqp.connect(AMQP_URL);
-  ch = await client.createChannel();
-  replyQueue = (await ch.assertQueue('', { exclusive: true })).queue;
-  await ch.consume(replyQueue, (msg) => {
-    if (!msg) return;
-    const id = msg.properties.correlationId as string;
-    replies.set(id, [...(replies.get(id) ?? []), msg]);
-  }, { noAck: true });
+  recorder = await ReplyRecorder.open(await client.createChannel());
+  replies = recorder.replies;
 });
 
 afterAll(async () => {
@@ -72,11 +65,7 @@ describe('a graceful stop of the command intake (real RabbitMQ)', () => {
     const execA = new SlowExecutor('via-a', 100);
     const a = intake('a', new Set(['room']), execA);
     await a.start();
-    const ids = Array.from({ length: 12 }, () => {
-      const id = randomUUID();
-      ch.publish(exchange, commandRoutingKey('room'), Buffer.from(JSON.stringify({ command: { kind: 'lock' } })), { replyTo: replyQueue, correlationId: id });
-      return id;
-    });
+    const ids = Array.from({ length: 12 }, () => recorder.send(exchange, 'room'));
     await pollUntil('a runs the first one', () => execA.runs > 0, 5000);
     await a.close(5000);
     const answeredByA = ids.filter((id) => replies.has(id)).length;

@@ -144,6 +144,35 @@ export function delay(ms: number): Promise<void> {
 }
 
 /**
+ * Publishes `lock` commands with reply_to and keeps EVERY reply by correlation id, for tests that count
+ * them (answered exactly once, or not yet). CommandRequester below waits for one reply instead.
+ */
+export class ReplyRecorder {
+  readonly replies = new Map<string, ConsumeMessage[]>();
+  private constructor(
+    private readonly channel: Channel,
+    private readonly queue: string,
+  ) {}
+
+  static async open(channel: Channel): Promise<ReplyRecorder> {
+    const r = new ReplyRecorder(channel, (await channel.assertQueue('', { exclusive: true })).queue);
+    await channel.consume(r.queue, (msg) => {
+      if (!msg) return;
+      const id = msg.properties.correlationId as string;
+      r.replies.set(id, [...(r.replies.get(id) ?? []), msg]);
+    }, { noAck: true });
+    return r;
+  }
+
+  /** Publishes a `lock` for `conference` on `exchange`; returns its correlation id. */
+  send(exchange: string, conference: string): string {
+    const id = randomUUID();
+    this.channel.publish(exchange, commandRoutingKey(conference), Buffer.from(JSON.stringify({ command: { kind: 'lock' } })), { replyTo: this.queue, correlationId: id });
+    return id;
+  }
+}
+
+/**
  * Sends command messages to an exchange on `conference.command.<id>` and resolves with each one's
  * reply (by correlation id, on a private reply queue): the RPC side of the command intake's tests.
  */
