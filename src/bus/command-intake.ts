@@ -31,7 +31,7 @@
  * already has the command queue, without a policy.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ChannelModel, ConfirmChannel, ConsumeMessage, MessageProperties } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, Message, MessageProperties } from 'amqplib';
 import { CommandTimeoutError, ConferenceNotFoundError } from '../conference/index.js';
 import type { CommandResult, ConferenceCommandExecutor, ConferenceDialer, DialRequest } from '../conference/index.js';
 import { redactUrl, silentLogger, type Logger } from '../util/index.js';
@@ -331,11 +331,7 @@ export class AmqpCommandIntake {
       await Promise.allSettled([...this.active]);
       for (let msg = await channel.get(this.ownQueue); msg !== false; msg = await channel.get(this.ownQueue)) {
         if (msg.fields.routingKey !== DISCOVERY_KEY) {
-          const m = msg;
-          const options = { ...keptProperties(m.properties, ['messageId', 'deliveryMode']), headers: m.properties.headers ?? {} };
-          await new Promise<void>((resolve, reject) =>
-            channel.publish(this.exchange, m.fields.routingKey, m.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
-          );
+          await this.republish(channel, msg, msg.properties.headers ?? {});
           handed++;
         }
         channel.ack(msg);
@@ -540,14 +536,8 @@ export class AmqpCommandIntake {
     // Stopping: hand it on at once (it is not ours to refuse while another instance may take it).
     if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, Math.min(this.rerouteEveryMs, until - Date.now())));
     if (conferences.every((c) => this.servesConference(c))) return false;
-    const options: Record<string, unknown> = {
-      ...keptProperties(msg.properties, ['messageId', 'deliveryMode']),
-      headers: { ...headers, [HANDOVER_UNTIL_HEADER]: until },
-    };
     try {
-      await new Promise<void>((resolve, reject) =>
-        channel.publish(this.exchange, msg.fields.routingKey, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
-      );
+      await this.republish(channel, msg, { ...headers, [HANDOVER_UNTIL_HEADER]: until });
       channel.ack(msg);
       this.counts.rerouted++;
     } catch (err) {
@@ -555,6 +545,18 @@ export class AmqpCommandIntake {
       this.log.warn({ err, routingKey: msg.fields.routingKey }, 'could not reroute a command during a handover');
     }
     return true;
+  }
+
+  /**
+   * Publishes a copy of a command on the senders' exchange with its own key (the routing exchange is
+   * internal), same body and properties so its reply still reaches the sender; resolves once the broker
+   * confirmed it.
+   */
+  private republish(channel: ConfirmChannel, msg: Message, headers: Record<string, unknown>): Promise<void> {
+    const options = { ...keptProperties(msg.properties, ['messageId', 'deliveryMode']), headers };
+    return new Promise<void>((resolve, reject) =>
+      channel.publish(this.exchange, msg.fields.routingKey, msg.content, options, (err: unknown) => (err == null ? resolve() : reject(err))),
+    );
   }
 
   /**

@@ -278,10 +278,9 @@ export class NodeLeases implements ServedNodes {
   }
 
   /** Whether this instance is the one to claim the node's lease if it is free (see the header). */
-  private mayClaim(s: Session, node: string): boolean {
+  private mayClaim(s: Session, node: string, heard: ReadonlyArray<[string, PeerPresence]>): boolean {
     const free = this.freeSince.get(node);
     if (free !== undefined && this.round - free >= FREE_ROUNDS) return true;
-    const heard = this.heardPeers();
     const reach = this.options.holdView?.reach(node);
     const published = latestPublished([this.options.holdView?.published(node), ...heard.map(([, p]) => p.published?.get(node))], reach?.core);
     const rivals = heard.filter(([, p]) => p.ready?.has(node) && !p.holds?.has(node)).map(([id, p]) => ({ id, held: p.held, reach: p.reach?.get(node) }));
@@ -321,9 +320,10 @@ export class NodeLeases implements ServedNodes {
     const s = this.session;
     if (!s || s.closed) return;
     if (Date.now() < s.listenUntil) return;
+    const heard = this.heardPeers();
     for (const node of this.reachable) {
       if (s.leases.has(node) || s.acquiring.has(node) || (this.cooldown.get(node) ?? 0) > this.round) continue;
-      if (this.mayClaim(s, node)) void this.tryAcquire(s, node);
+      if (this.mayClaim(s, node, heard)) void this.tryAcquire(s, node);
     }
   }
 
