@@ -172,6 +172,7 @@ function buildService(config: Config, options: ServiceOptions, logger: Logger, s
     connectionName: amqpConnectionName('publisher', instanceName),
     exchange: config.amqp.exchange,
     bufferSize: config.amqp.bufferSize,
+    bufferMemoryBytes: config.amqp.bufferMemoryMb * 2 ** 20,
     writeCoalesceMs: config.amqp.writeCoalesceMs,
     reconnect: { baseMs: config.amqp.reconnect.baseMs, capMs: config.amqp.reconnect.capMs },
     filter,

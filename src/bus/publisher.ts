@@ -56,6 +56,14 @@ export interface AmqpPublisherOptions {
   exchange?: string;
   /** Max messages waiting to be sent (not counting the in-flight window). Default 100 000. */
   bufferSize?: number;
+  /**
+   * Bytes of encoded messages the buffer holds in memory; beyond, its oldest-to-send-last chunks go to
+   * an unlinked temporary file (page cache, not this process's memory) and are read back to be sent.
+   * Default: no bound (never spilled).
+   */
+  bufferMemoryBytes?: number;
+  /** Folder of that file. Default: the OS temporary folder. */
+  bufferSpillDir?: string;
   /** Max unconfirmed messages on the channel (also the most duplicates a reconnect can cause). Default 5000. */
   maxInFlight?: number;
   /** A nacked message is retried this many times, then dropped (counted). Default 3. */
@@ -232,7 +240,10 @@ export class AmqpPublisher {
     this.encoder = new PublishFrameEncoder({ exchange: this.exchange, mandatory: options.mandatory ?? false, appId: options.appId ?? 'confmgr' });
     // Pending + in flight never exceed bufferSize + maxInFlight; past twice that, done entries stuck
     // behind an unconfirmed one are compacted away.
-    this.backlog = new PublishBacklog(2 * (this.bufferSize + this.maxInFlight) + 4096, [this.sent]);
+    this.backlog = new PublishBacklog(2 * (this.bufferSize + this.maxInFlight) + 4096, [this.sent], undefined, {
+      ...(options.bufferMemoryBytes !== undefined ? { memoryBytes: options.bufferMemoryBytes } : {}),
+      ...(options.bufferSpillDir !== undefined ? { spillDir: options.bufferSpillDir } : {}),
+    });
     this.started = new Promise((resolve) => (this.startedResolve = resolve));
   }
 
@@ -393,6 +404,7 @@ export class AmqpPublisher {
     }
     this.counts.unconfirmedAtClose += unconfirmed;
     this.inFlight = 0;
+    this.backlog.close();
     if (unsent > 0) this.log.error({ dropped: unsent, unconfirmed }, 'publisher closed: events never sent were dropped');
     else if (unconfirmed > 0) this.log.warn({ unconfirmed }, 'publisher closed with events sent but not yet confirmed (the broker normally has them)');
     if (session) {

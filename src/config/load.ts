@@ -52,6 +52,8 @@ export interface Config {
     url: string;
     exchange: string;
     bufferSize: number;
+    /** MB of buffered encoded events kept in memory; the rest waits in a temporary file. */
+    bufferMemoryMb: number;
     writeCoalesceMs: number;
     commandQueue: string;
     /** Type of the durable queues confmgr declares: `quorum` on a RabbitMQ cluster. */
@@ -192,6 +194,7 @@ function resolve(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): Conf
       url,
       exchange: file.amqp.exchange,
       bufferSize: file.amqp.buffer_size,
+      bufferMemoryMb: file.amqp.buffer_memory_mb,
       writeCoalesceMs: file.amqp.write_coalesce_ms,
       commandQueue: file.amqp.command_queue,
       queueType: file.amqp.queue_type,

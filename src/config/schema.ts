@@ -153,6 +153,11 @@ export const amqpSchema = z
     exchange: nonEmpty('an exchange name', L.amqpNameLength).default('conference'),
     /** Events held while the broker is unreachable; beyond it the oldest are dropped (and counted). */
     buffer_size: int(1, 10_000_000).default(100_000),
+    /**
+     * MB of that buffer's encoded events held in memory; beyond, the buffer continues in a temporary
+     * file (unlinked at once, in TMPDIR) and is read back from it in order. Bounded by buffer_size.
+     */
+    buffer_memory_mb: int(4, 4096).default(16),
     /** After a publish write, the next waits this long unless a batch is pending (fewer socket writes at a steady rate). */
     write_coalesce_ms: int(0, 50).default(2),
     /** Queue the command intake consumes (RPC: reply_to + correlation_id). */
