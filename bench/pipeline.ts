@@ -302,7 +302,28 @@ async function confmgrMain(port: number, exchange: string, sink: 'amqp' | 'count
       lastCpu = process.cpuUsage();
       console.error(`[confmgr ${sink}] confirmed +${st.confirmed - last}/s buffered ${st.buffered} inFlight ${st.inFlight} cpu ${((cpu.user + cpu.system) / 1e4).toFixed(0)}% count ${count}`);
       last = st.confirmed;
+      if (mem.n > 0) {
+        const mb = (x: number): string => (x / 1e6).toFixed(1);
+        const at = mem.atPeak;
+        console.error(
+          `[confmgr ${sink}] mem peak of the second: rss ${mb(at.rss)} (anon ${mb(at.anon)} file ${mb(at.file)}) heapUsed ${mb(at.heapUsed)} heapTotal ${mb(at.heapTotal)} ` +
+            `external ${mb(at.external)} arrayBuffers ${mb(at.arrayBuffers)} backlog ${mb(at.backlog)} spilled ${mb(at.spilled)} slots ${at.slots}`,
+        );
+        mem.n = 0;
+        mem.atPeak.rss = 0;
+      }
     }, 1000).unref();
+    // Every 100 ms: where the process's memory is (the sample with the second's highest RSS is printed).
+    const mem = { n: 0, atPeak: { rss: 0, anon: 0, file: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, backlog: 0, spilled: 0, slots: 0 } };
+    const backlog = (publisher as unknown as { backlog?: { bytesHeld: number; bytesSpilled?: number; slots: number } }).backlog;
+    setInterval(() => {
+      const u = process.memoryUsage();
+      mem.n++;
+      if (u.rss <= mem.atPeak.rss) return;
+      const status = readFileSync('/proc/self/status', 'utf8');
+      const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+      mem.atPeak = { rss: u.rss, anon: kb('RssAnon'), file: kb('RssFile'), heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, arrayBuffers: u.arrayBuffers, backlog: backlog?.bytesHeld ?? 0, spilled: backlog?.bytesSpilled ?? 0, slots: backlog?.slots ?? 0 };
+    }, 100).unref();
   }
   process.on('message', (m: { type: string; expected?: number }) => {
     if (m.type === 'warmed') {
