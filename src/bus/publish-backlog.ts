@@ -24,7 +24,12 @@ export const DONE = 2;
 
 /** Chunk size: large enough that the per-chunk waste (at most one entry's reservation) is small. */
 const DEFAULT_CHUNK_BYTES = 1 << 20;
-/** Freed chunks kept for reuse, so a backlog that fills and empties does not allocate each time. */
+/**
+ * Freed chunks kept for reuse once the backlog is empty, so one that fills and empties does not
+ * allocate each time. While it holds entries, a bounded backlog keeps every freed chunk up to its
+ * bound instead: a dropped buffer is only freed by V8's next full collection, and under a flood
+ * tens of them would wait for it, over the bound.
+ */
 const SPARE_CHUNKS = 2;
 /** Chunk buffers always allowed: the newest, the next to send and the two a compaction copies between. */
 const MIN_CHUNKS_IN_MEMORY = 4;
@@ -205,6 +210,7 @@ export class PublishBacklog {
     if (this.head === this.tail) {
       // Empty: every chunk but the newest can go, and the newest is written from its start again.
       while (this.chunks.length > 1) this.freeOldestChunk();
+      if (this.spare.length > SPARE_CHUNKS) this.spare.length = SPARE_CHUNKS;
       const last = this.chunks[0];
       if (last) this.dirty(last);
       this.tailOffset = 0;
@@ -332,7 +338,8 @@ export class PublishBacklog {
     this.dirty(c);
     if (c.buf && c.size === this.chunkBytes) {
       this.inMemory--;
-      if (this.spare.length < SPARE_CHUNKS) this.spare.push(c.buf);
+      const keep = Number.isFinite(this.maxInMemory) ? this.maxInMemory - this.inMemory : SPARE_CHUNKS;
+      if (this.spare.length < keep) this.spare.push(c.buf);
     }
     c.buf = undefined;
   }
