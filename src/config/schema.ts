@@ -157,7 +157,7 @@ export const amqpSchema = z
      * MB of that buffer's encoded events held in memory; beyond, the buffer continues in a temporary
      * file (unlinked at once, in TMPDIR) and is read back from it in order. Bounded by buffer_size.
      */
-    buffer_memory_mb: int(4, 4096).default(8),
+    buffer_memory_mb: int(4, 4096).default(4),
     /** After a publish write, the next waits this long unless a batch is pending (fewer socket writes at a steady rate). */
     write_coalesce_ms: int(0, 50).default(2),
     /** Queue the command intake consumes (RPC: reply_to + correlation_id). */
