@@ -57,9 +57,9 @@ export interface AmqpPublisherOptions {
   /** Max messages waiting to be sent (not counting the in-flight window). Default 100 000. */
   bufferSize?: number;
   /**
-   * Bytes of encoded messages the buffer holds in memory; beyond, its oldest-to-send-last chunks go to
-   * an unlinked temporary file (page cache, not this process's memory) and are read back to be sent.
-   * Default: no bound (never spilled).
+   * Bytes of encoded messages the buffer holds in memory; beyond, the chunks to be sent last go to an
+   * unlinked temporary file (page cache, not this process's memory) and are read back to be sent.
+   * Default: no bound (never spilled). A failed spill write keeps the chunk in memory (logged).
    */
   bufferMemoryBytes?: number;
   /** Folder of that file. Default: the OS temporary folder. */
@@ -216,6 +216,9 @@ export class AmqpPublisher {
   private readonly eventNames: string[] = [];
   private readonly eventCounters: EventStats[] = [];
   private overflowLog = { last: 0, since: 0 };
+  /** Spill writes that failed, as last logged. */
+  private spillFailures = 0;
+  private spillFailureLoggedAt = -Infinity;
 
   private readonly drainNow = (): void => this.drain();
   private readonly coalesceMs: number;
@@ -290,6 +293,7 @@ export class AmqpPublisher {
     f.body = serializedPayload(event);
     if (this.backlog.pending.length >= this.bufferSize) this.dropOldest(this.backlog.pending.length - this.bufferSize + 1);
     this.backlog.append(this.encoder, f, id);
+    if (this.backlog.spillCounts.failed !== this.spillFailures) this.logSpillFailure();
     f.body = '';
     f.headers = undefined;
     this.counts.accepted++;
@@ -466,6 +470,16 @@ export class AmqpPublisher {
       );
       this.overflowLog = { last: now, since: 0 };
     }
+  }
+
+  /** At most one line a minute: the buffer could not spill to its file and holds more memory than bounded. */
+  private logSpillFailure(): void {
+    const now = Date.now();
+    if (now - this.spillFailureLoggedAt < 60_000) return;
+    const failed = this.backlog.spillCounts.failed;
+    this.log.warn({ failed: failed - this.spillFailures, totalFailed: failed }, 'event buffer could not spill to its temporary file: holding it in memory');
+    this.spillFailures = failed;
+    this.spillFailureLoggedAt = now;
   }
 
   private notifyIdle(): void {

@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OutboundEvent } from '../../src/conference/types.js';
 import { AmqpPublisher } from '../../src/bus/publisher.js';
@@ -71,5 +74,32 @@ describe('AmqpPublisher with its buffer over bufferMemoryBytes (real RabbitMQ)',
     }
     expect(seen.size).toBe(total);
     for (const conf of conferences) expect(order.get(conf)).toEqual(Array.from({ length: total / 3 }, (_, i) => i));
+  }, 60_000);
+
+  it('with no spill file to write, holds the buffer in memory instead, logs it, and loses nothing', async () => {
+    const exchange = uniqueName('t-conf');
+    const consumer = await TestConsumer.create(exchange, '#');
+    const lines: Array<{ msg: string; totalFailed?: number }> = [];
+    const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string }) });
+    const publisher = new AmqpPublisher({
+      url: AMQP_URL,
+      exchange,
+      connectionName: uniqueName('t-pub'),
+      bufferMemoryBytes: 4 * 2 ** 20,
+      bufferSpillDir: join(tmpdir(), uniqueName('no-such-folder')),
+      logger,
+    });
+    cleanups.push(() => deleteAll([exchange]));
+    cleanups.push(() => consumer.close());
+    cleanups.push(() => publisher.close(2000));
+    const total = 9000;
+    for (let i = 0; i < total; i++) publisher.publish(ev('alpha', i)); // buffered before the connection
+    expect(backlogOf(publisher).spillCounts.failed).toBeGreaterThan(0);
+    expect(backlogOf(publisher).bytesHeld).toBeGreaterThan(4 * 2 ** 20);
+    expect(lines.filter((l) => l.msg.includes('could not spill'))).toHaveLength(1);
+    await publisher.start();
+    expect(await publisher.flush(30_000)).toBe(true);
+    expect(publisher.stats()).toMatchObject({ confirmed: total, dropped: { overflow: 0, nacked: 0, shutdown: 0 } });
+    await consumer.waitForDistinct(total, 30_000);
   }, 60_000);
 });
