@@ -137,8 +137,12 @@ export type PublishOutcome = 'queued' | 'filtered' | 'closed';
 
 /** How long close() waits for the broker to answer connection.close (a stalled broker never does). */
 const CONNECTION_CLOSE_MS = 1000;
-/** Size of a reusable turn buffer (a turn's frames larger than this get a buffer of their size). */
-const OUT_BUFFER_BYTES = 1 << 20;
+/**
+ * Bytes one turn writes (at least one entry) and the size of a reusable turn buffer: large enough that
+ * a flood's writes are a few per thousand events, small enough that the buffers kept stay off the
+ * process's peak memory (an entry larger than this gets a buffer of its size).
+ */
+const OUT_BUFFER_BYTES = 1 << 18;
 const OUT_BUFFERS_KEPT = 4;
 
 interface Session {
@@ -169,6 +173,8 @@ export class AmqpPublisher {
   private readonly connectionName: string;
   private readonly reconnect: BackoffOptions;
   private readonly batchSize: number;
+  /** Entries that make a whole turn: batchSize, or fewer when OUT_BUFFER_BYTES of them are less. */
+  private turnEntries: number;
   private readonly log: Logger;
   private readonly metrics: PublisherMetricsHook | undefined;
   readonly filter: EventFilter;
@@ -236,6 +242,7 @@ export class AmqpPublisher {
     this.connectionName = options.connectionName ?? 'confmgr-publisher';
     this.reconnect = options.reconnect ?? {};
     this.batchSize = Math.max(1, options.batchSize ?? 2000);
+    this.turnEntries = this.batchSize;
     this.coalesceMs = Math.max(0, options.writeCoalesceMs ?? 2);
     this.filter = options.filter ?? new EventFilter();
     this.log = (options.logger ?? silentLogger).child({ component: 'amqp-publisher' });
@@ -491,8 +498,8 @@ export class AmqpPublisher {
   }
 
   private scheduleDrain(): void {
-    if (this.coalesceTimer && this.backlog.pending.length >= this.batchSize) {
-      // A whole batch is waiting: it goes now.
+    if (this.coalesceTimer && this.backlog.pending.length >= this.turnEntries) {
+      // A whole turn is waiting: it goes now.
       clearTimeout(this.coalesceTimer);
       this.coalesceTimer = undefined;
       setImmediate(this.drainNow);
@@ -504,7 +511,7 @@ export class AmqpPublisher {
     if (this.backlog.pending.length === 0 || this.inFlight >= this.maxInFlight) return;
     this.drainScheduled = true;
     const wait = this.lastWriteAt + this.coalesceMs - performance.now();
-    if (wait >= 1 && this.backlog.pending.length < this.batchSize) this.coalesceTimer = setTimeout(this.drainNow, wait);
+    if (wait >= 1 && this.backlog.pending.length < this.turnEntries) this.coalesceTimer = setTimeout(this.drainNow, wait);
     else setImmediate(this.drainNow);
   }
 
@@ -519,19 +526,29 @@ export class AmqpPublisher {
     if (!s || s.closed || s.blocked || s.waitingDrain) return;
     const backlog = this.backlog;
     const pending = backlog.pending;
-    const count = Math.min(this.maxInFlight - this.inFlight, this.batchSize, pending.length);
+    let count = Math.min(this.maxInFlight - this.inFlight, this.batchSize, pending.length);
     if (count <= 0) return;
     let bytes = 0;
     let reframed: Buffer[] | undefined;
-    if (s.asEncoded) for (let k = 0; k < count; k++) bytes += backlog.byteLength(pending.at(k));
-    else {
+    if (s.asEncoded) {
+      for (let k = 0; k < count; k++) {
+        const len = backlog.byteLength(pending.at(k));
+        if (k > 0 && bytes + len > OUT_BUFFER_BYTES) count = k;
+        else bytes += len;
+      }
+    } else {
       reframed = [];
       for (let k = 0; k < count; k++) {
         const b = reframe(backlog.bytes(pending.at(k)), s.socket.channel, s.socket.frameMax);
-        reframed.push(b);
-        bytes += b.length;
+        if (k > 0 && bytes + b.length > OUT_BUFFER_BYTES) count = k;
+        else {
+          reframed.push(b);
+          bytes += b.length;
+        }
       }
     }
+    // Entries of this size make a whole turn (by count or by bytes): that many waiting are written at once.
+    this.turnEntries = Math.max(1, Math.min(this.batchSize, Math.floor((OUT_BUFFER_BYTES * count) / bytes)));
     const block = this.takeOutBuffer(bytes);
     const out = block.subarray(0, bytes);
     let at = 0;
@@ -586,7 +603,7 @@ export class AmqpPublisher {
   }
 
   private giveOutBuffer(b: Buffer): void {
-    if (this.outBuffers.length < OUT_BUFFERS_KEPT && b.length <= 4 * OUT_BUFFER_BYTES) this.outBuffers.push(b);
+    if (this.outBuffers.length < OUT_BUFFERS_KEPT && b.length === OUT_BUFFER_BYTES) this.outBuffers.push(b);
   }
 
   /** basic.ack / basic.nack for `tag` (and every earlier tag when `multiple`). */
