@@ -73,7 +73,7 @@ export interface WebSocketHubOptions {
   maxMessageBytes?: number;
   /**
    * Events are written at most once per this many ms (held by cork): at a steady rate the events of a
-   * few milliseconds leave in one socket write instead of one each. 0: once per event-loop turn. Default 2.
+   * window leave in one socket write instead of one each. 0: once per event-loop turn. Default 16.
    */
   writeCoalesceMs?: number;
 }
@@ -204,7 +204,7 @@ export class WebSocketHub {
     raw.cork();
     this.corked.add(raw);
     if (this.corked.size === 1) {
-      const wait = this.lastUncorkAt + (this.o.writeCoalesceMs ?? 2) - performance.now();
+      const wait = this.lastUncorkAt + (this.o.writeCoalesceMs ?? 16) - performance.now();
       if (wait >= 1) setTimeout(this.uncorkAll, wait);
       else setImmediate(this.uncorkAll);
     }
