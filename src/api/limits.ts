@@ -1,6 +1,6 @@
 /**
  * What one API client may send or hold (config `http.limits`): request bodies, and per WebSocket the
- * time to authenticate, the message size and the number of subscriptions.
+ * time to authenticate, the message size, the number of subscriptions and how often events are written.
  */
 export interface ApiLimits {
   /** Largest request body on the API's routes (413 beyond). */
@@ -11,6 +11,12 @@ export interface ApiLimits {
   websocketMessageBytes: number;
   /** Subscriptions per WebSocket. */
   websocketSubscriptions: number;
+  /**
+   * Events go out to a WebSocket at most once per this many ms (0: once per event-loop turn). A socket
+   * write costs far more than the bytes it carries, and a browser or dashboard needs its events within
+   * a display frame, not within the broker's few milliseconds.
+   */
+  websocketWriteCoalesceMs: number;
 }
 
 export const DEFAULT_API_LIMITS: ApiLimits = {
@@ -18,4 +24,5 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   websocketAuthTimeoutMs: 5_000,
   websocketMessageBytes: 64 * 1024,
   websocketSubscriptions: 100,
+  websocketWriteCoalesceMs: 16,
 };

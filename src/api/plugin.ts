@@ -70,6 +70,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, records: 
     authTimeoutMs: limits.websocketAuthTimeoutMs,
     maxMessageBytes: limits.websocketMessageBytes,
     maxSubscriptions: limits.websocketSubscriptions,
+    writeCoalesceMs: limits.websocketWriteCoalesceMs,
     logger: log,
     ...(deps.filter ? { filter: deps.filter } : {}),
   });

@@ -52,6 +52,10 @@ interface Client {
   chain: Promise<void>;
   /** Closes the socket unless it authenticates first. */
   authDeadline?: NodeJS.Timeout;
+  /** Event texts waiting for the socket's next write, in order (see handle). */
+  pending: string[];
+  /** Their total length in UTF-16 code units. */
+  pendingChars: number;
 }
 
 export interface WebSocketHubOptions {
@@ -72,11 +76,17 @@ export interface WebSocketHubOptions {
   /** Largest message (default 64 KiB; the WebSocket server's maxPayload closes with 1009 beyond). */
   maxMessageBytes?: number;
   /**
-   * Events are written at most once per this many ms (held by cork): at a steady rate the events of a
-   * few milliseconds leave in one socket write instead of one each. 0: once per event-loop turn. Default 2.
+   * Events are written at most once per this many ms: at a steady rate the events of a window leave in
+   * one socket write instead of one each. 0: once per event-loop turn. Default 16.
    */
   writeCoalesceMs?: number;
 }
+
+/**
+ * A socket's waiting events are written at once when they reach this many characters, whatever the
+ * window: under a flood a window's events stay one moderate write.
+ */
+const PENDING_FLUSH_CHARS = 256 * 1024;
 
 /** A subscription's `events`: at most this many names, each at most EVENT_NAME_MAX_CHARS (mod_conference has a few dozen). */
 const EVENTS_MAX_ITEMS = 64;
@@ -89,16 +99,56 @@ export const AUTH_TIMEOUT_CLOSE = { code: 1008, reason: 'authentication timeout'
 
 class WsRequestError extends ConfmgrError {}
 
-/** The TCP socket under a ws WebSocket, as far as batching its writes needs it. */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
+/** The TCP socket under a ws WebSocket, as far as writing frames built here needs it. */
+interface FrameSink {
+  write(frames: Buffer): boolean;
 }
 
-/** ws keeps its TCP socket in `_socket`; without one (another implementation) writes are not held. */
-function rawSocket(socket: WebSocket): Corkable | undefined {
-  const raw = (socket as unknown as { _socket?: Partial<Corkable> })._socket;
-  return typeof raw?.cork === 'function' && typeof raw.uncork === 'function' ? (raw as Corkable) : undefined;
+/**
+ * The TCP socket under `socket` when the frames of a batch may be written to it directly: ws keeps it
+ * in `_socket` and, with no extension negotiated (no permessage-deflate), writes every frame of its own
+ * straight to it as well, so frames written here and ws's own (replies, close) keep the order they
+ * were sent in. ws counts that socket's unsent bytes in `bufferedAmount`. Otherwise: undefined, and
+ * the events go through `send`.
+ */
+function frameSink(socket: WebSocket): FrameSink | undefined {
+  if (socket.extensions !== '') return undefined;
+  const raw = (socket as unknown as { _socket?: Partial<FrameSink> })._socket;
+  return typeof raw?.write === 'function' ? (raw as FrameSink) : undefined;
+}
+
+/**
+ * RFC 6455 text frames (FIN, opcode 1, unmasked as a server sends them) of `texts`, in one buffer:
+ * one allocation and one socket write for a batch instead of a buffer, a header and a stream write per
+ * event.
+ */
+export function textFrames(texts: readonly string[]): Buffer {
+  const lengths = new Array<number>(texts.length);
+  let size = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const n = Buffer.byteLength(texts[i]!, 'utf8');
+    lengths[i] = n;
+    size += n + (n < 126 ? 2 : n < 65_536 ? 4 : 10);
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const n = lengths[i]!;
+    buf[at++] = 0x81;
+    if (n < 126) buf[at++] = n;
+    else if (n < 65_536) {
+      buf[at++] = 126;
+      buf.writeUInt16BE(n, at);
+      at += 2;
+    } else {
+      buf[at++] = 127;
+      buf.writeUInt32BE(Math.floor(n / 2 ** 32), at);
+      buf.writeUInt32BE(n >>> 0, at + 4);
+      at += 8;
+    }
+    at += buf.write(texts[i]!, at, n, 'utf8');
+  }
+  return buf;
 }
 
 export class WebSocketHub {
@@ -106,8 +156,9 @@ export class WebSocketHub {
   /** Events waiting for the drain, in arrival order. */
   private readonly queue = new Fifo<OutboundEvent>();
   private draining: Promise<void> | undefined;
-  /** Sockets whose writes are held (see handle). */
-  private readonly corked = new Set<Corkable>();
+  /** Clients with events waiting for the next write (see handle). */
+  private readonly waiting = new Set<Client>();
+  private writeScheduled = false;
   private readonly log: Logger;
 
   constructor(private readonly o: WebSocketHubOptions) {
@@ -127,7 +178,7 @@ export class WebSocketHub {
 
   /** A new socket; `account` when the upgrade request carried a valid X-Auth-Token. */
   attach(socket: WebSocket, account?: string): void {
-    const client: Client = { socket, subscriptions: new Map(), chain: Promise.resolve() };
+    const client: Client = { socket, subscriptions: new Map(), chain: Promise.resolve(), pending: [], pendingChars: 0 };
     if (account !== undefined) client.account = account;
     else {
       client.authDeadline = setTimeout(() => {
@@ -151,13 +202,17 @@ export class WebSocketHub {
   private forget(client: Client): void {
     clearTimeout(client.authDeadline);
     this.clients.delete(client);
+    this.waiting.delete(client);
+    client.pending = [];
+    client.pendingChars = 0;
   }
 
   /**
    * Event listener: events are queued and matched in arrival order by one drain, which runs once the
-   * current turn's events are in. A client's frames are held until the event loop has run every
-   * socket read that was ready (setImmediate), then leave in one socket write: a write per frame
-   * cost more than the rest of the delivery.
+   * current turn's events are in. A client's events wait until the event loop has run every socket
+   * read that was ready (setImmediate) and the coalescing window since the last write has passed,
+   * then leave as one buffer of frames in one socket write: a socket write costs far more than the
+   * bytes it carries.
    */
   readonly handle = (event: OutboundEvent): void => {
     if (this.clients.size === 0) return;
@@ -166,17 +221,21 @@ export class WebSocketHub {
     this.draining ??= this.drain();
   };
 
+  /** Resolves once every event handled so far has been matched and written to its sockets. */
   async idle(): Promise<void> {
     while (this.draining) await this.draining;
-    if (this.corked.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    this.writeAll();
   }
 
+  /** Closes every socket, after the events waiting for it. */
   closeAll(code = 1001, reason = 'server shutting down'): void {
     for (const c of this.clients) {
       clearTimeout(c.authDeadline);
+      this.writePending(c);
       c.socket.close(code, reason);
     }
     this.clients.clear();
+    this.waiting.clear();
   }
 
   private async drain(): Promise<void> {
@@ -197,27 +256,48 @@ export class WebSocketHub {
     }
   }
 
-  /** Holds the socket's writes until the next check phase of the event loop, or the end of the coalescing window. */
-  private cork(socket: WebSocket): void {
-    const raw = rawSocket(socket);
-    if (!raw || this.corked.has(raw)) return;
-    raw.cork();
-    this.corked.add(raw);
-    if (this.corked.size === 1) {
-      const wait = this.lastUncorkAt + (this.o.writeCoalesceMs ?? 2) - performance.now();
-      if (wait >= 1) setTimeout(this.uncorkAll, wait);
-      else setImmediate(this.uncorkAll);
+  /**
+   * Adds an event's text to the client's next write, which happens at the next check phase of the
+   * event loop or the end of the coalescing window, or now when enough is waiting.
+   */
+  private enqueue(client: Client, text: string): void {
+    client.pending.push(text);
+    client.pendingChars += text.length;
+    if (client.pendingChars >= PENDING_FLUSH_CHARS) {
+      this.writePending(client);
+      return;
     }
+    this.waiting.add(client);
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    const wait = this.lastWriteAt + (this.o.writeCoalesceMs ?? 16) - performance.now();
+    if (wait >= 1) setTimeout(this.writeAll, wait);
+    else setImmediate(this.writeAll);
   }
 
-  /** performance.now() when the held writes last went out. */
-  private lastUncorkAt = -Infinity;
+  /** performance.now() when the waiting events last went out. */
+  private lastWriteAt = -Infinity;
 
-  private readonly uncorkAll = (): void => {
-    this.lastUncorkAt = performance.now();
-    for (const raw of this.corked) raw.uncork();
-    this.corked.clear();
+  private readonly writeAll = (): void => {
+    this.writeScheduled = false;
+    if (this.waiting.size === 0) return;
+    this.lastWriteAt = performance.now();
+    for (const client of this.waiting) this.writePending(client);
+    this.waiting.clear();
   };
+
+  /** Writes the client's waiting events now, in order. */
+  private writePending(client: Client): void {
+    const texts = client.pending;
+    if (texts.length === 0) return;
+    client.pending = [];
+    client.pendingChars = 0;
+    const socket = client.socket;
+    if (socket.readyState !== socket.OPEN) return;
+    const sink = frameSink(socket);
+    if (sink) sink.write(textFrames(texts));
+    else for (const text of texts) socket.send(text);
+  }
 
   private accountOfConference(conferenceId: string, documentAccount: string | undefined, payload: Record<string, unknown>): string | undefined {
     return conferenceOwner({
@@ -233,7 +313,7 @@ export class WebSocketHub {
     const account = this.accountOfConference(event.conferenceId, documentAccount, event.payload);
     if (account === undefined) return;
     // Serialized once for every client it goes to.
-    let json: Buffer | undefined;
+    let json: string | undefined;
     for (const client of this.clients) {
       if (client.account !== account) continue;
       let match = false;
@@ -252,21 +332,18 @@ export class WebSocketHub {
       if (!match && !binding) continue;
       if (client.socket.bufferedAmount > (this.o.maxBufferedBytes ?? 4 * 1024 * 1024)) {
         this.log.warn({ account }, 'websocket client too slow; disconnecting');
+        this.forget(client);
         client.socket.close(1013, 'too slow');
-        this.clients.delete(client);
         continue;
       }
-      this.cork(client.socket);
-      if (match) {
-        json ??= Buffer.from(serializedPayload(event));
-        client.socket.send(json, { binary: false });
-      }
-      if (binding) client.socket.send(blackholeEventText(binding.binding!, event));
+      if (match) this.enqueue(client, (json ??= serializedPayload(event)));
+      if (binding) this.enqueue(client, blackholeEventText(binding.binding!, event));
     }
   }
 
   private reply(client: Client, requestId: unknown, status: 'success' | 'error', body: Record<string, unknown>): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
+    this.writePending(client); // the events handled before the request go out before its reply
     const msg: Record<string, unknown> = { action: 'reply', status, ...body };
     if (isRequestId(requestId)) msg.request_id = requestId;
     client.socket.send(JSON.stringify(msg));
@@ -424,6 +501,7 @@ export class WebSocketHub {
   /** blackhole_data_emitter's reply: `{action: "reply", request_id, status, data}`. */
   private replyBlackhole(client: Client, requestId: unknown, data: Record<string, unknown>): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
+    this.writePending(client); // the events handled before the request go out before its reply
     const msg: Record<string, unknown> = { action: 'reply', status: 'success', data };
     if (isRequestId(requestId)) msg.request_id = requestId;
     client.socket.send(JSON.stringify(msg));

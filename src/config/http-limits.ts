@@ -9,7 +9,9 @@
  * - `bodyBytes`: request bodies (413 beyond).
  * - WebSocket: authenticate within `websocketAuthTimeoutMs` of the upgrade (else closed with 1008),
  *   messages up to `websocketMessageBytes` (else closed with 1009), at most `websocketSubscriptions`
- *   subscriptions per socket.
+ *   subscriptions per socket; events leave for a socket at most once per `websocketWriteCoalesceMs` (the
+ *   socket's bytes of that window in one write; the bound keeps a window's bytes far below the
+ *   slow-client limit).
  */
 import type { z } from 'zod';
 import type { httpLimitsSchema } from './schema.js';
@@ -24,6 +26,7 @@ export interface HttpLimits {
   websocketAuthTimeoutMs: number;
   websocketMessageBytes: number;
   websocketSubscriptions: number;
+  websocketWriteCoalesceMs: number;
 }
 
 export function httpLimits(l: z.output<typeof httpLimitsSchema>): HttpLimits {
@@ -37,5 +40,6 @@ export function httpLimits(l: z.output<typeof httpLimitsSchema>): HttpLimits {
     websocketAuthTimeoutMs: l.websocket_auth_timeout_ms,
     websocketMessageBytes: l.websocket_message_bytes,
     websocketSubscriptions: l.websocket_subscriptions,
+    websocketWriteCoalesceMs: l.websocket_write_coalesce_ms,
   };
 }

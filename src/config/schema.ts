@@ -196,6 +196,7 @@ export const httpLimitsSchema = z
     websocket_auth_timeout_ms: int(100, 600_000).default(5_000),
     websocket_message_bytes: int(1_024, 16 * 1024 * 1024).default(64 * 1024),
     websocket_subscriptions: int(1, 10_000).default(100),
+    websocket_write_coalesce_ms: int(0, 100).default(16),
   })
   .refine((l) => l.request_timeout_ms >= l.headers_timeout_ms, {
     path: ['request_timeout_ms'],

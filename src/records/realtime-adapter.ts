@@ -7,7 +7,7 @@ import { customChannelVars } from '../conference/index.js';
 import { accountOfParticipant } from './account.js';
 import type { MemberState } from '../conference/index.js';
 import { MEMBER_FIELDS, fieldValue } from '../conference/index.js';
-import type { ConferenceInfo, ConferenceRegistry, ParticipantInfo } from '../state/index.js';
+import type { ConferenceInstance, ConferenceRegistry, ParticipantInfo } from '../state/index.js';
 import { readOnlyParticipant } from '../state/index.js';
 
 
@@ -25,12 +25,12 @@ export interface RealtimeOptions {
 
 export function realtimeFromRegistry(registry: ConferenceRegistry, options: RealtimeOptions = {}): RealtimeRegistry {
   const now = options.now ?? Date.now;
-  const focusOf = options.focus === 'switchname' ? (info: ConferenceInfo) => info.switchname || info.node : (info: ConferenceInfo) => info.node;
-  const view = (info: ConferenceInfo): LiveView => new LiveView(registry, info, now(), focusOf(info));
+  const focusOf = options.focus === 'switchname' ? (info: ConferenceInstance) => info.switchname || info.node : (info: ConferenceInstance) => info.node;
+  const view = (info: ConferenceInstance): LiveView => new LiveView(registry, info, now(), focusOf(info));
   return {
     conferences: () => registry.conferences().map(view),
     conference: (name) => {
-      const info = registry.conference(name);
+      const info = registry.instance(name);
       return info ? view(info) : undefined;
     },
   };
@@ -50,11 +50,11 @@ class LiveView implements LiveConference {
   readonly is_locked: boolean;
   readonly duration: number;
   readonly #registry: ConferenceRegistry;
-  readonly #info: ConferenceInfo;
+  readonly #info: ConferenceInstance;
   readonly #at: number;
   #participants: LiveParticipant[] | undefined;
 
-  constructor(registry: ConferenceRegistry, info: ConferenceInfo, at: number, focus: string) {
+  constructor(registry: ConferenceRegistry, info: ConferenceInstance, at: number, focus: string) {
     this.name = info.name;
     this.uuid = info.uuid;
     this.node = info.node;
@@ -107,7 +107,7 @@ const OPERATOR_FIELDS = MEMBER_FIELDS.filter((f) => f.kazoo !== undefined && f.r
  * Kazoo's `_read_only` participant plus the channel variables and, for operators' tables, the member
  * fields Kazoo's participant event names and `_read_only` does not (the caller id).
  */
-function participant(info: ConferenceInfo, p: ParticipantInfo, nowMs: number): LiveParticipant {
+function participant(info: ConferenceInstance, p: ParticipantInfo, nowMs: number): LiveParticipant {
   const view: Record<string, unknown> = {
     ...readOnlyParticipant(info, p, p.joinedAt, nowMs),
     channel_vars: p.channelVars,

@@ -4,5 +4,5 @@ export type { ResyncResult } from './node-sync.js';
 export { readOnlyParticipant } from './read-only-view.js';
 export type { ReadOnlyParticipant } from './read-only-view.js';
 export { ConferenceRegistry } from './registry.js';
-export type { ConferenceInfo, ParticipantInfo } from './registry.js';
+export type { ConferenceInstance, ParticipantInfo } from './registry.js';
 export { ConferenceRouter } from './router.js';

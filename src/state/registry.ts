@@ -52,6 +52,9 @@ export interface ConferenceInfo {
   alsoOn: string[];
 }
 
+/** A conference instance without its counts and lists (see ConferenceRegistry.instance). */
+export type ConferenceInstance = Pick<ConferenceInfo, 'name' | 'uuid' | 'node' | 'switchname' | 'hostname' | 'locked' | 'startedAt'>;
+
 /** A participant as the registry knows it: FreeSWITCH's member state plus where and since when. */
 export interface ParticipantInfo extends MemberState {
   node: string;
@@ -221,6 +224,17 @@ export class ConferenceRegistry {
   conference(name: string, node?: string): ConferenceInfo | undefined {
     const rec = this.pick(name, node);
     return rec ? this.info(rec) : undefined;
+  }
+
+  /**
+   * The instance `conference(name, node)` describes, without the counts and lists that cost a pass over
+   * its participants: for readers on a hot path (the WebSocket hub asks once per event).
+   */
+  instance(name: string, node?: string): ConferenceInstance | undefined {
+    const rec = this.pick(name, node);
+    if (!rec) return undefined;
+    const id = this.store.identity(rec.node);
+    return { name: rec.name, uuid: rec.uuid, node: rec.node, switchname: id.switchname, hostname: id.hostname, locked: rec.locked, startedAt: rec.startedAtMs };
   }
 
   /** Participants of `name` (all instances when it is live on several nodes and no `node` is given). */

@@ -82,6 +82,38 @@ describe('websocket participant events', () => {
     expect(b.messages).toEqual([]);
   });
 
+  it('a burst reaches the socket complete and in order, across several writes, before the reply to a later request', async () => {
+    const c = await Client.open({ 'x-auth-token': TOKEN_A });
+    await c.request({ action: 'subscribe' });
+    // Far more than one write's worth; a multi-byte name; one event over 64 KiB (a frame's longest length form).
+    const sent = Array.from({ length: 1500 }, (_, i) => {
+      const e = ev('mute-member', 'room', `call-${i}`, i + 1);
+      e.payload.caller_id_name = i === 7 ? 'Zoë 日本 😀' : 'x'.repeat(i === 700 ? 70_000 : 300);
+      return e;
+    });
+    for (const e of sent) events.emit(e);
+    // No idle(): the request is answered after every event handled before it.
+    c.ws.send(JSON.stringify({ action: 'ping', request_id: 'after' }));
+    for (const e of sent) expect(await c.next()).toEqual(e.payload);
+    expect(await c.next()).toMatchObject({ action: 'reply', request_id: 'after', data: { pong: true } });
+    expect(c.messages).toEqual([]);
+  });
+
+  it('a client that does not read is disconnected once its unsent bytes pass the bound', async () => {
+    const c = await Client.open({ 'x-auth-token': TOKEN_A });
+    await c.request({ action: 'subscribe' });
+    (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = 'x'.repeat(100_000);
+    for (let i = 0; i < 400 && api.websocket.size > 0; i++) {
+      const e = ev('mute-member', 'room', `call-${i}`, i + 1);
+      e.payload.caller_id_name = big;
+      events.emit(e);
+      await api.idle();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(api.websocket.size).toBe(0);
+  });
+
   it('a wrong token on the upgrade request is refused with 401', async () => {
     const ws = new WebSocket(url, { headers: { 'x-auth-token': 'wrong' } });
     sockets.push(ws);

@@ -49,6 +49,7 @@ describe('config: valid files', () => {
         websocketAuthTimeoutMs: 5_000,
         websocketMessageBytes: 64 * 1024,
         websocketSubscriptions: 100,
+        websocketWriteCoalesceMs: 16,
       },
     });
     expect(c.log.level).toBe('info');

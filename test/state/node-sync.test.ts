@@ -624,6 +624,9 @@ describe('ConferenceRouter', () => {
     ]);
     expect(s.registry.readOnlyView('room').members + s.registry.readOnlyView('room').moderators).toBe(2);
     expect(s.registry.conference('room')!.alsoOn.length).toBe(1);
+    // The hot-path read picks the same instance as conference() (the most recently started).
+    expect(s.registry.instance('room')!.uuid).toBe(s.registry.conference('room')!.uuid);
+    expect(s.registry.instance('room', 'fs1')!.uuid).toBe(s.registry.conference('room', 'fs1')!.uuid);
     // Once one of them ends, the name is unambiguous again.
     await upWith(s, 'fs2', '[]');
     expect(await s.router.nodeFor('room')).toBe('fs1');

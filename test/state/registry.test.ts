@@ -26,6 +26,9 @@ function expectStateMatches(reg: ConferenceRegistry, listed: ListedConference, n
   expect(info.locked).toBe(listed.locked);
   expect(info.recording).toBe(listed.recording);
   expect(info.memberCount).toBe(listed.memberCount);
+  // The hot-path read names the same instance, without the counts and lists.
+  const { name, uuid, node, switchname, hostname, locked, startedAt } = info;
+  expect(reg.instance(listed.name)).toEqual({ name, uuid, node, switchname, hostname, locked, startedAt });
   const got = reg.participants(listed.name);
   const want = [...listed.members].sort((a, b) => a.memberId - b.memberId);
   expect(got.map((p) => p.memberId)).toEqual(want.map((m) => m.memberId));
