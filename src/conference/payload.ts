@@ -25,7 +25,8 @@ export interface PayloadContext {
 const INTEGER_CCVS: ReadonlySet<string> = new Set(['precedence']);
 
 import { CCV_PREFIX } from './channel-vars.js';
-import { kazooLayout, objectBuilder } from './member-fields.js';
+import { MEMBER_FIELDS, kazooLayout, objectBuilder, type Slot } from './member-fields.js';
+import { layoutJson, type LayoutKind } from './layout-json.js';
 import { SerializableEvent } from './serialized-payload.js';
 
 /** `Account-ID` → `account_id`: Kazoo's CCV names as its JSON APIs show them. */
@@ -107,8 +108,7 @@ type MemberEvent = ConferenceEvent & { member: MemberState };
  * The participant event's keys in Kazoo's order: its own below, the member fields at their
  * `payloadAt` (member-fields.ts), `is_moderator` last.
  */
-const buildParticipantEvent = objectBuilder(
-  kazooLayout<MemberEvent, PayloadContext>('payloadAt', [
+const PARTICIPANT_SLOTS = kazooLayout<MemberEvent, PayloadContext>('payloadAt', [
     { key: 'custom_channel_vars', at: 0, value: (e) => customChannelVars(e.member.channelVars) },
     { key: 'channel_presence_id', at: 1, optional: true, value: (e) => channelPresenceId(e.member) },
     { key: 'instance_id', at: 13, value: (e) => e.conferenceUuid },
@@ -122,9 +122,19 @@ const buildParticipantEvent = objectBuilder(
     { key: 'app_name', at: 22, value: (_e, ctx) => ctx.appName },
     { key: 'app_version', at: 23, value: (_e, ctx) => ctx.appVersion },
     { key: 'routing_key', at: 24, value: (e, ctx) => (ctx.routingKey ? ctx.routingKey(e) : 'participant_event') },
-  ]),
-  (e) => e.member,
-);
+]);
+
+const buildParticipantEvent = objectBuilder(PARTICIPANT_SLOTS, (e) => e.member);
+
+/** What each participant event key holds: a member field its type's kind, `custom_channel_vars` an object. */
+function kindOf(slot: Slot<MemberEvent, PayloadContext>): LayoutKind {
+  if (slot.field === undefined) return slot.key === 'custom_channel_vars' ? 'json' : 'string';
+  const type = MEMBER_FIELDS.find((f) => f.key === slot.field)!.type;
+  return type === 'flag' ? 'boolean' : type === 'int' ? 'number' : 'string';
+}
+
+/** The participant event's JSON text (JSON.stringify's bytes: see layout-json.ts). */
+const participantJson = layoutJson(PARTICIPANT_SLOTS.map((slot) => ({ key: slot.key, kind: kindOf(slot), optional: slot.optional === true })));
 
 /** Kazoo's participant event for a member event (`channel_presence_id` left out when unknown). */
 export function buildParticipantPayload(ctx: PayloadContext, event: MemberEvent): ParticipantEventPayload {
@@ -163,5 +173,5 @@ export function toOutboundEvent(ctx: PayloadContext, event: ConferenceEvent): Ou
   const member = event.member !== undefined;
   const payload: Record<string, unknown> = member ? buildParticipantPayload(ctx, event as MemberEvent) : buildConferencePayload(ctx, event);
   if (event.synthesized) payload.synthesized = true;
-  return new SerializableEvent(event.action, event.conferenceName, event.member?.callId, event.timestampUs, payload, event.synthesized);
+  return new SerializableEvent(event.action, event.conferenceName, event.member?.callId, event.timestampUs, payload, event.synthesized, member ? participantJson : JSON.stringify);
 }
