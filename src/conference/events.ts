@@ -266,10 +266,15 @@ function headerReader(f: MemberField): (get: Get) => boolean | number | string {
   }
 }
 
-/** Every member field from the headers, then the channel variables. */
+/**
+ * Every member field from the headers, then the channel variables, then the channel name and presence
+ * id when the event has them (keys of the literal, not added after it: no property store grown per event).
+ */
 const buildMember = objectBuilder<Get, Record<string, string>>([
   ...MEMBER_FIELDS.map((f) => ({ key: f.key, value: headerReader(f) })),
   { key: 'channelVars', value: (_get, channelVars) => channelVars },
+  { key: 'channelName', optional: true, value: (get) => get('Channel-Name') ?? get('Caller-Channel-Name') },
+  { key: 'presenceId', optional: true, value: (get, channelVars) => get('Channel-Presence-ID') ?? channelVars['presence_id'] },
 ]);
 
 /**
@@ -291,12 +296,7 @@ function memberFrom(get: Get, channelVars: Record<string, string>): MemberState 
 
 /** memberFrom for headers whose Member-ID is known to be valid. */
 function checkedMemberFrom(get: Get, channelVars: Record<string, string>): MemberState {
-  const member = buildMember(get, channelVars) as unknown as MemberState;
-  const channelName = get('Channel-Name') ?? get('Caller-Channel-Name');
-  if (channelName !== undefined) member.channelName = channelName;
-  const presenceId = get('Channel-Presence-ID') ?? channelVars['presence_id'];
-  if (presenceId !== undefined) member.presenceId = presenceId;
-  return member;
+  return buildMember(get, channelVars) as unknown as MemberState;
 }
 
 /**
