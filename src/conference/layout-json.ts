@@ -20,6 +20,11 @@ export interface LayoutKey {
   kind: LayoutKind;
   /** The key may be absent from an object (it is then left out, as JSON.stringify leaves it out). */
   optional?: boolean;
+  /**
+   * A string that is usually the same from one object to the next (the app's name, constants): a run
+   * of such keys is written once and its text reused while every value in it is the same.
+   */
+  steady?: boolean;
 }
 
 /** A string needing an escape in JSON: `"`, `\`, a control character, a surrogate (lone ones are escaped). */
@@ -61,6 +66,14 @@ export function layoutJson(layout: readonly LayoutKey[]): (o: Record<string, unk
   const q = (text: string): string => JSON.stringify(text);
   const lines: string[] = ['"use strict";'];
   const cached: number[] = [];
+  const runs: number[][] = [];
+  // A string value's text inside its quotes. The last value of the key found to need no escape is
+  // remembered: most values repeat (this node's name, the same conference and call for a while), and
+  // an equal one needs no test.
+  const escaped = (j: number): string => {
+    cached.push(j);
+    return `(v${j} === last${j} ? v${j} : NEEDS_ESCAPE.test(v${j}) ? escapedInner(v${j}) : (last${j} = v${j}))`;
+  };
   // 1. The keys: the layout's in order (absent optional ones skipped), then any others.
   lines.push(
     '  if (Object.getPrototypeOf(o) !== Object.prototype || typeof o.toJSON === "function") return JSON.stringify(o);',
@@ -128,12 +141,18 @@ export function layoutJson(layout: readonly LayoutKey[]): (o: Record<string, unk
     } else if (k.kind === 'string') {
       pending += `${prefix}"`;
       flush();
-      // The last value of the key found to need no escape is remembered: most values repeat (names of
-      // this node and app, the same conference and call for a while), and an equal one needs no test.
-      cached.push(i);
-      parts.push(`(v${i} === last${i} ? v${i} : NEEDS_ESCAPE.test(v${i}) ? escapedInner(v${i}) : (last${i} = v${i}))`);
+      const run = [i++];
+      if (k.steady) while (i < layout.length && layout[i]!.kind === 'string' && layout[i]!.steady && !layout[i]!.optional) run.push(i++);
+      // From the first value to the last, without their outer quotes (the constants' own).
+      const inner = run.map((j, n) => (n === 0 ? '' : `${q(`",${q(layout[j]!.key)}:"`)} + `) + escaped(j)).join(' + ');
+      if (run.length === 1) parts.push(inner);
+      else {
+        // A steady run: its text kept with the values it was written from, reused while they are the same.
+        const r = runs.length;
+        runs.push(run);
+        parts.push(`(${run.map((j, n) => `v${j} === run${r}v${n}`).join(' && ')} ? run${r}text : (${run.map((j, n) => `run${r}v${n} = v${j}, `).join('')}run${r}text = ${inner}))`);
+      }
       pending = '"';
-      i++;
     } else {
       pending += prefix;
       flush();
@@ -143,7 +162,13 @@ export function layoutJson(layout: readonly LayoutKey[]): (o: Record<string, unk
   }
   flush();
   lines.push(`  let out = ${parts.join(' + ')};`);
-  lines.splice(1, 0, ...cached.map((c) => `let last${c} = "";`), 'return function layoutJson(o) {');
+  lines.splice(
+    1,
+    0,
+    ...cached.map((c) => `let last${c} = "";`),
+    ...runs.flatMap((run, r) => [...run.map((_j, n) => `let run${r}v${n};`), `let run${r}text = "";`]),
+    'return function layoutJson(o) {',
+  );
   // 4. Keys after the layout's, as JSON.stringify writes them (for-in meets only own keys here).
   lines.push(
     '  if (extra) {',

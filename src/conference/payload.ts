@@ -133,8 +133,13 @@ function kindOf(slot: Slot<MemberEvent, PayloadContext>): LayoutKind {
   return type === 'flag' ? 'boolean' : type === 'int' ? 'number' : 'string';
 }
 
+/** Keys whose value is the same in every participant event of this process (constants and the context's). */
+const STEADY_KEYS: ReadonlySet<string> = new Set(['event_name', 'event_category', 'app_name', 'app_version', 'routing_key']);
+
 /** The participant event's JSON text (JSON.stringify's bytes: see layout-json.ts). */
-const participantJson = layoutJson(PARTICIPANT_SLOTS.map((slot) => ({ key: slot.key, kind: kindOf(slot), optional: slot.optional === true })));
+const participantJson = layoutJson(
+  PARTICIPANT_SLOTS.map((slot) => ({ key: slot.key, kind: kindOf(slot), optional: slot.optional === true, steady: STEADY_KEYS.has(slot.key) })),
+);
 
 /** Kazoo's participant event for a member event (`channel_presence_id` left out when unknown). */
 export function buildParticipantPayload(ctx: PayloadContext, event: MemberEvent): ParticipantEventPayload {

@@ -179,9 +179,11 @@ describe('participant event text', () => {
     }
   });
 
-  it('is JSON.stringify of the payload for fuzzed members', () => {
+  it('is JSON.stringify of the payload for fuzzed members, the context changing now and then', () => {
     for (let seed = 1; seed <= 20_000; seed++) {
-      const out = toOutboundEvent(ctx, fuzzedEvent(rng(seed)));
+      const r = rng(seed);
+      const c: PayloadContext = r() < 0.7 ? ctx : { appName: text(r), appVersion: r() < 0.5 ? '0.1.0' : text(r), nodeName: text(r), ...(r() < 0.3 ? { routingKey: () => text(r) } : {}) };
+      const out = toOutboundEvent(c, fuzzedEvent(r));
       const expected = JSON.stringify(out.payload);
       if (serializedPayload(out) !== expected) expect({ seed, text: serializedPayload(out) }).toEqual({ seed, text: expected });
     }
