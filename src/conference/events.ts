@@ -175,6 +175,9 @@ function isCommon(name: string): boolean {
 
 export function parseBool(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined) return fallback;
+  // FreeSWITCH writes `true` / `false`: answered without the lowercased copy.
+  if (value === 'true') return true;
+  if (value === 'false') return false;
   const v = value.toLowerCase();
   if (v === 'true' || v === 'yes' || v === '1') return true;
   if (v === 'false' || v === 'no' || v === '0') return false;
@@ -182,8 +185,25 @@ export function parseBool(value: string | undefined, fallback: boolean): boolean
 }
 
 export function parseIntHeader(value: string | undefined, fallback: number): number {
-  if (value === undefined || !/^-?\d+$/.test(value.trim())) return fallback;
+  if (value === undefined) return fallback;
+  if (isPlainInteger(value)) return Number(value);
+  if (!/^-?\d+$/.test(value.trim())) return fallback;
   return Number(value.trim());
+}
+
+/**
+ * `/^-?\d+$/` by a loop over the characters (the headers read as integers come with every event; a
+ * value with surrounding whitespace fails it and takes the trimming path).
+ */
+function isPlainInteger(value: string): boolean {
+  const n = value.length;
+  let i = n > 0 && value.charCodeAt(0) === 0x2d ? 1 : 0;
+  if (i === n) return false;
+  for (; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function typed(type: DetailType, value: string): string | number | boolean | null {
@@ -246,10 +266,15 @@ function headerReader(f: MemberField): (get: Get) => boolean | number | string {
   }
 }
 
-/** Every member field from the headers, then the channel variables. */
+/**
+ * Every member field from the headers, then the channel variables, then the channel name and presence
+ * id when the event has them (keys of the literal, not added after it: no property store grown per event).
+ */
 const buildMember = objectBuilder<Get, Record<string, string>>([
   ...MEMBER_FIELDS.map((f) => ({ key: f.key, value: headerReader(f) })),
   { key: 'channelVars', value: (_get, channelVars) => channelVars },
+  { key: 'channelName', optional: true, value: (get) => get('Channel-Name') ?? get('Caller-Channel-Name') },
+  { key: 'presenceId', optional: true, value: (get, channelVars) => get('Channel-Presence-ID') ?? channelVars['presence_id'] },
 ]);
 
 /**
@@ -266,12 +291,12 @@ export function memberFromHeaders(
 
 function memberFrom(get: Get, channelVars: Record<string, string>): MemberState | undefined {
   if (memberIdProblem(parseIntHeader(get('Member-ID'), NaN)) !== undefined) return undefined;
-  const member = buildMember(get, channelVars) as unknown as MemberState;
-  const channelName = get('Channel-Name') ?? get('Caller-Channel-Name');
-  if (channelName !== undefined) member.channelName = channelName;
-  const presenceId = get('Channel-Presence-ID') ?? channelVars['presence_id'];
-  if (presenceId !== undefined) member.presenceId = presenceId;
-  return member;
+  return checkedMemberFrom(get, channelVars);
+}
+
+/** memberFrom for headers whose Member-ID is known to be valid. */
+function checkedMemberFrom(get: Get, channelVars: Record<string, string>): MemberState {
+  return buildMember(get, channelVars) as unknown as MemberState;
 }
 
 /**
@@ -341,7 +366,7 @@ export function parseConferenceEvent(event: EslEvent, node: string, onRefused?: 
   }
   const h = event.headers;
   const hasMember = memberId !== undefined;
-  const member = hasMember ? memberFrom(get, channelVarsOf(h)) : undefined;
+  const member = hasMember ? checkedMemberFrom(get, channelVarsOf(h)) : undefined;
   const out = {
     action,
     known: KNOWN_ACTIONS.has(action),

@@ -40,8 +40,20 @@ export function memberIdProblem(id: number): string | undefined {
 export function conferenceNameProblem(name: string | undefined): string | undefined {
   if (name === undefined || name === '') return 'empty';
   if (name.length > MAX_CONFERENCE_NAME_LENGTH) return `longer than ${MAX_CONFERENCE_NAME_LENGTH} characters`;
-  if (/[\s\p{Cc}]/u.test(name)) return 'whitespace or control characters';
+  if (!isPlainAscii(name) && /[\s\p{Cc}]/u.test(name)) return 'whitespace or control characters';
   return undefined;
+}
+
+/**
+ * Printable ASCII only (0x21–0x7e): then the name holds no whitespace or control character, found
+ * without the Unicode regex (every received event's name is checked). Anything else takes the regex.
+ */
+function isPlainAscii(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
 }
 
 /** A received value for a Refusal: JSON-quoted (control characters visible), at most 64 characters. */

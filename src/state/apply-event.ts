@@ -39,12 +39,18 @@ function mergeMember(incoming: MemberState, previous: MemberState | undefined): 
   if (!previous) return { ...incoming, channelVars: { ...incoming.channelVars } };
   const out: MemberState = {
     ...incoming,
-    channelVars: Object.keys(incoming.channelVars).length > 0 ? { ...incoming.channelVars } : previous.channelVars,
+    channelVars: hasKeys(incoming.channelVars) ? { ...incoming.channelVars } : previous.channelVars,
   };
   for (const f of STICKY_FIELDS) if (!fieldValue(out, f)) setField(out, f, fieldValue(previous, f)!);
   if (out.channelName === undefined && previous.channelName !== undefined) out.channelName = previous.channelName;
   if (out.presenceId === undefined && previous.presenceId !== undefined) out.presenceId = previous.presenceId;
   return out;
+}
+
+/** Whether an object has an own enumerable key (Object.keys(o).length > 0 without the array). */
+function hasKeys(o: object): boolean {
+  for (const key in o) if (Object.prototype.hasOwnProperty.call(o, key)) return true;
+  return false;
 }
 
 function parseMemberId(v: string | undefined): number | undefined {
@@ -76,7 +82,9 @@ export function applyEvent(store: ConferenceStore, now: () => number, ev: Confer
   if (!ev.conferenceName) return false;
   switch (ev.action) {
     case 'conference-create':
-      return ensureConference(store, now, ev, out).created;
+      if (knownConference(store, now, ev, out) !== undefined) return false;
+      addConference(store, now, ev);
+      return true;
     case 'conference-destroy': {
       const rec = store.get(ev.node, ev.conferenceName);
       if (!rec || (ev.conferenceUuid && rec.uuid && rec.uuid !== ev.conferenceUuid)) return false;
@@ -97,7 +105,9 @@ export function applyEvent(store: ConferenceStore, now: () => number, ev: Confer
       return true;
     }
     case 'floor-change': {
-      const { rec, created } = ensureConference(store, now, ev, out);
+      const known = knownConference(store, now, ev, out);
+      const rec = known ?? addConference(store, now, ev);
+      const created = known === undefined;
       const newId = parseMemberId(ev.headers['New-ID'] ?? String(ev.details['New-ID'] ?? ''));
       let changed = created;
       if (ev.member) changed = upsertMember(store, now, rec, ev, out) || changed;
@@ -112,7 +122,9 @@ export function applyEvent(store: ConferenceStore, now: () => number, ev: Confer
     }
     case 'lock':
     case 'unlock': {
-      const { rec, created } = ensureConference(store, now, ev, out);
+      const known = knownConference(store, now, ev, out);
+      const rec = known ?? addConference(store, now, ev);
+      const created = known === undefined;
       const locked = ev.action === 'lock';
       if (rec.locked === locked) return created;
       rec.locked = locked;
@@ -120,7 +132,9 @@ export function applyEvent(store: ConferenceStore, now: () => number, ev: Confer
     }
     case 'start-recording':
     case 'stop-recording': {
-      const { rec, created } = ensureConference(store, now, ev, out);
+      const known = knownConference(store, now, ev, out);
+      const rec = known ?? addConference(store, now, ev);
+      const created = known === undefined;
       const path = ev.headers['Path'];
       const before = rec.recordings.size > 0 || rec.recordingFlag;
       if (ev.action === 'start-recording') {
@@ -134,7 +148,9 @@ export function applyEvent(store: ConferenceStore, now: () => number, ev: Confer
       return created || before !== (rec.recordings.size > 0 || rec.recordingFlag);
     }
     default: {
-      const { rec, created } = ensureConference(store, now, ev, out);
+      const known = knownConference(store, now, ev, out);
+      const rec = known ?? addConference(store, now, ev);
+      const created = known === undefined;
       if (!ev.member) return created;
       const changed = upsertMember(store, now, rec, ev, out);
       if (ev.action === 'kick-member' || ev.action === 'hup-member') {
@@ -154,25 +170,27 @@ export function applyEvent(store: ConferenceStore, now: () => number, ev: Confer
   }
 }
 
-/** The conference the event speaks of, created when we did not know it (we may have started late). */
-function ensureConference(
-  store: ConferenceStore,
-  now: () => number,
-  ev: ConferenceEvent,
-  out: ConferenceEvent[],
-): { rec: ConferenceRec; created: boolean } {
-  let rec = store.get(ev.node, ev.conferenceName);
-  if (rec && ev.conferenceUuid && rec.uuid && rec.uuid !== ev.conferenceUuid) {
+/**
+ * The conference the event speaks of when we know it (brought up to date by the event), else undefined:
+ * then addConference (we may have started late). Two functions, not one returning { rec, created }:
+ * no result object per event.
+ */
+function knownConference(store: ConferenceStore, now: () => number, ev: ConferenceEvent, out: ConferenceEvent[]): ConferenceRec | undefined {
+  const rec = store.get(ev.node, ev.conferenceName);
+  if (!rec) return undefined;
+  if (ev.conferenceUuid && rec.uuid && rec.uuid !== ev.conferenceUuid) {
     // A new instance under the same name on the same node: the old one is gone, say so.
     out.push(...dropConference(store, rec, now()));
-    rec = undefined;
+    return undefined;
   }
-  if (rec) {
-    if (!rec.uuid && ev.conferenceUuid) rec.uuid = ev.conferenceUuid;
-    if (ev.profile) rec.profile = ev.profile;
-    if (ev.conferenceDomain) rec.domain = ev.conferenceDomain;
-    return { rec, created: false };
-  }
+  if (!rec.uuid && ev.conferenceUuid) rec.uuid = ev.conferenceUuid;
+  if (ev.profile) rec.profile = ev.profile;
+  if (ev.conferenceDomain) rec.domain = ev.conferenceDomain;
+  return rec;
+}
+
+/** A conference the event speaks of and we did not know, added to the store. */
+function addConference(store: ConferenceStore, now: () => number, ev: ConferenceEvent): ConferenceRec {
   const fresh: ConferenceRec = {
     name: ev.conferenceName,
     uuid: ev.conferenceUuid,
@@ -186,7 +204,7 @@ function ensureConference(
   if (ev.profile) fresh.profile = ev.profile;
   if (ev.conferenceDomain) fresh.domain = ev.conferenceDomain;
   store.insert(fresh);
-  return { rec: fresh, created: true };
+  return fresh;
 }
 
 function upsertMember(store: ConferenceStore, now: () => number, rec: ConferenceRec, ev: ConferenceEvent, out: ConferenceEvent[]): boolean {

@@ -319,11 +319,12 @@ export class ConferenceRegistry {
       memberCount: rec.participants.size,
       moderatorCount,
       recording: rec.recordings.size > 0 || rec.recordingFlag,
-      recordings: [...rec.recordings],
+      // No iterator over an empty set, no sort of fewer than two: the WebSocket hub asks once per event.
+      recordings: rec.recordings.size === 0 ? [] : [...rec.recordings],
       alsoOn: [],
     };
     for (const n of this.store.nodesOf(rec.name)) if (n !== rec.node) out.alsoOn.push(n);
-    out.alsoOn.sort();
+    if (out.alsoOn.length > 1) out.alsoOn.sort();
     if (rec.profile !== undefined) out.profile = rec.profile;
     if (rec.domain !== undefined) out.domain = rec.domain;
     return out;

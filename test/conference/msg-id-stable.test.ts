@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { defaultMsgId } from '../../src/conference/payload.js';
+import { decimal, defaultMsgId } from '../../src/conference/payload.js';
 import type { ConferenceEvent } from '../../src/conference/types.js';
 
 /** The id as consumers that dedupe on it know it: sha1 of the identity fields joined by `|`. */
@@ -25,5 +25,19 @@ describe('defaultMsgId', () => {
     ];
     for (const e of cases) expect(defaultMsgId(e)).toBe(reference(e));
     expect(defaultMsgId(base)).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('decimal', () => {
+  it('is String(n) for every kind of number, timestamps in µs included', () => {
+    const edges = [0, -0, 1, -1, 99_999_999, 1e8, 1e8 + 1, 123_456_789, 1_733_000_000_123_456, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e21, -1_733_000_000_123_456, 1e8 + 0.5, NaN, Infinity, -Infinity];
+    for (const n of edges) expect(decimal(n)).toBe(String(n));
+    let x = 7;
+    for (let i = 0; i < 100_000; i++) {
+      x = (x * 48271) % 2147483647;
+      const n = Math.floor((x / 2147483647) * 2 ** 53);
+      expect(decimal(n)).toBe(String(n));
+      expect(defaultMsgId({ ...base, timestampUs: n })).toBe(reference({ ...base, timestampUs: n }));
+    }
   });
 });
