@@ -4,9 +4,9 @@
  * share the client's event loop), sent over loopback TCP to, one after the other in this one run:
  *   - a bare socket + EslParser that only counts frames: the transport + framing ceiling of this machine
  *   - the same plus the least decoding any client must do (json: JSON.parse; plain: split header lines)
- *   - confmgr's EslConnection (src/esl/connection.ts): json events decoded whole (JSON.parse), plain events
- *     selectively (a header index over the body, a value URL-decoded when read: src/esl/header-index.ts);
- *     the handler reads them the way parseConferenceEvent does (headerLookup)
+ *   - confmgr's EslConnection (src/esl/connection.ts): json and plain events decoded selectively (a header
+ *     index over the body, a value read when asked for: src/esl/header-index.ts); the handler reads them the
+ *     way parseConferenceEvent does (headerLookup)
  *   - `esl` (npm, 11.x: FreeSwitchClient → FreeSwitchResponse, `call.on('CUSTOM', …)`)
  *   - `modesl` (npm: esl.Connection, `conn.on('esl::event::CUSTOM::**', …)`)
  * Whole client path: socket bytes → parsed event delivered to a handler. Every handler reads the same
@@ -15,6 +15,8 @@
  * a warm-up run, then R measured rounds; the best round is printed (the machine is shared).
  *
  * Usage: npm run bench -- esl [--events N] [--rounds R] [--clients frames,decode,ours,esl,modesl] [--formats json,plain]
+ *                              [--prof DIR]
+ *   --prof DIR  run every client with `node --cpu-prof` (profiles in DIR, one per client process)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
@@ -343,7 +345,11 @@ async function runWorker(key: ClientKey, format: Format, port: number, total: nu
 
 function inWorker(key: ClientKey, format: Format, port: number, total: number): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--worker', key, format, String(port), String(total)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const prof = process.argv.includes('--prof') ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[process.argv.indexOf('--prof') + 1]!}`] : [];
+    const child = fork(fileURLToPath(import.meta.url), ['--worker', key, format, String(port), String(total)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [...process.execArgv, ...prof],
+    });
     let result: Result | undefined;
     child.once('message', (m) => (result = m as Result));
     child.once('exit', (code) => (result ? resolve(result) : reject(new Error(`${key} worker exited with ${code}`))));

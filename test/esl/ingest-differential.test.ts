@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, byteLength, decodeEvent, decodeEventWhole, headerLookup, type EslFrame } from '../../src/esl/codec.js';
+import { encodeFrame, byteLength, decodeEvent, decodeEventWhole, eachHeaderWithPrefix, headerLookup, type EslFrame } from '../../src/esl/codec.js';
 import { fuzzCorpus, mutate, rng } from '../fuzz/codec-fuzz-core.js';
 import { checkFrame, checkIngestInput, eventFramesOf, mutateJsonEvent, newStats } from '../fuzz/ingest-differential-core.js';
 
@@ -19,6 +19,10 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     expect(stats.byType['text/event-xml']).toBeGreaterThan(50);
     expect(stats.conference).toBeGreaterThan(150);
     expect(stats.rejected).toBe(0);
+    // FreeSWITCH's compact json and its plain events are read through the index, not decoded whole (a
+    // json body with an escape, such as a background job's `\n`, is).
+    expect(stats.selective['text/event-json']).toBeGreaterThan(stats.byType['text/event-json']! - 5);
+    expect(stats.selective['text/event-plain']).toBe(stats.byType['text/event-plain']);
   });
 
   it('5,000 mutated fixture streams agree, and the mutator reaches rejected events', () => {
@@ -35,6 +39,7 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     const stats = newStats();
     for (let i = 0; i < 6_000; i++) checkIngestInput(mutateJsonEvent(corpus, next), next, stats);
     expect(stats.byType['text/event-json']).toBe(6_000);
+    expect(stats.selective['text/event-json']).toBeGreaterThan(1_000);
     expect(stats.rejected).toBeGreaterThan(1_000);
     expect(stats.events - stats.rejected).toBeGreaterThan(2_500);
     expect(stats.conference).toBeGreaterThan(2_000);
@@ -59,6 +64,52 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     expect(headerLookup(ev)('Action')).toBe('last');
     expect(ev.body).toBe('x\ty');
     expect(Object.keys(ev.headers)).toEqual(['Event-Name', 'Action']);
+  });
+
+  it('json read through the index: duplicate names (last wins, listed once), _body, channel variables, names JSON.parse treats apart', () => {
+    const bodies = [
+      '{"Event-Name":"CUSTOM","Action":"first","variable_a":"1","Action":"last","variable_b":"2","_body":"text"}',
+      '{"Event-Name":"CUSTOM","_body":"one","Member-ID":"4","_body":"two"}',
+      '{"Event-Name":"CUSTOM","variable_":"bare","Variable_x":"no","variablex":"no"}',
+      '{"Event-Name":"CUSTOM","1":"index","Action":"a"}',
+      '{"Event-Name":"CUSTOM","__proto__":"p"}',
+      '{"Event-Name":"CUSTOM","":"empty"}',
+      '{"Event-Name":"CUSTOM"} ',
+      '{"Event-Name":"CUSTOM","Action":1}',
+    ];
+    const stats = newStats();
+    for (const body of bodies) checkFrame(eventFrame('text/event-json', body), rng(4), stats);
+    expect(stats.rejected).toBe(0);
+    expect(stats.selective['text/event-json']).toBe(4);
+    const ev = decodeEvent(eventFrame('text/event-json', bodies[0]!));
+    expect(headerLookup(ev)('Action')).toBe('last');
+    expect(ev.body).toBe('text');
+    const vars: string[] = [];
+    eachHeaderWithPrefix(ev.headers, 'variable_', (n, v) => vars.push(`${n}=${v}`));
+    expect(vars).toEqual(['variable_a=1', 'variable_b=2']);
+    expect(decodeEvent(eventFrame('text/event-json', bodies[1]!)).body).toBe('two');
+    expect(Object.keys(ev.headers)).toEqual(['Event-Name', 'Action', 'variable_a', 'variable_b']);
+  });
+
+  it('json: events whose names share hashes and lengths reuse one shape and still read their own names', () => {
+    // `…-Codec-Name` and `…-Codec-Rate` (and Caller/Callee) have the same hash and length in the index.
+    const bodies = [
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Name":"PCMU","Caller-Caller-ID-Name":"a"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Rate":"8000","Caller-Callee-ID-Name":"b"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Name":"PCMU","Channel-Read-Codec-Rate":"8000","Channel-Read-Codec-Name":"G722"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Rate":"1","Channel-Read-Codec-Name":"2","Channel-Read-Codec-Rate":"3"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Name":"1","Channel-Read-Codec-Name":"2","Channel-Read-Codec-Name":"3"}',
+    ];
+    const stats = newStats();
+    for (const body of [...bodies, ...bodies.reverse()]) {
+      checkFrame(eventFrame('text/event-json', body), rng(5), stats);
+      const ev = decodeEvent(eventFrame('text/event-json', body));
+      const whole = JSON.parse(body) as Record<string, string>;
+      for (const name of ['Channel-Read-Codec-Name', 'Channel-Read-Codec-Rate', 'Caller-Caller-ID-Name', 'Caller-Callee-ID-Name']) {
+        expect(headerLookup(ev)(name)).toBe(whole[name]);
+      }
+    }
+    expect(stats.selective['text/event-json']).toBe(10);
   });
 
   it('plain: URL-encoded values, a % in a name, duplicates, a nested body and malformed lines', () => {
