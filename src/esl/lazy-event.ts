@@ -87,9 +87,9 @@ export function headerLookup(event: EslEvent): (name: string) => string | undefi
 }
 
 /**
- * Calls `fn` for every header whose name starts with `prefix`, in the order a for-in over the whole
- * headers would meet them (a name given twice: at its first place, each value in turn, the last one
- * last); only those names and values are decoded.
+ * Calls `fn` for every header whose name starts with `prefix`, in the body's order (a name given twice:
+ * each value at its place, the last one last), so an object built from the calls equals the whole
+ * decode's; only those names and values are decoded.
  */
 export function eachHeaderWithPrefix(headers: Readonly<Record<string, string>>, prefix: string, fn: (name: string, value: string) => void): void {
   const index = indexOf(headers);
