@@ -27,6 +27,13 @@ const TWIN = 1;
 /** The hash bits a key keeps (the low two hold the flags). */
 const HASH = ~3;
 const VARIABLE_PREFIX = 'variable_';
+/** From this length on, V8's String.prototype.slice returns a view of its parent (a sliced string). */
+const SLICE_VIEW_LENGTH = 13;
+
+/** A copy of `s` that shares no storage with the string it was sliced from. */
+function own(s: string): string {
+  return (' ' + s).slice(1);
+}
 
 const QUOTE = 0x22;
 const COLON = 0x3a;
@@ -127,8 +134,12 @@ export class HeaderIndex {
 
   valueAt(i: number): string {
     const o = i * STRIDE;
+    const vs = this.spans[o + 1]!;
     const ve = this.spans[o + 2]!;
-    return ve >= 0 ? this.text.slice(this.spans[o + 1]!, ve) : urlDecode(this.text.slice(this.spans[o + 1]!, ~ve));
+    if (ve < 0) return urlDecode(this.text.slice(vs, ~ve));
+    // V8 makes a slice this long a view of the whole body; a value kept in long-lived state would keep
+    // the body alive (promoted with it): copied into a string of its own instead.
+    return ve - vs < SLICE_VIEW_LENGTH ? this.text.slice(vs, ve) : own(this.text.slice(vs, ve));
   }
 
   /** Plain body → index, or undefined when the header block is not one this scan accepts. */
