@@ -4,9 +4,9 @@
  * share the client's event loop), sent over loopback TCP to, one after the other in this one run:
  *   - a bare socket + EslParser that only counts frames: the transport + framing ceiling of this machine
  *   - the same plus the least decoding any client must do (json: JSON.parse; plain: split header lines)
- *   - confmgr's EslConnection (src/esl/connection.ts): json and plain events decoded selectively (a header
- *     index over the body, a value read when asked for: src/esl/header-index.ts); the handler reads them the
- *     way parseConferenceEvent does (headerLookup)
+ *   - confmgr's EslConnection (src/esl/connection.ts): json events decoded whole (JSON.parse), plain events
+ *     selectively (a header index over the body, a value URL-decoded when read: src/esl/header-index.ts);
+ *     the handler reads them the way parseConferenceEvent does (headerLookup)
  *   - `esl` (npm, 11.x: FreeSwitchClient → FreeSwitchResponse, `call.on('CUSTOM', …)`)
  *   - `modesl` (npm: esl.Connection, `conn.on('esl::event::CUSTOM::**', …)`)
  * Whole client path: socket bytes → parsed event delivered to a handler. Every handler reads the same
