@@ -15,6 +15,8 @@
  * a warm-up run, then R measured rounds; the best round is printed (the machine is shared).
  *
  * Usage: npm run bench -- esl [--events N] [--rounds R] [--clients frames,decode,ours,esl,modesl] [--formats json,plain]
+ *                              [--prof DIR]
+ *   --prof DIR  run every client with `node --cpu-prof` (profiles in DIR, one per client process)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
@@ -343,7 +345,11 @@ async function runWorker(key: ClientKey, format: Format, port: number, total: nu
 
 function inWorker(key: ClientKey, format: Format, port: number, total: number): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--worker', key, format, String(port), String(total)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const prof = process.argv.includes('--prof') ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[process.argv.indexOf('--prof') + 1]!}`] : [];
+    const child = fork(fileURLToPath(import.meta.url), ['--worker', key, format, String(port), String(total)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [...process.execArgv, ...prof],
+    });
     let result: Result | undefined;
     child.once('message', (m) => (result = m as Result));
     child.once('exit', (code) => (result ? resolve(result) : reject(new Error(`${key} worker exited with ${code}`))));

@@ -2,7 +2,8 @@
  * Long differential run of the selective ESL ingest: `npm run fuzz -- ingest [--frames 1000000 --seed N]`.
  * Mutates real FreeSWITCH frames (plain, json, and the json events as xml; json bodies also with JSON's own
  * tokens, framed again) and checks every event frame
- * with test/fuzz/ingest-differential-core.ts until `--frames` event frames were compared. Exits 1 on the
+ * with test/fuzz/ingest-differential-core.ts until `--frames` event frames were compared (json frames twice:
+ * as decodeEvent reads them, and through the json header index, decodeJsonEventSelectively). Exits 1 on the
  * first mismatch with the seed and the input that replay it.
  */
 import { parseArgs } from 'node:util';
@@ -45,5 +46,9 @@ export function runIngestFuzz(args: string[]): void {
   console.log(`  by type: ${Object.entries(stats.byType).map(([t, n]) => `${t} ${n}`).join(', ')}`);
   console.log(`  read through the selective index: ${Object.entries(stats.selective).map(([t, n]) => `${t} ${n}`).join(', ')}`);
   console.log(`  ${stats.rejected} rejected by both decoders with the same error, ${stats.conference} conference events compared field by field and as payloads`);
+  const j = stats.jsonIndex;
+  if (j !== undefined) {
+    console.log(`  json frames also read with the json index (decodeJsonEventSelectively): ${j.events}, ${j.selective['text/event-json'] ?? 0} through the index, ${j.rejected} rejected by both, ${j.conference} conference events compared`);
+  }
   console.log(`  ${(stats.events / seconds).toFixed(0)} frames/s over ${seconds.toFixed(1)} s; 0 mismatches`);
 }

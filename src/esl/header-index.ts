@@ -1,31 +1,90 @@
 /**
- * Selective decoding of a text/event-plain body's headers: one pass records where each header's name
- * and value lie (no string made per header), and a small hash table finds a header by name. A value is
- * URL-decoded only when it is read. The bridge reads a few dozen of the ~90 headers of a member event;
- * the rest are never turned into strings.
+ * Selective decoding of an event body's headers: one pass records where each header's name and value
+ * lie (no string made per header), and a small hash table finds a header by name. A value becomes a
+ * string only when it is read. The bridge reads a few dozen of the ~90 headers of a member event; the
+ * rest are never turned into strings.
  *
- * A header block the full decoder would refuse (a line without a name) is undefined here and the caller
- * decodes the event whole, so every value read here is the one the full decoder gives (the ingest
- * differential fuzz test checks it).
+ * Two scans fill the same index: `plain` (text/event-plain: a value URL-decoded when read) and `json`
+ * (text/event-json as FreeSWITCH writes it: values are plain slices). A body either scan does not accept
+ * with certainty is undefined here and the caller decodes the event whole, so every value read here is
+ * the one the full decoder gives (the ingest differential fuzz test checks it).
  */
 import { urlDecode } from './url-coding.js';
 
-/** Per entry: name start, name end, value start, value end, hash | flag bits. */
-const STRIDE = 5;
-/** The line holds a '%': the value is URL-decoded. */
-const ENCODED = 1;
+/**
+ * An event's own array holds, per entry: name start, value start, value end (bitwise-not when the value is
+ * URL-encoded). Everything that depends only on the names (each one's hash and length, the hash table) is
+ * in a Shape shared by every event with the same names in the same order: FreeSWITCH writes an event
+ * kind's headers in a fixed order, so an event allocates only its positions.
+ */
+const STRIDE = 3;
+/** Per entry while scanning: name start, value start, value end (as above), key (hash | VARIABLE), name length. */
+const SCAN_STRIDE = 5;
+/** A shape's key: the name starts with `variable_` (the prefix walk for channel variables reads this bit). */
+const VARIABLE = 2;
+/** A shape's key: a later entry has the same hash and length (maybe the same name given twice). */
+const TWIN = 1;
+/** The hash bits a key keeps (the low two hold the flags). */
+const HASH = ~3;
+const VARIABLE_PREFIX = 'variable_';
+/** From this length on, V8's String.prototype.slice returns a view of its parent (a sliced string). */
+const SLICE_VIEW_LENGTH = 13;
 
+/** A copy of `s` that shares no storage with the string it was sliced from. */
+function own(s: string): string {
+  return (' ' + s).slice(1);
+}
+
+const QUOTE = 0x22;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const CLOSE = 0x7d;
+const OPEN = 0x7b;
+const LOWER_V = 0x76;
+const UNDERSCORE = 0x5f;
+
+/**
+ * A json body holding any of these is decoded whole: a backslash may be an escape, and JSON.parse refuses
+ * a control character inside a string. With none, every quote ends a string. One `indexOf` per character
+ * (a native memchr-like search each) costs less than one pass of a character-class regular expression.
+ */
+const NOT_PLAIN_JSON: readonly string[] = ['\\', ...Array.from({ length: 0x20 }, (_, c) => String.fromCharCode(c))];
+
+function isPlainJson(text: string): boolean {
+  for (let i = 0; i < NOT_PLAIN_JSON.length; i++) if (text.indexOf(NOT_PLAIN_JSON[i]!) >= 0) return false;
+  return true;
+}
+
+/**
+ * The names of an event, as hashes and lengths: `meta` holds per entry its key (hash | flags) and name
+ * length, then the hash table (entry number + 1 per slot, 0 = empty; a power-of-two size). Every entry is
+ * in the table (a name given twice too): a lookup takes the last entry whose name matches.
+ */
+class Shape {
+  constructor(
+    readonly count: number,
+    readonly meta: Int32Array,
+    /** How many entries are channel variables (names starting with `variable_`). */
+    readonly variables: number,
+  ) {}
+}
 
 export class HeaderIndex {
-  /**
-   * `spans` holds the entries (STRIDE numbers each) and, from `count * STRIDE` on, the hash table (entry
-   * number + 1 per slot, 0 = empty; a power-of-two size): one allocation per event, not two.
-   */
   constructor(
     readonly text: string,
-    private readonly spans: Int32Array,
-    readonly count: number,
+    private readonly spans: number[],
+    private readonly shape: Shape,
+    /** A json body's `_body` member ('' when none); plain bodies carry theirs after the header block. */
+    readonly body: string,
   ) {}
+
+  get count(): number {
+    return this.shape.count;
+  }
+
+  get variables(): number {
+    return this.shape.variables;
+  }
 
   /** The decoded value of header `name` (the last one when it is given twice), or undefined. */
   get(name: string): string | undefined {
@@ -33,45 +92,59 @@ export class HeaderIndex {
     return i < 0 ? undefined : this.valueAt(i);
   }
 
-  /** Entry number of header `name`, or -1. */
+  /**
+   * Entry number of header `name` (the last one when it is given twice), or -1. The event's names have
+   * exactly the shape's hashes and lengths in order (checked when the shape was chosen), so a name whose
+   * hash and length no entry has is absent, and a match is confirmed against this event's own text.
+   */
   find(name: string): number {
     const len = name.length;
     if (len === 0) return -1;
-    const h = hashOf(name, len);
-    const spans = this.spans;
-    const base = this.count * STRIDE;
-    const mask = spans.length - base - 1;
-    const text = this.text;
-    for (let slot = (h & ~1) & mask; ; slot = (slot + 1) & mask) {
-      const e = spans[base + slot]!;
-      if (e === 0) return -1;
-      const o = (e - 1) * STRIDE;
-      const ks = spans[o]!;
-      if (spans[o + 4]! >>> 1 === h >>> 1 && spans[o + 1]! - ks === len && text.startsWith(name, ks)) return e - 1;
+    const h = hashOf(name, len) & HASH;
+    const meta = this.shape.meta;
+    const base = this.shape.count * 2;
+    const mask = meta.length - base - 1;
+    let found = -1;
+    for (let slot = (h >>> 2) & mask; ; slot = (slot + 1) & mask) {
+      const e = meta[base + slot]!;
+      if (e === 0) return found;
+      const i = e - 1;
+      const key = meta[i * 2]!;
+      if ((key & HASH) === h && meta[i * 2 + 1] === len && this.text.startsWith(name, this.spans[i * STRIDE]!)) {
+        if ((key & TWIN) === 0) return i;
+        if (i > found) found = i;
+      }
     }
   }
 
   nameAt(i: number): string {
-    const o = i * STRIDE;
-    return this.text.slice(this.spans[o]!, this.spans[o + 1]!);
+    const ks = this.spans[i * STRIDE]!;
+    return this.text.slice(ks, ks + this.shape.meta[i * 2 + 1]!);
   }
 
   /** Whether entry `i`'s name starts with `prefix` (no string made). */
   nameStartsWith(i: number, prefix: string): boolean {
-    const o = i * STRIDE;
-    return this.spans[o + 1]! - this.spans[o]! >= prefix.length && this.text.startsWith(prefix, this.spans[o]!);
+    return this.shape.meta[i * 2 + 1]! >= prefix.length && this.text.startsWith(prefix, this.spans[i * STRIDE]!);
+  }
+
+  /** Whether entry `i`'s name starts with `variable_` (read from the shape). */
+  isVariable(i: number): boolean {
+    return (this.shape.meta[i * 2]! & VARIABLE) !== 0;
   }
 
   valueAt(i: number): string {
     const o = i * STRIDE;
-    const spans = this.spans;
-    const raw = this.text.slice(spans[o + 2]!, spans[o + 3]!);
-    return (spans[o + 4]! & ENCODED) === 0 ? raw : urlDecode(raw);
+    const vs = this.spans[o + 1]!;
+    const ve = this.spans[o + 2]!;
+    if (ve < 0) return urlDecode(this.text.slice(vs, ~ve));
+    // V8 makes a slice this long a view of the whole body; a value kept in long-lived state would keep
+    // the body alive (promoted with it): copied into a string of its own instead.
+    return ve - vs < SLICE_VIEW_LENGTH ? this.text.slice(vs, ve) : own(this.text.slice(vs, ve));
   }
 
   /** Plain body → index, or undefined when the header block is not one this scan accepts. */
   static plain(text: string, headerEnd: number): HeaderIndex | undefined {
-    const b = builder(text);
+    begin();
     let pos = 0;
     let nextPercent = text.indexOf('%');
     while (pos < headerEnd) {
@@ -84,19 +157,53 @@ export class HeaderIndex {
         if (colon - pos === 9 && text.startsWith('__proto__', pos)) return undefined;
         let vs = colon + 1;
         if (text.charCodeAt(vs) === 0x20) vs++;
-        let flags = 0;
+        let encoded = false;
         if (nextPercent >= 0 && nextPercent < eol) {
           // Same rule as the full decoder: a '%' anywhere on the line (urlDecode of a value without one is the value).
-          flags = ENCODED;
+          encoded = true;
           nextPercent = text.indexOf('%', eol);
         }
-        b.add(pos, colon, vs, eol, flags);
+        add(text, pos, colon, vs, encoded ? ~eol : eol);
       }
       pos = eol + 1;
     }
-    return b.done();
+    return done(text, '');
   }
 
+  /**
+   * Json body → index, or undefined unless it is exactly what FreeSWITCH writes: `{"name":"value",…}`,
+   * string values only, nothing between the strings but `":"` and `,`, no escape, no control character,
+   * no empty or `__proto__` name, nothing after the closing brace. JSON.parse gives such a body the same
+   * names and values (a name given twice: the last value), and `_body` is the event's body.
+   */
+  static json(text: string): HeaderIndex | undefined {
+    const n = text.length;
+    if (text.charCodeAt(0) !== OPEN || text.charCodeAt(1) !== QUOTE || !isPlainJson(text)) return undefined;
+    begin();
+    let bodyStart = -1;
+    let bodyEnd = -1;
+    let ks = 2;
+    for (;;) {
+      const ke = text.indexOf('"', ks);
+      if (ke <= ks || text.charCodeAt(ke + 1) !== COLON || text.charCodeAt(ke + 2) !== QUOTE) return undefined;
+      const vs = ke + 3;
+      const ve = text.indexOf('"', vs);
+      if (ve < 0) return undefined;
+      if (text.charCodeAt(ks) === UNDERSCORE && (ke - ks === 5 || ke - ks === 9)) {
+        // `_body` is the body, not a header; `__proto__` is a name JSON.parse treats apart: decoded whole.
+        if (ke - ks === 5 && text.startsWith('_body', ks)) {
+          bodyStart = vs;
+          bodyEnd = ve;
+        } else if (text.startsWith('__proto__', ks)) return undefined;
+        else add(text, ks, ke, vs, ve);
+      } else add(text, ks, ke, vs, ve);
+      const next = text.charCodeAt(ve + 1);
+      if (next === COMMA && text.charCodeAt(ve + 2) === QUOTE) ks = ve + 3;
+      else if (next === CLOSE && ve + 2 === n) break;
+      else return undefined;
+    }
+    return done(text, bodyStart < 0 ? '' : text.slice(bodyStart, bodyEnd));
+  }
 }
 
 function hashOf(s: string, len: number): number {
@@ -105,7 +212,7 @@ function hashOf(s: string, len: number): number {
   h = Math.imul(h ^ s.charCodeAt(len >> 1), 0xc2b2ae35);
   h = Math.imul(h ^ s.charCodeAt(len - 1), 0x27d4eb2f);
   h = Math.imul(h ^ s.charCodeAt((len * 3) >> 2), 0x165667b1);
-  return (h ^ (h >>> 15)) >>> 0;
+  return h ^ (h >>> 15);
 }
 
 function hashRange(text: string, start: number, len: number): number {
@@ -114,56 +221,93 @@ function hashRange(text: string, start: number, len: number): number {
   h = Math.imul(h ^ text.charCodeAt(start + (len >> 1)), 0xc2b2ae35);
   h = Math.imul(h ^ text.charCodeAt(start + len - 1), 0x27d4eb2f);
   h = Math.imul(h ^ text.charCodeAt(start + ((len * 3) >> 2)), 0x165667b1);
-  return (h ^ (h >>> 15)) >>> 0;
+  return h ^ (h >>> 15);
 }
 
-/** Spans are gathered in one scratch array reused by every scan, then copied once at their size. */
-let scratch = new Int32Array(256 * STRIDE);
+// One scan at a time: its entries gather in one scratch array reused by every scan (module state, no
+// builder object per event); only the positions are copied out per event.
+let scratch = new Int32Array(256 * SCAN_STRIDE);
+let count = 0;
+/** A hash of the scanned names' keys and lengths in order: picks the cached shape to compare with. */
+let sequence = 0;
 
-function builder(text: string) {
-  let count = 0;
-  return {
-    add(ks: number, ke: number, vs: number, ve: number, flags: number): void {
-      if ((count + 1) * STRIDE > scratch.length) {
-        const bigger = new Int32Array(scratch.length * 2);
-        bigger.set(scratch);
-        scratch = bigger;
+function begin(): void {
+  count = 0;
+  sequence = 0;
+}
+
+function add(text: string, ks: number, ke: number, vs: number, ve: number): void {
+  const o = count * SCAN_STRIDE;
+  if (o + SCAN_STRIDE > scratch.length) {
+    const bigger = new Int32Array(scratch.length * 2);
+    bigger.set(scratch);
+    scratch = bigger;
+  }
+  const len = ke - ks;
+  let key = hashRange(text, ks, len) & HASH;
+  if (len >= 9 && text.charCodeAt(ks) === LOWER_V && text.startsWith(VARIABLE_PREFIX, ks)) key |= VARIABLE;
+  scratch[o] = ks;
+  scratch[o + 1] = vs;
+  scratch[o + 2] = ve;
+  scratch[o + 3] = key;
+  scratch[o + 4] = len;
+  sequence = (Math.imul(sequence, 0x01000193) ^ key ^ len) | 0;
+  count++;
+}
+
+/** Recently seen shapes, by sequence hash (a direct-mapped cache: a new shape replaces the one in its slot). */
+const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(64).fill(undefined);
+
+function done(text: string, body: string): HeaderIndex {
+  const n = count;
+  const slot = (sequence ^ n) & (shapes.length - 1);
+  let shape = shapes[slot];
+  if (shape === undefined || !sameShape(shape, n)) shapes[slot] = shape = newShape(n);
+  const spans = new Array<number>(n * STRIDE);
+  for (let i = 0; i < n; i++) {
+    const o = i * SCAN_STRIDE;
+    spans[i * STRIDE] = scratch[o]!;
+    spans[i * STRIDE + 1] = scratch[o + 1]!;
+    spans[i * STRIDE + 2] = scratch[o + 2]!;
+  }
+  return new HeaderIndex(text, spans, shape, body);
+}
+
+/** Whether the scanned entries have exactly the shape's keys (hash and `variable_` flag) and lengths, in order. */
+function sameShape(shape: Shape, n: number): boolean {
+  if (shape.count !== n) return false;
+  const meta = shape.meta;
+  for (let i = 0; i < n; i++) {
+    const o = i * SCAN_STRIDE;
+    if ((meta[i * 2]! & ~TWIN) !== scratch[o + 3] || meta[i * 2 + 1] !== scratch[o + 4]) return false;
+  }
+  return true;
+}
+
+function newShape(n: number): Shape {
+  let size = 16;
+  while (size < n * 2) size *= 2;
+  const base = n * 2;
+  const meta = new Int32Array(base + size);
+  let variables = 0;
+  for (let i = 0; i < n; i++) {
+    meta[i * 2] = scratch[i * SCAN_STRIDE + 3]!;
+    meta[i * 2 + 1] = scratch[i * SCAN_STRIDE + 4]!;
+    if ((meta[i * 2]! & VARIABLE) !== 0) variables++;
+  }
+  const mask = size - 1;
+  for (let i = 0; i < n; i++) {
+    const h = meta[i * 2]! & HASH;
+    const len = meta[i * 2 + 1]!;
+    for (let slot = (h >>> 2) & mask; ; slot = (slot + 1) & mask) {
+      const e = meta[base + slot]!;
+      if (e === 0) {
+        meta[base + slot] = i + 1;
+        break;
       }
-      const o = count * STRIDE;
-      scratch[o] = ks;
-      scratch[o + 1] = ke;
-      scratch[o + 2] = vs;
-      scratch[o + 3] = ve;
-      // The hash's low bit is replaced by the flags; comparisons ignore it.
-      scratch[o + 4] = ((ke > ks ? hashRange(text, ks, ke - ks) : 0) & ~1) | flags;
-      count++;
-    },
-    done(): HeaderIndex {
-      let size = 16;
-      while (size < count * 2) size *= 2;
-      const base = count * STRIDE;
-      const spans = new Int32Array(base + size);
-      spans.set(scratch.subarray(0, base));
-      const mask = size - 1;
-      for (let i = 0; i < count; i++) {
-        const o = i * STRIDE;
-        const ks = spans[o]!;
-        const len = spans[o + 1]! - ks;
-        const h = spans[o + 4]!;
-        for (let slot = (h & ~1) & mask; ; slot = (slot + 1) & mask) {
-          const e = spans[base + slot]!;
-          if (e === 0) {
-            spans[base + slot] = i + 1;
-            break;
-          }
-          const p = (e - 1) * STRIDE;
-          if (spans[p + 4]! >>> 1 === h >>> 1 && spans[p + 1]! - spans[p]! === len && text.startsWith(text.slice(ks, ks + len), spans[p]!)) {
-            spans[base + slot] = i + 1; // given twice: the last value wins, as in an object
-            break;
-          }
-        }
-      }
-      return new HeaderIndex(text, spans, count);
-    },
-  };
+      // An earlier entry with the same hash and length: a lookup that finds it looks on for a later one.
+      if ((meta[(e - 1) * 2]! & HASH) === h && meta[(e - 1) * 2 + 1] === len) meta[(e - 1) * 2] = meta[(e - 1) * 2]! | TWIN;
+    }
+  }
+  return new Shape(n, meta, variables);
 }

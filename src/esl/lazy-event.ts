@@ -9,7 +9,8 @@ import type { HeaderIndex } from './header-index.js';
 
 const INDEX: unique symbol = Symbol('esl.headerIndex');
 
-type Whole = () => Record<string, string>;
+/** The reference decoder of the body the index was made from (module-level: no closure per event). */
+type Whole = (text: string) => Record<string, string>;
 
 export class LazyEslEvent implements EslEvent {
   private view: Record<string, string> | undefined;
@@ -36,7 +37,7 @@ class ViewState {
 }
 
 function all(t: ViewState): Record<string, string> {
-  return (t.full ??= t.whole());
+  return (t.full ??= t.whole(t.index.text));
 }
 
 /**
@@ -86,14 +87,24 @@ export function headerLookup(event: EslEvent): (name: string) => string | undefi
 }
 
 /**
- * Calls `fn` for every header whose name starts with `prefix`, in the order a for-in over the whole
- * headers would meet them (a name given twice: at its first place, each value in turn, the last one
- * last); only those names and values are decoded.
+ * Calls `fn` for every header whose name starts with `prefix`, in the body's order (a name given twice:
+ * each value at its place, the last one last), so an object built from the calls equals the whole
+ * decode's; only those names and values are decoded.
  */
 export function eachHeaderWithPrefix(headers: Readonly<Record<string, string>>, prefix: string, fn: (name: string, value: string) => void): void {
   const index = indexOf(headers);
   if (index === undefined) {
     for (const name in headers) if (name.startsWith(prefix)) fn(name, headers[name]!);
+    return;
+  }
+  if (prefix === 'variable_') {
+    // Channel variables: flagged by the scan, so an event without any skips the walk.
+    for (let i = 0, left = index.variables; left > 0; i++) {
+      if (index.isVariable(i)) {
+        left--;
+        fn(index.nameAt(i), index.valueAt(i));
+      }
+    }
     return;
   }
   for (let i = 0; i < index.count; i++) {

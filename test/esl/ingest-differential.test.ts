@@ -1,13 +1,53 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, byteLength, decodeEvent, decodeEventWhole, headerLookup, type EslFrame } from '../../src/esl/codec.js';
+import { encodeFrame, byteLength, decodeEvent, decodeEventWhole, eachHeaderWithPrefix, headerLookup, type EslFrame } from '../../src/esl/codec.js';
 import { fuzzCorpus, mutate, rng } from '../fuzz/codec-fuzz-core.js';
-import { checkFrame, checkIngestInput, eventFramesOf, mutateJsonEvent, newStats } from '../fuzz/ingest-differential-core.js';
+import { BRIDGE_HEADERS, checkFrame, checkIngestInput, eventFramesOf, mutateJsonEvent, newStats } from '../fuzz/ingest-differential-core.js';
+import { decodeJsonEvent, decodeJsonEventSelectively, type EslEvent } from '../../src/esl/event-decoding.js';
+import { EslProtocolError } from '../../src/esl/errors.js';
+import { LazyEslEvent } from '../../src/esl/lazy-event.js';
 
 const corpus = fuzzCorpus();
 
 function eventFrame(type: EslFrame['type'], body: string): EslFrame {
   const [frame] = eventFramesOf(encodeFrame([['Content-Length', String(byteLength(body))], ['Content-Type', type]], body));
   return frame!;
+}
+
+/**
+ * The json index (decodeJsonEventSelectively, not decodeEvent's path for json) against JSON.parse: the
+ * same error, or the same name, subclass, body, every header by name, channel variables and header list.
+ * Returns 1 when the body was read through the index.
+ */
+function checkJsonIndex(body: string): number {
+  const run = (f: (t: string) => EslEvent): EslEvent | string => {
+    try {
+      return f(body);
+    } catch (err) {
+      if (!(err instanceof EslProtocolError)) throw err;
+      return err.message;
+    }
+  };
+  const lazy = run(decodeJsonEventSelectively);
+  const whole = run(decodeJsonEvent);
+  if (typeof lazy === 'string' || typeof whole === 'string') {
+    expect(lazy).toEqual(whole);
+    return 0;
+  }
+  expect([lazy.name, lazy.subclass, lazy.body]).toEqual([whole.name, whole.subclass, whole.body]);
+  const get = headerLookup(lazy);
+  for (const name of [...BRIDGE_HEADERS, ...Object.keys(whole.headers)]) {
+    if (name === '__proto__' || name === 'toString') continue;
+    if (get(name) !== whole.headers[name]) expect(`${name}: ${get(name)}`).toBe(`${name}: ${whole.headers[name]}`);
+  }
+  for (const prefix of ['variable_', '']) {
+    const a: Record<string, string> = {};
+    eachHeaderWithPrefix(lazy.headers, prefix, (n, v) => (a[n] = v));
+    const b: Record<string, string> = {};
+    for (const n in whole.headers) if (n.startsWith(prefix)) b[n] = whole.headers[n]!;
+    expect(Object.entries(a)).toEqual(Object.entries(b));
+  }
+  expect(Object.entries(lazy.headers)).toEqual(Object.entries(whole.headers));
+  return lazy instanceof LazyEslEvent ? 1 : 0;
 }
 
 describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- ingest` runs 1,000,000 frames)', () => {
@@ -19,6 +59,12 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     expect(stats.byType['text/event-xml']).toBeGreaterThan(50);
     expect(stats.conference).toBeGreaterThan(150);
     expect(stats.rejected).toBe(0);
+    // Plain events are read through the index, not decoded whole.
+    expect(stats.selective['text/event-plain']).toBe(stats.byType['text/event-plain']);
+    // Json through the index (not decodeEvent's path): every fixture body but those with an escape.
+    let indexed = 0;
+    for (const input of corpus) for (const f of eventFramesOf(input)) if (f.type === 'text/event-json') indexed += checkJsonIndex(f.body);
+    expect(indexed).toBeGreaterThan(stats.byType['text/event-json']! - 5);
   });
 
   it('5,000 mutated fixture streams agree, and the mutator reaches rejected events', () => {
@@ -28,6 +74,13 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     expect(stats.events).toBeGreaterThan(4_000);
     expect(stats.rejected).toBeGreaterThan(100);
     expect(stats.conference).toBeGreaterThan(2_000);
+  });
+
+  it('6,000 json events mutated with JSON tokens, read through the json index: refused with the same error or read the same', () => {
+    const next = rng(20261208);
+    let indexed = 0;
+    for (let i = 0; i < 6_000; i++) for (const f of eventFramesOf(mutateJsonEvent(corpus, next))) indexed += checkJsonIndex(f.body);
+    expect(indexed).toBeGreaterThan(1_000);
   });
 
   it('6,000 json events mutated with JSON tokens: refused with EslProtocolError by both decoders, or read the same', () => {
@@ -59,6 +112,49 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
     expect(headerLookup(ev)('Action')).toBe('last');
     expect(ev.body).toBe('x\ty');
     expect(Object.keys(ev.headers)).toEqual(['Event-Name', 'Action']);
+  });
+
+  it('json read through the index: duplicate names (last wins, listed once), _body, channel variables, names JSON.parse treats apart', () => {
+    const bodies = [
+      '{"Event-Name":"CUSTOM","Action":"first","variable_a":"1","Action":"last","variable_b":"2","_body":"text"}',
+      '{"Event-Name":"CUSTOM","_body":"one","Member-ID":"4","_body":"two"}',
+      '{"Event-Name":"CUSTOM","variable_":"bare","Variable_x":"no","variablex":"no"}',
+      '{"Event-Name":"CUSTOM","1":"index","Action":"a"}',
+      '{"Event-Name":"CUSTOM","__proto__":"p"}',
+      '{"Event-Name":"CUSTOM","":"empty"}',
+      '{"Event-Name":"CUSTOM"} ',
+      '{"Event-Name":"CUSTOM","Action":1}',
+    ];
+    expect(bodies.map(checkJsonIndex)).toEqual([1, 1, 1, 1, 0, 0, 0, 0]);
+    const ev = decodeJsonEventSelectively(bodies[0]!);
+    expect(headerLookup(ev)('Action')).toBe('last');
+    expect(ev.body).toBe('text');
+    const vars: string[] = [];
+    eachHeaderWithPrefix(ev.headers, 'variable_', (n, v) => vars.push(`${n}=${v}`));
+    expect(vars).toEqual(['variable_a=1', 'variable_b=2']);
+    expect(decodeJsonEventSelectively(bodies[1]!).body).toBe('two');
+    expect(Object.keys(ev.headers)).toEqual(['Event-Name', 'Action', 'variable_a', 'variable_b']);
+  });
+
+  it('json: events whose names share hashes and lengths reuse one shape and still read their own names', () => {
+    // `…-Codec-Name` and `…-Codec-Rate` (and Caller/Callee) have the same hash and length in the index.
+    const bodies = [
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Name":"PCMU","Caller-Caller-ID-Name":"a"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Rate":"8000","Caller-Callee-ID-Name":"b"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Name":"PCMU","Channel-Read-Codec-Rate":"8000","Channel-Read-Codec-Name":"G722"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Rate":"1","Channel-Read-Codec-Name":"2","Channel-Read-Codec-Rate":"3"}',
+      '{"Event-Name":"CUSTOM","Channel-Read-Codec-Name":"1","Channel-Read-Codec-Name":"2","Channel-Read-Codec-Name":"3"}',
+    ];
+    let indexed = 0;
+    for (const body of [...bodies, ...bodies.reverse()]) {
+      indexed += checkJsonIndex(body);
+      const ev = decodeJsonEventSelectively(body);
+      const whole = JSON.parse(body) as Record<string, string>;
+      for (const name of ['Channel-Read-Codec-Name', 'Channel-Read-Codec-Rate', 'Caller-Caller-ID-Name', 'Caller-Callee-ID-Name']) {
+        expect(headerLookup(ev)(name)).toBe(whole[name]);
+      }
+    }
+    expect(indexed).toBe(10);
   });
 
   it('plain: URL-encoded values, a % in a name, duplicates, a nested body and malformed lines', () => {

@@ -17,6 +17,7 @@
  */
 import { EslParser, byteLength, decodeEvent, decodeEventWhole, eachHeaderWithPrefix, encodeFrame, headerLookup, isEventFrame, type EslEvent, type EslFrame } from '../../src/esl/codec.js';
 import { EslProtocolError } from '../../src/esl/errors.js';
+import { decodeJsonEventSelectively } from '../../src/esl/event-decoding.js';
 import { LazyEslEvent } from '../../src/esl/lazy-event.js';
 import { DETAIL_TYPES, parseConferenceEvent } from '../../src/conference/events.js';
 import { MEMBER_HEADERS } from '../../src/conference/member-fields.js';
@@ -68,6 +69,8 @@ export interface IngestStats {
   /** Events the selective decoder read through its index (the others it decoded whole). */
   selective: Record<string, number>;
   conference: number;
+  /** The same checks of every json frame with the json index (decodeJsonEventSelectively) as the selective decoder. */
+  jsonIndex?: IngestStats;
 }
 
 export function newStats(): IngestStats {
@@ -115,10 +118,10 @@ function conferenceView(e: EslEvent): string {
 }
 
 /** Checks one event frame; throws IngestMismatchError on any difference. */
-export function checkFrame(frame: EslFrame, next: () => number, stats: IngestStats): void {
+export function checkFrame(frame: EslFrame, next: () => number, stats: IngestStats, selective: (f: EslFrame) => EslEvent = decodeEvent): void {
   stats.events++;
   stats.byType[frame.type] = (stats.byType[frame.type] ?? 0) + 1;
-  const lazy = attempt(decodeEvent, frame);
+  const lazy = attempt(selective, frame);
   const whole = attempt(decodeEventWhole, frame);
   if (typeof lazy === 'string' || typeof whole === 'string') {
     same('outcome', typeof lazy === 'string' ? lazy : 'event', typeof whole === 'string' ? whole : 'event');
@@ -159,10 +162,15 @@ export function checkFrame(frame: EslFrame, next: () => number, stats: IngestSta
   same('headers listed', JSON.stringify(Object.entries(lazy.headers)), JSON.stringify(Object.entries(wh)));
 }
 
-/** Every event frame of one input; returns how many were checked. */
+const jsonThroughIndex = (f: EslFrame): EslEvent => decodeJsonEventSelectively(f.body);
+
+/** Every event frame of one input (json ones also through the json index); returns how many were checked. */
 export function checkIngestInput(input: Buffer, next: () => number, stats: IngestStats): number {
   const frames = eventFramesOf(input);
-  for (const f of frames) checkFrame(f, next, stats);
+  for (const f of frames) {
+    checkFrame(f, next, stats);
+    if (f.type === 'text/event-json') checkFrame(f, next, (stats.jsonIndex ??= newStats()), jsonThroughIndex);
+  }
   return frames.length;
 }
 
