@@ -278,32 +278,25 @@ function add(text: string, ks: number, ke: number, vs: number, ve: number): void
 }
 
 /** Recently seen shapes, by sequence hash (a direct-mapped cache: a new shape replaces the one in its slot). */
-const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(64).fill(undefined);
+const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(256).fill(undefined);
 
 function done(text: string, body: string): HeaderIndex {
   const n = count;
   const slot = (sequence ^ n) & (shapes.length - 1);
   let shape = shapes[slot];
-  if (shape === undefined || !sameShape(shape, n)) shapes[slot] = shape = newShape(n);
+  // One pass copies the positions out and compares the names with the cached shape's.
+  let same = shape !== undefined && shape.count === n;
+  const meta = same ? shape!.meta : undefined;
   const spans = new Array<number>(n * STRIDE);
   for (let i = 0; i < n; i++) {
     const o = i * SCAN_STRIDE;
     spans[i * STRIDE] = scratch[o]!;
     spans[i * STRIDE + 1] = scratch[o + 1]!;
     spans[i * STRIDE + 2] = scratch[o + 2]!;
+    if (same && ((meta![i * 2]! & ~TWIN) !== scratch[o + 3] || meta![i * 2 + 1] !== scratch[o + 4])) same = false;
   }
-  return new HeaderIndex(text, spans, shape, body);
-}
-
-/** Whether the scanned entries have exactly the shape's keys (hash and `variable_` flag) and lengths, in order. */
-function sameShape(shape: Shape, n: number): boolean {
-  if (shape.count !== n) return false;
-  const meta = shape.meta;
-  for (let i = 0; i < n; i++) {
-    const o = i * SCAN_STRIDE;
-    if ((meta[i * 2]! & ~TWIN) !== scratch[o + 3] || meta[i * 2 + 1] !== scratch[o + 4]) return false;
-  }
-  return true;
+  if (!same) shapes[slot] = shape = newShape(n);
+  return new HeaderIndex(text, spans, shape!, body);
 }
 
 function newShape(n: number): Shape {
