@@ -179,7 +179,10 @@ export class HeaderIndex {
   static json(text: string): HeaderIndex | undefined {
     const n = text.length;
     if (text.charCodeAt(0) !== OPEN || text.charCodeAt(1) !== QUOTE || !isPlainJson(text)) return undefined;
-    begin();
+    // The entries are written straight into the scratch array (the scan's hot loop; see `add`).
+    let sc = scratch;
+    let o = 0;
+    let seq = 0;
     let bodyStart = -1;
     let bodyEnd = -1;
     let ks = 2;
@@ -189,19 +192,36 @@ export class HeaderIndex {
       const vs = ke + 3;
       const ve = text.indexOf('"', vs);
       if (ve < 0) return undefined;
-      if (text.charCodeAt(ks) === UNDERSCORE && (ke - ks === 5 || ke - ks === 9)) {
+      const len = ke - ks;
+      const first = text.charCodeAt(ks);
+      let header = true;
+      if (first === UNDERSCORE && (len === 5 || len === 9)) {
         // `_body` is the body, not a header; `__proto__` is a name JSON.parse treats apart: decoded whole.
-        if (ke - ks === 5 && text.startsWith('_body', ks)) {
+        if (len === 5 && text.startsWith('_body', ks)) {
           bodyStart = vs;
           bodyEnd = ve;
+          header = false;
         } else if (text.startsWith('__proto__', ks)) return undefined;
-        else add(text, ks, ke, vs, ve);
-      } else add(text, ks, ke, vs, ve);
+      }
+      if (header) {
+        if (o + SCAN_STRIDE > sc.length) sc = growScratch();
+        let key = hashRange(text, ks, len) & HASH;
+        if (first === LOWER_V && len >= 9 && text.startsWith(VARIABLE_PREFIX, ks)) key |= VARIABLE;
+        sc[o] = ks;
+        sc[o + 1] = vs;
+        sc[o + 2] = ve;
+        sc[o + 3] = key;
+        sc[o + 4] = len;
+        seq = (Math.imul(seq, 0x01000193) ^ key ^ len) | 0;
+        o += SCAN_STRIDE;
+      }
       const next = text.charCodeAt(ve + 1);
       if (next === COMMA && text.charCodeAt(ve + 2) === QUOTE) ks = ve + 3;
       else if (next === CLOSE && ve + 2 === n) break;
       else return undefined;
     }
+    count = o / SCAN_STRIDE;
+    sequence = seq;
     return done(text, bodyStart < 0 ? '' : text.slice(bodyStart, bodyEnd));
   }
 }
@@ -236,13 +256,15 @@ function begin(): void {
   sequence = 0;
 }
 
+function growScratch(): typeof scratch {
+  const bigger = new Int32Array(scratch.length * 2);
+  bigger.set(scratch);
+  return (scratch = bigger);
+}
+
 function add(text: string, ks: number, ke: number, vs: number, ve: number): void {
   const o = count * SCAN_STRIDE;
-  if (o + SCAN_STRIDE > scratch.length) {
-    const bigger = new Int32Array(scratch.length * 2);
-    bigger.set(scratch);
-    scratch = bigger;
-  }
+  if (o + SCAN_STRIDE > scratch.length) growScratch();
   const len = ke - ks;
   let key = hashRange(text, ks, len) & HASH;
   if (len >= 9 && text.charCodeAt(ks) === LOWER_V && text.startsWith(VARIABLE_PREFIX, ks)) key |= VARIABLE;
@@ -256,32 +278,25 @@ function add(text: string, ks: number, ke: number, vs: number, ve: number): void
 }
 
 /** Recently seen shapes, by sequence hash (a direct-mapped cache: a new shape replaces the one in its slot). */
-const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(64).fill(undefined);
+const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(256).fill(undefined);
 
 function done(text: string, body: string): HeaderIndex {
   const n = count;
   const slot = (sequence ^ n) & (shapes.length - 1);
   let shape = shapes[slot];
-  if (shape === undefined || !sameShape(shape, n)) shapes[slot] = shape = newShape(n);
+  // One pass copies the positions out and compares the names with the cached shape's.
+  let same = shape !== undefined && shape.count === n;
+  const meta = same ? shape!.meta : undefined;
   const spans = new Array<number>(n * STRIDE);
   for (let i = 0; i < n; i++) {
     const o = i * SCAN_STRIDE;
     spans[i * STRIDE] = scratch[o]!;
     spans[i * STRIDE + 1] = scratch[o + 1]!;
     spans[i * STRIDE + 2] = scratch[o + 2]!;
+    if (same && ((meta![i * 2]! & ~TWIN) !== scratch[o + 3] || meta![i * 2 + 1] !== scratch[o + 4])) same = false;
   }
-  return new HeaderIndex(text, spans, shape, body);
-}
-
-/** Whether the scanned entries have exactly the shape's keys (hash and `variable_` flag) and lengths, in order. */
-function sameShape(shape: Shape, n: number): boolean {
-  if (shape.count !== n) return false;
-  const meta = shape.meta;
-  for (let i = 0; i < n; i++) {
-    const o = i * SCAN_STRIDE;
-    if ((meta[i * 2]! & ~TWIN) !== scratch[o + 3] || meta[i * 2 + 1] !== scratch[o + 4]) return false;
-  }
-  return true;
+  if (!same) shapes[slot] = shape = newShape(n);
+  return new HeaderIndex(text, spans, shape!, body);
 }
 
 function newShape(n: number): Shape {
