@@ -12,20 +12,9 @@ import { serializedPayload } from '../../src/conference/serialized-payload.js';
 import { layoutJson } from '../../src/conference/layout-json.js';
 import type { ConferenceEvent, MemberState } from '../../src/conference/types.js';
 import { rawFixtureNames, readRaw } from '../helpers/fixtures.js';
+import { rng } from '../fuzz/codec-fuzz-core.js';
 
 const ctx: PayloadContext = { appName: 'confmgr', appVersion: '0.1.0', nodeName: 'confmgr@test' };
-
-/** Deterministic PRNG (mulberry32): a failure names its seed and replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['a', 'Z', '0', '-', ' ', '"', '\\', '/', '\n', '\t', '\u0000', '\u001f', '\u007f', 'é', '李', '\u2028', '\ud83d\ude00', '\ud800', '\udfff', '<', '&', "'"];
 
