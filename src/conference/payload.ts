@@ -128,19 +128,19 @@ type MemberEvent = ConferenceEvent & { member: MemberState };
  * `payloadAt` (member-fields.ts), `is_moderator` last.
  */
 const PARTICIPANT_SLOTS = kazooLayout<MemberEvent, PayloadContext>('payloadAt', [
-    { key: 'custom_channel_vars', at: 0, value: (e) => customChannelVars(e.member.channelVars) },
-    { key: 'channel_presence_id', at: 1, optional: true, value: (e) => channelPresenceId(e.member) },
-    { key: 'instance_id', at: 13, value: (e) => e.conferenceUuid },
-    { key: 'conference_id', at: 14, value: (e) => e.conferenceName },
-    { key: 'focus', at: 15, value: (e) => focusOf(e) },
-    { key: 'event', at: 17, value: (e) => e.action },
-    { key: 'node', at: 18, value: (_e, ctx) => ctx.nodeName },
-    { key: 'msg_id', at: 19, value: (e, ctx) => (ctx.msgId ?? defaultMsgId)(e) },
-    { key: 'event_name', at: 20, value: () => 'participant_event' },
-    { key: 'event_category', at: 21, value: () => 'conference' },
-    { key: 'app_name', at: 22, value: (_e, ctx) => ctx.appName },
-    { key: 'app_version', at: 23, value: (_e, ctx) => ctx.appVersion },
-    { key: 'routing_key', at: 24, value: (e, ctx) => (ctx.routingKey ? ctx.routingKey(e) : 'participant_event') },
+  { key: 'custom_channel_vars', at: 0, value: (e) => customChannelVars(e.member.channelVars) },
+  { key: 'channel_presence_id', at: 1, optional: true, value: (e) => channelPresenceId(e.member) },
+  { key: 'instance_id', at: 13, value: (e) => e.conferenceUuid },
+  { key: 'conference_id', at: 14, value: (e) => e.conferenceName },
+  { key: 'focus', at: 15, value: (e) => focusOf(e) },
+  { key: 'event', at: 17, value: (e) => e.action },
+  { key: 'node', at: 18, value: (_e, ctx) => ctx.nodeName },
+  { key: 'msg_id', at: 19, value: (e, ctx) => (ctx.msgId ?? defaultMsgId)(e) },
+  { key: 'event_name', at: 20, value: () => 'participant_event' },
+  { key: 'event_category', at: 21, value: () => 'conference' },
+  { key: 'app_name', at: 22, value: (_e, ctx) => ctx.appName },
+  { key: 'app_version', at: 23, value: (_e, ctx) => ctx.appVersion },
+  { key: 'routing_key', at: 24, value: (e, ctx) => (ctx.routingKey ? ctx.routingKey(e) : 'participant_event') },
 ]);
 
 const buildParticipantEvent = objectBuilder(PARTICIPANT_SLOTS, (e) => e.member);

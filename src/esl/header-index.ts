@@ -100,7 +100,7 @@ export class HeaderIndex {
   find(name: string): number {
     const len = name.length;
     if (len === 0) return -1;
-    const h = hashOf(name, len) & HASH;
+    const h = hashRange(name, 0, len) & HASH;
     const meta = this.shape.meta;
     const base = this.shape.count * 2;
     const mask = meta.length - base - 1;
@@ -224,15 +224,6 @@ export class HeaderIndex {
     sequence = seq;
     return done(text, bodyStart < 0 ? '' : text.slice(bodyStart, bodyEnd));
   }
-}
-
-function hashOf(s: string, len: number): number {
-  let h = Math.imul(len, 0x9e3779b1);
-  h = Math.imul(h ^ s.charCodeAt(0), 0x85ebca6b);
-  h = Math.imul(h ^ s.charCodeAt(len >> 1), 0xc2b2ae35);
-  h = Math.imul(h ^ s.charCodeAt(len - 1), 0x27d4eb2f);
-  h = Math.imul(h ^ s.charCodeAt((len * 3) >> 2), 0x165667b1);
-  return h ^ (h >>> 15);
 }
 
 function hashRange(text: string, start: number, len: number): number {

@@ -232,9 +232,7 @@ export class ConferenceRegistry {
    */
   instance(name: string, node?: string): ConferenceInstance | undefined {
     const rec = this.pick(name, node);
-    if (!rec) return undefined;
-    const id = this.store.identity(rec.node);
-    return { name: rec.name, uuid: rec.uuid, node: rec.node, switchname: id.switchname, hostname: id.hostname, locked: rec.locked, startedAt: rec.startedAtMs };
+    return rec ? this.instanceOf(rec) : undefined;
   }
 
   /** Participants of `name` (all instances when it is live on several nodes and no `node` is given). */
@@ -304,27 +302,24 @@ export class ConferenceRegistry {
     return best;
   }
 
-  private info(rec: ConferenceRec): ConferenceInfo {
+  private instanceOf(rec: ConferenceRec): ConferenceInstance {
     const id = this.store.identity(rec.node);
+    return { name: rec.name, uuid: rec.uuid, node: rec.node, switchname: id.switchname, hostname: id.hostname, locked: rec.locked, startedAt: rec.startedAtMs };
+  }
+
+  private info(rec: ConferenceRec): ConferenceInfo {
     let moderatorCount = 0;
     for (const p of rec.participants.values()) if (p.member.isModerator) moderatorCount++;
     const out: ConferenceInfo = {
-      name: rec.name,
-      uuid: rec.uuid,
-      node: rec.node,
-      switchname: id.switchname,
-      hostname: id.hostname,
-      locked: rec.locked,
-      startedAt: rec.startedAtMs,
+      ...this.instanceOf(rec),
       memberCount: rec.participants.size,
       moderatorCount,
       recording: rec.recordings.size > 0 || rec.recordingFlag,
-      // No iterator over an empty set, no sort of fewer than two: the WebSocket hub asks once per event.
-      recordings: rec.recordings.size === 0 ? [] : [...rec.recordings],
+      recordings: [...rec.recordings],
       alsoOn: [],
     };
     for (const n of this.store.nodesOf(rec.name)) if (n !== rec.node) out.alsoOn.push(n);
-    if (out.alsoOn.length > 1) out.alsoOn.sort();
+    out.alsoOn.sort();
     if (rec.profile !== undefined) out.profile = rec.profile;
     if (rec.domain !== undefined) out.domain = rec.domain;
     return out;
