@@ -146,6 +146,21 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** utime, stime (s) and voluntary / involuntary context switches of a process (Linux /proc; NaN elsewhere). */
+function procCounters(pid: number | undefined): { user: number; sys: number; vcsw: number; ivcsw: number } {
+  const none = { user: NaN, sys: NaN, vcsw: NaN, ivcsw: NaN };
+  if (pid === undefined) return none;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const num = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK, vcsw: num('voluntary_ctxt_switches'), ivcsw: num('nonvoluntary_ctxt_switches') };
+  } catch {
+    return none;
+  }
+}
+
 function brokerPid(): number | undefined {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -481,6 +496,8 @@ interface PhaseResult {
   rssBeginMb: number;
   /** confmgr's read / write system calls per event. */
   syscalls: { reads: number; writes: number };
+  /** confmgr's CPU split per event (user / kernel µs) and its main thread's context switches per event (voluntary: waits for I/O or timers, i.e. event-loop wake-ups; involuntary: preempted). */
+  proc: { userUs: number; sysUs: number; wakeups: number; preempted: number };
   stats: { dropped: Record<string, number>; confirmed: number; resent: number };
   samples: { body: string; key: string }[];
   cpu: Record<string, number>;
@@ -573,6 +590,7 @@ async function phase(
       child.send({ type: 'begin' });
       await once(child, 'begun');
       const meter = cpuMeter({ confmgr: child.pid, simulator: sim.pid, consumer: consumer?.pid, broker: consumer ? brokerPid() : undefined, ws: ws?.pid });
+      const counters0 = procCounters(child.pid);
       const t0 = performance.now();
       const flooded = await floodSim(sim, rate, seconds);
       const floodMs = performance.now() - t0;
@@ -599,7 +617,10 @@ async function phase(
       }
       const cpu = meter.since();
       const cpuUs = (meter.seconds('confmgr') * 1e6) / Math.max(1, report.count);
-      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, rssBeginMb: fin.report.rssBeginMb, syscalls: { reads: fin.report.readsPerEvent, writes: fin.report.writesPerEvent }, stats: fin.stats, samples: fin.samples, cpu, cpuUs, wsGot };
+      const counters1 = procCounters(child.pid);
+      const per = (k: 'user' | 'sys' | 'vcsw' | 'ivcsw', scale: number): number => ((counters1[k] - counters0[k]) * scale) / Math.max(1, report.count);
+      const proc = { userUs: per('user', 1e6), sysUs: per('sys', 1e6), wakeups: per('vcsw', 1), preempted: per('ivcsw', 1) };
+      return { sent: flooded.sent, received: got, floodMs, report, rssMb: fin.report.rssMb, rssBeginMb: fin.report.rssBeginMb, syscalls: { reads: fin.report.readsPerEvent, writes: fin.report.writesPerEvent }, proc, stats: fin.stats, samples: fin.samples, cpu, cpuUs, wsGot };
     } finally {
       ws?.send({ type: 'stop' });
       child.send({ type: 'stop' });
@@ -645,7 +666,9 @@ async function main(): Promise<void> {
   const latSeconds = arg('latency-seconds', 5);
   const prof = strArg('prof');
   const variants = (strArg('variants') ?? 'narrow,whole').split(',').filter((v): v is Variant => v === 'narrow' || v === 'whole');
-  const sinkRows = !process.argv.includes('--no-sink');
+  // --only flood,sink,steady: the rows to run (the ceiling rows always run).
+  const only = new Set((strArg('only') ?? 'flood,sink,steady').split(','));
+  const sinkRows = !process.argv.includes('--no-sink') && only.has('sink');
   // Only the counting-sink rows, no broker at all (profiling the event path; --variants still applies).
   const brokerless = process.argv.includes('--no-broker');
   const build = variants.includes('whole') && !process.argv.includes('--whole-tsx') ? compileBench() : undefined;
@@ -672,7 +695,7 @@ async function main(): Promise<void> {
       p50: r.report.p50,
       p99: r.report.p99,
       rssMb: r.rssMb,
-      note: `${note}; RSS ${r.rssBeginMb.toFixed(0)} MB when the flood began; system calls per event: ${r.syscalls.reads.toFixed(2)} reads, ${r.syscalls.writes.toFixed(2)} writes`,
+      note: `${note}; RSS ${r.rssBeginMb.toFixed(0)} MB when the flood began; system calls per event: ${r.syscalls.reads.toFixed(2)} reads, ${r.syscalls.writes.toFixed(2)} writes; CPU µs/event user ${r.proc.userUs.toFixed(1)} + kernel ${r.proc.sysUs.toFixed(1)}; main-thread wake-ups per event ${r.proc.wakeups.toFixed(3)} (preempted ${r.proc.preempted.toFixed(3)})`,
     });
     const cpuLines: string[] = [];
 
@@ -701,18 +724,22 @@ async function main(): Promise<void> {
     const measured: Row[] = [];
     const dropped: string[] = [];
     for (const v of variants) {
-      const flood = await phase(port, sim, 'amqp', rate, seconds, prof, v);
-      measured.push(row(`${v}: pipeline flood ${rate}/s × ${seconds}s`, flood, true, `${flood.sent} events, ${offered(flood)}, ${lost(flood)}, resent ${flood.stats.resent}`));
-      cpuLines.push(`  ${v} flood:     ${fmtCpu(flood.cpu)}`);
+      const flood = only.has('flood') ? await phase(port, sim, 'amqp', rate, seconds, prof, v) : undefined;
+      if (flood) {
+        measured.push(row(`${v}: pipeline flood ${rate}/s × ${seconds}s`, flood, true, `${flood.sent} events, ${offered(flood)}, ${lost(flood)}, resent ${flood.stats.resent}`));
+        cpuLines.push(`  ${v} flood:     ${fmtCpu(flood.cpu)}`);
+      }
       if (sinkRows) {
         const noBroker = await phase(port, sim, 'count', sinkRate, seconds, prof, v);
         measured.push(row(`${v}: confmgr without broker ${sinkRate}/s × ${seconds}s`, noBroker, true, `${noBroker.sent} events, ${offered(noBroker)}, ${lost(noBroker)} (counting sink)`));
         cpuLines.push(`  ${v} no broker: ${fmtCpu(noBroker.cpu)}`);
       }
-      const steady = await phase(port, sim, 'amqp', latRate, latSeconds, prof, v);
-      measured.push(row(`${v}: pipeline steady ${latRate}/s × ${latSeconds}s`, steady, false, `${steady.sent} events, ${lost(steady)}`));
-      cpuLines.push(`  ${v} steady:    ${fmtCpu(steady.cpu)}`);
-      dropped.push(`${v} ${JSON.stringify(flood.stats.dropped)} ${JSON.stringify(steady.stats.dropped)}`);
+      const steady = only.has('steady') ? await phase(port, sim, 'amqp', latRate, latSeconds, prof, v) : undefined;
+      if (steady) {
+        measured.push(row(`${v}: pipeline steady ${latRate}/s × ${latSeconds}s`, steady, false, `${steady.sent} events, ${lost(steady)}`));
+        cpuLines.push(`  ${v} steady:    ${fmtCpu(steady.cpu)}`);
+      }
+      dropped.push(`${v} ${JSON.stringify(flood?.stats.dropped ?? '-')} ${JSON.stringify(steady?.stats.dropped ?? '-')}`);
     }
     const c2 = await ceiling(n, bodies, keys);
     const ceilingRate = (c1.rate + c2.rate) / 2;

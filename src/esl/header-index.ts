@@ -12,14 +12,21 @@
 import { urlDecode } from './url-coding.js';
 
 /**
- * An event's own array holds, per entry: name start, value start, value end (bitwise-not when the value is
- * URL-encoded). Everything that depends only on the names (each one's hash and length, the hash table) is
- * in a Shape shared by every event with the same names in the same order: FreeSWITCH writes an event
- * kind's headers in a fixed order, so an event allocates only its positions.
+ * An event's own array holds one number per entry: where its value ends, with two flags (below). The
+ * entries follow each other with fixed separators (json `","`, plain a newline), so the rest is derived:
+ * an entry's name starts one separator after the previous value's end (the first at `first`), its value
+ * `nameLength + sep` after its name. Everything that depends only on the names (each one's hash and
+ * length, the hash table) is in a Shape shared by every event with the same names in the same order:
+ * FreeSWITCH writes an event kind's headers in a fixed order, so an event allocates one small array.
  */
-const STRIDE = 3;
-/** Per entry while scanning: name start, value start, value end (as above), key (hash | VARIABLE), name length. */
-const SCAN_STRIDE = 5;
+/** Entry flag: the value is URL-encoded (plain). */
+const ENCODED = 1 << 30;
+/** Entry flag: one more character (a plain header's space after the colon) before the value. */
+const SPACED = 1 << 29;
+/** The value-end bits of an entry; a body this long or longer is decoded whole. */
+const END = SPACED - 1;
+/** Per entry while scanning: value end with flags (as above), key (hash | VARIABLE), name length. */
+const SCAN_STRIDE = 3;
 /** A shape's key: the name starts with `variable_` (the prefix walk for channel variables reads this bit). */
 const VARIABLE = 2;
 /** A shape's key: a later entry has the same hash and length (maybe the same name given twice). */
@@ -72,11 +79,19 @@ class Shape {
 export class HeaderIndex {
   constructor(
     readonly text: string,
-    private readonly spans: number[],
+    private readonly ends: number[],
     private readonly shape: Shape,
     /** A json body's `_body` member ('' when none); plain bodies carry theirs after the header block. */
     readonly body: string,
+    /** Where the first name starts; from a value's end to the next name (json `","` 3, plain `\n` 1); from a name's end to its value (json `":"` 3, plain `:` 1). */
+    private readonly first: number,
+    private readonly gap: number,
+    private readonly sep: number,
   ) {}
+
+  private nameStart(i: number): number {
+    return i === 0 ? this.first : (this.ends[i - 1]! & END) + this.gap;
+  }
 
   get count(): number {
     return this.shape.count;
@@ -110,7 +125,7 @@ export class HeaderIndex {
       if (e === 0) return found;
       const i = e - 1;
       const key = meta[i * 2]!;
-      if ((key & HASH) === h && meta[i * 2 + 1] === len && this.text.startsWith(name, this.spans[i * STRIDE]!)) {
+      if ((key & HASH) === h && meta[i * 2 + 1] === len && this.text.startsWith(name, this.nameStart(i))) {
         if ((key & TWIN) === 0) return i;
         if (i > found) found = i;
       }
@@ -118,13 +133,13 @@ export class HeaderIndex {
   }
 
   nameAt(i: number): string {
-    const ks = this.spans[i * STRIDE]!;
+    const ks = this.nameStart(i);
     return this.text.slice(ks, ks + this.shape.meta[i * 2 + 1]!);
   }
 
   /** Whether entry `i`'s name starts with `prefix` (no string made). */
   nameStartsWith(i: number, prefix: string): boolean {
-    return this.shape.meta[i * 2 + 1]! >= prefix.length && this.text.startsWith(prefix, this.spans[i * STRIDE]!);
+    return this.shape.meta[i * 2 + 1]! >= prefix.length && this.text.startsWith(prefix, this.nameStart(i));
   }
 
   /** Whether entry `i`'s name starts with `variable_` (read from the shape). */
@@ -133,41 +148,43 @@ export class HeaderIndex {
   }
 
   valueAt(i: number): string {
-    const o = i * STRIDE;
-    const vs = this.spans[o + 1]!;
-    const ve = this.spans[o + 2]!;
-    if (ve < 0) return urlDecode(this.text.slice(vs, ~ve));
-    // V8 makes a slice this long a view of the whole body; a value kept in long-lived state would keep
-    // the body alive (promoted with it): copied into a string of its own instead.
-    return ve - vs < SLICE_VIEW_LENGTH ? this.text.slice(vs, ve) : own(this.text.slice(vs, ve));
+    const entry = this.ends[i]!;
+    const ve = entry & END;
+    const vs = this.nameStart(i) + this.shape.meta[i * 2 + 1]! + this.sep + ((entry & SPACED) === 0 ? 0 : 1);
+    if ((entry & ENCODED) !== 0) return urlDecode(this.text.slice(vs, ve));
+    return valueText(this.text, vs, ve);
   }
 
   /** Plain body → index, or undefined when the header block is not one this scan accepts. */
   static plain(text: string, headerEnd: number): HeaderIndex | undefined {
+    if (text.length >= END) return undefined;
     begin();
     let pos = 0;
+    let first = -1;
     let nextPercent = text.indexOf('%');
     while (pos < headerEnd) {
       let eol = text.indexOf('\n', pos);
       if (eol < 0 || eol > headerEnd) eol = headerEnd;
       if (eol > pos) {
+        // Entries are found from the previous one's end: an empty line between two is left to the full decoder.
+        if (first < 0) first = pos;
+        else if (pos !== (scratch[(count - 1) * SCAN_STRIDE]! & END) + 1) return undefined;
         const colon = text.indexOf(':', pos);
         if (colon < 0 || colon >= eol || colon === pos) return undefined;
         // An object given a `__proto__` key by assignment keeps no such header: the full decoder decides.
         if (colon - pos === 9 && text.startsWith('__proto__', pos)) return undefined;
-        let vs = colon + 1;
-        if (text.charCodeAt(vs) === 0x20) vs++;
-        let encoded = false;
+        let flags = 0;
+        if (text.charCodeAt(colon + 1) === 0x20) flags = SPACED;
         if (nextPercent >= 0 && nextPercent < eol) {
           // Same rule as the full decoder: a '%' anywhere on the line (urlDecode of a value without one is the value).
-          encoded = true;
+          flags |= ENCODED;
           nextPercent = text.indexOf('%', eol);
         }
-        add(text, pos, colon, vs, encoded ? ~eol : eol);
+        add(text, pos, colon, eol | flags);
       }
       pos = eol + 1;
     }
-    return done(text, '');
+    return done(text, '', first < 0 ? 0 : first, 1, 1);
   }
 
   /**
@@ -178,7 +195,7 @@ export class HeaderIndex {
    */
   static json(text: string): HeaderIndex | undefined {
     const n = text.length;
-    if (text.charCodeAt(0) !== OPEN || text.charCodeAt(1) !== QUOTE || !isPlainJson(text)) return undefined;
+    if (n >= END || text.charCodeAt(0) !== OPEN || text.charCodeAt(1) !== QUOTE || !isPlainJson(text)) return undefined;
     // The entries are written straight into the scratch array (the scan's hot loop; see `add`).
     let sc = scratch;
     let o = 0;
@@ -204,14 +221,14 @@ export class HeaderIndex {
         } else if (text.startsWith('__proto__', ks)) return undefined;
       }
       if (header) {
+        // Entries are found from the previous one's end: a header after `_body` is left to JSON.parse.
+        if (bodyStart >= 0) return undefined;
         if (o + SCAN_STRIDE > sc.length) sc = growScratch();
         let key = hashRange(text, ks, len) & HASH;
         if (first === LOWER_V && len >= 9 && text.startsWith(VARIABLE_PREFIX, ks)) key |= VARIABLE;
-        sc[o] = ks;
-        sc[o + 1] = vs;
-        sc[o + 2] = ve;
-        sc[o + 3] = key;
-        sc[o + 4] = len;
+        sc[o] = ve;
+        sc[o + 1] = key;
+        sc[o + 2] = len;
         seq = (Math.imul(seq, 0x01000193) ^ key ^ len) | 0;
         o += SCAN_STRIDE;
       }
@@ -222,8 +239,34 @@ export class HeaderIndex {
     }
     count = o / SCAN_STRIDE;
     sequence = seq;
-    return done(text, bodyStart < 0 ? '' : text.slice(bodyStart, bodyEnd));
+    return done(text, bodyStart < 0 ? '' : text.slice(bodyStart, bodyEnd), 2, 3, 3);
   }
+}
+
+/** Values up to this length are looked up in (and added to) the table of recent values. */
+const INTERN_MAX_LENGTH = 64;
+/**
+ * Recent values, by hash (direct-mapped: a new value replaces the one in its slot). A member's events
+ * repeat most of their values (call and conference UUIDs, channel names, the subclass, actions): a value
+ * found here is returned as the string already made, so reading it allocates nothing.
+ */
+const recentValues: string[] = new Array<string>(1024).fill('');
+
+/**
+ * text[vs, ve) as a string of its own. V8 makes a slice of 13 characters or more a view of the whole
+ * body, and a value kept in long-lived state would keep the body alive (promoted with it): such a value
+ * is copied instead.
+ */
+function valueText(text: string, vs: number, ve: number): string {
+  const len = ve - vs;
+  if (len === 0) return '';
+  if (len > INTERN_MAX_LENGTH) return own(text.slice(vs, ve));
+  const slot = (hashRange(text, vs, len) >>> 3) & (recentValues.length - 1);
+  const known = recentValues[slot]!;
+  if (known.length === len && text.startsWith(known, vs)) return known;
+  const value = len < SLICE_VIEW_LENGTH ? text.slice(vs, ve) : own(text.slice(vs, ve));
+  recentValues[slot] = value;
+  return value;
 }
 
 function hashRange(text: string, start: number, len: number): number {
@@ -253,17 +296,15 @@ function growScratch(): typeof scratch {
   return (scratch = bigger);
 }
 
-function add(text: string, ks: number, ke: number, vs: number, ve: number): void {
+function add(text: string, ks: number, ke: number, entry: number): void {
   const o = count * SCAN_STRIDE;
   if (o + SCAN_STRIDE > scratch.length) growScratch();
   const len = ke - ks;
   let key = hashRange(text, ks, len) & HASH;
   if (len >= 9 && text.charCodeAt(ks) === LOWER_V && text.startsWith(VARIABLE_PREFIX, ks)) key |= VARIABLE;
-  scratch[o] = ks;
-  scratch[o + 1] = vs;
-  scratch[o + 2] = ve;
-  scratch[o + 3] = key;
-  scratch[o + 4] = len;
+  scratch[o] = entry;
+  scratch[o + 1] = key;
+  scratch[o + 2] = len;
   sequence = (Math.imul(sequence, 0x01000193) ^ key ^ len) | 0;
   count++;
 }
@@ -271,23 +312,21 @@ function add(text: string, ks: number, ke: number, vs: number, ve: number): void
 /** Recently seen shapes, by sequence hash (a direct-mapped cache: a new shape replaces the one in its slot). */
 const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(256).fill(undefined);
 
-function done(text: string, body: string): HeaderIndex {
+function done(text: string, body: string, first: number, gap: number, sep: number): HeaderIndex {
   const n = count;
   const slot = (sequence ^ n) & (shapes.length - 1);
   let shape = shapes[slot];
-  // One pass copies the positions out and compares the names with the cached shape's.
+  // One pass copies the value ends out and compares the names with the cached shape's.
   let same = shape !== undefined && shape.count === n;
   const meta = same ? shape!.meta : undefined;
-  const spans = new Array<number>(n * STRIDE);
+  const ends = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const o = i * SCAN_STRIDE;
-    spans[i * STRIDE] = scratch[o]!;
-    spans[i * STRIDE + 1] = scratch[o + 1]!;
-    spans[i * STRIDE + 2] = scratch[o + 2]!;
-    if (same && ((meta![i * 2]! & ~TWIN) !== scratch[o + 3] || meta![i * 2 + 1] !== scratch[o + 4])) same = false;
+    ends[i] = scratch[o]!;
+    if (same && ((meta![i * 2]! & ~TWIN) !== scratch[o + 1] || meta![i * 2 + 1] !== scratch[o + 2])) same = false;
   }
   if (!same) shapes[slot] = shape = newShape(n);
-  return new HeaderIndex(text, spans, shape!, body);
+  return new HeaderIndex(text, ends, shape!, body, first, gap, sep);
 }
 
 function newShape(n: number): Shape {
@@ -297,8 +336,8 @@ function newShape(n: number): Shape {
   const meta = new Int32Array(base + size);
   let variables = 0;
   for (let i = 0; i < n; i++) {
-    meta[i * 2] = scratch[i * SCAN_STRIDE + 3]!;
-    meta[i * 2 + 1] = scratch[i * SCAN_STRIDE + 4]!;
+    meta[i * 2] = scratch[i * SCAN_STRIDE + 1]!;
+    meta[i * 2 + 1] = scratch[i * SCAN_STRIDE + 2]!;
     if ((meta[i * 2]! & VARIABLE) !== 0) variables++;
   }
   const mask = size - 1;

@@ -125,7 +125,8 @@ describe('selective ESL ingest vs whole decode (quick sample; `npm run fuzz -- i
       '{"Event-Name":"CUSTOM"} ',
       '{"Event-Name":"CUSTOM","Action":1}',
     ];
-    expect(bodies.map(checkJsonIndex)).toEqual([1, 1, 1, 1, 0, 0, 0, 0]);
+    // A header after `_body` (FreeSWITCH writes `_body` last) is left to JSON.parse: entries are found from the previous one's end.
+    expect(bodies.map(checkJsonIndex)).toEqual([1, 0, 1, 1, 0, 0, 0, 0]);
     const ev = decodeJsonEventSelectively(bodies[0]!);
     expect(headerLookup(ev)('Action')).toBe('last');
     expect(ev.body).toBe('text');
