@@ -161,6 +161,21 @@ function procCounters(pid: number | undefined): { user: number; sys: number; vcs
   }
 }
 
+/**
+ * The box's own cost of waking a process: CPU µs billed to a bare Node process (an empty timer
+ * callback every `periodMs`, nothing else) per wake-up, from the scheduler's runtime of the process.
+ * On this VM a process is billed for every wake-up far more than the callback's work: the steady rows
+ * compare confmgr's wake-ups with it.
+ */
+function bareWakeUpUs(periodMs: number, seconds = 1.5): number {
+  const n = Math.max(20, Math.round((seconds * 1000) / periodMs));
+  const script =
+    `let i = 0; const c0 = process.cpuUsage(); const t = setInterval(() => { if (++i >= ${n}) { clearInterval(t); ` +
+    `const c = process.cpuUsage(c0); console.log((c.user + c.system) / ${n}); } }, ${periodMs});`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
 function brokerPid(): number | undefined {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -738,6 +753,15 @@ async function main(): Promise<void> {
       if (steady) {
         measured.push(row(`${v}: pipeline steady ${latRate}/s × ${latSeconds}s`, steady, false, `${steady.sent} events, ${lost(steady)}`));
         cpuLines.push(`  ${v} steady:    ${fmtCpu(steady.cpu)}`);
+        // The same number of wake-ups by a process doing nothing else, on this box, in this run.
+        const wakeupsPerSecond = steady.proc.wakeups * latRate;
+        const period = Math.max(1, Math.round(1000 / Math.max(1, wakeupsPerSecond)));
+        const bare = bareWakeUpUs(period);
+        cpuLines.push(
+          `  ${v} steady: ${steady.proc.wakeups.toFixed(3)} wake-ups per event (~${Math.round(wakeupsPerSecond)}/s); a bare Node process waking every ${period} ms ` +
+            `is billed ${bare.toFixed(0)} µs of CPU per wake-up here: at confmgr's rate, waking alone is ${(bare * steady.proc.wakeups).toFixed(1)} of its ${steady.cpuUs.toFixed(1)} µs/event ` +
+            '(a lower bound: a wake-up after a longer sleep is billed more, and work done right after one runs slower: `npm run bench -- burst-cost`)',
+        );
       }
       dropped.push(`${v} ${JSON.stringify(flood?.stats.dropped ?? '-')} ${JSON.stringify(steady?.stats.dropped ?? '-')}`);
     }
