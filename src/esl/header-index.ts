@@ -243,30 +243,13 @@ export class HeaderIndex {
   }
 }
 
-/** Values up to this length are looked up in (and added to) the table of recent values. */
-const INTERN_MAX_LENGTH = 64;
-/**
- * Recent values, by hash (direct-mapped: a new value replaces the one in its slot). A member's events
- * repeat most of their values (call and conference UUIDs, channel names, the subclass, actions): a value
- * found here is returned as the string already made, so reading it allocates nothing.
- */
-const recentValues: string[] = new Array<string>(1024).fill('');
-
 /**
  * text[vs, ve) as a string of its own. V8 makes a slice of 13 characters or more a view of the whole
  * body, and a value kept in long-lived state would keep the body alive (promoted with it): such a value
  * is copied instead.
  */
 function valueText(text: string, vs: number, ve: number): string {
-  const len = ve - vs;
-  if (len === 0) return '';
-  if (len > INTERN_MAX_LENGTH) return own(text.slice(vs, ve));
-  const slot = (hashRange(text, vs, len) >>> 3) & (recentValues.length - 1);
-  const known = recentValues[slot]!;
-  if (known.length === len && text.startsWith(known, vs)) return known;
-  const value = len < SLICE_VIEW_LENGTH ? text.slice(vs, ve) : own(text.slice(vs, ve));
-  recentValues[slot] = value;
-  return value;
+  return ve - vs < SLICE_VIEW_LENGTH ? text.slice(vs, ve) : own(text.slice(vs, ve));
 }
 
 function hashRange(text: string, start: number, len: number): number {
