@@ -230,6 +230,22 @@ export class EslParser {
 
 const CONTENT_LENGTH_PREFIX = Buffer.from('Content-Length: ', 'latin1');
 const CONTENT_TYPE_LINE = Buffer.from('\nContent-Type: ', 'latin1');
+/** The known types' bytes, by length: a type is matched in place and its constant string reused. */
+const TYPES_BY_LENGTH: ReadonlyMap<number, readonly { text: FrameType; bytes: Buffer }[]> = (() => {
+  const byLength = new Map<number, { text: FrameType; bytes: Buffer }[]>();
+  for (const text of FRAME_TYPES) {
+    const list = byLength.get(text.length) ?? [];
+    list.push({ text, bytes: Buffer.from(text, 'latin1') });
+    byLength.set(text.length, list);
+  }
+  return byLength;
+})();
+
+/** Whether buf holds `bytes` at `at` (compared here: a native call per frame cost more than the loop). */
+function bytesAt(buf: Buffer, at: number, bytes: Buffer): boolean {
+  for (let k = 0; k < bytes.length; k++) if (buf[at + k] !== bytes[k]) return false;
+  return true;
+}
 
 /**
  * Fast path for the header block of every event and api/response FreeSWITCH sends, exactly
@@ -239,14 +255,25 @@ const CONTENT_TYPE_LINE = Buffer.from('\nContent-Type: ', 'latin1');
  */
 function eventFrameHeaders(buf: Buffer, start: number, end: number): Record<string, string> | undefined {
   const afterPrefix = start + CONTENT_LENGTH_PREFIX.length;
-  if (afterPrefix >= end || buf.compare(CONTENT_LENGTH_PREFIX, 0, CONTENT_LENGTH_PREFIX.length, start, afterPrefix) !== 0) return undefined;
+  if (afterPrefix >= end || !bytesAt(buf, start, CONTENT_LENGTH_PREFIX)) return undefined;
   let i = afterPrefix;
-  while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+  let length = 0;
+  while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39) length = length * 10 + (buf[i++]! - 0x30);
   const typeStart = i + CONTENT_TYPE_LINE.length;
-  if (i === afterPrefix || typeStart >= end || buf.compare(CONTENT_TYPE_LINE, 0, CONTENT_TYPE_LINE.length, i, typeStart) !== 0) return undefined;
-  const type = buf.toString('latin1', typeStart, end);
-  if (!KNOWN_TYPES.has(type)) return undefined; // also: another header line follows (it holds a '\n')
-  return { 'Content-Length': buf.toString('latin1', afterPrefix, i), 'Content-Type': type };
+  if (i === afterPrefix || typeStart >= end || !bytesAt(buf, i, CONTENT_TYPE_LINE)) return undefined;
+  // A type is one of the known ones, whole: another header line after it would hold a '\n'.
+  let type: FrameType | undefined;
+  for (const known of TYPES_BY_LENGTH.get(end - typeStart) ?? []) {
+    if (bytesAt(buf, typeStart, known.bytes)) {
+      type = known.text;
+      break;
+    }
+  }
+  if (type === undefined) return undefined;
+  // The digits as sent: a number's own text when it has no leading zero and is exact (the usual case).
+  const digits = i - afterPrefix;
+  const lengthText = digits <= 15 && (digits === 1 || buf[afterPrefix] !== 0x30) ? `${length}` : buf.toString('latin1', afterPrefix, i);
+  return { 'Content-Length': lengthText, 'Content-Type': type };
 }
 
 /** 1 to 12 ASCII digits → their value; anything else → -1 (same rule as /^\d{1,12}$/). */

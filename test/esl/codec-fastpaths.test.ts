@@ -57,6 +57,22 @@ describe('header block fast path', () => {
     ]);
     expect(f!.body).toBe('{"}');
   });
+
+  it('gives each Content-Length as its digits were sent, for every type, with the body it counts', () => {
+    for (const type of ['text/event-json', 'text/event-plain', 'api/response', 'command/reply']) {
+      for (const body of ['x', 'x'.repeat(10), 'é'.repeat(50), 'y'.repeat(2614), 'z'.repeat(100_000)]) {
+        const length = Buffer.byteLength(body);
+        const frames = new EslParser().push(Buffer.from(`Content-Length: ${length}\nContent-Type: ${type}\n\n${body}`));
+        expect(frames).toHaveLength(1);
+        expect(frames[0]!.headers).toEqual({ 'Content-Length': String(length), 'Content-Type': type });
+        expect(frames[0]!.type).toBe(type);
+        expect(frames[0]!.body).toBe(body);
+      }
+    }
+    // A known type's name with something after it, or another type of the same length, is not taken as it.
+    expect(parseOne('Content-Length: 0\nContent-Type: text/event-jsonx\n\n')).toEqual(general('Content-Length: 0\nContent-Type: text/event-jsonx'));
+    expect(parseOne('Content-Length: 0\nContent-Type: text/event-xmlx\n\n')).toEqual(general('Content-Length: 0\nContent-Type: text/event-xmlx'));
+  });
 });
 
 describe('urlDecode', () => {
