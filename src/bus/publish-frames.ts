@@ -60,6 +60,14 @@ function shortStrLength(s: string): number {
   return n;
 }
 
+/**
+ * An upper bound of a short string's encoded length (its exact length past 85 UTF-16 units), checking
+ * the 255-byte limit: the bound is all `maxLength` needs, and most short strings are far below it.
+ */
+function shortStrBound(s: string): number {
+  return s.length <= 85 ? s.length * 3 : shortStrLength(s);
+}
+
 /** A number in a field table the way amqplib types it: double, or the smallest signed integer. */
 function isFloatingPoint(n: number): boolean {
   return n >= 0x8000000000000000 || (Math.abs(n) < 0x4000000000000 && Math.floor(n) !== n);
@@ -118,7 +126,25 @@ function writeHeaders(out: Buffer, at: number, headers: PublishHeaders | undefin
   return at;
 }
 
+/**
+ * A short string: its length octet, then its UTF-8 bytes. An ASCII string of up to 64 characters (the
+ * message id, the event name, the exchange, content type and app id) is copied here byte by byte: a
+ * native write per field cost more than the loop (maxLength + encode 0.75–0.77 → 0.49–0.54 µs).
+ */
 function writeShortStr(out: Buffer, at: number, s: string): number {
+  const n = s.length;
+  if (n <= 64) {
+    let k = 0;
+    for (; k < n; k++) {
+      const c = s.charCodeAt(k);
+      if (c >= 0x80) break;
+      out[at + 1 + k] = c;
+    }
+    if (k === n) {
+      out[at] = n;
+      return at + 1 + n;
+    }
+  }
   const len = out.write(s, at + 1, 'utf8');
   out[at] = len;
   return at + 1 + len;
@@ -158,7 +184,7 @@ export class PublishFrameEncoder {
     const bodyMax = f.body.length * 3;
     const frames = Math.max(1, Math.ceil(bodyMax / (this.frameMax - FRAME_OVERHEAD)));
     return (
-      this.fixedLength + shortStrLength(f.routingKey) + 1 + shortStrLength(f.messageId) + 1 + shortStrLength(f.type) + headersLength(f.headers) + bodyMax + frames * FRAME_OVERHEAD
+      this.fixedLength + shortStrBound(f.routingKey) + 1 + shortStrBound(f.messageId) + 1 + shortStrBound(f.type) + headersLength(f.headers) + bodyMax + frames * FRAME_OVERHEAD
     );
   }
 
