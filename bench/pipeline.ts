@@ -41,6 +41,7 @@
  *                objects included (DIR/confmgr-<variant>-<sink>-<rate>.heapprofile, for Chrome DevTools)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -474,6 +475,41 @@ async function ceilingMain(): Promise<void> {
   process.send!({ type: 'ready' });
 }
 
+/**
+ * A reader of the simulator's events that discards their bytes: with it, the simulator floods as it does
+ * for confmgr, so a ceiling measured meanwhile is the broker's with FreeSWITCH's stand-in at work too.
+ */
+function drainMain(port: number): void {
+  const socket = connect(port, '127.0.0.1');
+  let state: 'auth' | 'login' | 'subscribe' | 'draining' = 'auth';
+  let text = '';
+  let bytes = 0;
+  socket.on('data', (chunk: Buffer) => {
+    if (state === 'draining') {
+      bytes += chunk.length;
+      return;
+    }
+    text += chunk.toString('latin1');
+    if (state === 'auth' && text.includes('auth/request')) {
+      [text, state] = ['', 'login'];
+      socket.write('auth ClueCon\n\n');
+    } else if (state === 'login' && text.includes('+OK accepted')) {
+      [text, state] = ['', 'subscribe'];
+      socket.write('event json CUSTOM conference::maintenance\n\n');
+    } else if (state === 'subscribe' && text.includes('+OK event listener enabled')) {
+      state = 'draining';
+      process.send!({ type: 'ready' });
+    }
+  });
+  socket.on('error', (err) => console.error(`[drain] ${err.message}`));
+  process.on('message', (m: { type: string }) => {
+    if (m.type !== 'stop') return;
+    process.send!({ type: 'stopped', bytes });
+    socket.destroy();
+    setTimeout(() => process.exit(0), 50);
+  });
+}
+
 // -------------------------------------------------------------------------------------------------
 // Orchestrator
 
@@ -491,13 +527,38 @@ interface Row {
 
 const consumerRate = (r: ConsumerReport): number => r.count / Math.max(0.001, (r.lastAt - r.firstAt) / 1000);
 
-async function ceiling(n: number, bodies: string[], keys: string[]): Promise<{ rate: number; confirmRate: number; report: ConsumerReport; rssMb: number; cpu: Record<string, number>; cpuUs: number }> {
+type CeilingResult = { rate: number; confirmRate: number; report: ConsumerReport; rssMb: number; cpu: Record<string, number>; cpuUs: number };
+
+/**
+ * The broker's ceiling: raw amqplib publishing confmgr's bodies. With `simLoad`, the simulator floods
+ * `rate` events a second for `seconds` at a reader that discards them, from the publisher's start, as it
+ * floods confmgr in the flood rows: the broker's ceiling on this box with FreeSWITCH's stand-in doing
+ * the same work at the same time.
+ */
+async function ceiling(
+  n: number,
+  bodies: string[],
+  keys: string[],
+  simLoad?: { sim: ChildProcess; port: number; rate: number; seconds: number },
+): Promise<CeilingResult> {
   const child = forkRole('ceiling');
   await once(child, 'ready');
-  const meter = cpuMeter({ publisher: child.pid, broker: brokerPid() });
+  let drain: ChildProcess | undefined;
+  let flooded: Promise<unknown> | undefined;
+  if (simLoad) {
+    drain = forkRole('drain', ['--port', String(simLoad.port)]);
+    await once(drain, 'ready');
+    flooded = floodSim(simLoad.sim, simLoad.rate, simLoad.seconds);
+  }
+  const meter = cpuMeter({ publisher: child.pid, broker: brokerPid(), simulator: simLoad?.sim.pid, drain: drain?.pid });
   child.send({ n, window: 5000, bodies, keys });
   const done = await once<Msg & { confirmRate: number; report: ConsumerReport; rssMb: number }>(child, 'done');
   const cpu = meter.since();
+  if (drain) {
+    await flooded;
+    drain.send({ type: 'stop' });
+    await once(drain, 'stopped');
+  }
   return { rate: consumerRate(done.report), confirmRate: done.confirmRate, report: done.report, rssMb: done.rssMb, cpu, cpuUs: (meter.seconds('publisher') * 1e6) / n };
 }
 
@@ -737,10 +798,12 @@ async function main(): Promise<void> {
 
     const c1 = await ceiling(n, bodies, keys);
     const measured: Row[] = [];
+    const floodRates: { variant: Variant; rate: number }[] = [];
     const dropped: string[] = [];
     for (const v of variants) {
       const flood = only.has('flood') ? await phase(port, sim, 'amqp', rate, seconds, prof, v) : undefined;
       if (flood) {
+        floodRates.push({ variant: v, rate: consumerRate(flood.report) });
         measured.push(row(`${v}: pipeline flood ${rate}/s × ${seconds}s`, flood, true, `${flood.sent} events, ${offered(flood)}, ${lost(flood)}, resent ${flood.stats.resent}`));
         cpuLines.push(`  ${v} flood:     ${fmtCpu(flood.cpu)}`);
       }
@@ -767,10 +830,15 @@ async function main(): Promise<void> {
     }
     const c2 = await ceiling(n, bodies, keys);
     const ceilingRate = (c1.rate + c2.rate) / 2;
+    // The same ceiling with the simulator flooding a discarding reader meanwhile (the flood rows' other load).
+    const c3 = floodRates.length > 0 ? await ceiling(n, bodies, keys, { sim, port, rate, seconds }) : undefined;
     const rows: Row[] = [
       { scenario: 'broker ceiling, before (raw amqplib)', rate: c1.rate, cpuUs: c1.cpuUs, ratio: true, p50: c1.report.p50, p99: c1.report.p99, rssMb: c1.rssMb, note: `${n} msgs, confirms ${Math.round(c1.confirmRate).toLocaleString('en-US')}/s` },
       ...measured,
       { scenario: 'broker ceiling, after (raw amqplib)', rate: c2.rate, cpuUs: c2.cpuUs, ratio: true, p50: c2.report.p50, p99: c2.report.p99, rssMb: c2.rssMb, note: `${n} msgs, confirms ${Math.round(c2.confirmRate).toLocaleString('en-US')}/s` },
+      ...(c3
+        ? [{ scenario: `broker ceiling with the simulator flooding ${rate}/s × ${seconds}s at a discarding reader`, rate: c3.rate, cpuUs: c3.cpuUs, ratio: true, p50: c3.report.p50, p99: c3.report.p99, rssMb: c3.rssMb, note: `${n} msgs, confirms ${Math.round(c3.confirmRate).toLocaleString('en-US')}/s` }]
+        : []),
     ];
     console.log(`ceiling used for ratios: mean of before/after = ${Math.round(ceilingRate).toLocaleString('en-US')} msg/s (consumer receipt rate)`);
     console.log('narrow = the event path alone (no HTTP, no intake, silent log, SQLite in memory); whole = as `confmgr start` runs it (HTTP API, one subscribed WebSocket, command intake, SQLite file, info log, process metrics, launcher flags)');
@@ -779,6 +847,11 @@ async function main(): Promise<void> {
     console.log(`  ceiling before: ${fmtCpu(c1.cpu)} (consumer not metered: forked by the publisher child)`);
     for (const l of cpuLines) console.log(l);
     console.log(`  ceiling after:  ${fmtCpu(c2.cpu)}`);
+    if (c3) {
+      console.log(`  ceiling with the simulator's load: ${fmtCpu(c3.cpu)}`);
+      const ratios = floodRates.map((f) => `${f.variant} ${((f.rate / c3.rate) * 100).toFixed(0)} %`).join(', ');
+      console.log(`flood ÷ the ceiling with the simulator's load (this box's broker limit with FreeSWITCH's stand-in at work): ${ratios}`);
+    }
     console.log(`publisher drops (flood, steady): ${dropped.join('; ')}`);
   } finally {
     sim.send({ type: 'stop' });
@@ -791,6 +864,7 @@ if (role === 'sim') void simMain();
 else if (role === 'confmgr') void confmgrMain(arg('port', 0), strArg('exchange')!, strArg('sink') === 'count' ? 'count' : 'amqp', strArg('variant') === 'whole' ? 'whole' : 'narrow');
 else if (role === 'ws') void wsMain(strArg('url')!);
 else if (role === 'ceiling') void ceilingMain();
+else if (role === 'drain') drainMain(arg('port', 0));
 else {
   main()
     .then(() => process.exit(0))
