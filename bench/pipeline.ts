@@ -136,35 +136,39 @@ function syscalls(): { reads: number; writes: number } {
 
 const CLK_TCK = 100;
 
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
+/** utime and stime (s) of a process (/proc/PID/stat fields 14, 15; NaN elsewhere). */
+function cpuTimes(pid: number | undefined): { user: number; sys: number } {
+  if (pid === undefined) return { user: NaN, sys: NaN };
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime (fields 14, 15)
+    return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
   } catch {
-    return NaN;
+    return { user: NaN, sys: NaN };
   }
 }
 
-/** utime, stime (s) and voluntary / involuntary context switches of a process (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
+/** utime, stime (s) and the main thread's voluntary / involuntary context switches of a process (Linux /proc; NaN elsewhere). */
 function procCounters(pid: number | undefined): { user: number; sys: number; vcsw: number; ivcsw: number } {
-  const none = { user: NaN, sys: NaN, vcsw: NaN, ivcsw: NaN };
-  if (pid === undefined) return none;
+  const times = cpuTimes(pid);
+  let status = '';
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
-    const num = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-    return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK, vcsw: num('voluntary_ctxt_switches'), ivcsw: num('nonvoluntary_ctxt_switches') };
+    status = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'latin1');
   } catch {
-    return none;
+    // gone or not Linux: the switches are NaN
   }
+  const num = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { ...times, vcsw: num('voluntary_ctxt_switches'), ivcsw: num('nonvoluntary_ctxt_switches') };
 }
 
 /**
  * The box's own cost of waking a process: CPU µs billed to a bare Node process (an empty timer
- * callback every `periodMs`, nothing else) per wake-up, from the scheduler's runtime of the process.
+ * callback every `periodMs`, nothing else) per wake-up, from getrusage (the scheduler's runtime agrees).
  * On this VM a process is billed for every wake-up far more than the callback's work: the steady rows
  * compare confmgr's wake-ups with it.
  */

@@ -152,7 +152,9 @@ export class HeaderIndex {
     const ve = entry & END;
     const vs = this.nameStart(i) + this.shape.meta[i * 2 + 1]! + this.sep + ((entry & SPACED) === 0 ? 0 : 1);
     if ((entry & ENCODED) !== 0) return urlDecode(this.text.slice(vs, ve));
-    return valueText(this.text, vs, ve);
+    // V8 makes a slice this long a view of the whole body; a value kept in long-lived state would keep
+    // the body alive (promoted with it): copied into a string of its own instead.
+    return ve - vs < SLICE_VIEW_LENGTH ? this.text.slice(vs, ve) : own(this.text.slice(vs, ve));
   }
 
   /** Plain body → index, or undefined when the header block is not one this scan accepts. */
@@ -241,15 +243,6 @@ export class HeaderIndex {
     sequence = seq;
     return done(text, bodyStart < 0 ? '' : text.slice(bodyStart, bodyEnd), 2, 3, 3);
   }
-}
-
-/**
- * text[vs, ve) as a string of its own. V8 makes a slice of 13 characters or more a view of the whole
- * body, and a value kept in long-lived state would keep the body alive (promoted with it): such a value
- * is copied instead.
- */
-function valueText(text: string, vs: number, ve: number): string {
-  return ve - vs < SLICE_VIEW_LENGTH ? text.slice(vs, ve) : own(text.slice(vs, ve));
 }
 
 function hashRange(text: string, start: number, len: number): number {
